@@ -1,0 +1,52 @@
+"""Staff users and the append-only staff action log."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A member of the platform's compliance staff."""
+
+    display_name = models.CharField(_("display name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("staff user")
+        verbose_name_plural = _("staff users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        """Return the names of the role groups this user belongs to (cached on the instance)."""
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = frozenset(self.groups.values_list("name", flat=True)) if self.pk else frozenset()
+            self._role_names = cached
+        return cached
+
+
+class StaffActionLog(models.Model):
+    """One line of the staff action log: a login, a logout or an action. Never updated."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    verb = models.CharField(_("verb"), max_length=64, db_index=True)
+    target_type = models.CharField(_("target type"), max_length=64, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff action log entry")
+        verbose_name_plural = _("staff action log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.verb} {self.target_type}:{self.target_id}"

@@ -1,0 +1,108 @@
+"""Staff roles and the one role check used by pages, the REST API and WebSocket consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rest_framework.permissions import BasePermission
+
+
+class Role(models.TextChoices):
+    PATROLLER = "patroller", _("Patroller")
+    NEWS_REVIEWER = "news_reviewer", _("News reviewer")
+    EDITOR_IN_CHIEF = "editor_in_chief", _("Editor-in-chief")
+    COMPLIANCE_ADMIN = "compliance_admin", _("Compliance admin")
+    INSPECTOR = "inspector", _("Inspector")
+
+
+# Model permissions each role's group carries ("app_label.codename"); created by migration.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.PATROLLER: [
+        "moderation.view_stream",
+        "moderation.view_publisher",
+        "moderation.view_gatedecision",
+        "moderation.view_moderationaction",
+        "moderation.add_moderationaction",
+    ],
+    Role.NEWS_REVIEWER: [
+        "moderation.view_stream",
+        "moderation.view_publisher",
+    ],
+    Role.EDITOR_IN_CHIEF: [
+        "moderation.view_stream",
+        "moderation.view_publisher",
+        "moderation.view_moderationaction",
+        "moderation.add_moderationaction",
+    ],
+    Role.COMPLIANCE_ADMIN: [
+        "moderation.view_stream",
+        "moderation.view_publisher",
+        "moderation.change_publisher",
+        "moderation.view_streamkey",
+        "moderation.change_streamkey",
+        "moderation.view_category",
+        "moderation.change_category",
+        "moderation.view_mediaserver",
+        "moderation.view_gatedecision",
+        "moderation.view_moderationaction",
+        "moderation.add_moderationaction",
+        "accounts.view_staffactionlog",
+    ],
+    Role.INSPECTOR: [
+        "moderation.view_stream",
+        "moderation.view_publisher",
+        "moderation.view_gatedecision",
+        "moderation.view_moderationaction",
+        "accounts.view_staffactionlog",
+    ],
+}
+
+
+def has_role(user, *roles: str) -> bool:
+    """Tell whether an active, authenticated user holds any of the roles (superusers hold all)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return not roles or bool(user.role_names.intersection(roles))
+
+
+def require_role(*roles: str) -> Callable:
+    """Guard a page: anonymous users go to the login page, others without the role get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorator
+
+
+class HasRole(BasePermission):
+    """REST API permission: the view's ``required_roles`` (any of them); none set means any staff role."""
+
+    def has_permission(self, request, view) -> bool:
+        roles: Iterable[str] = getattr(view, "required_roles", ())
+        if not roles:
+            roles = tuple(Role.values)
+        return has_role(request.user, *roles)
+
+
+def role_labels(user) -> list[str]:
+    """Return the translated labels of the user's roles, for display."""
+    if getattr(user, "is_superuser", False):
+        return [str(_("Superuser"))]
+    return [str(Role(name).label) for name in sorted(user.role_names) if name in Role.values]

@@ -1,0 +1,287 @@
+"""Every state change of the moderation domain.
+
+Order inside an action: lock what is read-then-written, validate, write, log the staff action,
+then register side effects (console events, tasks, media-server calls) with on_commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.actions import log_staff_action
+from accounts.models import User
+from console import events
+from moderation.models import (
+    Category,
+    GateDecision,
+    MediaServer,
+    Publisher,
+    ServiceAgreement,
+    Stream,
+    StreamKey,
+    hash_node_secret,
+)
+
+
+class ModerationError(Exception):
+    """A domain rule refused the action; views map it to 4xx, consumers to an error frame."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+# --- set-up: categories, agreements, publishers, keys, nodes ---------------------------------
+
+
+def create_category(
+    slug: str,
+    *,
+    name: str,
+    is_news: bool = False,
+    risk_tier: int = 3,
+    patrol_interval_seconds: int = 600,
+    snapshot_interval_seconds: int = 60,
+    actor: User | None = None,
+) -> Category:
+    """Create a content category with its tier settings."""
+    with transaction.atomic():
+        category = Category.objects.create(
+            slug=slug,
+            name=name,
+            is_news=is_news,
+            risk_tier=risk_tier,
+            patrol_interval_seconds=patrol_interval_seconds,
+            snapshot_interval_seconds=snapshot_interval_seconds,
+        )
+        log_staff_action(actor, "category.create", target=category, data={"slug": slug})
+    return category
+
+
+def publish_agreement(
+    version: str, *, title: str, effective_at: datetime | None = None, actor: User | None = None
+) -> ServiceAgreement:
+    """Publish a new version of the service agreement; publishers must accept it to keep streaming."""
+    with transaction.atomic():
+        agreement = ServiceAgreement.objects.create(
+            version=version, title=title, effective_at=effective_at or timezone.now()
+        )
+        log_staff_action(actor, "agreement.publish", target=agreement, data={"version": version})
+    return agreement
+
+
+def register_publisher(
+    platform_account_id: str,
+    *,
+    display_name: str,
+    kind: str = Publisher.Kind.PERSON,
+    real_name: str = "",
+    document_type: str = Publisher.DocumentType.RESIDENT_ID,
+    document_number: str = "",
+    phone: str = "",
+    organisation_licence_number: str = "",
+    agreement_version: str = "",
+    actor: User | None = None,
+) -> Publisher:
+    """Register a publisher as the platform reports it; verification comes separately."""
+    with transaction.atomic():
+        publisher = Publisher.objects.create(
+            platform_account_id=platform_account_id,
+            display_name=display_name,
+            kind=kind,
+            real_name=real_name,
+            document_type=document_type,
+            document_number=document_number,
+            phone=phone,
+            organisation_licence_number=organisation_licence_number,
+            agreement_version=agreement_version,
+            agreement_accepted_at=timezone.now() if agreement_version else None,
+        )
+        log_staff_action(actor, "publisher.register", target=publisher)
+    return publisher
+
+
+def set_publisher_verification(publisher: Publisher, *, verification: str, actor: User | None) -> Publisher:
+    """Record the outcome of real-name verification."""
+    Publisher.Verification(verification)
+    with transaction.atomic():
+        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
+        publisher.verification = verification
+        publisher.save(update_fields=["verification"])
+        log_staff_action(actor, "publisher.verify", target=publisher, data={"verification": verification})
+    return publisher
+
+
+def accept_agreement(publisher: Publisher, *, version: str, actor: User | None = None) -> Publisher:
+    """Record that the publisher accepted an agreement version."""
+    with transaction.atomic():
+        if not ServiceAgreement.objects.filter(version=version).exists():
+            raise ModerationError(f"unknown agreement version {version!r}", code="unknown_agreement")
+        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
+        publisher.agreement_version = version
+        publisher.agreement_accepted_at = timezone.now()
+        publisher.save(update_fields=["agreement_version", "agreement_accepted_at"])
+        log_staff_action(actor, "publisher.accept_agreement", target=publisher, data={"version": version})
+    return publisher
+
+
+def issue_stream_key(
+    publisher: Publisher,
+    *,
+    category: Category,
+    default_title: str = "",
+    key: str | None = None,
+    actor: User | None = None,
+) -> StreamKey:
+    """Issue a new stream key to a publisher (random unless given)."""
+    with transaction.atomic():
+        stream_key = StreamKey.objects.create(
+            key=key or secrets.token_urlsafe(24),
+            publisher=publisher,
+            category=category,
+            default_title=default_title,
+        )
+        log_staff_action(actor, "stream_key.issue", target=stream_key, data={"publisher": publisher.pk})
+    return stream_key
+
+
+def revoke_stream_key(stream_key: StreamKey, *, actor: User | None) -> StreamKey:
+    """Revoke a stream key; the gate denies it from now on."""
+    with transaction.atomic():
+        stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
+        stream_key.status = StreamKey.Status.REVOKED
+        stream_key.revoked_at = timezone.now()
+        stream_key.save(update_fields=["status", "revoked_at"])
+        log_staff_action(actor, "stream_key.revoke", target=stream_key)
+    return stream_key
+
+
+def register_media_server(
+    name: str,
+    *,
+    kind: str,
+    control_url: str,
+    play_url: str = "",
+    secret: str | None = None,
+    actor: User | None = None,
+) -> tuple[MediaServer, str]:
+    """Register a media-server node; return it with its callback secret (shown once, stored hashed)."""
+    MediaServer.Kind(kind)
+    secret = secret or secrets.token_urlsafe(24)
+    with transaction.atomic():
+        node = MediaServer.objects.create(
+            name=name, kind=kind, control_url=control_url, play_url=play_url, secret_hash=hash_node_secret(secret)
+        )
+        log_staff_action(actor, "media_server.register", target=node, data={"kind": kind})
+    return node, secret
+
+
+def rotate_media_server_secret(node: MediaServer, *, actor: User | None) -> str:
+    """Give a node a new callback secret and return it (shown once, stored hashed)."""
+    secret = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        node = MediaServer.objects.select_for_update().get(pk=node.pk)
+        node.secret_hash = hash_node_secret(secret)
+        node.save(update_fields=["secret_hash"])
+        log_staff_action(actor, "media_server.rotate_secret", target=node)
+    return secret
+
+
+# --- the gate's writes -----------------------------------------------------------------------
+
+
+def record_gate_decision(
+    *,
+    hook: str,
+    allowed: bool,
+    reason: str,
+    node: MediaServer | None = None,
+    key_name: str = "",
+    stream_key_id: int | None = None,
+    publisher_id: int | None = None,
+    stream_id: int | None = None,
+    client_id: str = "",
+    addr: str = "",
+    detail: str = "",
+    at: datetime | None = None,
+) -> GateDecision:
+    """Keep one gate decision with its reason."""
+    return GateDecision.objects.create(
+        at=at or timezone.now(),
+        hook=hook,
+        node=node,
+        key_name=key_name[:128],
+        stream_key_id=stream_key_id,
+        publisher_id=publisher_id,
+        stream_id=stream_id,
+        client_id=client_id[:64],
+        addr=addr[:64],
+        allowed=allowed,
+        reason=reason,
+        detail=detail[:300],
+    )
+
+
+def open_stream(
+    stream_key: StreamKey,
+    *,
+    node: MediaServer,
+    app: str,
+    client_id: str,
+    addr: str,
+    title: str,
+    replacing_stream_id: int | None = None,
+    at: datetime | None = None,
+) -> Stream:
+    """Open a stream for an allowed publish, ending the key's previous live session if any."""
+    at = at or timezone.now()
+    if replacing_stream_id is not None:
+        Stream.objects.filter(pk=replacing_stream_id, ended_at__isnull=True).update(
+            ended_at=at, end_reason=Stream.EndReason.REPLACED
+        )
+        transaction.on_commit(lambda: events.stream_ended(replacing_stream_id, Stream.EndReason.REPLACED))
+    stream = Stream.objects.create(
+        key=stream_key,
+        publisher_id=stream_key.publisher_id,
+        category_id=stream_key.category_id,
+        node=node,
+        app=app,
+        client_id=client_id,
+        addr=addr,
+        title=title or stream_key.default_title,
+        started_at=at,
+    )
+    transaction.on_commit(lambda: events.stream_opened(stream.pk))
+    return stream
+
+
+def end_stream_session(
+    *, node: MediaServer, client_id: str, key_name: str, reason: str = Stream.EndReason.UNPUBLISHED
+) -> Stream | None:
+    """Close the live stream of this node session (publish_done / unpublish); None if none was live."""
+    with transaction.atomic():
+        stream = (
+            Stream.objects.select_for_update()
+            .filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True)
+            .only("pk")
+            .first()
+        )
+        if stream is None:
+            return None
+        Stream.objects.filter(pk=stream.pk).update(ended_at=timezone.now(), end_reason=reason)
+        transaction.on_commit(lambda: events.stream_ended(stream.pk, reason))
+    return stream
+
+
+def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) -> int:
+    """Note that a node still reports the session live; return how many open streams matched."""
+    return Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True).update(
+        last_update_at=timezone.now()
+    )

@@ -1,0 +1,23 @@
+"""One error shape for the REST API: {"error": {"code", "message", "fields"?}}."""
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from moderation.actions import ModerationError
+
+
+def exception_handler(exc, context):
+    """Map DRF errors and domain errors to a clear 4xx with a stable shape."""
+    if isinstance(exc, ModerationError):
+        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=409)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    code = getattr(exc, "default_code", "error")
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        body = {"error": {"code": code, "message": str(detail["detail"])}}
+    else:
+        body = {"error": {"code": code, "message": str(getattr(exc, "default_detail", "invalid")), "fields": detail}}
+    response.data = body
+    return response

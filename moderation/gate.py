@@ -1,0 +1,287 @@
+"""The ingest gate: may this key publish now on this node? (PRODUCT.md §4.1)
+
+The decision is an ordered list of rules, each a function of the context that returns a Denial or
+None. Later capabilities (blacklist, credit, news) add one function each to ``PUBLISH_RULES``.
+Any error inside the gate denies: it fails closed, and the error is logged.
+
+One decision costs at most three queries: the key with its publisher, category, current agreement
+and live session (one SELECT), the new stream (INSERT) and the decision (INSERT).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from moderation import actions
+from moderation.models import GateDecision, MediaServer, Publisher, ServiceAgreement, Stream, StreamKey
+
+logger = logging.getLogger(__name__)
+Reason = GateDecision.Reason
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What a media server tells the gate about a publish, normalised across server kinds."""
+
+    node: MediaServer
+    key_name: str
+    app: str
+    client_id: str
+    addr: str = ""
+    title: str = ""
+    args: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GateContext:
+    """What the rules see: the request, the key row (annotated) or None, and the time of asking."""
+
+    request: PublishRequest
+    key: StreamKey | None
+    now: datetime
+    hook: str = GateDecision.Hook.PUBLISH
+
+
+@dataclass(frozen=True)
+class Denial:
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    allowed: bool
+    reason: str
+    detail: str = ""
+    stream_id: int | None = None
+
+
+Rule = Callable[[GateContext], Denial | None]
+
+
+# --- rules, in the order they are asked -----------------------------------------------------
+
+
+def key_is_known(ctx: GateContext) -> Denial | None:
+    if ctx.key is None:
+        return Denial(Reason.UNKNOWN_KEY)
+    return None
+
+
+def key_is_not_revoked(ctx: GateContext) -> Denial | None:
+    if ctx.key.status != StreamKey.Status.ACTIVE:
+        return Denial(Reason.KEY_REVOKED)
+    return None
+
+
+def publisher_is_not_closed(ctx: GateContext) -> Denial | None:
+    if ctx.key.publisher.status == Publisher.Status.CLOSED:
+        return Denial(Reason.PUBLISHER_CLOSED)
+    return None
+
+
+def publisher_is_not_suspended(ctx: GateContext) -> Denial | None:
+    publisher = ctx.key.publisher
+    if publisher.is_suspended(ctx.now):
+        until = publisher.suspended_until.isoformat() if publisher.suspended_until else "further notice"
+        return Denial(Reason.PUBLISHER_SUSPENDED, f"until {until}")
+    return None
+
+
+def publisher_is_verified(ctx: GateContext) -> Denial | None:
+    if ctx.key.publisher.verification != Publisher.Verification.VERIFIED:
+        return Denial(Reason.PUBLISHER_UNVERIFIED)
+    return None
+
+
+def publisher_accepted_current_agreement(ctx: GateContext) -> Denial | None:
+    current = ctx.key.current_agreement_version
+    if current is None or ctx.key.publisher.agreement_version != current:
+        return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current or 'none'}")
+    return None
+
+
+def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
+    if ctx.key.denied_until is not None and ctx.key.denied_until > ctx.now:
+        return Denial(Reason.KEY_COOLING_OFF, f"until {ctx.key.denied_until.isoformat()}")
+    return None
+
+
+PUBLISH_RULES: list[Rule] = [
+    key_is_known,
+    key_is_not_revoked,
+    publisher_is_not_closed,
+    publisher_is_not_suspended,
+    publisher_is_verified,
+    publisher_accepted_current_agreement,
+    key_is_not_cooling_off,
+]
+
+
+def evaluate(ctx: GateContext, rules: list[Rule] | None = None) -> Denial | None:
+    """Return the first rule's denial, or None when every rule allows."""
+    for rule in PUBLISH_RULES if rules is None else rules:
+        denial = rule(ctx)
+        if denial is not None:
+            return denial
+    return None
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load_key(key_name: str, now: datetime) -> StreamKey | None:
+    """Fetch the key with everything the rules read, in one query."""
+    current_agreement = (
+        ServiceAgreement.objects.filter(effective_at__lte=now).order_by("-effective_at").values("version")[:1]
+    )
+    live_stream = Stream.objects.filter(key=OuterRef("pk"), ended_at__isnull=True).values("pk")[:1]
+    return (
+        StreamKey.objects.select_related("publisher", "category")
+        .annotate(current_agreement_version=Subquery(current_agreement), live_stream_id=Subquery(live_stream))
+        .filter(key=key_name)
+        .first()
+    )
+
+
+# Positive node lookups are cached per process for a few seconds: the node check runs on every
+# callback, and nodes change rarely. A new node is seen at once (misses are not cached); a disabled
+# node or a changed secret takes effect within NODE_CACHE_SECONDS.
+NODE_CACHE_SECONDS = 5.0
+_node_cache: dict[tuple[str, str], tuple[float, MediaServer]] = {}
+
+
+def authenticate_node(name: str, secret: str, kind: str) -> MediaServer | None:
+    """Return the enabled node of this kind whose secret matches, or None."""
+    cache_key = (kind, name)
+    cached = _node_cache.get(cache_key)
+    if cached is not None and cached[0] > time.monotonic():
+        node = cached[1]
+    else:
+        node = MediaServer.objects.filter(name=name, kind=kind, enabled=True).first()
+        if node is None:
+            _node_cache.pop(cache_key, None)
+            return None
+        _node_cache[cache_key] = (time.monotonic() + NODE_CACHE_SECONDS, node)
+    return node if node.secret_matches(secret) else None
+
+
+def forget_cached_nodes() -> None:
+    """Drop the node cache (after a node is changed in this process, and between tests)."""
+    _node_cache.clear()
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+def decide_publish(request: PublishRequest) -> GateOutcome:
+    """Decide a publish, open the stream on allow, keep the decision; deny on any error."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            key = load_key(request.key_name, now)
+            ctx = GateContext(request=request, key=key, now=now)
+            denial = evaluate(ctx)
+            stream_id = None
+            if denial is None:
+                stream = actions.open_stream(
+                    key,
+                    node=request.node,
+                    app=request.app,
+                    client_id=request.client_id,
+                    addr=request.addr,
+                    title=request.title,
+                    replacing_stream_id=key.live_stream_id,
+                    at=now,
+                )
+                stream_id = stream.pk
+            actions.record_gate_decision(
+                hook=GateDecision.Hook.PUBLISH,
+                allowed=denial is None,
+                reason=Reason.ALLOWED if denial is None else denial.reason,
+                detail="" if denial is None else denial.detail,
+                node=request.node,
+                key_name=request.key_name,
+                stream_key_id=key.pk if key else None,
+                publisher_id=key.publisher_id if key else None,
+                stream_id=stream_id,
+                client_id=request.client_id,
+                addr=request.addr,
+                at=now,
+            )
+    except Exception as exc:
+        logger.exception("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name)
+        record_failure(request, GateDecision.Hook.PUBLISH, exc)
+        return GateOutcome(False, Reason.GATE_ERROR)
+    if denial is not None:
+        return GateOutcome(False, denial.reason, denial.detail)
+    return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
+
+
+def decide_update(request: PublishRequest) -> GateOutcome:
+    """Re-ask the rules for a running session; a denial makes the node end it."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            key = load_key(request.key_name, now)
+            denial = evaluate(GateContext(request=request, key=key, now=now, hook=GateDecision.Hook.UPDATE))
+            if denial is None and not actions.touch_stream_session(
+                node=request.node, client_id=request.client_id, key_name=request.key_name
+            ):
+                # A session the console never opened would run unpatrolled: end it.
+                denial = Denial(Reason.UNKNOWN_SESSION)
+            if denial is not None:
+                actions.record_gate_decision(
+                    hook=GateDecision.Hook.UPDATE,
+                    allowed=False,
+                    reason=denial.reason,
+                    detail=denial.detail,
+                    node=request.node,
+                    key_name=request.key_name,
+                    stream_key_id=key.pk if key else None,
+                    publisher_id=key.publisher_id if key else None,
+                    stream_id=key.live_stream_id if key else None,
+                    client_id=request.client_id,
+                    addr=request.addr,
+                    at=now,
+                )
+    except Exception as exc:
+        logger.exception("gate update failed closed for key %.8s… on node %s", request.key_name, request.node.name)
+        record_failure(request, GateDecision.Hook.UPDATE, exc)
+        return GateOutcome(False, Reason.GATE_ERROR)
+    if denial is not None:
+        return GateOutcome(False, denial.reason, denial.detail)
+    return GateOutcome(True, Reason.ALLOWED)
+
+
+def record_failure(request: PublishRequest, hook: str, exc: Exception) -> None:
+    """Keep a gate_error decision if the database still takes writes."""
+    try:
+        actions.record_gate_decision(
+            hook=hook,
+            allowed=False,
+            reason=Reason.GATE_ERROR,
+            detail=type(exc).__name__,
+            node=request.node,
+            key_name=request.key_name,
+            client_id=request.client_id,
+            addr=request.addr,
+        )
+    except Exception:
+        logger.exception("could not record the gate failure")
+
+
+def record_rejected_callback(*, hook: str, node: MediaServer | None, reason: str, detail: str, addr: str) -> None:
+    """Keep a decision for a callback refused before the rules ran (bad input, unknown node)."""
+    try:
+        actions.record_gate_decision(hook=hook, allowed=False, reason=reason, detail=detail, node=node, addr=addr)
+    except Exception:
+        logger.exception("could not record a rejected gate callback")

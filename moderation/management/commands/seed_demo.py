@@ -1,0 +1,140 @@
+"""Create the demo on first run: one staff account per role, categories, publishers, keys, a simulated node.
+
+Logins are printed once, when the accounts are made; run again, it changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.actions import create_staff_user
+from accounts.models import User
+from accounts.roles import Role
+from moderation import actions
+from moderation.models import Category, MediaServer, Publisher, ServiceAgreement
+
+DEMO_STAFF = [
+    ("patroller", Role.PATROLLER, "巡查员 王静"),
+    ("reviewer", Role.NEWS_REVIEWER, "新闻审核员 李明"),
+    ("editor", Role.EDITOR_IN_CHIEF, "总编辑 张伟"),
+    ("compliance", Role.COMPLIANCE_ADMIN, "合规管理员 赵敏"),
+    ("inspector", Role.INSPECTOR, "检查人员 陈刚"),
+]
+
+DEMO_CATEGORIES = [
+    # slug, name, news, tier, patrol interval, snapshot interval
+    ("news", "新闻资讯", True, 1, 120, 5),
+    ("shopping", "电商带货", False, 2, 300, 15),
+    ("entertainment", "娱乐秀场", False, 2, 300, 15),
+    ("games", "游戏竞技", False, 3, 600, 30),
+    ("education", "知识教育", False, 3, 600, 30),
+    ("outdoors", "户外旅行", False, 2, 300, 15),
+]
+
+DEMO_PUBLISHERS = [
+    ("demo-1001", "美食小当家", "刘芳", "entertainment", "深夜食堂：今晚做红烧肉"),
+    ("demo-1002", "峡谷老司机", "孙浩", "games", "王者荣耀巅峰赛冲分"),
+    ("demo-1003", "山野行者", "周杰", "outdoors", "徒步秦岭：鳌太线第二天"),
+    ("demo-1004", "好物推荐官", "吴婷", "shopping", "双十二年货节专场"),
+    ("demo-1005", "数学王老师", "王磊", "education", "高三数学：导数压轴题"),
+    ("demo-1006", "城市夜跑团", "郑强", "outdoors", "外滩夜跑十公里"),
+    ("demo-1007", "古筝小雅", "冯雅", "entertainment", "古筝弹唱《青花瓷》"),
+    ("demo-1008", "电竞解说阿杰", "陈杰", "games", "英雄联盟职业联赛解说"),
+    ("demo-1009", "家常菜研究所", "褚红", "entertainment", "十分钟快手早餐"),
+    ("demo-1010", "书法一刻", "卫东", "education", "楷书入门：横竖撇捺"),
+    ("demo-1011", "田园小妹", "蒋丽", "shopping", "赣南脐橙产地直发"),
+    ("demo-1012", "摄影课堂", "沈彬", "education", "手机夜景拍摄技巧"),
+    ("demo-1013", "钓鱼老李", "韩涛", "outdoors", "千岛湖野钓实况"),
+    ("demo-1014", "萌宠日记", "杨柳", "entertainment", "三只柯基的下午茶"),
+    ("demo-1015", "财经观察", "朱明", "news", "财经早报直播"),
+    ("demo-1016", "国风舞蹈", "秦月", "entertainment", "汉服舞《惊鸿》"),
+    ("demo-1017", "象棋大师课", "许峰", "education", "中局战术精讲"),
+    ("demo-1018", "街头篮球", "何亮", "games", "街球挑战赛"),
+    ("demo-1019", "手工皮具", "吕晨", "shopping", "手工钱包制作与售卖"),
+    ("demo-1020", "晨间瑜伽", "施琳", "education", "三十分钟晨练瑜伽"),
+    ("demo-1021", "乡村厨房", "张婷", "entertainment", "柴火灶做腊肉"),
+    ("demo-1022", "围棋研究社", "孔亮", "education", "复盘：定式新变化"),
+    ("demo-1023", "自驾西藏", "曹宇", "outdoors", "G318 川藏线第五天"),
+    ("demo-1024", "二次元画师", "严雪", "entertainment", "板绘角色设计"),
+]
+
+SIMULATOR_NODE = "sim-1"
+SIMULATOR_CONTROL_PORT = 8081
+
+
+def simulator_config_path():
+    return settings.VAR_DIR / "simulator-node.json"
+
+
+class Command(BaseCommand):
+    help = "Create demo staff (logins printed once), categories, publishers, stream keys and a simulated node."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            logins = self._staff()
+            self._world()
+        if logins:
+            self.stdout.write(self.style.WARNING("Demo staff logins (shown once; kept nowhere else):"))
+            for username, password, label in logins:
+                self.stdout.write(f"  {label:<16} {username:<12} {password}")
+        else:
+            self.stdout.write("· demo data present")
+
+    def _staff(self) -> list[tuple[str, str, str]]:
+        logins = []
+        for username, role, name in DEMO_STAFF:
+            if User.objects.filter(username=username).exists():
+                continue
+            password = secrets.token_urlsafe(9)
+            create_staff_user(username, role=role, password=password, display_name=name)
+            logins.append((username, password, str(Role(role).label)))
+        return logins
+
+    def _world(self) -> None:
+        if not ServiceAgreement.objects.exists():
+            actions.publish_agreement("2026-01", title="直播服务协议及平台公约（2026年版）")
+        categories = {}
+        for slug, name, is_news, tier, patrol, snapshot in DEMO_CATEGORIES:
+            category = Category.objects.filter(slug=slug).first() or actions.create_category(
+                slug,
+                name=name,
+                is_news=is_news,
+                risk_tier=tier,
+                patrol_interval_seconds=patrol,
+                snapshot_interval_seconds=snapshot,
+            )
+            categories[slug] = category
+        for account, display_name, real_name, slug, title in DEMO_PUBLISHERS:
+            if Publisher.objects.filter(platform_account_id=account).exists():
+                continue
+            publisher = actions.register_publisher(
+                account,
+                display_name=display_name,
+                real_name=real_name,
+                document_number="11010519900101" + account[-4:],
+                phone="+86138" + account[-4:].rjust(8, "0"),
+                agreement_version="2026-01",
+            )
+            publisher = actions.set_publisher_verification(
+                publisher, verification=Publisher.Verification.VERIFIED, actor=None
+            )
+            actions.issue_stream_key(publisher, category=categories[slug], default_title=title, key=f"demo-{account}")
+        path = simulator_config_path()
+        node = MediaServer.objects.filter(name=SIMULATOR_NODE).first()
+        if node is None or not path.exists():
+            if node is None:
+                node, secret = actions.register_media_server(
+                    SIMULATOR_NODE,
+                    kind=MediaServer.Kind.NGINX_RTMP,
+                    control_url=f"http://127.0.0.1:{SIMULATOR_CONTROL_PORT}/",
+                )
+            else:  # the secret is stored hashed; a lost config file means a new secret
+                secret = actions.rotate_media_server_secret(node, actor=None)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"node": node.name, "secret": secret, "control_port": SIMULATOR_CONTROL_PORT}))
+            path.chmod(0o600)

@@ -1,0 +1,124 @@
+"""Shared fixtures: named staff personas and a small publishing world, built through actions."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+import pytest
+
+from accounts.actions import create_staff_user
+from accounts.roles import Role
+from moderation import actions, gate
+from moderation.models import MediaServer, Publisher
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    gate.forget_cached_nodes()
+    yield
+    gate.forget_cached_nodes()
+
+
+@pytest.fixture
+def clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _staff(username: str, role: str, display_name: str):
+    return create_staff_user(username, role=role, password=PASSWORD, display_name=display_name)
+
+
+@pytest.fixture
+def patroller(db):
+    return _staff("patroller", Role.PATROLLER, "巡查员小王")
+
+
+@pytest.fixture
+def news_reviewer(db):
+    return _staff("reviewer", Role.NEWS_REVIEWER, "新闻审核员小李")
+
+
+@pytest.fixture
+def editor_in_chief(db):
+    return _staff("editor", Role.EDITOR_IN_CHIEF, "总编辑老张")
+
+
+@pytest.fixture
+def admin(db):
+    return _staff("admin", Role.COMPLIANCE_ADMIN, "合规管理员小赵")
+
+
+@pytest.fixture
+def inspector(db):
+    return _staff("inspector", Role.INSPECTOR, "检查人员老陈")
+
+
+@pytest.fixture
+def outsider(db):
+    from accounts.models import User
+
+    return User.objects.create_user("outsider", password=PASSWORD)
+
+
+@pytest.fixture
+def agreement(db):
+    return actions.publish_agreement("2026-01", title="直播服务协议及平台公约（2026版）")
+
+
+@pytest.fixture
+def entertainment(db):
+    return actions.create_category("entertainment", name="娱乐", risk_tier=3)
+
+
+@pytest.fixture
+def news(db):
+    return actions.create_category("news", name="新闻", is_news=True, risk_tier=1)
+
+
+def make_publisher(account_id: str, name: str, *, agreement_version: str = "2026-01", verified: bool = True):
+    publisher = actions.register_publisher(
+        account_id,
+        display_name=name,
+        real_name="王小明",
+        document_number="110105199001011234",
+        phone="+8613800138000",
+        agreement_version=agreement_version,
+    )
+    if verified:
+        publisher = actions.set_publisher_verification(
+            publisher, verification=Publisher.Verification.VERIFIED, actor=None
+        )
+    return publisher
+
+
+@pytest.fixture
+def publisher(agreement):
+    return make_publisher("acct-1001", "美食小当家")
+
+
+@pytest.fixture
+def stream_key(publisher, entertainment):
+    return actions.issue_stream_key(publisher, category=entertainment, default_title="深夜食堂直播")
+
+
+NODE_SECRET = "node-secret-for-tests"
+
+
+@pytest.fixture
+def nginx_node(db):
+    node, _secret = actions.register_media_server(
+        "edge-1", kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/", secret=NODE_SECRET
+    )
+    return node
+
+
+@pytest.fixture
+def srs_node(db):
+    node, _secret = actions.register_media_server(
+        "srs-1", kind=MediaServer.Kind.SRS, control_url="http://127.0.0.1:9/", secret=NODE_SECRET
+    )
+    return node
