@@ -181,7 +181,8 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
             },
-            "TEST": {"NAME": VAR_DIR / "test-liveward.sqlite3"},
+            # A file, not memory, so live-server threads and subprocesses share it; per process, so runs never collide.
+            "TEST": {"NAME": VAR_DIR / f"test-liveward-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
