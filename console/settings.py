@@ -199,7 +199,7 @@ REDIS_IS_EMBEDDED = not env_str("REDIS_URL")
 
 
 def _celery_redis_url(url: str) -> str:
-    # kombu and celery name a unix-socket Redis "redis+socket://" / "socket://".
+    # kombu (broker) and celery (result backend) both name a unix-socket Redis "redis+socket://".
     return "redis+socket://" + url[len("unix://") :] if url.startswith("unix://") else url
 
 
@@ -220,9 +220,7 @@ CACHES = {
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _celery_redis_url(REDIS_URL)
 _check_url("CELERY_BROKER_URL", CELERY_BROKER_URL, {"redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp"})
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (
-    "socket://" + REDIS_URL[len("unix://") :] if REDIS_URL.startswith("unix://") else REDIS_URL
-)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or _celery_redis_url(REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,0 +1,101 @@
+"""Settings come from the environment; a bad value stops start-up with a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+import pytest
+
+from console.settings import BASE_DIR
+
+PROBE = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
+    "'redis': s.REDIS_URL, 'lang': s.LANGUAGE_CODE, 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS}))"
+)
+
+
+def start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    base.update({"DJANGO_SETTINGS_MODULE": "console.settings", "SECRET_KEY": "k"})
+    base.update(env)
+    for name in [name for name, value in env.items() if value is None]:
+        base.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=BASE_DIR, env=base, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_unset_means_the_embedded_defaults(tmp_path):
+    result = start({"LIVEWARD_VAR_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.sqlite3"' in result.stdout
+    assert f'"redis": "unix://{tmp_path}/redis.sock"' in result.stdout
+    assert f'"broker": "redis+socket://{tmp_path}/redis.sock"' in result.stdout
+    assert '"lang": "zh-hans"' in result.stdout
+
+
+def test_postgres_redis_and_rabbitmq_urls_are_taken():
+    result = start(
+        {
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/liveward",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.postgresql"' in result.stdout
+    assert '"redis": "redis://127.0.0.1:6379/3"' in result.stdout
+    assert '"broker": "amqp://guest:guest@127.0.0.1:5672//"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SECRET_KEY": "", "DEBUG": "0"}, "SECRET_KEY"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"CELERY_BROKER_URL": "sqs://x"}, "CELERY_BROKER_URL"),
+        ({"LANGUAGE_CODE": "fr"}, "LANGUAGE_CODE"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
+        ({"LIVEWARD_BLOCK_COOLING_OFF_MINUTES": "ten"}, "LIVEWARD_BLOCK_COOLING_OFF_MINUTES"),
+        ({"LIVEWARD_MEDIA_SERVER_TIMEOUT": "0"}, "LIVEWARD_MEDIA_SERVER_TIMEOUT"),
+        ({"CSRF_TRUSTED_ORIGINS": "console.example.com"}, "CSRF_TRUSTED_ORIGINS"),
+        ({"SECRET_KEY": None, "SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(env, named):
+    result = start(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr.splitlines()[-1]
+
+
+def test_secret_may_come_from_a_file(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    probe = "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)"
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update({"DJANGO_SETTINGS_MODULE": "console.settings", "SECRET_KEY_FILE": str(secret)})
+    result = subprocess.run([sys.executable, "-c", probe], cwd=BASE_DIR, env=env, capture_output=True, text=True)
+    assert result.stdout.strip() == "from-a-file", result.stderr
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("the embedded default database only")
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] >= 5000
