@@ -1,0 +1,121 @@
+"""Run a stand-in nginx-rtmp node that publishes N streams to the gate, without video.
+
+The node's name, secret and control port come from var/simulator-node.json (written by seed_demo)
+unless given. Ctrl-C or SIGTERM ends every session with on_publish_done, so the console ends clean.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from moderation.models import StreamKey
+from moderation.simulator import Simulator
+
+
+def _delay_range(value: str) -> tuple[float, float]:
+    low, _, high = value.partition("-")
+    try:
+        low_f = float(low)
+        high_f = float(high) if high else low_f
+    except ValueError:
+        raise ValueError(value) from None
+    if low_f < 0 or high_f < low_f:
+        raise ValueError(value)
+    return low_f, high_f
+
+
+class Command(BaseCommand):
+    help = "Simulate an nginx-rtmp node publishing N live streams to the gate (no video), with drop and stat."
+
+    simulator: Simulator | None = None
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--node", help="node name (default: from var/simulator-node.json)")
+        parser.add_argument("--secret", help="node callback secret (default: from var/simulator-node.json)")
+        parser.add_argument("--control-port", type=int, help="port of the control/stat server (0: any free port)")
+        parser.add_argument("--gate-url", default="http://127.0.0.1:8000", help="base URL of the console")
+        parser.add_argument("--streams", type=int, default=24, help="how many streams to keep live")
+        parser.add_argument("--keys", help="comma-separated stream keys (default: active keys in the database)")
+        parser.add_argument("--churn", type=float, default=0.0, help="seconds between a stream ending and another")
+        parser.add_argument("--update-interval", type=float, default=30.0, help="seconds between on_update rounds")
+        parser.add_argument("--duration", type=float, help="stop after this many seconds (default: run until stopped)")
+        parser.add_argument(
+            "--republish-delay",
+            type=_delay_range,
+            default=(20.0, 60.0),
+            help="seconds (MIN-MAX) before a dropped or denied key publishes again (default 20-60)",
+        )
+        parser.add_argument("--gate-wait", type=float, default=60.0, help="seconds to wait for the gate to come up")
+
+    def handle(self, *args, **options) -> None:
+        config = self._config(options)
+        keys = self._keys(options["keys"])
+        connections.close_all()  # the simulator only talks HTTP from here on
+        if not keys:
+            raise CommandError("no stream keys to publish (run seed_demo, or pass --keys)")
+        if options["streams"] < 0 or options["update_interval"] <= 0 or options["churn"] < 0:
+            raise CommandError("--streams and --churn must be >= 0, --update-interval > 0")
+        self._log_lock = threading.Lock()
+        self.simulator = Simulator(
+            node=config["node"],
+            secret=config["secret"],
+            gate_url=options["gate_url"],
+            keys=keys,
+            streams=options["streams"],
+            control_port=config["control_port"],
+            churn=options["churn"],
+            update_interval=options["update_interval"],
+            republish_delay=options["republish_delay"],
+            gate_wait=options["gate_wait"],
+            log=self._log,
+        )
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: self.simulator.stop())
+        self._log(
+            f"node {config['node']}: {min(options['streams'], len(keys))} of {len(keys)} keys to {options['gate_url']}"
+        )
+        self.simulator.run(duration=options["duration"])
+
+    def _config(self, options) -> dict:
+        path = settings.VAR_DIR / "simulator-node.json"
+        stored: dict = {}
+        if not (options["node"] and options["secret"] and options["control_port"] is not None):
+            try:
+                stored = json.loads(path.read_text())
+            except FileNotFoundError:
+                raise CommandError(
+                    f"{path} not found: run seed_demo, or pass --node, --secret and --control-port"
+                ) from None
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"cannot read {path}: {exc}") from exc
+        port = options["control_port"]
+        config = {
+            "node": options["node"] or stored.get("node"),
+            "secret": options["secret"] or stored.get("secret"),
+            "control_port": port if port is not None else stored.get("control_port"),
+        }
+        if not config["node"] or not config["secret"] or not isinstance(config["control_port"], int):
+            raise CommandError(f"node, secret and control_port are needed (from options or {path})")
+        return config
+
+    def _keys(self, given: str | None) -> list[tuple[str, str]]:
+        """Return (key, title) pairs; titles come from the database where the key is known."""
+        if given:
+            names = [k.strip() for k in given.split(",") if k.strip()]
+            titles = dict(StreamKey.objects.filter(key__in=names).values_list("key", "default_title"))
+            return [(name, titles.get(name, "")) for name in names]
+        active = StreamKey.objects.filter(status=StreamKey.Status.ACTIVE).order_by("id")
+        return list(active.values_list("key", "default_title"))
+
+    def _log(self, message: str) -> None:
+        with self._log_lock:
+            self.stdout.write(f"{datetime.now():%H:%M:%S} simulator {message}")
+            self.stdout.flush()
