@@ -81,7 +81,7 @@ class Command(BaseCommand):
         if logins:
             self.stdout.write(self.style.WARNING("Demo staff logins (shown once; kept nowhere else):"))
             for username, password, label in logins:
-                self.stdout.write(f"  {label:<16} {username:<12} {password}")
+                self.stdout.write(f"  {username:<12} {password:<14} ({label})")
         else:
             self.stdout.write("· demo data present")
 

@@ -1,0 +1,172 @@
+"""Boot the README's run command on embedded defaults and check it works as a newcomer would see it.
+
+Checks: the demo logins are printed; the console page answers; a demo staff member logs in; a
+WebSocket connects and says hello with simulated live streams; a Celery task round-trips through
+the worker; Ctrl-C stops every process. Run from the repository root with the venv's Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# A var/ of its own, so the check always sees a first run (demo logins printed) and leaves no trace.
+VAR_DIR = Path(tempfile.mkdtemp(prefix="liveward-smoke-"))
+BASE = "http://127.0.0.1:8000"
+DEADLINE_S = 240
+
+
+def fail(message: str) -> None:
+    print(f"SMOKE FAIL: {message}", flush=True)
+    raise SystemExit(1)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(what: str, check, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.5)
+    fail(f"timed out waiting for {what}")
+
+
+def main() -> None:
+    if port_open(8000):
+        fail("port 8000 is already in use")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env["LIVEWARD_SIMULATED_STREAMS"] = "12"
+    env["LIVEWARD_VAR_DIR"] = str(VAR_DIR)
+    run = subprocess.Popen(
+        ["bash", "bin/run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+
+    def pump() -> None:
+        for line in run.stdout:
+            output.append(line)
+            print(f"  run| {line}", end="", flush=True)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        check_running(run, output)
+    finally:
+        stop(run)
+    print("SMOKE OK", flush=True)
+
+
+def check_running(run: subprocess.Popen, output: list[str]) -> None:
+    wait_for("the console to answer /healthz", lambda: urllib.request.urlopen(f"{BASE}/healthz", timeout=2), 600)
+    text = "".join(output)
+    match = re.search(r"^\s+patroller\s+(\S+)\s+\(", text, re.M)
+    if not match:
+        fail("the run command did not print the demo patroller's login")
+    password = match.group(1)
+
+    # The console page answers, and a demo patroller can log in.
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{BASE}/accounts/login/", timeout=10).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": "patroller", "password": password, "csrfmiddlewaretoken": csrf})
+    request = urllib.request.Request(f"{BASE}/accounts/login/", data=form.encode(), headers={"Referer": BASE})
+    home = opener.open(request, timeout=10)
+    if home.geturl().rstrip("/") != BASE or "sessionid" not in {c.name for c in jar}:
+        fail(f"login did not reach the console (landed on {home.geturl()})")
+    print("· console page answers and the demo patroller logs in", flush=True)
+
+    # A WebSocket connects with that session and sees the simulated streams.
+    session = next(c.value for c in jar if c.name == "sessionid")
+    live = asyncio.run(websocket_hello(session))
+    print(f"· WebSocket connected: hello with {live} live streams", flush=True)
+
+    # A Celery task round-trips through the worker the run command started.
+    token = uuid.uuid4().hex
+    probe = (
+        "import django, sys; django.setup(); from console.tasks import ping; "
+        f"print(ping.delay('{token}').get(timeout=60)['token'])"
+    )
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", probe],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}},
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "LIVEWARD_VAR_DIR": str(VAR_DIR),
+            "SECRET_KEY_FILE": str(VAR_DIR / "secret_key"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.stdout.strip() != token:
+        fail(f"Celery round trip failed: {result.stdout} {result.stderr[-2000:]}")
+    print("· a Celery task round-tripped through the worker", flush=True)
+    if run.poll() is not None:
+        fail("the run command exited early")
+
+
+async def websocket_hello(session: str) -> int:
+    import websockets
+
+    headers = {"Cookie": f"sessionid={session}", "Origin": BASE}
+    deadline = time.monotonic() + 90
+    live = 0
+    while True:
+        async with websockets.connect("ws://127.0.0.1:8000/ws/console/", additional_headers=headers) as ws:
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if hello.get("type") != "hello":
+                fail(f"first frame was not hello: {hello}")
+            live = int(hello["live"])
+            await ws.send(json.dumps({"type": "ping", "id": 1}))
+            pong = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if pong.get("type") != "pong":
+                fail(f"no pong: {pong}")
+        if live > 0:
+            return live
+        if time.monotonic() > deadline:
+            fail("the simulated streams never showed up as live")
+        await asyncio.sleep(2)
+
+
+def stop(run: subprocess.Popen) -> None:
+    if run.poll() is None:
+        run.send_signal(signal.SIGINT)
+        try:
+            run.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            fail("Ctrl-C did not stop the run command within 30 s")
+    time.sleep(1)
+    if port_open(8000):
+        fail("something still listens on port 8000 after Ctrl-C")
+    if (VAR_DIR / "redis.sock").exists():
+        fail("the embedded Redis socket is still there after Ctrl-C")
+    print("· Ctrl-C stopped every process", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Management commands: the demo seed and node registration."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+from django.core.management import CommandError, call_command
+
+import pytest
+
+from accounts.models import StaffActionLog, User
+from accounts.roles import Role
+from moderation.models import MediaServer, Publisher, StreamKey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_prints_logins_once_and_is_idempotent(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    first, second = StringIO(), StringIO()
+    call_command("seed_demo", stdout=first)
+    call_command("seed_demo", stdout=second)
+    for role in Role.values:
+        assert User.objects.get(groups__name=role)
+    login_line = r"^\s+(patroller|reviewer|editor|compliance|inspector)\s+\S+\s+\(.+\)$"
+    assert len(re.findall(login_line, first.getvalue(), re.M)) == 5
+    assert "patroller" not in second.getvalue()
+    assert Publisher.objects.count() == 24 and StreamKey.objects.count() == 24
+    assert Publisher.objects.filter(display_name="美食小当家", verification="verified").exists()
+    assert (tmp_path / "simulator-node.json").exists()
+    assert User.objects.count() == 5
+
+
+def test_demo_passwords_log_in(client, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    password = re.search(r"^\s+patroller\s+(\S+)\s", out.getvalue(), re.M).group(1)
+    assert client.login(username="patroller", password=password)
+
+
+def test_register_media_server_prints_the_callbacks_once():
+    out = StringIO()
+    call_command("register_media_server", "edge-7", kind="nginx_rtmp", control_url="http://10.0.0.7:8080", stdout=out)
+    node = MediaServer.objects.get(name="edge-7")
+    secret = re.search(r"/gate/nginx-rtmp/edge-7/([^/]+)/on_publish\b", out.getvalue()).group(1)
+    assert node.secret_matches(secret) and node.control_url == "http://10.0.0.7:8080/"
+    assert StaffActionLog.objects.filter(verb="media_server.register", target_id=str(node.pk)).exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"name": "bad name", "kind": "srs", "control_url": "http://10.0.0.1/"},
+        {"name": "edge-2", "kind": "srs", "control_url": "ftp://10.0.0.1/"},
+    ],
+)
+def test_register_media_server_refuses_bad_input(kwargs):
+    name = kwargs.pop("name")
+    with pytest.raises(CommandError):
+        call_command("register_media_server", name, **kwargs, stdout=StringIO())
+    assert not MediaServer.objects.exists()
