@@ -1,0 +1,81 @@
+"""Django admin: a read-only view of the domain. Changes go through the console and its actions."""
+
+from django.contrib import admin
+
+from moderation.models import (
+    Category,
+    GateDecision,
+    MediaServer,
+    ModerationAction,
+    Publisher,
+    ServiceAgreement,
+    Stream,
+    StreamKey,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(ReadOnlyAdmin):
+    list_display = ("slug", "name", "is_news", "risk_tier", "patrol_interval_seconds", "snapshot_interval_seconds")
+
+
+@admin.register(ServiceAgreement)
+class ServiceAgreementAdmin(ReadOnlyAdmin):
+    list_display = ("version", "title", "effective_at")
+
+
+@admin.register(Publisher)
+class PublisherAdmin(ReadOnlyAdmin):
+    list_display = ("display_name", "platform_account_id", "kind", "verification", "status", "credit_level")
+    list_filter = ("status", "verification", "kind")
+    search_fields = ("display_name", "platform_account_id")
+    exclude = ("document_number", "phone", "real_name")  # identity stays out of the admin
+
+
+@admin.register(StreamKey)
+class StreamKeyAdmin(ReadOnlyAdmin):
+    list_display = ("publisher", "category", "status", "denied_until", "created_at")
+    list_filter = ("status", "category")
+    list_select_related = ("publisher", "category")
+    exclude = ("key",)
+
+
+@admin.register(MediaServer)
+class MediaServerAdmin(ReadOnlyAdmin):
+    list_display = ("name", "kind", "control_url", "enabled")
+    exclude = ("secret_hash",)
+
+
+@admin.register(Stream)
+class StreamAdmin(ReadOnlyAdmin):
+    list_display = ("title", "publisher", "category", "node", "started_at", "ended_at", "end_reason")
+    list_filter = ("category", "node", "end_reason")
+    list_select_related = ("publisher", "category", "node")
+    date_hierarchy = "started_at"
+
+
+@admin.register(GateDecision)
+class GateDecisionAdmin(ReadOnlyAdmin):
+    list_display = ("at", "hook", "node", "publisher", "allowed", "reason", "detail")
+    list_filter = ("allowed", "reason", "hook", "node")
+    list_select_related = ("node", "publisher")
+    date_hierarchy = "at"
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor", "kind", "stream", "publisher", "reason", "media_status")
+    list_filter = ("kind", "reason", "media_status")
+    list_select_related = ("actor", "stream", "publisher")
+    date_hierarchy = "at"
