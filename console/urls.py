@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console import views
+from console import bench_views, views
 
 app_name_console = "console"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("moderation.urls")),
     path("api/v1/", include("moderation.api.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("bench/floor", bench_views.floor, name="bench-floor"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,306 @@
+"""The ingest gate's throughput and latency against its floor, in one run.
+
+    .venv/bin/python bench/gate.py [--keys 2000] [--workers 2] [--concurrency 50] [--duration 10]
+
+Creates (or reuses) a PostgreSQL database, migrates it, seeds it through the actions (one
+agreement, one category, one nginx-rtmp node with a known secret, K verified publishers with a key
+each), counts the SQL statements of one decision in a subprocess, then starts uvicorn as the run
+command does and drives on_publish / on_publish_done pairs from CONCURRENCY keep-alive callers,
+each on its own keys. The same load then goes to the floor, /bench/floor: a sync Django view that
+answers "ok" through the same middleware, with a POST body of the same size.
+
+The last line printed is one JSON object: gate_rps, floor_rps, ratio, p50_ms, p99_ms,
+queries_per_decision and the run's parameters. Goal on a 2-core machine: ratio >= 0.5 and
+p99 <= 20 ms, with no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
+NODE_NAME = "bench-edge"
+NODE_SECRET = "bench-node-secret-0123456789"
+KEY_PREFIX = "bench-key-"
+FORM = "application/x-www-form-urlencoded"
+
+SEED = r"""
+import json
+from django.db import transaction
+from moderation import actions
+from moderation.models import Category, MediaServer, Publisher, ServiceAgreement, StreamKey
+
+keys, extra, node_name, node_secret, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+created = 0
+with transaction.atomic():
+    agreement = ServiceAgreement.objects.order_by("-effective_at").first()
+    if agreement is None:
+        agreement = actions.publish_agreement("bench-1", title="Bench agreement")
+    category = Category.objects.filter(slug="bench").first() or actions.create_category("bench", name="Bench")
+    node = MediaServer.objects.filter(name=node_name).first()
+    if node is None:
+        node, _secret = actions.register_media_server(
+            node_name, kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/control", secret=node_secret
+        )
+    elif not node.secret_matches(node_secret):
+        raise SystemExit(f"node {node_name} exists with another secret; drop the bench database or rename the node")
+    have = set(StreamKey.objects.filter(key__startswith=prefix).values_list("key", flat=True))
+    for index in range(keys):
+        key = f"{prefix}{index:06d}"
+        if key in have:
+            continue
+        publisher = actions.register_publisher(
+            f"bench-{index:06d}", display_name=f"Bench {index}", agreement_version=agreement.version
+        )
+        publisher = actions.set_publisher_verification(
+            publisher, verification=Publisher.Verification.VERIFIED, actor=None
+        )
+        actions.issue_stream_key(publisher, category=category, key=key)
+        created += 1
+    for index in range(extra):
+        actions.record_gate_decision(
+            hook="publish", allowed=True, reason="allowed", node=node, key_name=f"{prefix}{index % keys:06d}",
+            client_id=f"history-{index}", addr="198.51.100.7",
+        )
+print(json.dumps({"created": created, "agreement": agreement.version}))
+"""
+
+COUNT_QUERIES = r"""
+import json
+from urllib.parse import urlencode
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from moderation import actions, gate
+from moderation.models import MediaServer
+
+samples, node_name, node_secret, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+node = MediaServer.objects.get(name=node_name)
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+def counted(captured, control=False):
+    # SQL statements, leaving out transaction control (BEGIN/COMMIT and savepoints) unless asked.
+    return sum(1 for q in captured.captured_queries if control or not q["sql"].upper().startswith(CONTROL))
+
+publish, done, round_trips = [], [], []
+for index in range(samples):
+    key, client_id = f"{prefix}{index:06d}", f"q{index}"
+    request = gate.PublishRequest(node=node, key_name=key, app="live", client_id=client_id, addr="10.0.0.1")
+    with CaptureQueriesContext(connection) as captured:
+        outcome = gate.decide_publish(request)
+    if not outcome.allowed:
+        raise SystemExit(f"{key} was denied: {outcome.reason}")
+    publish.append(counted(captured))
+    round_trips.append(counted(captured, control=True))
+    with CaptureQueriesContext(connection) as captured:
+        actions.end_stream_session(node=node, client_id=client_id, key_name=key)
+    done.append(counted(captured))
+
+# The same through the view (node authentication, body parsing, middleware), as a cross-check.
+client, view = Client(HTTP_HOST="127.0.0.1"), []
+for index in range(samples):
+    key, client_id = f"{prefix}{index:06d}", f"v{index}"
+    form = {"app": "live", "name": key, "addr": "10.0.0.1", "clientid": client_id, "call": "publish", "type": "live"}
+    base = f"/gate/nginx-rtmp/{node_name}/{node_secret}/"
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(base + "on_publish", urlencode(form), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200, response.content
+    view.append(counted(captured))
+    form["call"] = "publish_done"
+    client.post(base + "on_publish_done", urlencode(form), content_type="application/x-www-form-urlencoded")
+
+mean = lambda values: round(sum(values) / len(values), 2)
+print(json.dumps({
+    "publish": mean(publish), "done": mean(done), "publish_view": mean(view), "publish_round_trips": mean(round_trips)
+}))
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/liveward_bench")
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/9", help='a Redis URL, or "embedded" for a throw-away one'
+    )
+    parser.add_argument("--keys", type=int, default=2000, help="publishers with one key each (default 2000)")
+    parser.add_argument("--extra-decisions", type=int, default=0, help="gate decisions to pre-fill the history with")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument("--concurrency", type=int, default=50, help="concurrent callers (default 50)")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
+    parser.add_argument("--query-samples", type=int, default=50, help="decisions to count queries over")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="extra server environment (repeatable)"
+    )
+    parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the load client's own ceiling")
+    args = parser.parse_args()
+    if args.keys < args.concurrency:
+        parser.error("--keys must be at least --concurrency so that callers never share a key")
+    return args
+
+
+def nginx_form(key: str, client_id: str, call: str) -> bytes:
+    """A callback body shaped like nginx-rtmp's (its own fields first, then the key's)."""
+    return urlencode(
+        {
+            "app": "live",
+            "flashver": "FMLE/3.0 (compatible; FMSc/1.0)",
+            "swfurl": "rtmp://203.0.113.10/live",
+            "tcurl": "rtmp://203.0.113.10/live",
+            "pageurl": "",
+            "addr": "198.51.100.23",
+            "clientid": client_id,
+            "call": call,
+            "name": key,
+            "type": "live",
+        },
+        quote_via=quote,
+    ).encode()
+
+
+def gate_script(host: str, port: int, keys: list[str], concurrency: int):
+    base = f"/gate/nginx-rtmp/{NODE_NAME}/{NODE_SECRET}/"
+
+    def script(caller: int) -> Iterator[list[tuple[str, bytes]]]:
+        own = keys[caller::concurrency]  # disjoint per caller: pairs never collide
+        sequence = 0
+        while True:
+            for key in own:
+                sequence += 1
+                client_id = str(caller * 10_000_000 + sequence)
+                publish = nginx_form(key, client_id, "publish")
+                done = nginx_form(key, client_id, "publish_done")
+                yield [
+                    ("publish", common.post_request(host, port, base + "on_publish", publish, FORM)),
+                    ("done", common.post_request(host, port, base + "on_publish_done", done, FORM)),
+                ]
+
+    return script
+
+
+def floor_script(host: str, port: int, keys: list[str]):
+    # Same size as a gate callback body, so both runs move the same bytes.
+    size = len(nginx_form(keys[0], "10000001", "publish"))
+    body = (b"pad=" + b"x" * size)[:size]
+    request = common.post_request(host, port, "/bench/floor", body, FORM)
+
+    def script(caller: int) -> Iterator[list[tuple[str, bytes]]]:
+        while True:
+            yield [("floor", request), ("floor", request)]
+
+    return script
+
+
+def report(label: str, result: common.LoadResult) -> None:
+    summary = common.latency_summary(result.all_latencies)
+    common.say(
+        f"{label}: {result.rps:,.0f} req/s, p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, "
+        f"errors {result.errors} {dict(result.statuses) if result.errors else ''}, "
+        f"client CPU {result.client_cpu_share:.2f} core"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    common.raise_on_sigterm()
+    redis = server = None
+    try:
+        redis_url = args.redis_url
+        if redis_url == "embedded":
+            from console.embedded import EmbeddedRedis
+
+            redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="liveward-bench-")) / "redis.sock").start()
+            redis_url = redis.url
+        extra = dict(item.split("=", 1) for item in args.env)
+        env = common.django_env(DATABASE_URL=args.database_url, REDIS_URL=redis_url, **extra)
+
+        if args.database_url.startswith(("postgres://", "postgresql://")) and common.ensure_postgres_database(
+            args.database_url
+        ):
+            common.say(f"created database {args.database_url}")
+        common.say("migrating")
+        common.manage(["migrate", "--no-input", "-v", "0"], env)
+        common.say(f"seeding {args.keys} publishers with keys through the actions")
+        seeded = common.run_django_script(
+            SEED, env, args=[str(args.keys), str(args.extra_decisions), NODE_NAME, NODE_SECRET, KEY_PREFIX]
+        )
+        common.say(f"seeded: {seeded}")
+        queries = common.run_django_script(
+            COUNT_QUERIES, env, args=[str(min(args.query_samples, args.keys)), NODE_NAME, NODE_SECRET, KEY_PREFIX]
+        )
+        common.say(
+            f"SQL statements per decision (BEGIN/COMMIT/savepoints excluded): on_publish {queries['publish']} "
+            f"({queries['publish_round_trips']} round trips with BEGIN/COMMIT), on_publish_done {queries['done']}, "
+            f"on_publish through the view {queries['publish_view']}"
+        )
+
+        keys = [f"{KEY_PREFIX}{index:06d}" for index in range(args.keys)]
+        host, port = "127.0.0.1", common.free_port()
+        ceiling = None
+        if not args.no_ceiling:
+            ceiling = common.client_ceiling(
+                concurrency=args.concurrency, duration=3.0, script=gate_script(host, port, keys, args.concurrency)
+            )
+            common.say(
+                f"load client alone (do-nothing server): {ceiling.rps:,.0f} req/s "
+                f"at {ceiling.client_cpu_share:.2f} core"
+            )
+
+        log_path = Path(tempfile.gettempdir()) / f"liveward-bench-gate-{port}.log"
+        common.say(f"starting uvicorn with {args.workers} workers on {host}:{port} (its log: {log_path})")
+        server = common.start_asgi_server(env, host=host, port=port, workers=args.workers, log_path=log_path)
+        common.wait_for_http(host, port, "/healthz", process=server)
+
+        load = {"concurrency": args.concurrency, "warmup": args.warmup, "duration": args.duration}
+        common.say(f"gate: {args.concurrency} callers, {args.warmup:g} s warm-up, {args.duration:g} s measured")
+        gate = common.run_load(host, port, **load, script=gate_script(host, port, keys, args.concurrency))
+        report("gate", gate)
+        common.say("floor: the same load against /bench/floor")
+        floor = common.run_load(host, port, **load, script=floor_script(host, port, keys))
+        report("floor", floor)
+    except KeyboardInterrupt:
+        common.say("interrupted; stopping the server")
+        raise SystemExit(130) from None
+    finally:
+        common.stop_process(server)
+        if redis is not None:
+            redis.stop()
+
+    summary = common.latency_summary(gate.all_latencies)
+    publish = common.latency_summary(gate.latencies.get("publish", []))
+    figures = {
+        "gate_rps": round(gate.rps, 1),
+        "floor_rps": round(floor.rps, 1),
+        "ratio": round(gate.rps / floor.rps, 3) if floor.rps else 0.0,
+        "p50_ms": summary["p50_ms"],
+        "p99_ms": summary["p99_ms"],
+        "queries_per_decision": queries["publish"],
+        "queries_per_publish_done": queries["done"],
+        "publish_p99_ms": publish["p99_ms"],
+        "floor_p50_ms": common.latency_summary(floor.all_latencies)["p50_ms"],
+        "floor_p99_ms": common.latency_summary(floor.all_latencies)["p99_ms"],
+        "errors": gate.errors + floor.errors,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "keys": args.keys,
+        "client_cpu_cores": round(max(gate.client_cpu_share, floor.client_cpu_share), 2),
+        "client_ceiling_rps": round(ceiling.rps, 1) if ceiling else None,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+    print(json.dumps(figures), flush=True)
+
+
+if __name__ == "__main__":
+    main()
