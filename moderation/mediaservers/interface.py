@@ -1,0 +1,72 @@
+"""What every media-server adapter offers: drop a publisher, list what is live, and its errors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from moderation.models import MediaServer, Stream
+
+
+class MediaServerError(Exception):
+    """The media server could not be asked, or gave no usable answer."""
+
+    def __init__(self, message: str, *, node: str = "") -> None:
+        super().__init__(f"{node}: {message}" if node else message)
+        self.node = node
+
+
+class MediaServerUnreachable(MediaServerError):
+    """The connection to the node's control port failed (refused, reset, no route)."""
+
+
+class MediaServerTimeout(MediaServerUnreachable):
+    """The node did not answer within settings.LIVEWARD_MEDIA_SERVER_TIMEOUT."""
+
+
+class MediaServerHTTPError(MediaServerError):
+    """The node answered with an HTTP status other than 2xx."""
+
+    def __init__(self, message: str, *, node: str = "", status: int) -> None:
+        super().__init__(message, node=node)
+        self.status = status
+
+
+class MediaServerBadAnswer(MediaServerError):
+    """The node answered, but not in the form its API promises."""
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A publishing session as the node reports it."""
+
+    app: str
+    name: str  # the stream key the publisher used
+    client_id: str
+    addr: str = ""
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    uptime_seconds: float | None = None
+    viewers: int | None = None
+
+
+@dataclass(frozen=True)
+class DropResult:
+    """How many publishing sessions the node ended."""
+
+    dropped: int
+
+
+class MediaServerAdapter(ABC):
+    """Talk to one media-server node through its HTTP control API."""
+
+    def __init__(self, node: MediaServer) -> None:
+        self.node = node
+
+    @abstractmethod
+    def drop(self, stream: Stream) -> DropResult:
+        """End the publisher of this stream's app and key at the node; 0 dropped if none publishes."""
+
+    @abstractmethod
+    def live_streams(self) -> list[LiveSession]:
+        """Return the sessions publishing at the node now."""
