@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from accounts.models import StaffActionLog, User
-from accounts.roles import Role
+from accounts.roles import MACHINE_KINDS, Role
 
 
 def client_ip(request) -> str | None:
@@ -68,3 +69,25 @@ def set_staff_role(user: User, *, role: str, actor: User | None) -> User:
     user._role_names = None
     log_staff_action(actor, "staff.set_role", target=user, data={"role": role})
     return user
+
+
+@transaction.atomic
+def create_machine_client(name: str, *, kind: str, actor: User | None) -> tuple[User, str]:
+    """Create an API client (no password, in the ``kind`` group) and return it with its token, shown once."""
+    from rest_framework.authtoken.models import Token
+
+    if kind not in MACHINE_KINDS:
+        raise ValueError(f"unknown machine client kind {kind!r}; expected one of {', '.join(MACHINE_KINDS)}")
+    if User.objects.filter(username=name).exists():
+        raise ValueError(f"a user named {name!r} exists already")
+    user = User(username=name, display_name=name)
+    user.set_unusable_password()
+    try:
+        user.full_clean(exclude=["password"])  # the username's length and characters
+    except ValidationError as exc:
+        raise ValueError("; ".join(exc.messages)) from None
+    user.save()
+    user.groups.add(Group.objects.get(name=kind))
+    token = Token.objects.create(user=user)
+    log_staff_action(actor, "machine_client.create", target=user, data={"kind": kind})
+    return user, token.key

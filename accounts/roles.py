@@ -21,6 +21,12 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("Inspector")
 
 
+# Machine clients of the REST API: groups like roles, but never a staff role. Staff pages, consumers
+# and staff API endpoints ask for Role values only, so a machine token opens none of them.
+MACHINE_PLATFORM = "platform_backend"  # the platform's backend: registers publishers, issues keys
+MACHINE_KINDS = (MACHINE_PLATFORM,)
+
+
 # Model permissions each role's group carries ("app_label.codename"); created by migration.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PATROLLER: [
@@ -65,12 +71,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 def has_role(user, *roles: str) -> bool:
-    """Tell whether an active, authenticated user holds any of the roles (superusers hold all)."""
+    """Tell whether an active, authenticated user holds any of the roles (superusers hold all).
+
+    No roles given means any staff role; a machine client's group never counts as one.
+    """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    return not roles or bool(user.role_names.intersection(roles))
+    return bool(user.role_names.intersection(roles or Role.values))
 
 
 def require_role(*roles: str) -> Callable:

@@ -1,5 +1,8 @@
 """One error shape for the REST API: {"error": {"code", "message", "fields"?}}."""
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -14,7 +17,12 @@ def exception_handler(exc, context):
     if response is None:
         return None
     detail = response.data
-    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, Http404):
+        code = "not_found"
+    elif isinstance(exc, PermissionDenied):
+        code = "permission_denied"
+    else:
+        code = getattr(exc, "default_code", "error")
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         body = {"error": {"code": code, "message": str(detail["detail"])}}
     else:

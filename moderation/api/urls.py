@@ -1,12 +1,22 @@
 from django.urls import path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 
 from moderation.api import views
 
+# The schema and docs are for signed-in staff and API clients, not the open internet.
+_private = {"permission_classes": [IsAuthenticated]}
+
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("schema/", SpectacularAPIView.as_view(**_private), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", **_private), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema", **_private), name="api-redoc"),
+    path("health/", views.Health.as_view(), name="api-health"),
     path("streams/live/", views.LiveStreamList.as_view(), name="api-live-streams"),
+    path("streams/<int:pk>/", views.StreamDetail.as_view(), name="api-stream"),
+    path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
+    path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
+    path("publishers/<str:account_id>/stream-keys/", views.StreamKeyIssue.as_view(), name="api-publisher-stream-keys"),
+    path("gate-decisions/", views.GateDecisionList.as_view(), name="api-gate-decisions"),
 ]

@@ -1,27 +1,157 @@
-"""REST API views; writes go through moderation.actions."""
+"""REST API views; writes go through moderation.actions.
 
-from rest_framework import generics, serializers
+Staff endpoints ask for a staff role (HasRole); platform endpoints ask for the token of a
+``platform_backend`` machine client. Identity data leaves masked.
+"""
 
-from accounts.roles import HasRole
-from moderation import queries
-from moderation.models import Stream
+from __future__ import annotations
+
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.roles import MACHINE_PLATFORM, HasRole, Role, has_role
+from moderation import actions, queries
+from moderation.api import serializers
+from moderation.models import GateDecision, Publisher, Stream
 
 
-class StreamSerializer(serializers.ModelSerializer):
-    publisher = serializers.CharField(source="publisher.display_name")
-    category = serializers.CharField(source="category.slug")
-    node = serializers.CharField(source="node.name")
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
 
-    class Meta:
-        model = Stream
-        fields = ["id", "title", "publisher", "category", "node", "app", "client_id", "viewers", "started_at"]
+
+class DuplicateAccount(Conflict):
+    default_code = "duplicate_account"
+
+
+class IsPlatformBackend(BasePermission):
+    """Only the platform backend's machine client (or a superuser)."""
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, MACHINE_PLATFORM)
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+# --- staff reads -----------------------------------------------------------------------------
 
 
 class LiveStreamList(generics.ListAPIView):
     """List the streams that are live now."""
 
-    serializer_class = StreamSerializer
+    serializer_class = serializers.StreamSerializer
     permission_classes = [HasRole]
 
     def get_queryset(self):
         return queries.live_streams_for_console()
+
+
+class StreamDetail(generics.RetrieveAPIView):
+    """Show one stream, live or ended."""
+
+    serializer_class = serializers.StreamDetailSerializer
+    permission_classes = [HasRole]
+    queryset = Stream.objects.select_related("publisher", "category", "node", "last_patrolled_by")
+
+
+class PublisherDetail(generics.RetrieveAPIView):
+    """Show one publisher, with real-name identity masked."""
+
+    serializer_class = serializers.PublisherSerializer
+    permission_classes = [HasRole]
+    queryset = Publisher.objects.all()
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("stream_key", int, description="Only decisions about this stream key (id)."),
+        OpenApiParameter("allowed", bool, description="Only allows (true) or denials (false)."),
+    ]
+)
+class GateDecisionList(generics.ListAPIView):
+    """List the gate's decisions, newest first, optionally for one key or only allows/denials."""
+
+    serializer_class = serializers.GateDecisionSerializer
+    permission_classes = [HasRole]
+    required_roles = (Role.PATROLLER, Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        filters = serializers.GateDecisionFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        decisions = GateDecision.objects.select_related("node").order_by("-at", "-id")
+        if "stream_key" in filters.validated_data:
+            decisions = decisions.filter(stream_key_id=filters.validated_data["stream_key"])
+        if filters.validated_data.get("allowed") is not None:
+            decisions = decisions.filter(allowed=filters.validated_data["allowed"])
+        return decisions
+
+
+# --- the platform's backend --------------------------------------------------------------------
+
+
+class PublisherRegistration(APIView):
+    """Register a publisher as the platform knows it (platform backend token)."""
+
+    permission_classes = [IsPlatformBackend]
+
+    @extend_schema(
+        request=serializers.PublisherRegistrationSerializer, responses={201: serializers.PublisherSerializer}
+    )
+    def post(self, request):
+        data = serializers.PublisherRegistrationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account_id = fields.pop("platform_account_id")
+        duplicate = DuplicateAccount(f"A publisher with platform_account_id {account_id!r} is registered already.")
+        if Publisher.objects.filter(platform_account_id=account_id).exists():
+            raise duplicate
+        try:
+            publisher = actions.register_publisher(account_id, actor=request.user, **fields)
+        except IntegrityError:  # registered meanwhile by a concurrent request
+            raise duplicate from None
+        return Response(serializers.PublisherSerializer(publisher).data, status=status.HTTP_201_CREATED)
+
+
+class StreamKeyIssue(APIView):
+    """Issue a stream key to a publisher for a category; the key is in this answer only."""
+
+    permission_classes = [IsPlatformBackend]
+
+    @extend_schema(
+        request=serializers.StreamKeyRequestSerializer, responses={201: serializers.IssuedStreamKeySerializer}
+    )
+    def post(self, request, account_id: str):
+        publisher = get_object_or_404(Publisher, platform_account_id=account_id)
+        data = serializers.StreamKeyRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        stream_key = actions.issue_stream_key(
+            publisher,
+            category=data.validated_data["category"],
+            default_title=data.validated_data["default_title"],
+            actor=request.user,
+        )
+        return Response(serializers.IssuedStreamKeySerializer(stream_key).data, status=status.HTTP_201_CREATED)
+
+
+class Health(APIView):
+    """Tell an authenticated client that the API is up."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=serializers.HealthSerializer)
+    def get(self, request):
+        return Response({"status": "ok", "time": timezone.now(), "client": request.user.get_username()})

@@ -1,0 +1,154 @@
+"""Serializers of the REST API: what goes out (identity masked) and what platform clients may send."""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+from moderation.api.masking import mask_document_number, mask_name, mask_phone
+from moderation.models import Category, GateDecision, Publisher, ServiceAgreement, Stream, StreamKey
+
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_\-.:@]+$")
+
+
+class StreamSerializer(serializers.ModelSerializer):
+    publisher = serializers.CharField(source="publisher.display_name")
+    category = serializers.CharField(source="category.slug")
+    node = serializers.CharField(source="node.name")
+
+    class Meta:
+        model = Stream
+        fields = ["id", "title", "publisher", "category", "node", "app", "client_id", "viewers", "started_at"]
+
+
+class StreamDetailSerializer(serializers.ModelSerializer):
+    publisher_id = serializers.IntegerField()
+    publisher = serializers.CharField(source="publisher.display_name")
+    category = serializers.CharField(source="category.slug")
+    node = serializers.CharField(source="node.name")
+    is_live = serializers.BooleanField()
+    last_patrolled_by = serializers.CharField(source="last_patrolled_by.username", default=None)
+
+    class Meta:
+        model = Stream
+        fields = [
+            "id", "title", "publisher_id", "publisher", "category", "node", "app", "client_id", "viewers",
+            "started_at", "last_update_at", "ended_at", "end_reason", "is_live", "last_patrolled_at",
+            "last_patrolled_by",
+        ]  # fmt: skip
+
+
+class PublisherSerializer(serializers.ModelSerializer):
+    """A publisher with real-name identity masked; the raw values never leave through the API."""
+
+    real_name = serializers.SerializerMethodField()
+    document_number = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    organisation_licence_number = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Publisher
+        fields = [
+            "id", "platform_account_id", "display_name", "kind", "real_name", "document_type", "document_number",
+            "phone", "organisation_licence_number", "verification", "filing", "agreement_version",
+            "agreement_accepted_at", "credit_score", "credit_level", "status", "suspended_until", "closed_at",
+            "created_at",
+        ]  # fmt: skip
+
+    def get_real_name(self, publisher: Publisher) -> str:
+        return mask_name(publisher.real_name)
+
+    def get_document_number(self, publisher: Publisher) -> str:
+        return mask_document_number(publisher.document_number)
+
+    def get_phone(self, publisher: Publisher) -> str:
+        return mask_phone(publisher.phone)
+
+    def get_organisation_licence_number(self, publisher: Publisher) -> str:
+        return mask_document_number(publisher.organisation_licence_number)
+
+
+class GateDecisionSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(source="node.name", default=None)
+    key_hint = serializers.SerializerMethodField(help_text="The first characters of the key presented.")
+
+    class Meta:
+        model = GateDecision
+        fields = [
+            "id", "at", "hook", "node", "key_hint", "stream_key", "publisher", "stream", "client_id", "addr",
+            "allowed", "reason", "detail",
+        ]  # fmt: skip
+
+    def get_key_hint(self, decision: GateDecision) -> str:
+        return f"{decision.key_name[:6]}…" if decision.key_name else ""
+
+
+class GateDecisionFilterSerializer(serializers.Serializer):
+    stream_key = serializers.IntegerField(required=False, min_value=1, help_text="Stream key id.")
+    allowed = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+def _text(max_length: int, *, required: bool = False, **kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=max_length, required=required, allow_blank=not required, trim_whitespace=True, **kwargs
+    )
+
+
+class PublisherRegistrationSerializer(serializers.Serializer):
+    """What the platform's backend sends to register a publisher."""
+
+    platform_account_id = _text(64, required=True)
+    display_name = _text(100, required=True)
+    kind = serializers.ChoiceField(choices=Publisher.Kind.choices, default=Publisher.Kind.PERSON)
+    real_name = _text(100, default="")
+    document_type = serializers.ChoiceField(
+        choices=Publisher.DocumentType.choices, default=Publisher.DocumentType.RESIDENT_ID
+    )
+    document_number = _text(64, default="")
+    phone = _text(32, default="")
+    organisation_licence_number = _text(64, default="")
+    agreement_version = _text(32, default="")
+
+    def validate_platform_account_id(self, value: str) -> str:
+        if not _ACCOUNT_ID.match(value):
+            raise serializers.ValidationError("Use letters, digits and _ - . : @ only.")
+        return value
+
+    def validate_phone(self, value: str) -> str:
+        if value and not re.fullmatch(r"\+?[0-9]{5,20}", value):
+            raise serializers.ValidationError("Give digits, optionally with a leading +.")
+        return value
+
+    def validate_agreement_version(self, value: str) -> str:
+        if value and not ServiceAgreement.objects.filter(version=value).exists():
+            raise serializers.ValidationError("Unknown agreement version.")
+        return value
+
+
+class StreamKeyRequestSerializer(serializers.Serializer):
+    category = serializers.SlugField(max_length=32, help_text="Category slug.")
+    default_title = _text(200, default="")
+
+    def validate_category(self, value: str) -> Category:
+        category = Category.objects.filter(slug=value).first()
+        if category is None:
+            raise serializers.ValidationError("Unknown category.")
+        return category
+
+
+class IssuedStreamKeySerializer(serializers.ModelSerializer):
+    """A newly issued key; the only answer that ever carries the key itself."""
+
+    category = serializers.CharField(source="category.slug")
+    publisher = serializers.CharField(source="publisher.platform_account_id")
+
+    class Meta:
+        model = StreamKey
+        fields = ["id", "key", "publisher", "category", "default_title", "status", "created_at"]
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    time = serializers.DateTimeField()
+    client = serializers.CharField()
