@@ -37,7 +37,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if bytes_data is not None or text_data is None:
             await self.send_error("binary_not_supported", "send JSON text frames")
             return
-        if len(text_data) > MAX_FRAME_BYTES:
+        # Characters first (cheap), then bytes: a CJK character is three bytes in UTF-8.
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
             await self.send_error("frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
             return
         try:

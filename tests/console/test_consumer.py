@@ -1,0 +1,203 @@
+"""The console's WebSocket through the full ASGI stack: origin check, session auth, role, frames, events."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.test import Client
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from console import events
+from console.asgi import application
+from console.consumers import MAX_FRAME_BYTES
+from tests.conftest import NODE_SECRET, PASSWORD
+from tests.console.communicator import WebsocketCommunicator
+
+# transaction=True: the consumer reads the database from other threads, and events go out on commit.
+# serialized_rollback: the flush after each test would drop the role groups the migration made.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+GOOD_ORIGIN = b"http://127.0.0.1:8000"
+TIMEOUT = 5
+
+
+def session_cookie(username: str) -> bytes:
+    """Log in through the login page and return the session cookie header value."""
+    client = Client()
+    response = client.post("/accounts/login/", {"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def communicator(cookie: bytes | None = None, origin: bytes = GOOD_ORIGIN) -> WebsocketCommunicator:
+    headers = [(b"origin", origin)]
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, "/ws/console/", headers=headers)
+
+
+async def receive(ws: WebsocketCommunicator) -> dict:
+    return json.loads(await ws.receive_from(timeout=TIMEOUT))
+
+
+@pytest.fixture
+async def console_socket(patroller):
+    """A patroller's connected console, past its hello."""
+    ws = await communicator(await sync_to_async(session_cookie)("patroller"))
+    connected, _code = await ws.connect(timeout=TIMEOUT)
+    assert connected
+    hello = await receive(ws)
+    assert hello["type"] == "hello"
+    yield ws
+    await ws.disconnect()
+
+
+async def assert_still_open(ws: WebsocketCommunicator, ping_id: str = "after") -> None:
+    await ws.send_json_to({"type": "ping", "id": ping_id})
+    assert await receive(ws) == {"type": "pong", "id": ping_id}
+
+
+# --- who may connect --------------------------------------------------------------------------
+
+
+async def test_anonymous_is_refused(db):
+    ws = await communicator()
+    connected, code = await ws.connect(timeout=TIMEOUT)
+    assert not connected
+    assert code == 4403
+
+
+async def test_a_user_without_a_role_is_refused(outsider):
+    ws = await communicator(await sync_to_async(session_cookie)("outsider"))
+    connected, code = await ws.connect(timeout=TIMEOUT)
+    assert not connected
+    assert code == 4403
+
+
+async def test_a_foreign_origin_is_refused_even_with_a_session(patroller):
+    cookie = await sync_to_async(session_cookie)("patroller")
+    ws = await communicator(cookie, origin=b"http://evil.example")
+    connected, _code = await ws.connect(timeout=TIMEOUT)
+    assert not connected
+
+
+async def test_a_forged_session_cookie_is_refused(db):
+    ws = await communicator(b"sessionid=not-a-real-session")
+    connected, _code = await ws.connect(timeout=TIMEOUT)
+    assert not connected
+
+
+async def test_a_patroller_connects_and_gets_hello_with_the_live_count(patroller):
+    ws = await communicator(await sync_to_async(session_cookie)("patroller"))
+    connected, _code = await ws.connect(timeout=TIMEOUT)
+    assert connected
+    assert await receive(ws) == {"type": "hello", "user": "patroller", "live": 0}
+    await ws.disconnect()
+
+
+async def test_hello_counts_the_live_streams(patroller, nginx_node, stream_key):
+    await sync_to_async(open_through_the_gate)(stream_key.key)
+    ws = await communicator(await sync_to_async(session_cookie)("patroller"))
+    assert (await ws.connect(timeout=TIMEOUT))[0]
+    assert (await receive(ws))["live"] == 1
+    await ws.disconnect()
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+
+async def test_ping_gets_pong_with_the_same_id(console_socket):
+    await console_socket.send_json_to({"type": "ping", "id": 17})
+    assert await receive(console_socket) == {"type": "pong", "id": 17}
+    await console_socket.send_json_to({"type": "ping", "id": "abc"})
+    assert await receive(console_socket) == {"type": "pong", "id": "abc"}
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json {", "bad_json"),
+        ("[1, 2, 3]", "bad_message"),
+        ('"ping"', "bad_message"),
+        ('{"id": 1}', "bad_message"),
+        ('{"type": 42}', "bad_message"),
+        ('{"type": "block_everything"}', "unknown_type"),
+        ('{"type": "ping", "pad": "' + "x" * MAX_FRAME_BYTES + '"}', "frame_too_large"),
+        ('{"type": "ping", "pad": "' + "巡" * (MAX_FRAME_BYTES // 3 + 1) + '"}', "frame_too_large"),
+    ],
+    ids=["not-json", "array", "string", "no-type", "type-not-string", "unknown-type", "oversize", "oversize-utf8"],
+)
+async def test_a_bad_text_frame_gets_an_error_and_the_socket_stays_open(console_socket, frame, code):
+    await console_socket.send_to(text_data=frame)
+    reply = await receive(console_socket)
+    assert reply["type"] == "error" and reply["code"] == code
+    assert isinstance(reply["message"], str)
+    await assert_still_open(console_socket)
+
+
+async def test_a_binary_frame_gets_an_error_and_the_socket_stays_open(console_socket):
+    await console_socket.send_to(bytes_data=b'{"type": "ping"}')
+    reply = await receive(console_socket)
+    assert reply == {"type": "error", "code": "binary_not_supported", "message": reply["message"]}
+    await assert_still_open(console_socket)
+
+
+async def test_a_frame_of_exactly_the_limit_is_accepted(console_socket):
+    frame = '{"type": "ping", "id": 1, "pad": ""}'
+    frame = frame.replace('""', '"' + "x" * (MAX_FRAME_BYTES - len(frame)) + '"')
+    assert len(frame.encode()) == MAX_FRAME_BYTES
+    await console_socket.send_to(text_data=frame)
+    assert await receive(console_socket) == {"type": "pong", "id": 1}
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+async def test_an_event_reaches_the_connected_console(console_socket):
+    await sync_to_async(events.stream_opened)(4242)
+    assert await receive(console_socket) == {"type": "event", "event": "stream.opened", "payload": {"stream": 4242}}
+
+
+async def test_an_event_reaches_every_connected_console(console_socket, admin):
+    other = await communicator(await sync_to_async(session_cookie)("admin"))
+    assert (await other.connect(timeout=TIMEOUT))[0]
+    await receive(other)  # hello
+    await sync_to_async(events.stream_ended)(7, "cut")
+    expected = {"type": "event", "event": "stream.ended", "payload": {"stream": 7, "reason": "cut"}}
+    assert await receive(console_socket) == expected
+    assert await receive(other) == expected
+    await other.disconnect()
+
+
+def open_through_the_gate(key: str) -> int:
+    """Publish as nginx-rtmp does and return the id of the stream the gate opened."""
+    from moderation.models import Stream
+
+    form = {"app": "live", "name": key, "addr": "203.0.113.9", "clientid": "31", "call": "publish", "type": "live"}
+    response = Client().post(
+        f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish",
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+    return Stream.objects.live().get(key__key=key).pk
+
+
+async def test_a_stream_opened_at_the_gate_is_announced_after_commit(console_socket, nginx_node, stream_key):
+    stream_id = await sync_to_async(open_through_the_gate)(stream_key.key)
+    assert await receive(console_socket) == {
+        "type": "event",
+        "event": "stream.opened",
+        "payload": {"stream": stream_id},
+    }
+
+
+async def test_a_disconnected_console_leaves_the_group(patroller):
+    ws = await communicator(await sync_to_async(session_cookie)("patroller"))
+    assert (await ws.connect(timeout=TIMEOUT))[0]
+    await receive(ws)
+    await ws.disconnect()
+    await sync_to_async(events.stream_opened)(1)  # nobody listens; must not raise

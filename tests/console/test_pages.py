@@ -1,0 +1,125 @@
+"""The console's pages: the live streams, the error pages, the health check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+
+from moderation import actions
+from moderation.models import Stream
+from tests.conftest import NODE_SECRET, make_publisher
+
+pytestmark = pytest.mark.django_db
+
+TITLES = ["深夜食堂：今晚做红烧肉", "王者荣耀巅峰赛冲分", "徒步秦岭：鳌太线第二天"]
+
+
+def publish(client, key: str, client_id: str, title: str = "") -> None:
+    """Open a stream the way a media server does: through the gate's nginx-rtmp callback."""
+    form = {"app": "live", "name": key, "addr": "203.0.113.9", "clientid": client_id, "call": "publish"}
+    if title:
+        form["title"] = title
+    response = client.post(
+        f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish",
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200, response.content
+
+
+def open_streams(client, count: int, *, category, first: int = 0) -> None:
+    for number in range(first, first + count):
+        publisher = make_publisher(f"acct-{number:04d}", f"主播{number:02d}号")
+        key = actions.issue_stream_key(publisher, category=category, default_title=f"直播间{number:02d}")
+        publish(client, key.key, client_id=str(number))
+
+
+@pytest.fixture
+def staff_client(client, patroller):
+    client.force_login(patroller)
+    return client
+
+
+def test_home_lists_the_live_streams_with_their_chinese_titles(staff_client, nginx_node, agreement, entertainment):
+    publishers = [make_publisher(f"acct-{n}", name) for n, name in enumerate(["美食小当家", "峡谷老司机", "山野行者"])]
+    for number, (publisher, title) in enumerate(zip(publishers, TITLES, strict=True)):
+        key = actions.issue_stream_key(publisher, category=entertainment)
+        publish(staff_client, key.key, client_id=str(number), title=title)
+
+    response = staff_client.get("/")
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    for title in [*TITLES, "美食小当家", "娱乐", "edge-1"]:
+        assert title in body
+    assert '<span class="count" id="live-count"' in body and ">3</span>" in body
+    assert [s.title for s in response.context["streams"]] == TITLES[::-1]  # newest first
+
+
+def test_home_shows_tier_credit_level_and_relative_start_time(staff_client, nginx_node, stream_key):
+    publish(staff_client, stream_key.key, client_id="1")
+    body = staff_client.get("/").content.decode()
+    assert "3 级" in body  # the entertainment category's tier
+    assert 'class="credit credit-a">A<' in body
+    assert '<time class="relative" datetime="' in body and "前</time>" in body
+
+
+def test_ended_streams_are_not_listed(staff_client, nginx_node, stream_key):
+    publish(staff_client, stream_key.key, client_id="1", title="已经下播的直播")
+    stream = Stream.objects.get()
+    actions.end_stream_session(node=nginx_node, client_id="1", key_name=stream_key.key)
+    assert Stream.objects.live().count() == 0, stream
+    body = staff_client.get("/").content.decode()
+    assert "已经下播的直播" not in body
+    assert "当前没有直播。" in body
+
+
+def test_home_shows_an_empty_state_without_live_streams(staff_client):
+    response = staff_client.get("/")
+    body = response.content.decode()
+    assert "当前没有直播。" in body
+    assert 'id="live-count"' in body and ">0</span>" in body
+
+
+def test_home_has_the_connection_indicator_and_a_skip_link(staff_client):
+    body = staff_client.get("/").content.decode()
+    assert 'id="live-indicator"' in body and 'data-text-live="在线"' in body and 'data-text-down="连接中断"' in body
+    assert '<a class="skip-link" href="#main">' in body and '<main id="main"' in body
+    assert "/static/js/console.js" in body and "/static/css/console.css" in body
+    assert "http://" not in body and "https://" not in body  # nothing from a CDN
+
+
+def test_home_uses_the_same_number_of_queries_for_3_and_30_streams(staff_client, nginx_node, agreement, entertainment):
+    open_streams(staff_client, 3, category=entertainment)
+    with CaptureQueriesContext(connection) as few:
+        assert staff_client.get("/").content.decode().count("<tr data-stream=") == 3
+    open_streams(staff_client, 27, category=entertainment, first=3)
+    with CaptureQueriesContext(connection) as many:
+        assert staff_client.get("/").content.decode().count("<tr data-stream=") == 30
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+    assert len(few) <= 8
+
+
+def test_an_unknown_page_is_a_404_in_the_consoles_look_without_details(staff_client):
+    response = staff_client.get("/no/such/page")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "页面不存在" in body and 'class="topbar"' in body
+    assert "gate/nginx-rtmp" not in body and "URLconf" not in body and "Request URL" not in body
+
+
+def test_a_404_for_anonymous_does_not_show_the_staff_menu(client, db):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "退出登录" not in response.content.decode()
+
+
+def test_healthz_answers_ok(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
