@@ -73,6 +73,7 @@ def django_env(**overrides: str) -> dict[str, str]:
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        "LIVEWARD_BENCH_FLOOR": "1",  # route /bench/floor, the trivial view bench scripts compare against
     }
     env.update(overrides)
     return env

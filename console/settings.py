@@ -163,7 +163,10 @@ if DATABASE_URL:
     import dj_database_url
 
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+        # 0 by default: under ASGI every request runs in a thread of its own, so a connection kept
+        # by one request is never reused by the next and would only pile up. The gate keeps its
+        # connections on its own long-lived threads (console/gate_asgi.py); use pgbouncer for more.
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
         raise _bad("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -305,6 +308,10 @@ LIVEWARD_BLOCK_COOLING_OFF_MINUTES = env_int("LIVEWARD_BLOCK_COOLING_OFF_MINUTES
 LIVEWARD_MEDIA_SERVER_TIMEOUT = env_int("LIVEWARD_MEDIA_SERVER_TIMEOUT", 3, minimum=1, maximum=60)
 # Largest gate callback body accepted, in bytes; larger bodies are denied with 400.
 LIVEWARD_GATE_MAX_BODY = env_int("LIVEWARD_GATE_MAX_BODY", 16 * 1024, minimum=1024)
+# Threads per ASGI process that answer gate callbacks, each with its own database connection.
+LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=64)
+# Serve /bench/floor, the trivial view bench/ scripts compare against (off in production).
+LIVEWARD_BENCH_FLOOR = env_bool("LIVEWARD_BENCH_FLOOR", False)
 
 # --- logging --------------------------------------------------------------------------------
 

@@ -1,11 +1,10 @@
 """Top-level URLs: console pages, accounts, the gate callbacks, the REST API, the admin."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from console import bench_views, views
-
-app_name_console = "console"
 
 urlpatterns = [
     path("", include(("console.pages", "console"), namespace="console")),
@@ -13,7 +12,9 @@ urlpatterns = [
     path("", include("moderation.urls")),
     path("api/v1/", include("moderation.api.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("bench/floor", bench_views.floor, name="bench-floor"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.LIVEWARD_BENCH_FLOOR:
+    urlpatterns.append(path("bench/floor", bench_views.floor, name="bench-floor"))

@@ -7,7 +7,7 @@ posts, form-encoded, with notify_method post (observed with this fixture):
     on_update        call=update_publish same as publish minus type, plus time (s) and timestamp (ms)
     on_publish_done  call=publish_done   same as publish minus type
 
-``test_gate_accepts_the_call_values_nginx_sends`` checks that gate_views accepts these, and the
+``test_gate_accepts_the_call_values_nginx_sends`` checks that gate_http accepts these, and the
 end-to-end tests check that nginx acts on the answers (403 on publish refuses, 403 on update drops).
 """
 
@@ -20,7 +20,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import mediaservers
-from moderation.gate_views import _NGINX_HOOKS
+from moderation.gate_http import NGINX_HOOKS
 from moderation.mediaservers import DropResult, MediaServerBadAnswer, MediaServerHTTPError, MediaServerUnreachable
 from moderation.mediaservers.nginx_rtmp import parse_stat
 from moderation.models import GateDecision, MediaServer, Stream, StreamKey
@@ -129,7 +129,7 @@ def test_update_denial_makes_nginx_drop_the_publisher(nginx_rtmp, stream_key):
 @media_server
 def test_gate_accepts_the_call_values_nginx_sends(nginx_rtmp, stream_key):
     for hook, call in OBSERVED_CALLS.items():
-        assert call in _NGINX_HOOKS[hook]
+        assert call in NGINX_HOOKS[hook]
     # And nginx really sends them: every callback of a whole session passed the gate's call check.
     _publish, stream = go_live(nginx_rtmp, stream_key)
     wait_until(

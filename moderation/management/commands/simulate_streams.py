@@ -76,13 +76,18 @@ class Command(BaseCommand):
             gate_wait=options["gate_wait"],
             log=self._log,
         )
+        previous = {}
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, lambda *_: self.simulator.stop())
+                previous[signum] = signal.signal(signum, lambda *_: self.simulator.stop())
         self._log(
             f"node {config['node']}: {min(options['streams'], len(keys))} of {len(keys)} keys to {options['gate_url']}"
         )
-        self.simulator.run(duration=options["duration"])
+        try:
+            self.simulator.run(duration=options["duration"])
+        finally:
+            for signum, handler in previous.items():  # called in-process (tests), leave signals as found
+                signal.signal(signum, handler)
 
     def _config(self, options) -> dict:
         path = settings.VAR_DIR / "simulator-node.json"

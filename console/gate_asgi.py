@@ -1,0 +1,131 @@
+"""Serve the gate callbacks (/gate/…) straight from ASGI, ahead of Django's middleware.
+
+Every stream start on the platform waits on the gate, and a media server's callback needs none of
+the session, authentication, CSRF, locale or message middleware that a staff page does; under ASGI
+each of those costs a hop into a per-request thread. This app answers /gate/ itself and passes
+every other request to Django unchanged.
+
+Decisions run on a small pool of long-lived threads, so each keeps its database connection
+between callbacks (Django's per-request ASGI threads cannot). A thread whose call failed drops its
+connections, so the next call reconnects. Any failure answers 503, which every media server takes
+as a deny: the gate fails closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django import db
+from django.conf import settings
+
+from moderation import gate_http
+
+logger = logging.getLogger(__name__)
+
+_NGINX_PATH = re.compile(r"^/gate/nginx-rtmp/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/(?P<hook>[^/]{1,32})$")
+_SRS_PATH = re.compile(r"^/gate/srs/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/$")
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=settings.LIVEWARD_GATE_THREADS, thread_name_prefix="gate")
+    return _executor
+
+
+def shutdown() -> None:
+    """Close every gate thread's database connections and stop the pool (tests, shutdown)."""
+    global _executor
+    executor, _executor = _executor, None
+    if executor is None:
+        return
+    workers = executor._max_workers
+    barrier = threading.Barrier(workers)
+
+    def close_here() -> None:
+        db.connections.close_all()
+        barrier.wait(timeout=10)  # holds this thread until each worker has taken one job
+
+    for _ in range(workers):
+        executor.submit(close_here)
+    executor.shutdown(wait=True)
+
+
+def _decide(function, *args) -> gate_http.GateReply:
+    """Run one callback on a gate thread; never raise, never allow on error."""
+    try:
+        reply = function(*args)
+    except Exception:
+        logger.exception("gate callback failed; answering 503 (deny)")
+        reply = gate_http.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
+    if reply.status >= 500 or b"gate_error" in reply.body:
+        db.connections.close_all()  # a broken connection must not poison this thread's next call
+    return reply
+
+
+async def _read_body(receive, limit: int, declared: int | None) -> bytes | None:
+    """Read the request body; None when it is larger than ``limit`` (the rest is not buffered)."""
+    if declared is not None and declared > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send, status: int, body: bytes, content_type: str, extra: list | None = None) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GateASGIApp:
+    """Answer /gate/ callbacks; hand everything else to ``fallback`` (Django)."""
+
+    def __init__(self, fallback) -> None:
+        self.fallback = fallback
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/gate/"):
+            await self.fallback(scope, receive, send)
+            return
+        nginx = _NGINX_PATH.match(path)
+        srs = None if nginx else _SRS_PATH.match(path)
+        if nginx is None and srs is None:
+            await self.fallback(scope, receive, send)  # Django answers its 404
+            return
+        if scope.get("method") != "POST":
+            await _send(send, 405, b"POST only", "text/plain; charset=utf-8", [(b"allow", b"POST")])
+            return
+        declared = None
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = settings.LIVEWARD_GATE_MAX_BODY + 1
+        body = await _read_body(receive, settings.LIVEWARD_GATE_MAX_BODY, declared)
+        client = scope.get("client") or ("", 0)
+        addr = str(client[0] or "")
+        if nginx:
+            args = (gate_http.nginx_callback, nginx["node"], nginx["secret"], nginx["hook"], body, addr)
+        else:
+            args = (gate_http.srs_callback, srs["node"], srs["secret"], body, addr)
+        reply = await asyncio.get_running_loop().run_in_executor(_pool(), _decide, *args)
+        await _send(send, reply.status, reply.body, reply.content_type)
