@@ -264,20 +264,20 @@ def open_stream(
 
 def end_stream_session(
     *, node: MediaServer, client_id: str, key_name: str, reason: str = Stream.EndReason.UNPUBLISHED
-) -> Stream | None:
-    """Close the live stream of this node session (publish_done / unpublish); None if none was live."""
+) -> int | None:
+    """Close the live stream of this node session (publish_done / unpublish); return its id, None if none."""
+    live = Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True)
+    stream_id = next(iter(live.values_list("pk", flat=True)[:1]), None)
+    if stream_id is None:
+        return None
+    # Conditional on still being live, so a concurrent close (a cut, a replacement) wins once.
     with transaction.atomic():
-        stream = (
-            Stream.objects.select_for_update()
-            .filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True)
-            .only("pk")
-            .first()
+        closed = Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=reason
         )
-        if stream is None:
-            return None
-        Stream.objects.filter(pk=stream.pk).update(ended_at=timezone.now(), end_reason=reason)
-        transaction.on_commit(lambda: events.stream_ended(stream.pk, reason))
-    return stream
+        if closed:
+            transaction.on_commit(lambda: events.stream_ended(stream_id, reason))
+    return stream_id if closed else None
 
 
 def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) -> int:
