@@ -139,6 +139,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent callers (default 50)")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per target (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (default 2)")
+    parser.add_argument("--single-duration", type=float, default=5.0, help="seconds of the one-caller run")
     parser.add_argument("--query-samples", type=int, default=50, help="decisions to count queries over")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra server environment (repeatable)"
@@ -269,6 +270,12 @@ def main() -> None:
         common.say("floor: the same load against /bench/floor")
         floor = common.run_load(host, port, **load, script=floor_script(host, port, keys))
         report("floor", floor)
+        # One caller: the time a single decision takes when nothing queues ahead of it (with 50
+        # callers saturating two cores, latency is mostly waiting in line: p50 ≈ callers / rate).
+        common.say("gate, one caller: service time without queueing")
+        one = gate_script(host, port, keys, 1)
+        single = common.run_load(host, port, concurrency=1, warmup=1.0, duration=args.single_duration, script=one)
+        report("gate, one caller", single)
     except KeyboardInterrupt:
         common.say("interrupted; stopping the server")
         raise SystemExit(130) from None
@@ -290,7 +297,9 @@ def main() -> None:
         "publish_p99_ms": publish["p99_ms"],
         "floor_p50_ms": common.latency_summary(floor.all_latencies)["p50_ms"],
         "floor_p99_ms": common.latency_summary(floor.all_latencies)["p99_ms"],
-        "errors": gate.errors + floor.errors,
+        "single_caller_p50_ms": common.latency_summary(single.all_latencies)["p50_ms"],
+        "single_caller_p99_ms": common.latency_summary(single.all_latencies)["p99_ms"],
+        "errors": gate.errors + floor.errors + single.errors,
         "workers": args.workers,
         "concurrency": args.concurrency,
         "duration_s": args.duration,
