@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from accounts.models import StaffActionLog, User
-from accounts.roles import MACHINE_KINDS, Role
+from accounts.roles import MACHINE_KINDS, ROLE_PERMISSIONS, Role
 
 
 def client_ip(request) -> str | None:
@@ -41,6 +41,19 @@ def log_staff_action(
         data=data or {},
         ip=ip,
     )
+
+
+@transaction.atomic
+def ensure_role_groups() -> None:
+    """Create any missing role group with its permissions (the migration does this once)."""
+    from django.contrib.auth.models import Permission
+
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, created = Group.objects.get_or_create(name=str(role))
+        if created:
+            for code in codes:
+                app_label, codename = code.split(".")
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 @transaction.atomic

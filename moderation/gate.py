@@ -324,6 +324,14 @@ def decide_update(request: PublishRequest) -> GateOutcome:
                     addr=request.addr,
                     at=now,
                 )
+                # The node ends the session on this answer; the record says why, whatever
+                # on_publish_done says later.
+                actions.end_stream_session(
+                    node=request.node,
+                    client_id=request.client_id,
+                    key_name=request.key_name,
+                    reason=Stream.EndReason.GATE_DENIED,
+                )
     except Exception as exc:
         logger.exception("gate update failed closed for key %.8s… on node %s", request.key_name, request.node.name)
         record_failure(request, GateDecision.Hook.UPDATE, exc)

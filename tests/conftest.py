@@ -6,12 +6,18 @@ from django.core.cache import cache
 
 import pytest
 
-from accounts.actions import create_staff_user
+from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from moderation import actions, gate
 from moderation.models import MediaServer, Publisher
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Staff log in all over the suite; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +35,8 @@ def clear_cache():
 
 
 def _staff(username: str, role: str, display_name: str):
+    # A transactional test before this one (live server, WebSocket) may have flushed the groups.
+    ensure_role_groups()
     return create_staff_user(username, role=role, password=PASSWORD, display_name=display_name)
 
 

@@ -180,6 +180,11 @@ def test_update_denies_a_session_the_gate_no_longer_allows(client, nginx_node, s
     response = post_form(client, "on_update", publish_form(stream_key.key, "9", call="update_publish"))
     assert response.status_code == 403
     assert latest_decision().hook == GateDecision.Hook.UPDATE
+    stream = Stream.objects.get()
+    assert stream.end_reason == Stream.EndReason.GATE_DENIED and stream.ended_at is not None
+    # nginx then reports publish_done; the record keeps the reason it ended for.
+    post_form(client, "on_publish_done", publish_form(stream_key.key, "9", call="publish_done"))
+    assert Stream.objects.get().end_reason == Stream.EndReason.GATE_DENIED
 
 
 def test_update_denies_a_session_the_console_never_opened(client, nginx_node, stream_key):

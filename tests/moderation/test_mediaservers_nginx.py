@@ -123,7 +123,9 @@ def test_update_denial_makes_nginx_drop_the_publisher(nginx_rtmp, stream_key):
     assert publish.wait(timeout=10) != 0
     decision = GateDecision.objects.get(hook=GateDecision.Hook.UPDATE)
     assert (decision.allowed, decision.reason, decision.stream) == (False, GateDecision.Reason.KEY_COOLING_OFF, stream)
-    wait_until(lambda: not live_stream_of(stream_key), message="on_publish_done to close the stream")
+    wait_until(lambda: not live_stream_of(stream_key), message="the stream to close")
+    stream.refresh_from_db()
+    assert stream.end_reason == Stream.EndReason.GATE_DENIED
 
 
 @media_server
