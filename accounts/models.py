@@ -50,3 +50,25 @@ class StaffActionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.verb} {self.target_type}:{self.target_id}"
+
+
+class Shift(models.Model):
+    """A staff member's time on duty (值班), from check-in to check-out, with the handover note (交接班)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff member"), related_name="shifts", on_delete=models.PROTECT
+    )
+    started_at = models.DateTimeField(_("checked in at"), db_index=True)
+    ended_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    handover_note = models.TextField(_("handover note"), blank=True)
+
+    class Meta:
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=models.Q(ended_at__isnull=True), name="one_open_shift"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.started_at:%Y-%m-%d %H:%M}"

@@ -260,6 +260,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Uploaded and captured files (snapshots, evidence): served to staff through the console, never publicly.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_URL = "media/"
 # The ASGI app serves static files itself (run command, small installs); behind nginx, let it.
 SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)
 

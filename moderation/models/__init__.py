@@ -1,0 +1,24 @@
+"""The moderation domain's models. Status fields change only in moderation/actions.py."""
+
+from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
+from moderation.models.records import Evidence, ModerationAction, ReasonCode
+from moderation.models.snapshots import Snapshot
+from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
+from moderation.models.webhooks import WebhookDelivery
+
+__all__ = [
+    "Category",
+    "Evidence",
+    "GateDecision",
+    "MediaServer",
+    "ModerationAction",
+    "Publisher",
+    "ReasonCode",
+    "ServiceAgreement",
+    "Snapshot",
+    "Stream",
+    "StreamKey",
+    "StreamQuerySet",
+    "WebhookDelivery",
+    "hash_node_secret",
+]

@@ -1,0 +1,137 @@
+"""Publishers, their stream keys, content categories and the service agreement."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    """A content category (新闻, 娱乐, 游戏 …) with its tier settings (分级分类)."""
+
+    slug = models.SlugField(_("slug"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64)
+    is_news = models.BooleanField(_("news category"), default=False)
+    # 1 = highest risk. The patrol queue orders by tier; snapshots and patrol rounds follow it.
+    risk_tier = models.PositiveSmallIntegerField(_("risk tier"), default=3)
+    patrol_interval_seconds = models.PositiveIntegerField(_("patrol interval (s)"), default=600)
+    snapshot_interval_seconds = models.PositiveIntegerField(_("snapshot interval (s)"), default=60)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["risk_tier", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceAgreement(models.Model):
+    """A version of the service agreement and platform convention (服务协议) publishers must accept."""
+
+    version = models.CharField(_("version"), max_length=32, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    effective_at = models.DateTimeField(_("effective at"))
+
+    class Meta:
+        verbose_name = _("service agreement")
+        verbose_name_plural = _("service agreements")
+        ordering = ["-effective_at"]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class Publisher(models.Model):
+    """A publisher (发布者 / 主播) as registered on the platform."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ORGANISATION = "organisation", _("Organisation")
+
+    class DocumentType(models.TextChoices):
+        RESIDENT_ID = "resident_id", _("Resident identity card")
+        PASSPORT = "passport", _("Passport")
+        HK_MACAO_PERMIT = "hk_macao_permit", _("Mainland travel permit for HK/Macao residents")
+        TAIWAN_PERMIT = "taiwan_permit", _("Mainland travel permit for Taiwan residents")
+        BUSINESS_LICENCE = "business_licence", _("Business licence")
+        ORGANISATION_CODE = "organisation_code", _("Organisation code")
+
+    class Verification(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Rejected")
+
+    class Filing(models.TextChoices):
+        NOT_FILED = "not_filed", _("Not filed")
+        FILED = "filed", _("Filed")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        CLOSED = "closed", _("Closed")
+
+    platform_account_id = models.CharField(_("platform account id"), max_length=64, unique=True)
+    display_name = models.CharField(_("display name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
+    # Real-name identity (Art. 12). Plain fields for now; the security work encrypts them.
+    real_name = models.CharField(_("real name"), max_length=100, blank=True)
+    document_type = models.CharField(
+        _("document type"), max_length=32, choices=DocumentType.choices, default=DocumentType.RESIDENT_ID
+    )
+    document_number = models.CharField(_("document number"), max_length=64, blank=True)
+    phone = models.CharField(_("mobile number"), max_length=32, blank=True)
+    organisation_licence_number = models.CharField(_("organisation licence number"), max_length=64, blank=True)
+    verification = models.CharField(
+        _("verification"), max_length=16, choices=Verification.choices, default=Verification.PENDING
+    )
+    filing = models.CharField(_("filing"), max_length=16, choices=Filing.choices, default=Filing.NOT_FILED)
+    agreement_version = models.CharField(_("agreement version accepted"), max_length=32, blank=True)
+    agreement_accepted_at = models.DateTimeField(_("agreement accepted at"), null=True, blank=True)
+    credit_score = models.IntegerField(_("credit score"), default=100)
+    credit_level = models.CharField(_("credit level"), max_length=8, default="A")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("publisher")
+        verbose_name_plural = _("publishers")
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def is_suspended(self, now=None) -> bool:
+        """Tell whether publishing is suspended at ``now``."""
+        now = now or timezone.now()
+        return self.status == self.Status.SUSPENDED and (self.suspended_until is None or self.suspended_until > now)
+
+
+class StreamKey(models.Model):
+    """A publisher's stream key: the name it publishes under at a media server."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+
+    key = models.CharField(_("key"), max_length=128, unique=True)
+    publisher = models.ForeignKey(
+        Publisher, verbose_name=_("publisher"), related_name="stream_keys", on_delete=models.PROTECT
+    )
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT)
+    default_title = models.CharField(_("default title"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # After a block the key stays denied at the gate until then (冷却期).
+    denied_until = models.DateTimeField(_("denied until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stream key")
+        verbose_name_plural = _("stream keys")
+
+    def __str__(self) -> str:
+        return f"{self.publisher} / {self.key[:6]}…"

@@ -1,0 +1,194 @@
+"""Media-server nodes, live streams and the gate's decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from moderation.models.publishers import Category, Publisher, StreamKey
+
+
+def hash_node_secret(secret: str) -> str:
+    """Return the stored form of a media-server node's callback secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class MediaServer(models.Model):
+    """A media-server node (nginx-rtmp or SRS) that calls the gate and takes drop orders."""
+
+    class Kind(models.TextChoices):
+        NGINX_RTMP = "nginx_rtmp", _("nginx-rtmp")
+        SRS = "srs", _("SRS")
+
+    name = models.SlugField(_("name"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    control_url = models.URLField(_("control URL"), help_text=_("Base URL of the node's HTTP control/API port."))
+    play_url = models.CharField(
+        _("play URL"), max_length=300, blank=True, help_text=_("RTMP base URL to pull streams for snapshots.")
+    )
+    secret_hash = models.CharField(_("secret hash"), max_length=64)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("media server")
+        verbose_name_plural = _("media servers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def secret_matches(self, secret: str) -> bool:
+        """Compare a presented secret with the stored hash in constant time."""
+        return hmac.compare_digest(self.secret_hash, hash_node_secret(secret))
+
+
+class StreamQuerySet(models.QuerySet):
+    def live(self) -> StreamQuerySet:
+        return self.filter(ended_at__isnull=True)
+
+
+class Stream(models.Model):
+    """One broadcast session (直播), from publish to unpublish on one node."""
+
+    class EndReason(models.TextChoices):
+        UNPUBLISHED = "unpublished", _("Publisher stopped")
+        REPLACED = "replaced", _("Replaced by a new session of the same key")
+        CUT = "cut", _("Cut off")
+        GATE_DENIED = "gate_denied", _("No longer allowed by the gate")
+        NODE_LOST = "node_lost", _("Node no longer reports it")
+
+    key = models.ForeignKey(StreamKey, verbose_name=_("stream key"), related_name="streams", on_delete=models.PROTECT)
+    publisher = models.ForeignKey(
+        Publisher, verbose_name=_("publisher"), related_name="streams", on_delete=models.PROTECT
+    )
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT)
+    node = models.ForeignKey(MediaServer, verbose_name=_("node"), related_name="streams", on_delete=models.PROTECT)
+    app = models.CharField(_("application"), max_length=64)
+    client_id = models.CharField(_("client id"), max_length=64)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    addr = models.CharField(_("publisher address"), max_length=64, blank=True)
+    viewers = models.PositiveIntegerField(_("viewers"), default=0)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    last_update_at = models.DateTimeField(_("last update at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=16, choices=EndReason.choices, blank=True)
+    last_patrolled_at = models.DateTimeField(_("last patrolled at"), null=True, blank=True)
+    # Machine review's latest flag on the stream (raises its priority in the queue).
+    review_flag = models.CharField(_("machine-review flag"), max_length=64, blank=True)
+    review_score = models.FloatField(_("machine-review score"), null=True, blank=True)
+    latest_snapshot = models.ForeignKey(
+        "moderation.Snapshot",
+        verbose_name=_("latest snapshot"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    # Who on duty watches this stream now; the claim lapses so no stream goes unwatched.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("claimed by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    claim_expires_at = models.DateTimeField(_("claim expires at"), null=True, blank=True)
+    last_patrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last patrolled by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+
+    objects = StreamQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("stream")
+        verbose_name_plural = _("streams")
+        ordering = ["-started_at"]
+        constraints = [
+            # A key has at most one live session: a new publish replaces the old one.
+            models.UniqueConstraint(fields=["key"], condition=Q(ended_at__isnull=True), name="one_live_stream_per_key"),
+        ]
+        indexes = [
+            models.Index(fields=["node", "client_id"], name="stream_node_client"),
+            models.Index(fields=["ended_at"], name="stream_ended_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"stream {self.pk}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None
+
+
+class GateDecision(models.Model):
+    """One answer of the ingest gate, allow or deny, with its reason."""
+
+    class Hook(models.TextChoices):
+        PUBLISH = "publish", _("Publish")
+        UPDATE = "update", _("Update")
+
+    class Reason(models.TextChoices):
+        ALLOWED = "allowed", _("Allowed")
+        BAD_REQUEST = "bad_request", _("Malformed callback")
+        UNKNOWN_NODE = "unknown_node", _("Unknown node or bad secret")
+        UNKNOWN_KEY = "unknown_key", _("Unknown stream key")
+        KEY_REVOKED = "key_revoked", _("Stream key revoked")
+        KEY_COOLING_OFF = "key_cooling_off", _("Stream key in cooling-off after a block")
+        PUBLISHER_CLOSED = "publisher_closed", _("Publisher account closed")
+        PUBLISHER_SUSPENDED = "publisher_suspended", _("Publisher suspended")
+        PUBLISHER_UNVERIFIED = "publisher_unverified", _("Publisher identity not verified")
+        NO_CURRENT_AGREEMENT = "no_current_agreement", _("Current service agreement not accepted")
+        UNKNOWN_SESSION = "unknown_session", _("No open stream for this session")
+        GATE_ERROR = "gate_error", _("Gate error (failed closed)")
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    hook = models.CharField(_("hook"), max_length=16, choices=Hook.choices)
+    node = models.ForeignKey(
+        MediaServer, verbose_name=_("node"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    key_name = models.CharField(_("key presented"), max_length=128, blank=True)
+    stream_key = models.ForeignKey(
+        StreamKey, verbose_name=_("stream key"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    publisher = models.ForeignKey(
+        Publisher,
+        verbose_name=_("publisher"),
+        null=True,
+        blank=True,
+        related_name="gate_decisions",
+        on_delete=models.SET_NULL,
+    )
+    stream = models.ForeignKey(
+        Stream,
+        verbose_name=_("stream"),
+        null=True,
+        blank=True,
+        related_name="gate_decisions",
+        on_delete=models.SET_NULL,
+    )
+    client_id = models.CharField(_("client id"), max_length=64, blank=True)
+    addr = models.CharField(_("address"), max_length=64, blank=True)
+    allowed = models.BooleanField(_("allowed"))
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("gate decision")
+        verbose_name_plural = _("gate decisions")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {'allow' if self.allowed else 'deny'} {self.key_name[:8]} {self.reason}"
