@@ -1,8 +1,4 @@
-"""Every state change of the moderation domain.
-
-Order inside an action: lock what is read-then-written, validate, write, log the staff action,
-then register side effects (console events, tasks, media-server calls) with on_commit.
-"""
+"""Set-up: categories, agreements, publishers, stream keys, media-server nodes."""
 
 from __future__ import annotations
 
@@ -14,31 +10,15 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from console import events
+from moderation.actions.errors import ModerationError
 from moderation.models import (
     Category,
-    GateDecision,
     MediaServer,
     Publisher,
     ServiceAgreement,
-    Stream,
     StreamKey,
     hash_node_secret,
 )
-
-
-class ModerationError(Exception):
-    """A domain rule refused the action; views map it to 4xx, consumers to an error frame."""
-
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code:
-            self.code = code
-
-
-# --- set-up: categories, agreements, publishers, keys, nodes ---------------------------------
 
 
 def create_category(
@@ -192,96 +172,3 @@ def rotate_media_server_secret(node: MediaServer, *, actor: User | None) -> str:
         node.save(update_fields=["secret_hash"])
         log_staff_action(actor, "media_server.rotate_secret", target=node)
     return secret
-
-
-# --- the gate's writes -----------------------------------------------------------------------
-
-
-def record_gate_decision(
-    *,
-    hook: str,
-    allowed: bool,
-    reason: str,
-    node: MediaServer | None = None,
-    key_name: str = "",
-    stream_key_id: int | None = None,
-    publisher_id: int | None = None,
-    stream_id: int | None = None,
-    client_id: str = "",
-    addr: str = "",
-    detail: str = "",
-    at: datetime | None = None,
-) -> GateDecision:
-    """Keep one gate decision with its reason."""
-    return GateDecision.objects.create(
-        at=at or timezone.now(),
-        hook=hook,
-        node=node,
-        key_name=key_name[:128],
-        stream_key_id=stream_key_id,
-        publisher_id=publisher_id,
-        stream_id=stream_id,
-        client_id=client_id[:64],
-        addr=addr[:64],
-        allowed=allowed,
-        reason=reason,
-        detail=detail[:300],
-    )
-
-
-def open_stream(
-    stream_key: StreamKey,
-    *,
-    node: MediaServer,
-    app: str,
-    client_id: str,
-    addr: str,
-    title: str,
-    replacing_stream_id: int | None = None,
-    at: datetime | None = None,
-) -> Stream:
-    """Open a stream for an allowed publish, ending the key's previous live session if any."""
-    at = at or timezone.now()
-    if replacing_stream_id is not None:
-        Stream.objects.filter(pk=replacing_stream_id, ended_at__isnull=True).update(
-            ended_at=at, end_reason=Stream.EndReason.REPLACED
-        )
-        transaction.on_commit(lambda: events.stream_ended(replacing_stream_id, Stream.EndReason.REPLACED))
-    stream = Stream.objects.create(
-        key=stream_key,
-        publisher_id=stream_key.publisher_id,
-        category_id=stream_key.category_id,
-        node=node,
-        app=app,
-        client_id=client_id,
-        addr=addr,
-        title=title or stream_key.default_title,
-        started_at=at,
-    )
-    transaction.on_commit(lambda: events.stream_opened(stream.pk))
-    return stream
-
-
-def end_stream_session(
-    *, node: MediaServer, client_id: str, key_name: str, reason: str = Stream.EndReason.UNPUBLISHED
-) -> int | None:
-    """Close the live stream of this node session (publish_done / unpublish); return its id, None if none."""
-    live = Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True)
-    stream_id = next(iter(live.values_list("pk", flat=True)[:1]), None)
-    if stream_id is None:
-        return None
-    # Conditional on still being live, so a concurrent close (a cut, a replacement) wins once.
-    with transaction.atomic():
-        closed = Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
-            ended_at=timezone.now(), end_reason=reason
-        )
-        if closed:
-            transaction.on_commit(lambda: events.stream_ended(stream_id, reason))
-    return stream_id if closed else None
-
-
-def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) -> int:
-    """Note that a node still reports the session live; return how many open streams matched."""
-    return Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True).update(
-        last_update_at=timezone.now()
-    )

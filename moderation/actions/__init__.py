@@ -1,0 +1,42 @@
+"""Every state change of the moderation domain, one module per concern.
+
+Order inside an action: lock what is read-then-written, validate, write, log the staff action,
+then register side effects (console events, tasks, media-server calls) with on_commit. Callers
+import from here: ``from moderation import actions; actions.block_stream(...)``.
+"""
+
+from moderation.actions.errors import ModerationError
+from moderation.actions.gate import (
+    end_stream_session,
+    open_stream,
+    record_gate_decision,
+    touch_stream_session,
+)
+from moderation.actions.setup import (
+    accept_agreement,
+    create_category,
+    issue_stream_key,
+    publish_agreement,
+    register_media_server,
+    register_publisher,
+    revoke_stream_key,
+    rotate_media_server_secret,
+    set_publisher_verification,
+)
+
+__all__ = [
+    "ModerationError",
+    "accept_agreement",
+    "create_category",
+    "end_stream_session",
+    "issue_stream_key",
+    "open_stream",
+    "publish_agreement",
+    "record_gate_decision",
+    "register_media_server",
+    "register_publisher",
+    "revoke_stream_key",
+    "rotate_media_server_secret",
+    "set_publisher_verification",
+    "touch_stream_session",
+]
