@@ -1,0 +1,4 @@
+"""Celery tasks of the moderation domain: thin and idempotent, each calls one action.
+
+Celery's autodiscovery imports this package; each submodule registers its tasks on import.
+"""
