@@ -1,11 +1,12 @@
 """Events sent to consoles. The only module that calls ``group_send``.
 
 Actions register these with ``transaction.on_commit`` so a rolled-back change sends nothing.
-Payloads carry ids and small JSON-safe data; consoles fetch the rest.
 
 Sending never makes the caller wait: events go onto a queue that one background thread per
-process drains into the channel layer, in order. The gate and the block path therefore answer
-without a round trip to Redis. A console that missed an event resyncs on reconnect.
+process drains, in order. For queue deltas that thread builds the stream's card (one query for
+everything queued meanwhile), numbers the deltas from a platform-wide Redis counter, and hands
+them to the channel layer. The gate and the block path therefore answer without waiting on the
+database read or Redis. A console that sees a gap in the numbers resyncs (docs/console-protocol.md).
 """
 
 from __future__ import annotations
@@ -24,12 +25,21 @@ logger = logging.getLogger(__name__)
 # Groups
 QUEUE_GROUP = "queue"  # every console watching the live queue
 
-# Event types (the "type" field consoles see)
+# Delta events (docs/console-protocol.md)
 STREAM_OPENED = "stream.opened"
-STREAM_ENDED = "stream.ended"
 STREAM_UPDATED = "stream.updated"
+STREAM_PATROLLED = "stream.patrolled"
+STREAM_BLOCKED = "stream.blocked"
+STREAM_CUT_CONFIRMED = "stream.cut_confirmed"
+STREAM_ESCALATED = "stream.escalated"
+STREAM_ENDED = "stream.ended"
+PUBLISHER_SUSPENDED = "publisher.suspended"
+PUBLISHER_CLOSED = "publisher.closed"
 
+SEQ_CACHE_KEY = "console:delta-seq"
 _QUEUE_LIMIT = 100_000
+_IDLE_SECONDS = 1.0  # the sender drops its database connection after this long without work
+_CLOSE = object()
 
 
 class _Sender:
@@ -41,11 +51,11 @@ class _Sender:
         self.thread = threading.Thread(target=self._run, name="console-events", daemon=True)
         self.thread.start()
 
-    def put(self, group: str, message: dict) -> None:
+    def put(self, item) -> None:
         try:
-            self.queue.put_nowait((group, message))
+            self.queue.put_nowait(item)
         except queue.Full:
-            logger.error("console event queue full; dropped %s for %s", message.get("event"), group)
+            logger.error("console event queue full; dropped %s", item[1] if isinstance(item, tuple) else item)
 
     def _run(self) -> None:
         # A plain blocking get on this thread (no executor threads, which would hold up exit),
@@ -53,26 +63,91 @@ class _Sender:
         loop = asyncio.new_event_loop()
         layer = get_channel_layer()
         while True:
-            batch = [self.queue.get()]
+            try:
+                first = self.queue.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                _close_database()
+                continue
+            batch = [first]
             while len(batch) < 500:
                 try:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
             try:
-                loop.run_until_complete(self._send(layer, batch))
+                messages = _resolve(batch)
+                loop.run_until_complete(_send(layer, messages))
+            except Exception:  # the changes are committed already; consoles resync on reconnect
+                logger.exception("could not send %s console events", len(batch))
+                _close_database()
             finally:
                 for _item in batch:
                     self.queue.task_done()
 
-    @staticmethod
-    async def _send(layer, batch: list[tuple[str, dict]]) -> None:
-        for group, message in batch:
-            try:
-                if layer is not None:
-                    await layer.group_send(group, message)
-            except Exception:  # the change is committed already; consoles resync on reconnect
-                logger.exception("could not send %s to %s", message.get("event"), group)
+
+def _close_database() -> None:
+    from django import db
+
+    db.connections.close_all()
+
+
+def _resolve(batch: list) -> list[tuple[str, dict]]:
+    """Turn queued items into channel-layer messages: cards for deltas, numbered in order."""
+    deltas = [item for item in batch if item is not _CLOSE and item[0] == "delta"]
+    cards: dict[int, dict] = {}
+    first_seq = 0
+    if deltas:
+        from moderation import queries
+
+        try:
+            cards = queries.cards_for_streams({stream_id for _kind, _event, stream_id in deltas})
+        except Exception:
+            logger.exception("could not build cards for console deltas")
+            _close_database()
+        first_seq = _next_seq(len(deltas))
+    messages: list[tuple[str, dict]] = []
+    seq = first_seq
+    for item in batch:
+        if item is _CLOSE:
+            _close_database()
+            continue
+        if item[0] == "delta":
+            _kind, event, stream_id = item
+            card = cards.get(stream_id) or {"id": stream_id}
+            messages.append((QUEUE_GROUP, {"type": "console.delta", "seq": seq, "event": event, "stream": card}))
+            seq += 1
+        else:
+            _kind, group, message = item
+            messages.append((group, message))
+    return messages
+
+
+def _next_seq(count: int) -> int:
+    """Reserve ``count`` consecutive sequence numbers; return the first."""
+    from django.core.cache import cache
+
+    try:
+        last = cache.incr(SEQ_CACHE_KEY, count)
+    except ValueError:
+        cache.add(SEQ_CACHE_KEY, 0, timeout=None)
+        last = cache.incr(SEQ_CACHE_KEY, count)
+    return last - count + 1
+
+
+def current_seq() -> int:
+    """The number of the last delta sent, platform-wide."""
+    from django.core.cache import cache
+
+    return int(cache.get(SEQ_CACHE_KEY, 0))
+
+
+async def _send(layer, messages: list[tuple[str, dict]]) -> None:
+    for group, message in messages:
+        try:
+            if layer is not None:
+                await layer.group_send(group, message)
+        except Exception:
+            logger.exception("could not send a console event to %s", group)
 
 
 _sender: _Sender | None = None
@@ -88,9 +163,14 @@ def _get_sender() -> _Sender:
         return _sender
 
 
+def queue_delta(event: str, stream_id: int) -> None:
+    """Queue a delta about one stream for every console; returns at once."""
+    _get_sender().put(("delta", event, stream_id))
+
+
 def send_to_group(group: str, event_type: str, payload: dict) -> None:
-    """Queue one event for a group; returns at once."""
-    _get_sender().put(group, {"type": "console.event", "event": event_type, "payload": payload})
+    """Queue any other event for a group; returns at once."""
+    _get_sender().put(("group", group, {"type": "console.event", "event": event_type, "payload": payload}))
 
 
 def flush(timeout: float = 5.0) -> bool:
@@ -108,12 +188,35 @@ def flush(timeout: float = 5.0) -> bool:
     return done.wait(timeout)
 
 
+def release_database(timeout: float = 5.0) -> None:
+    """Flush, then make the sender close its database connection (before a test database goes)."""
+    sender = _sender
+    if sender is None or sender.pid != os.getpid():
+        return
+    sender.put(_CLOSE)
+    flush(timeout)
+
+
 atexit.register(flush, 2.0)
 
 
+# --- what actions call ------------------------------------------------------------------------
+
+
 def stream_opened(stream_id: int) -> None:
-    send_to_group(QUEUE_GROUP, STREAM_OPENED, {"stream": stream_id})
+    queue_delta(STREAM_OPENED, stream_id)
 
 
-def stream_ended(stream_id: int, reason: str) -> None:
-    send_to_group(QUEUE_GROUP, STREAM_ENDED, {"stream": stream_id, "reason": reason})
+def stream_ended(stream_id: int, reason: str = "") -> None:
+    queue_delta(STREAM_ENDED, stream_id)
+
+
+def streams_claimed(user_id: int | None, stream_ids: list[int]) -> None:
+    """Tell consoles who watches these streams now (``user_id`` None: released)."""
+    for stream_id in stream_ids:
+        queue_delta(STREAM_UPDATED, stream_id)
+
+
+def stream_updated(stream_id: int, fields: dict | None = None) -> None:
+    """Tell consoles that a stream's card changed (snapshot, review flag …)."""
+    queue_delta(STREAM_UPDATED, stream_id)

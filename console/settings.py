@@ -236,6 +236,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "liveward-heartbeat": {"task": "console.tasks.heartbeat", "schedule": 60.0},
+    "liveward-sweep-pending-cuts": {"task": "moderation.tasks.cuts.sweep_pending_cuts", "schedule": 30.0},
 }
 
 # --- i18n -----------------------------------------------------------------------------------

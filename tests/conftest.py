@@ -8,6 +8,7 @@ import pytest
 
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
+from console import events
 from moderation import actions, gate
 from moderation.models import MediaServer, Publisher
 
@@ -18,6 +19,14 @@ PASSWORD = "correct-horse-battery"
 def _fast_password_hashing(settings):
     # Staff log in all over the suite; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _event_sender_lets_go_of_the_database(django_db_setup):
+    # console.events' sender thread reads cards; its connection must close before the test
+    # database is dropped (PostgreSQL refuses to drop a database in use).
+    yield
+    events.release_database()
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,16 @@ from moderation.actions.gate import (
     record_gate_decision,
     touch_stream_session,
 )
+from moderation.actions.patrol import (
+    ACTION_ROLES,
+    block_stream,
+    close_publisher,
+    escalate_stream,
+    lift_block,
+    mark_patrolled,
+    perform_cut,
+    suspend_publisher,
+)
 from moderation.actions.setup import (
     accept_agreement,
     create_category,
@@ -25,12 +35,19 @@ from moderation.actions.setup import (
 )
 
 __all__ = [
+    "ACTION_ROLES",
     "ModerationError",
     "accept_agreement",
+    "block_stream",
+    "close_publisher",
     "create_category",
     "end_stream_session",
+    "escalate_stream",
     "issue_stream_key",
+    "lift_block",
+    "mark_patrolled",
     "open_stream",
+    "perform_cut",
     "publish_agreement",
     "record_gate_decision",
     "register_media_server",
@@ -38,5 +55,6 @@ __all__ = [
     "revoke_stream_key",
     "rotate_media_server_secret",
     "set_publisher_verification",
+    "suspend_publisher",
     "touch_stream_session",
 ]

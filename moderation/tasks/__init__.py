@@ -2,3 +2,5 @@
 
 Celery's autodiscovery imports this package; each submodule registers its tasks on import.
 """
+
+from moderation.tasks import cuts  # noqa: F401

@@ -51,6 +51,7 @@ async def console_socket(patroller):
     assert connected
     hello = await receive(ws)
     assert hello["type"] == "hello"
+    assert (await receive(ws))["type"] == "snapshot"
     yield ws
     await ws.disconnect()
 
@@ -94,7 +95,11 @@ async def test_a_patroller_connects_and_gets_hello_with_the_live_count(patroller
     ws = await communicator(await sync_to_async(session_cookie)("patroller"))
     connected, _code = await ws.connect(timeout=TIMEOUT)
     assert connected
-    assert await receive(ws) == {"type": "hello", "user": "patroller", "live": 0}
+    hello = await receive(ws)
+    assert (hello["type"], hello["user"], hello["live"], hello["roles"]) == ("hello", "patroller", 0, ["patroller"])
+    assert isinstance(hello["seq"], int)
+    snapshot = await receive(ws)
+    assert (snapshot["type"], snapshot["total"], snapshot["streams"]) == ("snapshot", 0, [])
     await ws.disconnect()
 
 
@@ -153,22 +158,26 @@ async def test_a_frame_of_exactly_the_limit_is_accepted(console_socket):
     assert await receive(console_socket) == {"type": "pong", "id": 1}
 
 
-# --- events -----------------------------------------------------------------------------------
+# --- deltas -----------------------------------------------------------------------------------
 
 
-async def test_an_event_reaches_the_connected_console(console_socket):
-    await sync_to_async(events.stream_opened)(4242)
-    assert await receive(console_socket) == {"type": "event", "event": "stream.opened", "payload": {"stream": 4242}}
+async def next_delta(ws: WebsocketCommunicator) -> dict:
+    frame = await receive(ws)
+    assert frame["type"] == "delta", frame
+    return frame
 
 
-async def test_an_event_reaches_every_connected_console(console_socket, admin):
+async def test_a_delta_reaches_every_connected_console_in_sequence(console_socket, admin):
     other = await communicator(await sync_to_async(session_cookie)("admin"))
     assert (await other.connect(timeout=TIMEOUT))[0]
     await receive(other)  # hello
-    await sync_to_async(events.stream_ended)(7, "cut")
-    expected = {"type": "event", "event": "stream.ended", "payload": {"stream": 7, "reason": "cut"}}
-    assert await receive(console_socket) == expected
-    assert await receive(other) == expected
+    await receive(other)  # snapshot
+    await sync_to_async(events.stream_ended)(7)
+    await sync_to_async(events.stream_ended)(8)
+    first, second = await next_delta(console_socket), await next_delta(console_socket)
+    assert (first["event"], first["stream"]["id"]) == ("stream.ended", 7)
+    assert second["seq"] == first["seq"] + 1
+    assert (await next_delta(other))["seq"] == first["seq"]
     await other.disconnect()
 
 
@@ -186,13 +195,13 @@ def open_through_the_gate(key: str) -> int:
     return Stream.objects.live().get(key__key=key).pk
 
 
-async def test_a_stream_opened_at_the_gate_is_announced_after_commit(console_socket, nginx_node, stream_key):
+async def test_a_stream_opened_at_the_gate_arrives_as_a_card(console_socket, nginx_node, stream_key):
     stream_id = await sync_to_async(open_through_the_gate)(stream_key.key)
-    assert await receive(console_socket) == {
-        "type": "event",
-        "event": "stream.opened",
-        "payload": {"stream": stream_id},
-    }
+    delta = await next_delta(console_socket)
+    assert delta["event"] == "stream.opened"
+    card = delta["stream"]
+    assert (card["id"], card["title"], card["state"]) == (stream_id, "深夜食堂直播", "live")
+    assert card["publisher"]["name"] == "美食小当家" and card["category"]["slug"] == "entertainment"
 
 
 async def test_a_disconnected_console_leaves_the_group(patroller):

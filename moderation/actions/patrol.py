@@ -1,0 +1,415 @@
+"""Patrol actions (Art. 7, 8, 14): mark patrolled, block, suspend, close, escalate, lift.
+
+Cutting off is stored first and confirmed after: the action row commits with media_status
+"pending", the key (or publisher) is denied at the gate in the same transaction, and only then,
+on commit, the node's adapter drops the publisher. If the node does not confirm, the action stays
+"cut pending" and Celery retries with backoff until the drop is confirmed or the stream is gone
+(moderation/tasks/cuts.py; a beat sweep picks up cuts whose process died in between).
+
+Every action is idempotent by the client's request id: the same id from the same actor returns
+the first action (``action.replayed`` is True) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.actions import log_staff_action
+from accounts.models import User
+from accounts.roles import Role
+from console import events
+from moderation.actions.errors import ModerationError
+from moderation.models import Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
+
+logger = logging.getLogger(__name__)
+Kind = ModerationAction.Kind
+MediaStatus = ModerationAction.MediaStatus
+
+# Who may do what, checked by every caller (consumer, API, page) through accounts.roles.has_role.
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    Kind.MARK_PATROLLED: (Role.PATROLLER, Role.COMPLIANCE_ADMIN),
+    Kind.WARN: (Role.PATROLLER, Role.COMPLIANCE_ADMIN),
+    Kind.BLOCK: (Role.PATROLLER, Role.EDITOR_IN_CHIEF, Role.COMPLIANCE_ADMIN),
+    Kind.SUSPEND: (Role.PATROLLER, Role.COMPLIANCE_ADMIN),
+    Kind.CLOSE: (Role.COMPLIANCE_ADMIN,),
+    Kind.ESCALATE: (Role.PATROLLER,),
+    Kind.LIFT: (Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF),
+}
+
+MAX_SUSPEND_MINUTES = 30 * 24 * 60
+CUT_KINDS = (Kind.BLOCK, Kind.SUSPEND, Kind.CLOSE)
+
+
+# --- shared steps -----------------------------------------------------------------------------
+
+
+def replayed_action(request_id: str | None, actor: User | None) -> ModerationAction | None:
+    """Return the action already done under this request id by this actor; refuse another's id."""
+    if not request_id:
+        return None
+    existing = ModerationAction.objects.filter(request_id=request_id).first()
+    if existing is None:
+        return None
+    if existing.actor_id != (actor.pk if actor is not None else None):
+        raise ModerationError("this request id belongs to another action", code="request_id_taken")
+    existing.replayed = True
+    return existing
+
+
+def _valid_reason(reason: str) -> str:
+    if reason not in ReasonCode.values:
+        raise ModerationError(f"unknown reason {str(reason)[:40]!r}", code="bad_field")
+    return reason
+
+
+def _live_stream_for_update(stream: Stream) -> Stream:
+    locked = Stream.objects.select_for_update().select_related("key", "publisher", "node").get(pk=stream.pk)
+    if locked.ended_at is not None:
+        raise ModerationError("the stream has ended", code="stream_ended")
+    return locked
+
+
+def _create_action(**fields) -> ModerationAction:
+    try:
+        with transaction.atomic():
+            return ModerationAction.objects.create(**fields)
+    except IntegrityError:
+        # The same request id raced in from a second frame: the first one wins.
+        raise ModerationError("this request is being handled already", code="request_id_taken") from None
+
+
+def _digest(payload: dict) -> tuple[dict, str]:
+    body = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return payload, hashlib.sha256(body.encode()).hexdigest()
+
+
+def keep_evidence(action: ModerationAction, stream: Stream) -> None:
+    """Keep the stream's metadata and latest snapshot with the action, each with its SHA-256."""
+    metadata, digest = _digest(
+        {
+            "stream": stream.pk,
+            "title": stream.title,
+            "publisher": {"id": stream.publisher_id, "account": stream.publisher.platform_account_id},
+            "category": stream.category_id,
+            "node": stream.node.name,
+            "app": stream.app,
+            "client_id": stream.client_id,
+            "addr": stream.addr,
+            "viewers": stream.viewers,
+            "started_at": stream.started_at.isoformat(),
+            "review_flag": stream.review_flag,
+            "review_score": stream.review_score,
+            "recorded_at": timezone.now().isoformat(),
+        }
+    )
+    Evidence.objects.create(action=action, kind=Evidence.Kind.METADATA, content=metadata, sha256=digest)
+    snapshot = stream.latest_snapshot
+    if snapshot is not None and snapshot.sha256:
+        Evidence.objects.create(
+            action=action,
+            kind=Evidence.Kind.SNAPSHOT,
+            content={"snapshot": snapshot.pk, "file": snapshot.image.name, "taken_at": snapshot.taken_at.isoformat()},
+            file=snapshot.image.name,
+            sha256=snapshot.sha256,
+        )
+
+
+def _after_commit_cut(action: ModerationAction, stamps: dict, event: str, stream_ids: list[int]) -> None:
+    """Register, in order: the stored stamp, the console delta, the cut at the media server."""
+    transaction.on_commit(lambda: stamps.__setitem__("stored", time.perf_counter()))
+    for stream_id in stream_ids:
+        transaction.on_commit(lambda stream_id=stream_id: events.queue_delta(event, stream_id))
+    transaction.on_commit(lambda: stamps.__setitem__("broadcast", time.perf_counter()))
+    if stream_ids:
+        transaction.on_commit(lambda: _cut_now(action.pk, stamps))
+
+
+def _cut_now(action_id: int, stamps: dict) -> None:
+    outcome = perform_cut(action_id)
+    if outcome in (MediaStatus.CONFIRMED, MediaStatus.GONE):
+        stamps["media_confirmed"] = time.perf_counter()
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def mark_patrolled(stream: Stream, *, actor: User, note: str = "", request_id: str | None = None) -> ModerationAction:
+    """Note that the actor patrolled the stream now."""
+    if (done := replayed_action(request_id, actor)) is not None:
+        return done
+    with transaction.atomic():
+        stream = _live_stream_for_update(stream)
+        now = timezone.now()
+        Stream.objects.filter(pk=stream.pk).update(last_patrolled_at=now, last_patrolled_by=actor)
+        action = _create_action(
+            actor=actor,
+            kind=Kind.MARK_PATROLLED,
+            stream=stream,
+            publisher_id=stream.publisher_id,
+            reason=ReasonCode.PATROLLED,
+            note=note,
+            request_id=request_id,
+            at=now,
+        )
+        log_staff_action(actor, "stream.mark_patrolled", target=stream, data={"action": action.pk})
+        action.stamps = {}
+        transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
+        transaction.on_commit(lambda: events.queue_delta(events.STREAM_PATROLLED, stream.pk))
+        transaction.on_commit(lambda: action.stamps.__setitem__("broadcast", time.perf_counter()))
+    return action
+
+
+def block_stream(
+    stream: Stream,
+    *,
+    actor: User | None,
+    reason: str,
+    note: str = "",
+    request_id: str | None = None,
+    cooling_off_minutes: int | None = None,
+) -> ModerationAction:
+    """Cut the stream now and deny its key at the gate for the cooling-off (or until lifted)."""
+    if (done := replayed_action(request_id, actor)) is not None:
+        return done
+    _valid_reason(reason)
+    minutes = settings.LIVEWARD_BLOCK_COOLING_OFF_MINUTES if cooling_off_minutes is None else cooling_off_minutes
+    with transaction.atomic():
+        stream = _live_stream_for_update(stream)
+        now = timezone.now()
+        until = now + timedelta(minutes=minutes)
+        # Deny first: from this commit on the key cannot come back, whatever the media server does.
+        StreamKey.objects.filter(pk=stream.key_id).update(denied_until=until)
+        action = _create_action(
+            actor=actor,
+            kind=Kind.BLOCK,
+            stream=stream,
+            publisher_id=stream.publisher_id,
+            reason=reason,
+            note=note,
+            request_id=request_id,
+            media_status=MediaStatus.PENDING,
+            until=until,
+            at=now,
+        )
+        keep_evidence(action, stream)
+        log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
+        action.stamps = {}
+        _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk])
+    return action
+
+
+def suspend_publisher(
+    stream: Stream,
+    *,
+    actor: User | None,
+    reason: str,
+    minutes: int,
+    note: str = "",
+    request_id: str | None = None,
+) -> ModerationAction:
+    """Suspend the stream's publisher for ``minutes``: cut all their live streams; the gate denies until then."""
+    if (done := replayed_action(request_id, actor)) is not None:
+        return done
+    _valid_reason(reason)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_SUSPEND_MINUTES:
+        raise ModerationError(f"minutes must be between 1 and {MAX_SUSPEND_MINUTES}", code="bad_field")
+    with transaction.atomic():
+        stream = _live_stream_for_update(stream)
+        publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id)
+        if publisher.status == Publisher.Status.CLOSED:
+            raise ModerationError("the account is closed", code="invalid")
+        now = timezone.now()
+        until = now + timedelta(minutes=minutes)
+        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.SUSPENDED, suspended_until=until)
+        live_ids = list(Stream.objects.live().filter(publisher=publisher).values_list("pk", flat=True))
+        action = _create_action(
+            actor=actor,
+            kind=Kind.SUSPEND,
+            stream=stream,
+            publisher=publisher,
+            reason=reason,
+            note=note,
+            request_id=request_id,
+            media_status=MediaStatus.PENDING if live_ids else MediaStatus.NOT_APPLICABLE,
+            until=until,
+            at=now,
+        )
+        keep_evidence(action, stream)
+        log_staff_action(actor, "publisher.suspend", target=publisher, data={"action": action.pk, "until": str(until)})
+        action.stamps = {}
+        _after_commit_cut(action, action.stamps, events.PUBLISHER_SUSPENDED, live_ids)
+    return action
+
+
+def close_publisher(
+    stream: Stream, *, actor: User | None, reason: str, note: str = "", request_id: str | None = None
+) -> ModerationAction:
+    """Close the stream's publisher's account for good: cut every live stream, deny at the gate."""
+    if (done := replayed_action(request_id, actor)) is not None:
+        return done
+    _valid_reason(reason)
+    with transaction.atomic():
+        stream = _live_stream_for_update(stream)
+        publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id)
+        now = timezone.now()
+        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.CLOSED, closed_at=now)
+        live_ids = list(Stream.objects.live().filter(publisher=publisher).values_list("pk", flat=True))
+        action = _create_action(
+            actor=actor,
+            kind=Kind.CLOSE,
+            stream=stream,
+            publisher=publisher,
+            reason=reason,
+            note=note,
+            request_id=request_id,
+            media_status=MediaStatus.PENDING if live_ids else MediaStatus.NOT_APPLICABLE,
+            at=now,
+        )
+        keep_evidence(action, stream)
+        log_staff_action(actor, "publisher.close", target=publisher, data={"action": action.pk, "reason": reason})
+        action.stamps = {}
+        _after_commit_cut(action, action.stamps, events.PUBLISHER_CLOSED, live_ids)
+    return action
+
+
+def escalate_stream(
+    stream: Stream, *, actor: User, reason: str, note: str = "", request_id: str | None = None
+) -> ModerationAction:
+    """Ask a compliance admin to look at the stream."""
+    if (done := replayed_action(request_id, actor)) is not None:
+        return done
+    _valid_reason(reason)
+    with transaction.atomic():
+        stream = _live_stream_for_update(stream)
+        action = _create_action(
+            actor=actor,
+            kind=Kind.ESCALATE,
+            stream=stream,
+            publisher_id=stream.publisher_id,
+            reason=reason,
+            note=note,
+            request_id=request_id,
+        )
+        log_staff_action(actor, "stream.escalate", target=stream, data={"action": action.pk, "reason": reason})
+        action.stamps = {}
+        transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
+        transaction.on_commit(lambda: events.queue_delta(events.STREAM_ESCALATED, stream.pk))
+    return action
+
+
+def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
+    """End a key's cooling-off early (a reviewer decided the block was enough)."""
+    if not note.strip():
+        raise ModerationError("lifting a block needs a note", code="missing_field")
+    with transaction.atomic():
+        stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
+        StreamKey.objects.filter(pk=stream_key.pk).update(denied_until=None)
+        ModerationAction.objects.create(
+            actor=actor,
+            kind=Kind.LIFT,
+            publisher_id=stream_key.publisher_id,
+            reason=ReasonCode.OTHER_ILLEGAL,
+            note=note,
+        )
+        log_staff_action(actor, "stream_key.lift_block", target=stream_key, data={"note": note[:200]})
+    stream_key.denied_until = None
+    return stream_key
+
+
+# --- the cut at the media server --------------------------------------------------------------
+
+
+def cut_targets(action: ModerationAction) -> list[Stream]:
+    """The live streams this action must cut: the stream for a block, all the publisher's otherwise."""
+    live = Stream.objects.live().select_related("node", "key")
+    if action.kind == Kind.BLOCK:
+        return list(live.filter(pk=action.stream_id))
+    return list(live.filter(publisher_id=action.publisher_id))
+
+
+def perform_cut(action_id: int) -> str:
+    """Drop the action's streams at their nodes; record the outcome; schedule a retry on failure.
+
+    Safe to run twice and concurrently: a drop of a publisher that is gone drops nothing, and the
+    outcome is recorded only while the action is still pending.
+    """
+    from moderation import mediaservers  # the adapters import settings lazily; keep actions importable
+
+    action = ModerationAction.objects.filter(pk=action_id).first()
+    if action is None or action.media_status != MediaStatus.PENDING:
+        return action.media_status if action is not None else MediaStatus.NOT_APPLICABLE
+    errors: list[str] = []
+    dropped_any = False
+    for stream in cut_targets(action):
+        try:
+            result = mediaservers.adapter_for(stream.node).drop(stream)
+        except mediaservers.MediaServerError as exc:
+            errors.append(f"{stream.node.name}: {exc}"[:150])
+            continue
+        dropped_any = dropped_any or result.dropped > 0
+        close_cut_stream(stream.pk)
+    if errors:
+        record_cut_failure(action.pk, "; ".join(errors))
+        return MediaStatus.PENDING
+    outcome = MediaStatus.CONFIRMED if dropped_any else MediaStatus.GONE
+    now = timezone.now()
+    confirmed = ModerationAction.objects.filter(pk=action.pk, media_status=MediaStatus.PENDING).update(
+        media_status=outcome, media_confirmed_at=now, media_attempts=action.media_attempts + 1, media_last_error=""
+    )
+    if confirmed and action.stream_id:
+        events.queue_delta(events.STREAM_CUT_CONFIRMED, action.stream_id)
+    return outcome
+
+
+def close_cut_stream(stream_id: int) -> None:
+    """Close a stream the media server dropped (publish_done may follow; it then finds nothing live)."""
+    closed = Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=Stream.EndReason.CUT
+    )
+    if closed:
+        events.queue_delta(events.STREAM_ENDED, stream_id)
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next drop attempt: 1, 2, 4 … capped at 60, with jitter."""
+    return min(60.0, 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+
+
+def record_cut_failure(action_id: int, error: str) -> None:
+    """Count a failed drop and schedule the next attempt (the gate keeps denying meanwhile)."""
+    from moderation.tasks.cuts import retry_cut
+
+    action = ModerationAction.objects.get(pk=action_id)
+    attempts = action.media_attempts + 1
+    ModerationAction.objects.filter(pk=action_id, media_status=MediaStatus.PENDING).update(
+        media_attempts=attempts, media_last_error=error[:300]
+    )
+    logger.warning("cut of action %s not confirmed (attempt %s): %s", action_id, attempts, error)
+    try:
+        retry_cut.apply_async(args=[action_id], countdown=retry_delay(attempts))
+    except Exception:  # a broker outage: the beat sweep retries pending cuts
+        logger.exception("could not schedule the retry of cut %s", action_id)
+
+
+def pending_cuts(now=None) -> list[int]:
+    """Ids of cuts left pending: never attempted after 30 s (the process died between commit and
+    drop), or still pending after 5 minutes (the retry chain was lost, e.g. the broker was down)."""
+    from django.db.models import Q
+
+    now = now or timezone.now()
+    never_tried = Q(media_attempts=0, at__lt=now - timedelta(seconds=30))
+    stale = Q(at__lt=now - timedelta(minutes=5))
+    return list(
+        ModerationAction.objects.filter(never_tried | stale, media_status=MediaStatus.PENDING, kind__in=CUT_KINDS)
+        .order_by("at")
+        .values_list("pk", flat=True)[:500]
+    )
