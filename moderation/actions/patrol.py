@@ -28,6 +28,7 @@ from accounts.models import User
 from accounts.roles import Role
 from console import events
 from moderation.actions.errors import ModerationError
+from moderation.actions.gate import CUT_KINDS
 from moderation.models import Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 MAX_SUSPEND_MINUTES = 30 * 24 * 60
-CUT_KINDS = (Kind.BLOCK, Kind.SUSPEND, Kind.CLOSE)
 
 
 # --- shared steps -----------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def perform_cut(action_id: int) -> str:
         try:
             result = mediaservers.adapter_for(stream.node).drop(stream)
         except mediaservers.MediaServerError as exc:
-            errors.append(f"{stream.node.name}: {exc}"[:150])
+            errors.append(str(exc)[:150])
             continue
         dropped_any = dropped_any or result.dropped > 0
         close_cut_stream(stream.pk)

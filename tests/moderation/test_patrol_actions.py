@@ -1,0 +1,77 @@
+"""Patrol actions in the domain: records, rollbacks, the cut sweep, publish_done during a pending cut."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.utils import timezone
+
+import pytest
+
+from moderation import actions
+from moderation.actions import patrol
+from moderation.models import ModerationAction, ReasonCode, Stream, StreamKey
+from tests.conftest import NODE_SECRET
+
+pytestmark = pytest.mark.django_db
+FORM = "application/x-www-form-urlencoded"
+
+
+def publish(client, key: str, call: str = "publish", hook: str = "on_publish", client_id: str = "5"):
+    form = {"app": "live", "name": key, "addr": "203.0.113.1", "clientid": client_id, "call": call, "type": "live"}
+    return client.post(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/{hook}", urlencode(form), content_type=FORM)
+
+
+@pytest.fixture
+def live(client, nginx_node, stream_key):
+    assert publish(client, stream_key.key).status_code == 200
+    return Stream.objects.live().get()
+
+
+def test_a_rolled_back_block_writes_nothing_and_sends_nothing(live, patroller, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="rb")
+        raise RuntimeError("the caller failed after the action")
+    assert callbacks == []
+    assert not ModerationAction.objects.exists()
+    assert StreamKey.objects.get(pk=live.key_id).denied_until is None
+
+
+def test_block_registers_broadcast_then_cut_on_commit(live, patroller, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="oc")
+    assert len(callbacks) == 4  # stored stamp, delta, broadcast stamp, cut
+    assert ModerationAction.objects.get(pk=action.pk).media_status == ModerationAction.MediaStatus.PENDING
+
+
+def test_publish_done_while_the_cut_is_pending_records_a_cut(client, live, patroller):
+    actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)  # node's control port is closed
+    assert publish(client, live.key.key, call="publish_done", hook="on_publish_done").status_code == 200
+    assert Stream.objects.get(pk=live.pk).end_reason == Stream.EndReason.CUT
+
+
+def test_the_sweep_retries_cuts_never_attempted(live, patroller, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # the process "dies" before the drop
+        action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)
+    assert patrol.pending_cuts() == []  # too fresh: its own process may still be dropping
+    later = timezone.now() + timedelta(seconds=31)
+    assert patrol.pending_cuts(now=later) == [action.pk]
+
+
+def test_lift_ends_the_cooling_off(client, live, admin, patroller):
+    actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)
+    with pytest.raises(actions.ModerationError):
+        actions.lift_block(live.key, actor=admin, note=" ")
+    actions.lift_block(live.key, actor=admin, note="复核后解除")
+    assert StreamKey.objects.get(pk=live.key_id).denied_until is None
+    assert ModerationAction.objects.filter(kind="lift", actor=admin).exists()
+    assert publish(client, live.key.key, client_id="6").status_code == 200
+
+
+def test_cooling_off_is_configurable(live, patroller, settings):
+    settings.LIVEWARD_BLOCK_COOLING_OFF_MINUTES = 30
+    actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)
+    denied_until = StreamKey.objects.get(pk=live.key_id).denied_until
+    assert timezone.now() + timedelta(minutes=29) < denied_until < timezone.now() + timedelta(minutes=31)
