@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.cookiejar
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -83,31 +81,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def recreate_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
-
-
-def login(base: str) -> str:
-    """Log the bench patroller in through the login page; return the session id."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": PATROLLER[0], "password": PATROLLER[1], "csrfmiddlewaretoken": csrf})
-    opener.open(urllib.request.Request(f"{base}/accounts/login/", data=form.encode(), headers={"Referer": base}))
-    return next(cookie.value for cookie in jar if cookie.name == "sessionid")
-
-
 async def wait_exit(process, timeout: float = 10.0) -> float:
     """Poll until the process exits; return the moment it did (perf_counter)."""
     deadline = time.perf_counter() + timeout
@@ -121,7 +94,7 @@ async def wait_exit(process, timeout: float = 10.0) -> float:
 async def measure(args, base: str, nginx, env: dict) -> dict:
     import websockets
 
-    session = login(base)
+    session = common.login(base, *PATROLLER)
     headers = {"Cookie": f"sessionid={session}", "Origin": base}
     acks: dict[str, dict] = {}
     block_times: list[float] = []
@@ -227,7 +200,7 @@ def main() -> None:
     server = None
     try:
         common.say(f"fresh database {args.database_url}")
-        recreate_database(args.database_url)
+        common.recreate_postgres_database(args.database_url)
         common.manage(["migrate", "--no-input", "-v", "0"], env)
         nginx.start()
         keys = args.blocks * 2 + args.batch

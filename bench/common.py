@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -98,6 +102,35 @@ def run_django_script(code: str, env: dict[str, str], *, args: Sequence[str] = (
     if not lines:
         raise SystemExit(f"Django subprocess printed nothing:\n{done.stderr}")
     return json.loads(lines[-1])
+
+
+# --- fresh databases and logins --------------------------------------------------------------
+
+
+def recreate_postgres_database(url: str) -> None:
+    """Drop (forcibly) and create the database named in URL."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username, dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+def login(base: str, username: str, password: str) -> str:
+    """Log a staff member in through the login page; return the session id."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": csrf})
+    opener.open(urllib.request.Request(f"{base}/accounts/login/", data=form.encode(), headers={"Referer": base}))
+    return next(cookie.value for cookie in jar if cookie.name == "sessionid")
 
 
 # --- the server ------------------------------------------------------------------------------

@@ -1,0 +1,148 @@
+"""The patrol queue at scale: a console's first snapshot with 10,000 live streams, and its SQL count.
+
+    .venv/bin/python bench/queue.py [--streams 10000]
+
+Seeds a fresh PostgreSQL database through the actions (publishers, keys, streams opened as the gate
+opens them), starts the ASGI server as the run command does, logs a patroller in, and times, over
+several connections, from opening the console WebSocket to its first snapshot frame. In a Django
+subprocess it counts the SQL statements of building that snapshot at 1,000 and at the full count,
+to show the count does not grow with the streams. The last line is one JSON object:
+{"streams", "snapshot_ms", "queries", …}. Goal: snapshot_ms <= 200, queries constant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
+PATROLLER = ("bench-patroller", "bench-patroller-password-123")
+
+SEED = r"""
+import json
+from django.db import transaction
+from accounts.actions import create_staff_user
+from moderation import actions
+from moderation.models import MediaServer, Publisher
+
+streams, username, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+actions.publish_agreement("bench-1", title="Bench agreement")
+categories = [
+    actions.create_category(slug, name=slug, risk_tier=tier)
+    for slug, tier in (("news", 1), ("shopping", 2), ("games", 3), ("education", 3))
+]
+node, _secret = actions.register_media_server(
+    "bench-node", kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/"
+)
+create_staff_user(username, role="patroller", password=password)
+for start in range(0, streams, 1000):
+    with transaction.atomic():
+        for index in range(start, min(streams, start + 1000)):
+            publisher = actions.register_publisher(
+                f"q-{index}", display_name=f"主播{index}", agreement_version="bench-1"
+            )
+            key = actions.issue_stream_key(publisher, category=categories[index % 4], key=f"q{index:06d}")
+            actions.open_stream(
+                key, node=node, app="live", client_id=str(index), addr="127.0.0.1", title=f"直播{index}"
+            )
+print(json.dumps({"streams": streams}))
+"""
+
+COUNT = r"""
+import json
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from console.consumers import ConsoleConsumer
+from moderation import queries
+
+consumer = ConsoleConsumer()
+with CaptureQueriesContext(connection) as captured:
+    snapshot = consumer._snapshot(0, 100, None, None)
+with CaptureQueriesContext(connection) as filtered:
+    consumer._snapshot(0, 100, "news", None)
+print(json.dumps({"queries": len(captured), "filtered_queries": len(filtered), "total": snapshot["total"],
+                  "cards": len(snapshot["streams"])}))
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/liveward_bench_queue")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--streams", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=20, help="snapshots timed")
+    parser.add_argument("--workers", type=int, default=2)
+    return parser.parse_args()
+
+
+async def time_snapshots(base: str, session: str, count: int) -> list[float]:
+    import websockets
+
+    headers = {"Cookie": f"sessionid={session}", "Origin": base}
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        async with websockets.connect(base.replace("http", "ws") + "/ws/console/", additional_headers=headers) as ws:
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "snapshot":
+                    times.append(time.perf_counter() - started)
+                    break
+    return times
+
+
+def main() -> None:
+    args = parse_args()
+    common.raise_on_sigterm()
+    env = common.django_env(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url)
+    host, port = "127.0.0.1", common.free_port()
+    base = f"http://{host}:{port}"
+    server = None
+    try:
+        common.recreate_postgres_database(args.database_url)
+        common.manage(["migrate", "--no-input", "-v", "0"], env)
+        common.say("seeding 1,000 live streams through the actions")
+        common.run_django_script(SEED, env, args=["1000", *PATROLLER])
+        small = common.run_django_script(COUNT, env)
+        common.say(f"at 1,000 streams: {small}")
+        common.recreate_postgres_database(args.database_url)
+        common.manage(["migrate", "--no-input", "-v", "0"], env)
+        common.say(f"seeding {args.streams:,} live streams through the actions")
+        common.run_django_script(SEED, env, args=[str(args.streams), *PATROLLER])
+        full = common.run_django_script(COUNT, env)
+        common.say(f"at {args.streams:,} streams: {full}")
+        log_path = Path(tempfile.gettempdir()) / f"liveward-bench-queue-{port}.log"
+        server = common.start_asgi_server(env, host=host, port=port, workers=args.workers, log_path=log_path)
+        common.wait_for_http(host, port, "/healthz", process=server)
+        session = common.login(base, *PATROLLER)
+        times = asyncio.run(time_snapshots(base, session, args.connections))
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    finally:
+        common.stop_process(server)
+    summary = common.latency_summary(times)
+    figures = {
+        "streams": full["total"],
+        "snapshot_ms": summary["p50_ms"],
+        "snapshot_p99_ms": summary["p99_ms"],
+        "queries": full["queries"],
+        "queries_at_1000": small["queries"],
+        "filtered_queries": full["filtered_queries"],
+        "cards_per_snapshot": full["cards"],
+        "connections": len(times),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+    print(json.dumps(figures), flush=True)
+
+
+if __name__ == "__main__":
+    main()
