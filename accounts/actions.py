@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from accounts.models import StaffActionLog, User
-from accounts.roles import MACHINE_KINDS, ROLE_PERMISSIONS, Role
+from accounts.models import Shift, StaffActionLog, User
+from accounts.roles import MACHINE_KINDS, ROLE_PERMISSIONS, Role, has_role
 
 
 def client_ip(request) -> str | None:
@@ -104,3 +108,96 @@ def create_machine_client(name: str, *, kind: str, actor: User | None) -> tuple[
     token = Token.objects.create(user=user)
     log_staff_action(actor, "machine_client.create", target=user, data={"kind": kind})
     return user, token.key
+
+
+# --- shifts (值班) ----------------------------------------------------------------------------
+
+# Who may check in: the staff who watch the live queue.
+SHIFT_ROLES = (Role.PATROLLER, Role.COMPLIANCE_ADMIN)
+HANDOVER_NOTE_MAX_CHARS = 2000
+# Handover notes (交接班) from shifts that ended this long ago are still shown to the next shift.
+HANDOVER_WINDOW = timedelta(hours=24)
+
+
+class ShiftError(Exception):
+    """A shift rule refused the action; ``code`` names the rule for views and consumers."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+def check_in(user: User, *, at: datetime | None = None, ip: str | None = None) -> Shift:
+    """Start the user's shift (值班): from now on they take streams from the patrol queue."""
+    if not has_role(user, *SHIFT_ROLES):
+        raise ShiftError(_("Only patrollers and compliance admins check in for a shift."), code="forbidden")
+    at = at or timezone.now()
+    with transaction.atomic():
+        if Shift.objects.filter(user=user, ended_at__isnull=True).exists():
+            raise ShiftError(_("You are already checked in."), code="already_on_duty")
+        try:
+            # The partial unique constraint settles a double click racing past the check above.
+            with transaction.atomic():
+                shift = Shift.objects.create(user=user, started_at=at)
+        except IntegrityError:
+            raise ShiftError(_("You are already checked in."), code="already_on_duty") from None
+        log_staff_action(user, "shift.check_in", target=shift, ip=ip)
+    return shift
+
+
+def check_out(user: User, *, handover_note: str, at: datetime | None = None, ip: str | None = None) -> Shift:
+    """End the user's open shift with a handover note (交接班) and release the streams they watch."""
+    from moderation.actions.claims import release_claims
+
+    handover_note = (handover_note or "").strip()
+    if len(handover_note) > HANDOVER_NOTE_MAX_CHARS:
+        raise ShiftError(
+            _("The handover note is too long (at most %(limit)d characters).") % {"limit": HANDOVER_NOTE_MAX_CHARS},
+            code="note_too_long",
+        )
+    at = at or timezone.now()
+    with transaction.atomic():
+        shift = Shift.objects.select_for_update().filter(user=user, ended_at__isnull=True).first()
+        if shift is None:
+            raise ShiftError(_("You are not checked in."), code="not_on_duty")
+        shift.ended_at = max(at, shift.started_at)
+        shift.handover_note = handover_note
+        shift.save(update_fields=["ended_at", "handover_note"])
+        released = release_claims(user)
+        log_staff_action(
+            user,
+            "shift.check_out",
+            target=shift,
+            data={"handover_note_chars": len(handover_note), "released_streams": len(released)},
+            ip=ip,
+        )
+    return shift
+
+
+def is_on_duty(user: User) -> bool:
+    """Tell whether the user has an open shift."""
+    return bool(user.pk) and Shift.objects.filter(user=user, ended_at__isnull=True).exists()
+
+
+def on_duty() -> QuerySet[User]:
+    """Return the staff checked in now, each with ``on_duty_since``, the earliest check-in first."""
+    # One filter() call and the annotation share the join: the open shift (at most one per user).
+    return (
+        User.objects.filter(shifts__ended_at__isnull=True)
+        .annotate(on_duty_since=F("shifts__started_at"))
+        .order_by("on_duty_since", "pk")
+    )
+
+
+def recent_handover_notes(*, now: datetime | None = None, limit: int = 20) -> QuerySet[Shift]:
+    """Return the shifts ended within the handover window that left a note, newest first."""
+    now = now or timezone.now()
+    return (
+        Shift.objects.filter(ended_at__gte=now - HANDOVER_WINDOW, ended_at__lte=now)
+        .exclude(handover_note="")
+        .select_related("user")
+        .order_by("-ended_at", "-pk")[:limit]
+    )

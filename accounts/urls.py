@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts import views
 from accounts.forms import StaffLoginForm
 from console.views import StaffLogoutView
 
@@ -11,4 +12,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", StaffLogoutView.as_view(), name="logout"),
+    path("shifts/", views.shifts, name="shifts"),
+    path("shifts/check-in", views.check_in, name="shift_check_in"),
+    path("shifts/check-out", views.check_out, name="shift_check_out"),
 ]

@@ -314,6 +314,8 @@ LIVEWARD_MEDIA_SERVER_TIMEOUT = env_int("LIVEWARD_MEDIA_SERVER_TIMEOUT", 3, mini
 LIVEWARD_GATE_MAX_BODY = env_int("LIVEWARD_GATE_MAX_BODY", 16 * 1024, minimum=1024)
 # Threads per ASGI process that answer gate callbacks, each with its own database connection.
 LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=64)
+# Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
+LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
 # Serve /bench/floor, the trivial view bench/ scripts compare against (off in production).
 LIVEWARD_BENCH_FLOOR = env_bool("LIVEWARD_BENCH_FLOOR", False)
 

@@ -5,6 +5,7 @@ then register side effects (console events, tasks, media-server calls) with on_c
 import from here: ``from moderation import actions; actions.block_stream(...)``.
 """
 
+from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import (
     end_stream_session,
@@ -37,8 +38,10 @@ from moderation.actions.setup import (
 __all__ = [
     "ACTION_ROLES",
     "ModerationError",
+    "NotOnDutyError",
     "accept_agreement",
     "block_stream",
+    "claim_streams",
     "close_publisher",
     "create_category",
     "end_stream_session",
@@ -52,6 +55,7 @@ __all__ = [
     "record_gate_decision",
     "register_media_server",
     "register_publisher",
+    "release_claims",
     "revoke_stream_key",
     "rotate_media_server_secret",
     "set_publisher_verification",

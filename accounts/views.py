@@ -1,0 +1,68 @@
+"""Staff pages of the accounts app: shifts (值班) and their handover notes (交接班)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts import actions
+from accounts.models import Shift
+from accounts.roles import has_role, require_role
+
+
+@never_cache
+@require_role()
+def shifts(request: HttpRequest) -> HttpResponse:
+    """Show who is on duty, the user's own shift and the recent handover notes."""
+    return _render_shifts(request)
+
+
+@require_POST
+@require_role(*actions.SHIFT_ROLES)
+def check_in(request: HttpRequest) -> HttpResponse:
+    """Start the user's shift."""
+    try:
+        actions.check_in(request.user, ip=actions.client_ip(request))
+    except actions.ShiftError as exc:
+        return _render_shifts(request, error=str(exc), status=400)
+    messages.success(request, _("You are checked in. Your shift has started."))
+    return redirect("accounts:shifts")
+
+
+@require_POST
+@require_role(*actions.SHIFT_ROLES)
+def check_out(request: HttpRequest) -> HttpResponse:
+    """End the user's shift with a handover note."""
+    note = request.POST.get("handover_note", "")
+    try:
+        actions.check_out(request.user, handover_note=note, ip=actions.client_ip(request))
+    except actions.ShiftError as exc:
+        return _render_shifts(request, error=str(exc), handover_note=note, status=400)
+    messages.success(request, _("You are checked out. Your handover note is shown to the next shift."))
+    return redirect("accounts:shifts")
+
+
+def _render_shifts(
+    request: HttpRequest, *, error: str = "", handover_note: str = "", status: int = 200
+) -> HttpResponse:
+    my_shift = Shift.objects.filter(user=request.user, ended_at__isnull=True).first()
+    return render(
+        request,
+        "accounts/shifts.html",
+        {
+            "on_duty": actions.on_duty(),
+            "my_shift": my_shift,
+            "may_check_in": has_role(request.user, *actions.SHIFT_ROLES),
+            "handover_notes": actions.recent_handover_notes(),
+            "handover_note": handover_note,
+            "handover_note_max": actions.HANDOVER_NOTE_MAX_CHARS,
+            "error": error,
+            "now": timezone.now(),
+        },
+        status=status,
+    )
