@@ -96,6 +96,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 await self.send_snapshot(message)
             elif kind == "action":
                 await self.handle_action(message, received)
+            elif kind == "claim":
+                await self.handle_claim(message)
             else:
                 await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
         except FrameError as exc:
@@ -147,6 +149,17 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             raise FrameError("forbidden", "your role may not do this")
         ack = await database_sync_to_async(self._act)(kind, stream_id, request_id, reason, note, extra, received)
         await self.send_json(ack)
+
+    async def handle_claim(self, message: dict) -> None:
+        limit = _int_field(message, "limit", default=20, minimum=1, maximum=queries.QUEUE_WINDOW_MAX)
+        claimed = await database_sync_to_async(self._claim)(limit)
+        await self.send_json({"type": "claimed", "streams": claimed})
+
+    def _claim(self, limit: int) -> list[int]:
+        try:
+            return actions.claim_streams(self.user, limit=limit)
+        except actions.ModerationError as exc:
+            raise FrameError(exc.code, str(exc)) from None
 
     def _act(self, kind, stream_id, request_id, reason, note, extra, received) -> dict:
         stream = Stream.objects.filter(pk=stream_id).first()

@@ -264,3 +264,17 @@ async def test_close_by_a_compliance_admin_closes_the_account(admin, live_stream
     publisher = await sync_to_async(Publisher.objects.get)(pk=live_stream.publisher_id)
     assert publisher.status == Publisher.Status.CLOSED and publisher.closed_at is not None
     await ws.disconnect()
+
+
+async def test_claim_spreads_streams_to_the_patroller_on_duty(patroller, live_stream):
+    from accounts.actions import check_in
+
+    ws, _ = await connect("patroller")
+    await ws.send_json_to({"type": "claim", "limit": 5})
+    assert (await until(ws, "error"))["code"] == "not_on_duty"
+    await sync_to_async(check_in)(patroller)
+    await ws.send_json_to({"type": "claim", "limit": 5})
+    assert (await until(ws, "claimed"))["streams"] == [live_stream.pk]
+    delta = await until(ws, "delta")
+    assert delta["stream"]["claimed_by"] == "巡查员小王"
+    await ws.disconnect()
