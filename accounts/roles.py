@@ -24,7 +24,8 @@ class Role(models.TextChoices):
 # Machine clients of the REST API: groups like roles, but never a staff role. Staff pages, consumers
 # and staff API endpoints ask for Role values only, so a machine token opens none of them.
 MACHINE_PLATFORM = "platform_backend"  # the platform's backend: registers publishers, issues keys
-MACHINE_KINDS = (MACHINE_PLATFORM,)
+MACHINE_REVIEW = "review_service"  # an external capture / machine-review service: pushes snapshots and verdicts
+MACHINE_KINDS = (MACHINE_PLATFORM, MACHINE_REVIEW)
 
 
 # Model permissions each role's group carries ("app_label.codename"); created by migration.

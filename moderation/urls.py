@@ -1,6 +1,6 @@
 from django.urls import path
 
-from moderation import gate_views
+from moderation import gate_views, media_views
 
 urlpatterns = [
     path(
@@ -9,4 +9,5 @@ urlpatterns = [
         name="gate-nginx-rtmp",
     ),
     path("gate/srs/<str:node_name>/<str:secret>/", gate_views.srs_callback, name="gate-srs"),
+    path("media/snapshots/<path:path>", media_views.snapshot_image, name="media-snapshot"),
 ]

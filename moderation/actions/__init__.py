@@ -32,13 +32,16 @@ from moderation.actions.setup import (
     register_publisher,
     revoke_stream_key,
     rotate_media_server_secret,
+    set_media_server_play_url,
     set_publisher_verification,
 )
+from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
 
 __all__ = [
     "ACTION_ROLES",
     "ModerationError",
     "NotOnDutyError",
+    "Verdict",
     "accept_agreement",
     "block_stream",
     "claim_streams",
@@ -46,6 +49,7 @@ __all__ = [
     "create_category",
     "end_stream_session",
     "escalate_stream",
+    "flag_stream_for_review",
     "issue_stream_key",
     "lift_block",
     "mark_patrolled",
@@ -53,11 +57,13 @@ __all__ = [
     "perform_cut",
     "publish_agreement",
     "record_gate_decision",
+    "record_snapshot",
     "register_media_server",
     "register_publisher",
     "release_claims",
     "revoke_stream_key",
     "rotate_media_server_secret",
+    "set_media_server_play_url",
     "set_publisher_verification",
     "suspend_publisher",
     "touch_stream_session",

@@ -163,6 +163,16 @@ def register_media_server(
     return node, secret
 
 
+def set_media_server_play_url(node: MediaServer, *, play_url: str, actor: User | None) -> MediaServer:
+    """Set the RTMP base URL snapshots pull a node's streams from ('' turns snapshots off for it)."""
+    with transaction.atomic():
+        node = MediaServer.objects.select_for_update().get(pk=node.pk)
+        node.play_url = play_url.strip()
+        node.save(update_fields=["play_url"])
+        log_staff_action(actor, "media_server.set_play_url", target=node, data={"play_url": node.play_url})
+    return node
+
+
 def rotate_media_server_secret(node: MediaServer, *, actor: User | None) -> str:
     """Give a node a new callback secret and return it (shown once, stored hashed)."""
     secret = secrets.token_urlsafe(24)

@@ -3,4 +3,4 @@
 Celery's autodiscovery imports this package; each submodule registers its tasks on import.
 """
 
-from moderation.tasks import cuts  # noqa: F401
+from moderation.tasks import cuts, snapshots  # noqa: F401

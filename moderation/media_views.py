@@ -1,0 +1,51 @@
+"""Stored media (snapshots) served to staff only, never from a public directory."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from accounts.roles import require_role
+from moderation.models import Snapshot
+
+SNAPSHOT_DIR = "snapshots"
+# Snapshots never change once stored; the browser may keep them, shared caches may not.
+CACHE_CONTROL = "private, max-age=3600"
+
+
+def snapshot_url(snapshot: Snapshot | None) -> str | None:
+    """Return the staff-only URL of a snapshot's image, or None when there is none."""
+    if snapshot is None or not snapshot.image:
+        return None
+    name = PurePosixPath(snapshot.image.name)
+    if name.parts[:1] != (SNAPSHOT_DIR,):
+        return None
+    return reverse("media-snapshot", kwargs={"path": str(name.relative_to(SNAPSHOT_DIR))})
+
+
+def _snapshot_file(path: str) -> Path:
+    relative = PurePosixPath(path)
+    if not path or relative.is_absolute() or any(part in {"", ".", ".."} for part in path.split("/")):
+        raise Http404
+    root = (Path(settings.MEDIA_ROOT) / SNAPSHOT_DIR).resolve()
+    target = (root / relative).resolve()
+    # resolve() follows symlinks too, so a link pointing out of the directory is refused as well.
+    if not target.is_relative_to(root) or not target.is_file():
+        raise Http404
+    return target
+
+
+@require_GET
+@require_role()
+def snapshot_image(request, path: str) -> FileResponse:
+    """Serve one stored snapshot image to a member of staff."""
+    target = _snapshot_file(path)
+    content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    response = FileResponse(target.open("rb"), content_type=content_type)
+    response["Cache-Control"] = CACHE_CONTROL
+    return response

@@ -1,0 +1,120 @@
+"""Grabbing frames of live streams with ffmpeg, and finding the streams due one.
+
+A grab pulls the stream from its node's play URL (``{play_url}/{app}/{key}``), decodes one frame,
+scales it to a thumbnail and writes JPEG to a pipe; it is killed after
+``settings.LIVEWARD_SNAPSHOT_TIMEOUT`` seconds. A failed grab is logged and records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from moderation import actions
+from moderation.actions.snapshots import MAX_IMAGE_BYTES
+from moderation.models import Category, Snapshot, Stream
+
+logger = logging.getLogger(__name__)
+
+THUMBNAIL_WIDTH = 320
+PULL_SCHEMES = {"rtmp", "rtmps", "http", "https"}
+CLAIM_KEY = "snapshot-claim:{stream_id}"
+
+
+class FrameGrabFailed(Exception):
+    """ffmpeg could not deliver a frame (missing, timed out, stream gone, not an image)."""
+
+
+def play_url_for(stream: Stream) -> str | None:
+    """Return the URL to pull a stream from its node, or None when the node has no play URL."""
+    base = (stream.node.play_url or "").strip().rstrip("/")
+    if not base or urlsplit(base).scheme not in PULL_SCHEMES:
+        return None
+    return f"{base}/{quote(stream.app, safe='')}/{quote(stream.key.key, safe='')}"
+
+
+def grab_frame(url: str, *, timeout: float) -> bytes:
+    """Return one JPEG thumbnail frame of the stream at ``url``; raise FrameGrabFailed otherwise."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise FrameGrabFailed("ffmpeg is not installed")
+    command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error"]
+    # rw_timeout ends a stalled read inside ffmpeg; the process timeout below is the hard limit.
+    command += ["-rw_timeout", str(int(timeout * 1_000_000))]
+    if urlsplit(url).scheme.startswith("rtmp"):
+        command += ["-rtmp_live", "live"]
+    command += ["-i", url, "-an", "-frames:v", "1", "-vf", f"scale={THUMBNAIL_WIDTH}:-2", "-q:v", "5"]
+    command += ["-f", "mjpeg", "pipe:1"]
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise FrameGrabFailed(f"no frame within {timeout:g}s") from None
+    except OSError as exc:
+        raise FrameGrabFailed(f"ffmpeg could not run: {exc}") from None
+    if result.returncode != 0 or not result.stdout:
+        message = result.stderr.decode(errors="replace").strip().splitlines()
+        raise FrameGrabFailed(f"ffmpeg exited {result.returncode}: {message[-1] if message else 'no output'}")
+    if not result.stdout.startswith(b"\xff\xd8") or len(result.stdout) > MAX_IMAGE_BYTES:
+        raise FrameGrabFailed("ffmpeg did not write a JPEG thumbnail")
+    return result.stdout
+
+
+def capture_snapshot(stream: Stream) -> Snapshot | None:
+    """Grab a frame of a live stream and record it; on any failure log it and return None."""
+    url = play_url_for(stream)
+    if url is None:
+        logger.info("no snapshot of stream %s: node %s has no play URL", stream.pk, stream.node.name)
+        return None
+    try:
+        image = grab_frame(url, timeout=settings.LIVEWARD_SNAPSHOT_TIMEOUT)
+    except FrameGrabFailed as exc:
+        logger.warning("no snapshot of stream %s from node %s: %s", stream.pk, stream.node.name, exc)
+        return None
+    try:
+        return actions.record_snapshot(stream, image_bytes=image, source=Snapshot.Source.CAPTURE)
+    except actions.ModerationError as exc:  # the stream ended while ffmpeg ran
+        logger.info("snapshot of stream %s not recorded: %s", stream.pk, exc)
+        return None
+
+
+def streams_due_for_snapshot(now: datetime | None = None) -> list[tuple[int, int]]:
+    """Return (stream id, interval seconds) of live streams whose latest snapshot is older than their interval.
+
+    Two queries whatever the number of streams: the categories' intervals, then the streams.
+    """
+    now = now or timezone.now()
+    intervals = set(Category.objects.values_list("snapshot_interval_seconds", flat=True))
+    due = Q()
+    for seconds in intervals:
+        stale = Q(latest_snapshot__isnull=True) | Q(latest_snapshot__taken_at__lte=now - timedelta(seconds=seconds))
+        due |= Q(category__snapshot_interval_seconds=seconds) & stale
+    if not intervals:
+        return []
+    return list(
+        Stream.objects.live()
+        .filter(due, node__enabled=True)
+        .exclude(node__play_url="")
+        .order_by("category__risk_tier", "pk")
+        .values_list("pk", "category__snapshot_interval_seconds")
+    )
+
+
+def claim_due_snapshots(now: datetime | None = None) -> list[tuple[int, int]]:
+    """Claim the streams due a snapshot for one interval each; return those claimed here.
+
+    The claim is a cache key added only if absent, so two beat ticks or workers never claim the
+    same stream twice within its interval.
+    """
+    claimed = []
+    for stream_id, seconds in streams_due_for_snapshot(now):
+        if cache.add(CLAIM_KEY.format(stream_id=stream_id), 1, timeout=max(seconds, 1)):
+            claimed.append((stream_id, seconds))
+    return claimed
