@@ -383,6 +383,29 @@ for _suggestion in LIVEWARD_AUTO_BLOCK_SUGGESTIONS:
 # ... and only when the verdict's score is at least this.
 LIVEWARD_AUTO_BLOCK_MIN_SCORE = env_float("LIVEWARD_AUTO_BLOCK_MIN_SCORE", 0.95, minimum=0.0, maximum=1.0)
 
+# --- webhooks to the platform's backend (docs/webhooks.md) ----------------------------------
+
+# Where warnings (and later news decisions, appeal outcomes) are POSTed, signed with the secret.
+# Unset: notifications are recorded and kept pending, and go out once a URL is configured.
+LIVEWARD_PLATFORM_WEBHOOK_URL = env_str("LIVEWARD_PLATFORM_WEBHOOK_URL")
+LIVEWARD_PLATFORM_WEBHOOK_SECRET = env_str("LIVEWARD_PLATFORM_WEBHOOK_SECRET")
+if LIVEWARD_PLATFORM_WEBHOOK_URL:
+    _check_url("LIVEWARD_PLATFORM_WEBHOOK_URL", LIVEWARD_PLATFORM_WEBHOOK_URL, {"http", "https"})
+    if len(LIVEWARD_PLATFORM_WEBHOOK_SECRET) < 16:
+        raise ImproperlyConfigured(
+            "LIVEWARD_PLATFORM_WEBHOOK_SECRET (or LIVEWARD_PLATFORM_WEBHOOK_SECRET_FILE) is required when "
+            "LIVEWARD_PLATFORM_WEBHOOK_URL is set: the secret shared with the platform, at least 16 characters."
+        )
+# Attempts before a delivery is given up (failed), and seconds one attempt may take.
+LIVEWARD_WEBHOOK_MAX_ATTEMPTS = env_int("LIVEWARD_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1, maximum=100)
+LIVEWARD_WEBHOOK_TIMEOUT = env_int("LIVEWARD_WEBHOOK_TIMEOUT", 5, minimum=1, maximum=60)
+# Picks up due deliveries whose task was lost (a worker died, the broker was down).
+CELERY_BEAT_SCHEDULE["liveward-retry-due-webhooks"] = {
+    "task": "moderation.tasks.webhooks.retry_due_webhooks",
+    "schedule": 30.0,
+    "options": {"expires": 30.0},
+}
+
 # --- logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

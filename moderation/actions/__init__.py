@@ -36,6 +36,14 @@ from moderation.actions.setup import (
     set_publisher_verification,
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
+from moderation.actions.warnings import warn_publisher
+from moderation.actions.webhooks import (
+    claim_webhook_delivery,
+    enqueue_webhook,
+    mark_webhook_delivered,
+    notify_platform,
+    record_webhook_failure,
+)
 
 __all__ = [
     "ACTION_ROLES",
@@ -45,19 +53,24 @@ __all__ = [
     "accept_agreement",
     "block_stream",
     "claim_streams",
+    "claim_webhook_delivery",
     "close_publisher",
     "create_category",
     "end_stream_session",
+    "enqueue_webhook",
     "escalate_stream",
     "flag_stream_for_review",
     "issue_stream_key",
     "lift_block",
     "mark_patrolled",
+    "mark_webhook_delivered",
+    "notify_platform",
     "open_stream",
     "perform_cut",
     "publish_agreement",
     "record_gate_decision",
     "record_snapshot",
+    "record_webhook_failure",
     "register_media_server",
     "register_publisher",
     "release_claims",
@@ -67,4 +80,5 @@ __all__ = [
     "set_publisher_verification",
     "suspend_publisher",
     "touch_stream_session",
+    "warn_publisher",
 ]

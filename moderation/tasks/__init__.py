@@ -3,4 +3,5 @@
 Celery's autodiscovery imports this package; each submodule registers its tasks on import.
 """
 
+import moderation.tasks.webhooks  # noqa: F401
 from moderation.tasks import cuts, snapshots  # noqa: F401

@@ -1,0 +1,91 @@
+"""Warnings to publishers (警示, Art. 14): recorded, logged, and sent to the platform to pass on."""
+
+from __future__ import annotations
+
+import time
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.actions import log_staff_action
+from accounts.models import User
+from moderation.actions.errors import ModerationError
+from moderation.actions.webhooks import notify_platform
+from moderation.models import ModerationAction, ReasonCode, Stream
+
+PUBLISHER_WARNED = "publisher.warned"
+
+
+def warn_publisher(
+    stream: Stream,
+    *,
+    actor: User | None,
+    reason: str,
+    note: str = "",
+    request_id: str | None = None,
+) -> ModerationAction:
+    """Warn the publisher of a live stream and notify the platform; the same request id warns once."""
+    if reason not in ReasonCode.values or reason == ReasonCode.PATROLLED:
+        raise ModerationError(f"unknown reason {str(reason)[:40]!r} for a warning", code="bad_field")
+    request_id = request_id or None
+    with transaction.atomic():
+        if request_id is not None:
+            earlier = _earlier_action(request_id, actor=actor)
+            if earlier is not None:
+                return earlier
+        # Locked, so a stream ending meanwhile is either seen ended here or ends after the warning.
+        locked = Stream.objects.select_for_update().select_related("publisher").get(pk=stream.pk)
+        if not locked.is_live:
+            raise ModerationError("the stream has ended", code="stream_ended")
+        try:
+            with transaction.atomic():
+                action = ModerationAction.objects.create(
+                    kind=ModerationAction.Kind.WARN,
+                    actor=actor,
+                    stream=locked,
+                    publisher=locked.publisher,
+                    reason=reason,
+                    note=note,
+                    request_id=request_id,
+                    media_status=ModerationAction.MediaStatus.NOT_APPLICABLE,
+                    at=timezone.now(),
+                )
+        except IntegrityError:
+            # The same request id arrived twice at once and the other one committed first.
+            earlier = _earlier_action(request_id, actor=actor) if request_id is not None else None
+            if earlier is None:
+                raise
+            return earlier
+        log_staff_action(
+            actor,
+            "publisher.warn",
+            target=locked.publisher,
+            data={"action": action.pk, "stream": locked.pk, "reason": reason, "request_id": request_id},
+        )
+        notify_platform(
+            PUBLISHER_WARNED,
+            {
+                "publisher": locked.publisher.platform_account_id,
+                "stream": locked.pk,
+                "reason": reason,
+                "note": note,
+                "action": action.pk,
+                "at": action.at,
+            },
+        )
+        # Server-side timings for the clicker's acknowledgement, as the other patrol actions keep them.
+        action.stamps = {}
+        transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
+    return action
+
+
+def _earlier_action(request_id: str, *, actor: User | None) -> ModerationAction | None:
+    """Return the action already done for this request id, refusing one that is someone else's."""
+    earlier = ModerationAction.objects.filter(request_id=request_id).first()
+    if earlier is None:
+        return None
+    actor_id = actor.pk if actor is not None else None
+    if earlier.actor_id != actor_id:
+        raise ModerationError("this request id belongs to another action", code="request_id_taken")
+    earlier.replayed = True
+    return earlier
