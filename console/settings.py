@@ -75,19 +75,6 @@ def env_float(name: str, default: float, *, minimum: float | None = None, maximu
     return number
 
 
-def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise _bad(name, value, "a number") from None
-    if number != number or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise _bad(name, value, f"a number between {minimum} and {maximum}")
-    return number
-
-
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -344,25 +331,6 @@ LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=6
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
 # Serve /bench/floor, the trivial view bench/ scripts compare against (off in production).
 LIVEWARD_BENCH_FLOOR = env_bool("LIVEWARD_BENCH_FLOOR", False)
-# Snapshots: seconds one ffmpeg frame grab may take before it is killed, and how often beat looks
-# for streams due a snapshot (each category sets its own interval).
-LIVEWARD_SNAPSHOT_TIMEOUT = env_int("LIVEWARD_SNAPSHOT_TIMEOUT", 8, minimum=1, maximum=120)
-LIVEWARD_SNAPSHOT_SCHEDULE_SECONDS = env_int("LIVEWARD_SNAPSHOT_SCHEDULE_SECONDS", 5, minimum=1, maximum=3600)
-# A stale tick is worthless: the next one finds the same streams.
-CELERY_BEAT_SCHEDULE["liveward-snapshots"] = {
-    "task": "moderation.tasks.snapshots.schedule_due_snapshots",
-    "schedule": float(LIVEWARD_SNAPSHOT_SCHEDULE_SECONDS),
-    "options": {"expires": float(LIVEWARD_SNAPSHOT_SCHEDULE_SECONDS)},
-}
-# Machine review: a verdict at or above this score (or suggesting review/block) flags the stream.
-LIVEWARD_REVIEW_FLAG_SCORE = env_float("LIVEWARD_REVIEW_FLAG_SCORE", 0.8, minimum=0.0, maximum=1.0)
-# Verdict suggestions that block the stream by themselves (e.g. "block"); empty means people decide.
-LIVEWARD_AUTO_BLOCK_SUGGESTIONS = env_list("LIVEWARD_AUTO_BLOCK_SUGGESTIONS", [])
-for _suggestion in LIVEWARD_AUTO_BLOCK_SUGGESTIONS:
-    if _suggestion not in {"review", "block"}:
-        raise _bad("LIVEWARD_AUTO_BLOCK_SUGGESTIONS", ",".join(LIVEWARD_AUTO_BLOCK_SUGGESTIONS), "review and/or block")
-# ... and only when the verdict's score is at least this.
-LIVEWARD_AUTO_BLOCK_MIN_SCORE = env_float("LIVEWARD_AUTO_BLOCK_MIN_SCORE", 0.95, minimum=0.0, maximum=1.0)
 # Snapshots: seconds one ffmpeg frame grab may take before it is killed, and how often beat looks
 # for streams due a snapshot (each category sets its own interval).
 LIVEWARD_SNAPSHOT_TIMEOUT = env_int("LIVEWARD_SNAPSHOT_TIMEOUT", 8, minimum=1, maximum=120)
