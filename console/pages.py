@@ -5,5 +5,6 @@ from django.urls import path
 from console import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.wall, name="home"),
+    path("streams/<int:stream_id>/", views.stream_detail, name="stream"),
 ]

@@ -3,27 +3,166 @@
 from django.contrib import messages
 from django.contrib.auth.views import LogoutView
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.roles import require_role
+from accounts.roles import Role, has_role, require_role
 from moderation import queries
+from moderation.api.masking import mask_document_number, mask_name, mask_phone
+from moderation.models import Category, Evidence, GateDecision, ModerationAction, ReasonCode, Snapshot, Stream
 
-# The most streams one page lists; the count above the table is always the full number.
-HOME_STREAM_LIMIT = 200
+# Who may send which action from the wall (docs/console-protocol.md); the server checks again per message.
+WALL_ACTIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    # kind, key, label, roles
+    ("mark_patrolled", "p", _("Mark patrolled"), (Role.PATROLLER, Role.COMPLIANCE_ADMIN)),
+    ("warn", "w", _("Warn"), (Role.PATROLLER, Role.COMPLIANCE_ADMIN)),
+    ("block", "b", _("Cut the stream"), (Role.PATROLLER, Role.EDITOR_IN_CHIEF, Role.COMPLIANCE_ADMIN)),
+    ("suspend", "s", _("Suspend"), (Role.PATROLLER, Role.COMPLIANCE_ADMIN)),
+    ("close", "x", _("Close account"), (Role.COMPLIANCE_ADMIN,)),
+    ("escalate", "e", _("Escalate"), (Role.PATROLLER,)),
+]
+
+# The most gate decisions and snapshots the stream page shows.
+STREAM_PAGE_DECISIONS = 50
+STREAM_PAGE_SNAPSHOTS = 24
+
+
+def wall_strings() -> dict[str, str]:
+    """Return the wall script's texts, translated for this request."""
+    texts = {
+        "live": _("Live"),
+        "cut_pending": _("Cutting off"),
+        "ended": _("Ended"),
+        "news": _("News"),
+        "tier": _("Tier %(tier)s"),
+        "viewers": _("%(count)s viewers"),
+        "reports": _("%(count)s open reports"),
+        "never_patrolled": _("Never patrolled"),
+        "patrolled_by": _("Patrolled by %(name)s %(when)s"),
+        "claimed_by": _("Watched by %(name)s"),
+        "review_flag": _("Machine review: %(flag)s"),
+        "no_snapshot": _("No snapshot yet"),
+        "live_for": _("live for %(duration)s"),
+        "window": _("%(first)s–%(last)s of %(total)s"),
+        "empty": _("No live streams."),
+        "empty_hint": _("Streams appear here as soon as the ingest gate lets a publisher go live."),
+        "empty_filtered": _("No live stream matches these filters."),
+        "sending": _("Sending…"),
+        "waiting": _("Waiting for the connection…"),
+        "stored": _("stored %(ms)s ms"),
+        "confirmed": _("confirmed %(ms)s ms"),
+        "confirm_pending": _("media server has not confirmed yet"),
+        "minutes": _("Minutes"),
+        "note": _("Note (optional)"),
+        "confirm": _("Confirm"),
+        "cancel": _("Cancel"),
+        "choose_reason": _("Choose a reason: number keys or arrows, Enter to confirm, Esc to cancel"),
+        "done_mark_patrolled": _("Marked patrolled"),
+        "done_warn": _("Warned"),
+        "done_block": _("Stream cut"),
+        "done_block_pending": _("Cutting off"),
+        "done_suspend": _("Suspended"),
+        "done_close": _("Account closed"),
+        "done_escalate": _("Escalated"),
+        "error_forbidden": _("Your role may not do this."),
+        "error_not_found": _("This stream no longer exists."),
+        "error_stream_ended": _("The stream has already ended."),
+        "error_request_id_taken": _("This request was already used by someone else."),
+        "error_invalid": _("Not allowed here."),
+        "error_other": _("The server refused the request (%(code)s)."),
+        "resyncing": _("Catching up…"),
+    }
+    return {key: str(text) for key, text in texts.items()}
 
 
 @never_cache
 @require_role()
-def home(request: HttpRequest) -> HttpResponse:
-    """Show the live streams and the console's connection state."""
-    streams = queries.live_streams_for_console()[:HOME_STREAM_LIMIT]
+def wall(request: HttpRequest) -> HttpResponse:
+    """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
+    actions = [
+        {"kind": kind, "key": key, "label": label}
+        for kind, key, label, roles in WALL_ACTIONS
+        if has_role(request.user, *roles)
+    ]
+    reasons = [
+        {"value": value, "label": str(label)} for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED
+    ]
     return render(
         request,
-        "console/home.html",
-        {"streams": streams, "live_count": queries.live_stream_count()},
+        "console/wall.html",
+        {
+            "live_count": queries.live_stream_count(),
+            "categories": Category.objects.order_by("risk_tier", "name"),
+            "tiers": sorted(set(Category.objects.values_list("risk_tier", flat=True))) or [1, 2, 3],
+            "wall_actions": actions,
+            "reasons": reasons,
+            "wall_config": {
+                "strings": wall_strings(),
+                "actions": [{"kind": a["kind"], "key": a["key"], "label": str(a["label"])} for a in actions],
+                "reasons": reasons,
+                "patrolledReason": ReasonCode.PATROLLED.value,
+                "streamUrl": reverse("console:stream", args=[0]),
+            },
+        },
+    )
+
+
+# Kept for links and tests written against the old list page.
+home = wall
+
+
+def stream_for_page(stream_id: int) -> Stream:
+    """Return the stream with everything its page shows, in a constant number of queries."""
+    snapshots = Snapshot.objects.order_by("-taken_at", "-id")
+    action_rows = ModerationAction.objects.select_related("actor").prefetch_related(
+        Prefetch("evidence", queryset=Evidence.objects.order_by("kind", "id"))
+    )
+    try:
+        stream = (
+            Stream.objects.select_related(
+                "publisher", "category", "node", "key", "last_patrolled_by", "claimed_by", "latest_snapshot"
+            )
+            .prefetch_related(Prefetch("actions", queryset=action_rows.order_by("-at", "-id")))
+            .get(pk=stream_id)
+        )
+    except Stream.DoesNotExist:
+        raise Http404 from None
+    stream.page_snapshots = list(snapshots.filter(stream=stream)[:STREAM_PAGE_SNAPSHOTS])
+    stream.page_decisions = list(
+        GateDecision.objects.filter(stream_key_id=stream.key_id)
+        .select_related("node")
+        .order_by("-at", "-id")[:STREAM_PAGE_DECISIONS]
+    )
+    return stream
+
+
+@never_cache
+@require_role()
+def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """Show one stream: metadata, publisher (identity masked), gate decisions, snapshots, actions."""
+    stream = stream_for_page(stream_id)
+    publisher = stream.publisher
+    identity = {
+        "real_name": mask_name(publisher.real_name),
+        "document_type": publisher.get_document_type_display(),
+        "document_number": mask_document_number(publisher.document_number),
+        "phone": mask_phone(publisher.phone),
+    }
+    return render(
+        request,
+        "console/stream.html",
+        {
+            "stream": stream,
+            "publisher": publisher,
+            "identity": identity,
+            "snapshots": stream.page_snapshots,
+            "decisions": stream.page_decisions,
+            "actions": stream.actions.all(),
+        },
     )
 
 
