@@ -341,3 +341,10 @@ def test_a_patroller_sees_a_new_stream_appear_and_marks_it_patrolled(
     )
     assert "巡查员小王" in page.inner_text(f"#card-{focused} [data-field=patrolled]")
     screenshot(page, "wall-end-to-end")
+
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the focused card's stream page
+    assert page.url.endswith(f"/streams/{focused}/")
+    body = page.inner_text("main")
+    assert "美食小当家" in body and "王**" in body and "例行巡查，未发现问题" in body and "已放行" in body
+    screenshot(page, "stream-page")
