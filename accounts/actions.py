@@ -50,8 +50,14 @@ def log_staff_action(
 @transaction.atomic
 def ensure_role_groups() -> None:
     """Create any missing role group with its permissions (the migration does this once)."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Permission
 
+    if Group.objects.filter(name__in=[str(role) for role in ROLE_PERMISSIONS]).count() == len(ROLE_PERMISSIONS):
+        return
+    for label in ("accounts", "moderation"):  # a flushed database may have lost the permissions too
+        create_permissions(apps.get_app_config(label), verbosity=0)
     for role, codes in ROLE_PERMISSIONS.items():
         group, created = Group.objects.get_or_create(name=str(role))
         if created:

@@ -86,7 +86,10 @@ def _check_url(name: str, value: str, schemes: set[str]) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in schemes:
         raise _bad(name, value, "a URL with scheme " + " or ".join(sorted(schemes)))
-    if parsed.scheme.startswith("unix") or parsed.scheme.endswith("socket"):
+    if parsed.scheme == "sqlite":
+        if not parsed.path or parsed.path == "/":
+            raise _bad(name, value, "sqlite:////absolute/path/to/file.sqlite3")
+    elif parsed.scheme.startswith("unix") or parsed.scheme.endswith("socket"):
         if not parsed.path:
             raise _bad(name, value, "a unix socket URL with a path")
     elif not parsed.hostname:

@@ -81,8 +81,7 @@ def database_url_for_tests() -> str:
     """Return a DATABASE_URL for the database this test process uses (the test database)."""
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        # settings.py wants a host in every DATABASE_URL; dj-database-url takes the path after it.
-        return f"sqlite://localhost/{Path(db['NAME']).resolve()}"
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
     if db["ENGINE"] == "django.db.backends.postgresql":
         credentials = quote(db.get("USER") or "", safe="")
         if db.get("PASSWORD"):

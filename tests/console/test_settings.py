@@ -99,3 +99,9 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
         assert cursor.fetchone()[0] == "wal"
         cursor.execute("PRAGMA busy_timeout")
         assert cursor.fetchone()[0] >= 5000
+
+
+def test_a_sqlite_url_with_an_absolute_path_is_taken(tmp_path):
+    result = start({"DATABASE_URL": f"sqlite:///{tmp_path}/other.sqlite3"})
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.sqlite3"' in result.stdout
