@@ -222,32 +222,18 @@ def suspend_publisher(
     _valid_reason(reason)
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_SUSPEND_MINUTES:
         raise ModerationError(f"minutes must be between 1 and {MAX_SUSPEND_MINUTES}", code="bad_field")
-    with transaction.atomic():
-        stream = _live_stream_for_update(stream)
-        publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id)
-        if publisher.status == Publisher.Status.CLOSED:
-            raise ModerationError("the account is closed", code="invalid")
-        now = timezone.now()
-        until = now + timedelta(minutes=minutes)
-        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.SUSPENDED, suspended_until=until)
-        live_ids = list(Stream.objects.live().filter(publisher=publisher).values_list("pk", flat=True))
-        action = _create_action(
-            actor=actor,
-            kind=Kind.SUSPEND,
-            stream=stream,
-            publisher=publisher,
-            reason=reason,
-            note=note,
-            request_id=request_id,
-            media_status=MediaStatus.PENDING if live_ids else MediaStatus.NOT_APPLICABLE,
-            until=until,
-            at=now,
-        )
-        keep_evidence(action, stream)
-        log_staff_action(actor, "publisher.suspend", target=publisher, data={"action": action.pk, "until": str(until)})
-        action.stamps = {}
-        _after_commit_cut(action, action.stamps, events.PUBLISHER_SUSPENDED, live_ids)
-    return action
+    until = timezone.now() + timedelta(minutes=minutes)
+    return _cut_publisher(
+        stream,
+        kind=Kind.SUSPEND,
+        actor=actor,
+        reason=reason,
+        note=note,
+        request_id=request_id,
+        status={"status": Publisher.Status.SUSPENDED, "suspended_until": until},
+        until=until,
+        event=events.PUBLISHER_SUSPENDED,
+    )
 
 
 def close_publisher(
@@ -257,27 +243,55 @@ def close_publisher(
     if (done := replayed_action(request_id, actor)) is not None:
         return done
     _valid_reason(reason)
+    return _cut_publisher(
+        stream,
+        kind=Kind.CLOSE,
+        actor=actor,
+        reason=reason,
+        note=note,
+        request_id=request_id,
+        status={"status": Publisher.Status.CLOSED, "closed_at": timezone.now()},
+        until=None,
+        event=events.PUBLISHER_CLOSED,
+    )
+
+
+def _cut_publisher(
+    stream: Stream,
+    *,
+    kind: str,
+    actor: User | None,
+    reason: str,
+    note: str,
+    request_id: str | None,
+    status: dict,
+    until,
+    event: str,
+) -> ModerationAction:
+    """Change the publisher's status and cut every live stream of theirs (suspend, close)."""
     with transaction.atomic():
         stream = _live_stream_for_update(stream)
         publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id)
-        now = timezone.now()
-        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.CLOSED, closed_at=now)
+        if publisher.status == Publisher.Status.CLOSED:
+            raise ModerationError("the account is closed", code="invalid")
+        Publisher.objects.filter(pk=publisher.pk).update(**status)
+        # The gate denies the publisher from this commit on; now cut what is live.
         live_ids = list(Stream.objects.live().filter(publisher=publisher).values_list("pk", flat=True))
         action = _create_action(
             actor=actor,
-            kind=Kind.CLOSE,
+            kind=kind,
             stream=stream,
             publisher=publisher,
             reason=reason,
             note=note,
             request_id=request_id,
-            media_status=MediaStatus.PENDING if live_ids else MediaStatus.NOT_APPLICABLE,
-            at=now,
+            media_status=MediaStatus.PENDING,
+            until=until,
         )
         keep_evidence(action, stream)
-        log_staff_action(actor, "publisher.close", target=publisher, data={"action": action.pk, "reason": reason})
+        log_staff_action(actor, f"publisher.{kind}", target=publisher, data={"action": action.pk, "reason": reason})
         action.stamps = {}
-        _after_commit_cut(action, action.stamps, events.PUBLISHER_CLOSED, live_ids)
+        _after_commit_cut(action, action.stamps, event, live_ids)
     return action
 
 
