@@ -6,7 +6,8 @@ RTMP module or ffmpeg is missing, the fixtures skip the test on a laptop and fai
 environment variable is set), naming what is missing.
 
 The ``nginx_rtmp`` fixture runs nginx on free loopback ports, in its own prefix directory, with its
-callbacks pointing at pytest-django's ``live_server``; it registers the node through
+callbacks pointing at pytest-django's ``live_server`` (``nginx_rtmp_asgi``: at the uvicorn
+``asgi_server`` of tests/browser.py instead); it registers the node through
 ``actions.register_media_server`` and tears everything down (nginx and any ffmpeg it started).
 """
 
@@ -322,9 +323,23 @@ class NginxRtmp:
 @pytest.fixture(name="nginx_rtmp")
 def nginx_rtmp_fixture(live_server) -> Iterator[NginxRtmp]:
     """Run nginx-rtmp as the registered node ``edge-live``, calling the gate at ``live_server``."""
+    yield from _nginx_rtmp_calling(live_server.url)
+
+
+@pytest.fixture(name="nginx_rtmp_asgi")
+def nginx_rtmp_asgi_fixture(asgi_server) -> Iterator[NginxRtmp]:
+    """Like ``nginx_rtmp``, but calling the gate at the uvicorn ``asgi_server`` (tests/browser.py).
+
+    The module using it imports the ``asgi_server`` fixture too: then the gate, the console's
+    WebSocket and the drop all run in the one live ASGI process, as in production.
+    """
+    yield from _nginx_rtmp_calling(asgi_server.url)
+
+
+def _nginx_rtmp_calling(server_url: str) -> Iterator[NginxRtmp]:
     nginx, ffmpeg = require_media_tools()
     # The gate URL uses 127.0.0.1: nginx resolves names once, and "localhost" may mean ::1.
-    port = urlsplit(live_server.url).port
+    port = urlsplit(server_url).port
     callback_base = f"http://127.0.0.1:{port}/gate/nginx-rtmp/{NODE_NAME}/{NODE_SECRET}"
     # nginx's workers run as nobody when the tests run as root: keep the prefix traversable.
     prefix = Path(tempfile.mkdtemp(prefix="liveward-nginx-"))
@@ -339,3 +354,29 @@ def nginx_rtmp_fixture(live_server) -> Iterator[NginxRtmp]:
     finally:
         server.stop()
         shutil.rmtree(prefix, ignore_errors=True)
+        settle_database()
+
+
+def settle_database(timeout: float = 5.0) -> None:
+    """Wait until the callbacks nginx sent while stopping, and their console deltas, are done.
+
+    Otherwise they can still be reading when the test database is flushed, and on PostgreSQL a
+    multi-table SELECT and the flush's TRUNCATE can deadlock.
+    """
+    from django.db import connection
+
+    from console import events
+
+    events.flush(timeout)
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
