@@ -37,6 +37,7 @@ def wall_strings() -> dict[str, str]:
         "live": _("Live"),
         "cut_pending": _("Cutting off"),
         "ended": _("Ended"),
+        "ended_cut": _("Cut off"),
         "news": _("News"),
         "tier": _("Tier %(tier)s"),
         "viewers": _("%(count)s viewers"),

@@ -128,6 +128,7 @@ def card(stream: Stream) -> dict:
         "review_score": stream.review_score,
         "snapshot_url": f"/media/{snapshot.image.name}" if snapshot is not None and snapshot.image else None,
         "state": state,
+        "end_reason": stream.end_reason or None,
         "node": stream.node.name,
     }
 

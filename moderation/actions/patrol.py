@@ -130,11 +130,12 @@ def _after_commit_cut(action: ModerationAction, stamps: dict, event: str, stream
         transaction.on_commit(lambda stream_id=stream_id: events.queue_delta(event, stream_id))
     transaction.on_commit(lambda: stamps.__setitem__("broadcast", time.perf_counter()))
     if stream_ids:
-        transaction.on_commit(lambda: _cut_now(action.pk, stamps))
+        transaction.on_commit(lambda: _cut_now(action, stamps))
 
 
-def _cut_now(action_id: int, stamps: dict) -> None:
-    outcome = perform_cut(action_id)
+def _cut_now(action: ModerationAction, stamps: dict) -> None:
+    outcome = perform_cut(action.pk)
+    action.media_status = outcome  # the caller's acknowledgement reports what the node said
     if outcome in (MediaStatus.CONFIRMED, MediaStatus.GONE):
         stamps["media_confirmed"] = time.perf_counter()
 

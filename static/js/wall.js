@@ -382,7 +382,8 @@
       img.hidden = true;
       placeholder.hidden = false;
     }
-    setText(field(element, "state"), T[state] || state);
+    var stateText = state === "ended" && card.end_reason === "cut" ? T.ended_cut : T[state];
+    setText(field(element, "state"), stateText || state);
     var title = field(element, "title");
     setText(title, card.title || "#" + card.id);
     var href = config.streamUrl.replace("/0/", "/" + card.id + "/");

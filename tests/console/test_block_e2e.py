@@ -119,19 +119,17 @@ def test_a_patroller_blocks_a_real_stream_from_the_wall_and_a_second_console_see
     patrol_page.keyboard.press("Enter")
 
     # The patroller's ack: stored, and the drop confirmed by the media server ("确认 N ms").
-    # Not asserted: data-kind "ok" and the label 已断流. The ack's action.media_status is read from the
-    # instance block_stream returns, still "pending" although the on-commit drop has confirmed (the
-    # row says confirmed, the timings carry media_confirmed), so the card keeps "断流中 …" as busy.
     result = patrol_card.locator('[data-field="result"]')
     expect(result).to_contain_text("存储", timeout=10_000)
     expect(result).to_contain_text("确认")
+    expect(result).to_have_attribute("data-kind", "ok")
 
     # ffmpeg's connection was cut at nginx.
     assert publish.wait(timeout=10) != 0, f"ffmpeg's connection was not cut: {publish.stderr()!r}"
 
     # The second console, without a reload, shows the stream ended; the badge says so.
     expect(admin_card).to_have_attribute("data-state", "ended", timeout=15_000)
-    expect(admin_card.locator('[data-field="state"]')).to_have_text("已结束")
+    expect(admin_card.locator('[data-field="state"]')).to_have_text("已阻断")  # ended, and why
     expect(admin_card.locator("button[data-action]").first).to_be_disabled()
     expect(patrol_card).to_have_attribute("data-state", "ended", timeout=10_000)
     admin_page.screenshot(path=SCREENSHOT, full_page=True)
