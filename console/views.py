@@ -1,5 +1,6 @@
 """The console's pages."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LogoutView
 from django.db import connection
@@ -107,6 +108,7 @@ def wall(request: HttpRequest) -> HttpResponse:
                 "reasons": reasons,
                 "patrolledReason": ReasonCode.PATROLLED.value,
                 "streamUrl": reverse("console:stream", args=[0]),
+                "claimTtlSeconds": settings.LIVEWARD_CLAIM_TTL_SECONDS,
             },
         },
     )

@@ -108,6 +108,20 @@
     send({ type: "ping", id: Date.now() });
   }
 
+  // On shift, the console claims streams for this patroller and renews the claim before it lapses,
+  // so the queue is spread across the patrollers on duty. Off shift the server says not_on_duty
+  // (an error frame without a request id, which the wall ignores) and nothing is claimed.
+  var mine = new Set();
+  function claim() {
+    send({ type: "claim", limit: 20 });
+  }
+  setInterval(claim, Math.max(5, (config.claimTtlSeconds || 120) / 2) * 1000);
+
+  function onClaimed(frame) {
+    mine = new Set(frame.streams || []);
+    elements.forEach(function (element, streamId) { element.classList.toggle("mine", mine.has(Number(streamId))); });
+  }
+
   function resync() {
     var frame = { type: "resync", offset: view.offset, limit: view.limit };
     if (view.category) frame.category = view.category;
@@ -128,7 +142,9 @@
         // and always after a reconnect (events were missed meanwhile).
         if (gotSnapshot || view.offset || view.category || view.tier) resync();
         retryPending();
+        claim();
         break;
+      case "claimed": onClaimed(frame); break;
       case "snapshot": applySnapshot(frame); break;
       case "delta": applyDelta(frame); break;
       case "ack": onAck(frame); break;
@@ -372,6 +388,7 @@
     element.dataset.state = state;
     element.classList.toggle("is-news", !!(card.category && card.category.is_news));
     element.classList.toggle("is-flagged", !!card.review_flag);
+    element.classList.toggle("mine", mine.has(card.id));
     var img = element.querySelector(".card-shot img");
     var placeholder = element.querySelector(".shot-placeholder");
     if (card.snapshot_url) {

@@ -348,3 +348,23 @@ def test_a_patroller_sees_a_new_stream_appear_and_marks_it_patrolled(
     body = page.inner_text("main")
     assert "美食小当家" in body and "王**" in body and "例行巡查，未发现问题" in body and "已放行" in body
     screenshot(page, "stream-page")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_patroller_on_shift_claims_streams_and_sees_them_marked(
+    asgi_server,  # noqa: F811
+    browser_page,  # noqa: F811
+    patroller,
+    nginx_node,
+    stream_key,
+):
+    from accounts.actions import check_in
+    from moderation.models import Stream
+
+    check_in(patroller)
+    publish_through_the_gate(asgi_server, stream_key.key, client_id="1")
+    stream = Stream.objects.live().get()
+    log_in(browser_page, asgi_server, patroller)
+    browser_page.wait_for_selector(f"#card-{stream.pk}.mine", timeout=10_000)
+    assert Stream.objects.get(pk=stream.pk).claimed_by_id == patroller.pk
