@@ -101,7 +101,7 @@ def check_running(run: subprocess.Popen, output: list[str]) -> None:
     # A WebSocket connects with that session and sees the simulated streams.
     session = next(c.value for c in jar if c.name == "sessionid")
     live = asyncio.run(websocket_hello(session))
-    print(f"· WebSocket connected: hello with {live} live streams", flush=True)
+    print(f"· WebSocket connected: hello with {live} live streams, one blocked and cut", flush=True)
 
     # A Celery task round-trips through the worker the run command started.
     token = uuid.uuid4().hex
@@ -129,24 +129,41 @@ def check_running(run: subprocess.Popen, output: list[str]) -> None:
         fail("the run command exited early")
 
 
+async def next_frame(ws, frame_type: str) -> dict:
+    """Read frames (deltas may come in between) until one of this type."""
+    for _ in range(200):
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame.get("type") == frame_type:
+            return frame
+        if frame.get("type") == "error":
+            fail(f"error frame while waiting for {frame_type}: {frame}")
+    fail(f"no {frame_type} frame")
+
+
 async def websocket_hello(session: str) -> int:
+    """Connect as the demo patroller until the simulated streams are live; block one with one message."""
     import websockets
 
     headers = {"Cookie": f"sessionid={session}", "Origin": BASE}
     deadline = time.monotonic() + 90
-    live = 0
     while True:
         async with websockets.connect("ws://127.0.0.1:8000/ws/console/", additional_headers=headers) as ws:
             hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if hello.get("type") != "hello":
                 fail(f"first frame was not hello: {hello}")
-            live = int(hello["live"])
+            snapshot = await next_frame(ws, "snapshot")
             await ws.send(json.dumps({"type": "ping", "id": 1}))
-            pong = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if pong.get("type") != "pong":
-                fail(f"no pong: {pong}")
-        if live > 0:
-            return live
+            await next_frame(ws, "pong")
+            if snapshot["streams"]:
+                # The demo's one-key block: the simulated node answers the drop like nginx-rtmp.
+                stream = snapshot["streams"][0]
+                block = {"type": "action", "request_id": "smoke-1", "kind": "block", "stream": stream["id"]}
+                await ws.send(json.dumps({**block, "reason": "fraud"}))
+                ack = await next_frame(ws, "ack")
+                if ack["action"]["media_status"] not in {"confirmed", "gone"}:
+                    fail(f"the simulated node did not confirm the cut: {ack}")
+                print(f"· blocked «{stream['title']}»: {ack['timings']}", flush=True)
+                return int(hello["live"])
         if time.monotonic() > deadline:
             fail("the simulated streams never showed up as live")
         await asyncio.sleep(2)
