@@ -289,6 +289,7 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
                 at=now,
             )
     except Exception as exc:
+        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
         logger.exception("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name)
         record_failure(request, GateDecision.Hook.PUBLISH, exc)
         return GateOutcome(False, Reason.GATE_ERROR)
@@ -333,6 +334,7 @@ def decide_update(request: PublishRequest) -> GateOutcome:
                     reason=Stream.EndReason.GATE_DENIED,
                 )
     except Exception as exc:
+        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
         logger.exception("gate update failed closed for key %.8s… on node %s", request.key_name, request.node.name)
         record_failure(request, GateDecision.Hook.UPDATE, exc)
         return GateOutcome(False, Reason.GATE_ERROR)
