@@ -100,7 +100,8 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
         from moderation import queries
 
         try:
-            cards = queries.cards_for_streams({stream_id for _kind, _event, stream_id in deltas})
+            wanted = {stream_id for _kind, _event, stream_id, card in deltas if card is None}
+            cards = queries.cards_for_streams(wanted) if wanted else {}
         except Exception:
             logger.exception("could not build cards for console deltas")
             _close_database()
@@ -112,8 +113,8 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
             _close_database()
             continue
         if item[0] == "delta":
-            _kind, event, stream_id = item
-            card = cards.get(stream_id) or {"id": stream_id}
+            _kind, event, stream_id, given = item
+            card = given or cards.get(stream_id) or {"id": stream_id}
             messages.append((QUEUE_GROUP, {"type": "console.delta", "seq": seq, "event": event, "stream": card}))
             seq += 1
         else:
@@ -163,9 +164,13 @@ def _get_sender() -> _Sender:
         return _sender
 
 
-def queue_delta(event: str, stream_id: int) -> None:
-    """Queue a delta about one stream for every console; returns at once."""
-    _get_sender().put(("delta", event, stream_id))
+def queue_delta(event: str, stream_id: int, card: dict | None = None) -> None:
+    """Queue a delta about one stream for every console; returns at once.
+
+    Without ``card`` the sender builds the stream's full card; with one (a few fields) it sends
+    that as is, with no database read.
+    """
+    _get_sender().put(("delta", event, stream_id, card))
 
 
 def send_to_group(group: str, event_type: str, payload: dict) -> None:
@@ -208,7 +213,8 @@ def stream_opened(stream_id: int) -> None:
 
 
 def stream_ended(stream_id: int, reason: str = "") -> None:
-    queue_delta(STREAM_ENDED, stream_id)
+    # An ended stream leaves the queue: consoles need its id, state and why, not a fresh card.
+    queue_delta(STREAM_ENDED, stream_id, {"id": stream_id, "state": "ended", "end_reason": reason or None})
 
 
 def streams_claimed(user_id: int | None, stream_ids: list[int]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from console import events
@@ -91,16 +90,13 @@ def end_stream_session(
     stream_id = next(iter(live.values_list("pk", flat=True)[:1]), None)
     if stream_id is None:
         return None
-    # A publisher who left while a cut of theirs was pending was cut: the record says so.
-    cut_pending = ModerationAction.objects.filter(
-        Q(stream_id=stream_id) | Q(publisher_id=OuterRef("publisher_id"), kind__in=CUT_KINDS),
-        media_status=ModerationAction.MediaStatus.PENDING,
-    )
-    end_reason = Case(When(Exists(cut_pending), then=Value(Stream.EndReason.CUT)), default=Value(reason))
+    # A publisher who left while a cut of this stream was pending was cut: the record says so.
+    if ModerationAction.objects.filter(stream_id=stream_id, media_status=ModerationAction.MediaStatus.PENDING).exists():
+        reason = Stream.EndReason.CUT
     # Conditional on still being live, so a concurrent close (a cut, a replacement) wins once.
     with transaction.atomic():
         closed = Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
-            ended_at=timezone.now(), end_reason=end_reason
+            ended_at=timezone.now(), end_reason=reason
         )
         if closed:
             transaction.on_commit(lambda: events.stream_ended(stream_id, reason))

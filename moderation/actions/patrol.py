@@ -391,7 +391,7 @@ def close_cut_stream(stream_id: int) -> None:
         ended_at=timezone.now(), end_reason=Stream.EndReason.CUT
     )
     if closed:
-        events.queue_delta(events.STREAM_ENDED, stream_id)
+        events.stream_ended(stream_id, Stream.EndReason.CUT)
 
 
 def retry_delay(attempts: int) -> float:

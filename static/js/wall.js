@@ -211,6 +211,7 @@
       var known = cards.get(id);
       if (known) {
         known.state = "ended";
+        if (incoming.end_reason) known.end_reason = incoming.end_reason;
         markDirty(id);
         setTimeout(function () { removeCard(id); }, ENDED_LINGER_MS);
       }
