@@ -30,9 +30,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, Python puts bench/ first on the path, where queue.py would shadow the standard
+# library's queue module; the repository root goes there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common
+from bench import common  # noqa: E402
 
 NODE_NAME = "bench-nginx"
 NODE_SECRET = "bench-block-node-secret-0123456789"

@@ -25,9 +25,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, Python puts bench/ first on the path, where queue.py would shadow the standard
+# library's queue module; the repository root goes there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common
+from bench import common  # noqa: E402
 
 NODE_NAME = "bench-edge"
 NODE_SECRET = "bench-node-secret-0123456789"

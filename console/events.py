@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from channels.layers import get_channel_layer
 
@@ -38,7 +39,8 @@ PUBLISHER_CLOSED = "publisher.closed"
 
 SEQ_CACHE_KEY = "console:delta-seq"
 _QUEUE_LIMIT = 100_000
-_IDLE_SECONDS = 1.0  # the sender drops its database connection after this long without work
+_IDLE_SECONDS = 1.0
+_BATCH_WINDOW_SECONDS = 0.025  # the sender drops its database connection after this long without work
 _CLOSE = object()
 
 
@@ -68,10 +70,14 @@ class _Sender:
             except queue.Empty:
                 _close_database()
                 continue
+            # Gather what else arrives within a short window: one card query and one counter
+            # increment serve the whole batch (consoles repaint at most a few times a second anyway).
             batch = [first]
+            window_ends = time.monotonic() + _BATCH_WINDOW_SECONDS
             while len(batch) < 500:
+                remaining = window_ends - time.monotonic()
                 try:
-                    batch.append(self.queue.get_nowait())
+                    batch.append(self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait())
                 except queue.Empty:
                     break
             try:

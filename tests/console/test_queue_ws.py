@@ -38,6 +38,15 @@ async def until(ws, frame_type: str) -> dict:
     raise AssertionError(f"no {frame_type} frame")
 
 
+async def until_delta(ws, event: str) -> dict:
+    """Skip other frames and deltas (e.g. the fixture's stream.opened) until this event's delta."""
+    for _ in range(20):
+        frame = await until(ws, "delta")
+        if frame["event"] == event:
+            return frame
+    raise AssertionError(f"no {event} delta")
+
+
 def action_frame(stream_id: int, kind: str, request_id: str, **extra) -> dict:
     return {"type": "action", "request_id": request_id, "kind": kind, "stream": stream_id, **extra}
 
@@ -112,8 +121,8 @@ async def test_mark_patrolled_acks_and_every_console_sees_it(patroller, admin, l
     ack = await until(ws, "ack")
     assert ack["request_id"] == "req-1" and ack["action"]["kind"] == "mark_patrolled"
     assert ack["timings"]["stored"] >= 0
-    delta = await until(other, "delta")
-    assert delta["event"] == "stream.patrolled" and delta["stream"]["last_patrolled_by"] == "巡查员小王"
+    delta = await until_delta(other, "stream.patrolled")
+    assert delta["stream"]["last_patrolled_by"] == "巡查员小王"
     stream = await sync_to_async(Stream.objects.get)(pk=live_stream.pk)
     assert stream.last_patrolled_by_id == patroller.pk
     await ws.disconnect()
@@ -146,8 +155,8 @@ async def test_block_denies_the_key_keeps_evidence_and_shows_cut_pending(patroll
         assert gate.decide_publish(request).reason == GateDecision.Reason.KEY_COOLING_OFF
 
     await sync_to_async(check)()
-    delta = await until(ws, "delta")
-    assert delta["event"] == "stream.blocked" and delta["stream"]["state"] == "cut_pending"
+    delta = await until_delta(ws, "stream.blocked")
+    assert delta["stream"]["state"] == "cut_pending"
     await ws.disconnect()
 
 
@@ -275,6 +284,6 @@ async def test_claim_spreads_streams_to_the_patroller_on_duty(patroller, live_st
     await sync_to_async(check_in)(patroller)
     await ws.send_json_to({"type": "claim", "limit": 5})
     assert (await until(ws, "claimed"))["streams"] == [live_stream.pk]
-    delta = await until(ws, "delta")
+    delta = await until_delta(ws, "stream.updated")
     assert delta["stream"]["claimed_by"] == "巡查员小王"
     await ws.disconnect()
