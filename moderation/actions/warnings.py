@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation.actions.errors import ModerationError
+from moderation.actions.patrol import replayed_action
 from moderation.actions.webhooks import notify_platform
 from moderation.models import ModerationAction, ReasonCode, Stream
 
@@ -30,7 +31,7 @@ def warn_publisher(
     request_id = request_id or None
     with transaction.atomic():
         if request_id is not None:
-            earlier = _earlier_action(request_id, actor=actor)
+            earlier = replayed_action(request_id, actor)
             if earlier is not None:
                 return earlier
         # Locked, so a stream ending meanwhile is either seen ended here or ends after the warning.
@@ -52,7 +53,7 @@ def warn_publisher(
                 )
         except IntegrityError:
             # The same request id arrived twice at once and the other one committed first.
-            earlier = _earlier_action(request_id, actor=actor) if request_id is not None else None
+            earlier = replayed_action(request_id, actor) if request_id is not None else None
             if earlier is None:
                 raise
             return earlier
@@ -77,15 +78,3 @@ def warn_publisher(
         action.stamps = {}
         transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
     return action
-
-
-def _earlier_action(request_id: str, *, actor: User | None) -> ModerationAction | None:
-    """Return the action already done for this request id, refusing one that is someone else's."""
-    earlier = ModerationAction.objects.filter(request_id=request_id).first()
-    if earlier is None:
-        return None
-    actor_id = actor.pk if actor is not None else None
-    if earlier.actor_id != actor_id:
-        raise ModerationError("this request id belongs to another action", code="request_id_taken")
-    earlier.replayed = True
-    return earlier
