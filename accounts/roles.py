@@ -83,6 +83,19 @@ def has_role(user, *roles: str) -> bool:
     return bool(user.role_names.intersection(roles or Role.values))
 
 
+def refresh_roles(user) -> None:
+    """Re-read the user's active flag and roles in one query (an admin may change them mid-session)."""
+    from accounts.models import User
+
+    rows = list(User.objects.filter(pk=user.pk).values_list("is_active", "is_superuser", "groups__name"))
+    if not rows:
+        user.is_active = False
+        user._role_names = frozenset()
+        return
+    user.is_active, user.is_superuser = rows[0][0], rows[0][1]
+    user._role_names = frozenset(name for _, _, name in rows if name)
+
+
 def require_role(*roles: str) -> Callable:
     """Guard a page: anonymous users go to the login page, others without the role get 403."""
 

@@ -10,10 +10,13 @@ measured stream: ffmpeg publishes, the gate lets it live; then the clock starts 
   * block:  the console sends {"type": "action", "kind": "block", …} over its WebSocket, or
   * floor:  the bench calls nginx-rtmp's control drop for that publisher directly,
 
-and the clock stops when the ffmpeg process exits, i.e. the publisher saw its connection cut. Block
-and floor alternate on the same machine in the same run. The last line is one JSON object:
-{"n", "p50_ms", "p99_ms", "floor_p50_ms", "floor_p99_ms", …}. Goal: p50 <= 30 ms, p99 <= 100 ms,
-p50 within 20 ms of the floor.
+and the clock stops when the publisher's connection is closed at nginx-rtmp, seen on the publisher's
+side: each ffmpeg publishes through a loopback TCP relay of its own (in this process), which notes
+the moment nginx closes (or resets) its end of the connection. That is the cut itself; ffmpeg then
+takes tens of milliseconds more to notice on its next write and exit, which the figures also give
+as *_exit_* (the clock stopped when the ffmpeg process is gone). Block and floor alternate on the
+same machine in the same run. The last line is one JSON object: {"n", "p50_ms", "p99_ms",
+"floor_p50_ms", "floor_p99_ms", …}. Goal: p50 <= 30 ms, p99 <= 100 ms, p50 within 20 ms of the floor.
 """
 
 from __future__ import annotations
@@ -83,6 +86,69 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+class Relay:
+    """A loopback TCP relay for one publisher: notes when nginx closes its side of the connection."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.closed_at: float | None = None
+        self.closed = asyncio.Event()
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    def _upstream_closed(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = time.perf_counter()
+            self.closed.set()
+
+    async def _handle(self, client_reader, client_writer) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            client_writer.close()
+            return
+
+        async def to_upstream() -> None:
+            try:
+                while data := await client_reader.read(65536):
+                    upstream_writer.write(data)
+                    await upstream_writer.drain()
+            except OSError:
+                self._upstream_closed()  # a write to nginx failed: nginx closed the connection
+            finally:
+                upstream_writer.close()
+
+        async def from_upstream() -> None:
+            try:
+                while data := await upstream_reader.read(65536):
+                    client_writer.write(data)
+                    await client_writer.drain()
+                self._upstream_closed()  # end of file from nginx
+            except OSError:
+                self._upstream_closed()
+            finally:
+                client_writer.close()
+
+        await asyncio.gather(to_upstream(), from_upstream(), return_exceptions=True)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def wait_closed(relay: Relay, timeout: float = 10.0) -> float:
+    """Wait until nginx closed the relayed publisher connection; return the moment (perf_counter)."""
+    try:
+        await asyncio.wait_for(relay.closed.wait(), timeout)
+    except TimeoutError:
+        raise TimeoutError("the publisher was not cut within 10 s") from None
+    return relay.closed_at
+
+
 async def wait_exit(process, timeout: float = 10.0) -> float:
     """Poll until the process exits; return the moment it did (perf_counter)."""
     deadline = time.perf_counter() + timeout
@@ -96,11 +162,15 @@ async def wait_exit(process, timeout: float = 10.0) -> float:
 async def measure(args, base: str, nginx, env: dict) -> dict:
     import websockets
 
+    from tests.media import start_ffmpeg
+
     session = common.login(base, *PATROLLER)
     headers = {"Cookie": f"sessionid={session}", "Origin": base}
     acks: dict[str, dict] = {}
     block_times: list[float] = []
     floor_times: list[float] = []
+    block_exits: list[float] = []
+    floor_exits: list[float] = []
     stored: list[float] = []
     confirmed: list[float] = []
     loop = asyncio.get_running_loop()
@@ -119,7 +189,18 @@ async def measure(args, base: str, nginx, env: dict) -> dict:
             batch = min(args.batch, total - len(block_times) - len(floor_times))
             keys = [f"blk{next_key + index:05d}" for index in range(batch)]
             next_key += batch
-            publishers = {key: nginx.publish(key) for key in keys}
+            relays = {key: Relay(nginx.rtmp_port) for key in keys}
+            for relay in relays.values():
+                await relay.start()
+            publishers = {
+                key: start_ffmpeg(
+                    f"rtmp://127.0.0.1:{relays[key].port}/live/{key}",
+                    log_dir=nginx.prefix / "logs",
+                    ffmpeg=nginx.ffmpeg,
+                )
+                for key in keys
+            }
+            nginx.publishers.extend(publishers.values())
             live: dict[str, int] = {}
             deadline = time.monotonic() + 20
             while len(live) < batch and time.monotonic() < deadline:
@@ -145,8 +226,10 @@ async def measure(args, base: str, nginx, env: dict) -> dict:
                 else:
                     url = f"{nginx.control_url}control/drop/publisher?app=live&name={key}"
                     await loop.run_in_executor(None, lambda url=url: urllib.request.urlopen(url, timeout=5).read())
+                cut = await wait_closed(relays[key])
                 ended = await wait_exit(process)
-                (block_times if as_block else floor_times).append(ended - started)
+                (block_times if as_block else floor_times).append(cut - started)
+                (block_exits if as_block else floor_exits).append(ended - started)
                 if as_block:
                     for _ in range(2000):
                         if request_id in acks:
@@ -158,6 +241,8 @@ async def measure(args, base: str, nginx, env: dict) -> dict:
                     stored.append(ack["timings"].get("stored", 0) / 1000)
                     if "media_confirmed" in ack["timings"]:
                         confirmed.append(ack["timings"]["media_confirmed"] / 1000)
+            for relay in relays.values():
+                relay.close()
             common.say(f"{len(block_times)} blocks, {len(floor_times)} floor drops")
         reading.cancel()
     block = common.latency_summary(block_times)
@@ -169,6 +254,8 @@ async def measure(args, base: str, nginx, env: dict) -> dict:
         "floor_p50_ms": floor["p50_ms"],
         "floor_p99_ms": floor["p99_ms"],
         "floor_n": len(floor_times),
+        "exit_p50_ms": common.latency_summary(block_exits)["p50_ms"],
+        "floor_exit_p50_ms": common.latency_summary(floor_exits)["p50_ms"],
         "ack_stored_p50_ms": common.latency_summary(stored)["p50_ms"],
         "ack_media_confirmed_p50_ms": common.latency_summary(confirmed)["p50_ms"],
         "confirmed_in_ack": len(confirmed),

@@ -56,6 +56,10 @@ for start in range(0, streams, 1000):
             actions.open_stream(
                 key, node=node, app="live", client_id=str(index), addr="127.0.0.1", title=f"直播{index}"
             )
+# Autovacuum keeps a production database's planner statistics; a table loaded a moment ago has none.
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
 print(json.dumps({"streams": streams}))
 """
 

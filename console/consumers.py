@@ -1,8 +1,10 @@
 """The console's WebSocket (docs/console-protocol.md): authenticate, check roles, relay, call actions.
 
 The consumer only validates frames and relays: reads go through moderation.queries and every
-change through moderation.actions, in a worker thread (database_sync_to_async). Refused frames
-get an error frame with a code; nothing is written and the socket stays open.
+change through moderation.actions, on the console's long-lived database threads
+(console/database_threads.py), so an action does not open a database connection of its own. The
+role is checked again, freshly read, in the same call as each action. Refused frames get an error
+frame with a code; nothing is written and the socket stays open.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import json
 import re
 import time
 
-from channels.db import database_sync_to_async
+from django.conf import settings
+
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.roles import has_role
+from accounts.roles import has_role, refresh_roles
 from console import events
+from console.database_threads import DatabaseThreads
 from moderation import actions, queries
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
 from moderation.models import ModerationAction, ReasonCode, Stream
@@ -36,6 +40,14 @@ ACTION_FUNCTIONS = {
 }
 
 
+_threads = DatabaseThreads("console", lambda: settings.LIVEWARD_CONSOLE_THREADS)
+
+
+def shutdown() -> None:
+    """Close the console threads' database connections (tests, before the database goes)."""
+    _threads.shutdown()
+
+
 class FrameError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -47,13 +59,13 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await database_sync_to_async(has_role)(user):
+        if not await _threads.run(has_role, user):
             await self.close(code=4403)
             return
         self.user = user
         await self.channel_layer.group_add(events.QUEUE_GROUP, self.channel_name)
         await self.accept()
-        hello = await database_sync_to_async(self._hello)()
+        hello = await _threads.run(self._hello)
         await self.send_json(hello)
         await self.send_snapshot({})
 
@@ -111,7 +123,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if category is not None and (not isinstance(category, str) or len(category) > 32):
             raise FrameError("bad_field", "category must be a category slug")
         tier = _int_field(message, "tier", default=0, minimum=0, maximum=9) or None
-        snapshot = await database_sync_to_async(self._snapshot)(offset, limit, category, tier)
+        snapshot = await _threads.run(self._snapshot, offset, limit, category, tier)
         await self.send_json(snapshot)
 
     def _snapshot(self, offset: int, limit: int, category: str | None, tier: int | None) -> dict:
@@ -145,14 +157,12 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         extra = {}
         if kind == Kind.SUSPEND:
             extra["minutes"] = _int_field(message, "minutes", default=None, minimum=1, maximum=MAX_SUSPEND_MINUTES)
-        if not await database_sync_to_async(has_role)(self.user, *actions.ACTION_ROLES[kind]):
-            raise FrameError("forbidden", "your role may not do this")
-        ack = await database_sync_to_async(self._act)(kind, stream_id, request_id, reason, note, extra, received)
+        ack = await _threads.run(self._act, kind, stream_id, request_id, reason, note, extra, received)
         await self.send_json(ack)
 
     async def handle_claim(self, message: dict) -> None:
         limit = _int_field(message, "limit", default=20, minimum=1, maximum=queries.QUEUE_WINDOW_MAX)
-        claimed = await database_sync_to_async(self._claim)(limit)
+        claimed = await _threads.run(self._claim, limit)
         await self.send_json({"type": "claimed", "streams": claimed})
 
     def _claim(self, limit: int) -> list[int]:
@@ -162,9 +172,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             raise FrameError(exc.code, str(exc)) from None
 
     def _act(self, kind, stream_id, request_id, reason, note, extra, received) -> dict:
-        stream = Stream.objects.filter(pk=stream_id).first()
-        if stream is None:
-            raise FrameError("not_found", "no such stream")
+        # Roles and the active flag are read afresh: a role taken away mid-shift stops the next action.
+        refresh_roles(self.user)
+        if not has_role(self.user, *actions.ACTION_ROLES[kind]):
+            raise FrameError("forbidden", "your role may not do this")
+        stream = Stream(pk=stream_id)  # the action locks and reads it; an unknown id raises not_found
         function = getattr(actions, ACTION_FUNCTIONS[kind])
         arguments = {"actor": self.user, "note": note, "request_id": request_id, **extra}
         if kind != Kind.MARK_PATROLLED:

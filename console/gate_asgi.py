@@ -13,15 +13,12 @@ as a deny: the gate fails closed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
-from django import db
 from django.conf import settings
 
+from console.database_threads import DatabaseThreads, drop_connections
 from moderation import gate_http
 
 logger = logging.getLogger(__name__)
@@ -29,32 +26,12 @@ logger = logging.getLogger(__name__)
 _NGINX_PATH = re.compile(r"^/gate/nginx-rtmp/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/(?P<hook>[^/]{1,32})$")
 _SRS_PATH = re.compile(r"^/gate/srs/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/$")
 
-_executor: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=settings.LIVEWARD_GATE_THREADS, thread_name_prefix="gate")
-    return _executor
+_threads = DatabaseThreads("gate", lambda: settings.LIVEWARD_GATE_THREADS)
 
 
 def shutdown() -> None:
     """Close every gate thread's database connections and stop the pool (tests, shutdown)."""
-    global _executor
-    executor, _executor = _executor, None
-    if executor is None:
-        return
-    workers = executor._max_workers
-    barrier = threading.Barrier(workers)
-
-    def close_here() -> None:
-        db.connections.close_all()
-        barrier.wait(timeout=10)  # holds this thread until each worker has taken one job
-
-    for _ in range(workers):
-        executor.submit(close_here)
-    executor.shutdown(wait=True)
+    _threads.shutdown()
 
 
 def _decide(function, *args) -> gate_http.GateReply:
@@ -65,7 +42,7 @@ def _decide(function, *args) -> gate_http.GateReply:
         logger.exception("gate callback failed; answering 503 (deny)")
         reply = gate_http.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
     if reply.status >= 500 or b"gate_error" in reply.body:
-        db.connections.close_all()  # a broken connection must not poison this thread's next call
+        drop_connections()  # a broken connection must not poison this thread's next call
     return reply
 
 
@@ -127,5 +104,5 @@ class GateASGIApp:
             args = (gate_http.nginx_callback, nginx["node"], nginx["secret"], nginx["hook"], body, addr)
         else:
             args = (gate_http.srs_callback, srs["node"], srs["secret"], body, addr)
-        reply = await asyncio.get_running_loop().run_in_executor(_pool(), _decide, *args)
+        reply = await _threads.run(_decide, *args)
         await _send(send, reply.status, reply.body, reply.content_type)

@@ -181,7 +181,8 @@ if DATABASE_URL:
     try:
         # 0 by default: under ASGI every request runs in a thread of its own, so a connection kept
         # by one request is never reused by the next and would only pile up. The gate keeps its
-        # connections on its own long-lived threads (console/gate_asgi.py); use pgbouncer for more.
+        # connections on its own long-lived threads (console/gate_asgi.py), as does the console's
+        # WebSocket work (console/database_threads.py); use pgbouncer for more.
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
         raise _bad("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc
@@ -330,6 +331,9 @@ LIVEWARD_MEDIA_SERVER_TIMEOUT = env_int("LIVEWARD_MEDIA_SERVER_TIMEOUT", 3, mini
 LIVEWARD_GATE_MAX_BODY = env_int("LIVEWARD_GATE_MAX_BODY", 16 * 1024, minimum=1024)
 # Threads per ASGI process that answer gate callbacks, each with its own database connection.
 LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=64)
+# Threads per ASGI process doing the consoles' database work (actions, snapshots, claims), each
+# keeping its connection: a block does not wait for a new database connection.
+LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
 # Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
 # Serve /bench/floor, the trivial view bench/ scripts compare against (off in production).

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
-from console import events
+from console import consumers, events, gate_asgi
 from moderation import actions, gate
 from moderation.models import MediaServer, Publisher
 
@@ -27,6 +27,8 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
     # database is dropped (PostgreSQL refuses to drop a database in use).
     yield
     events.release_database()
+    consumers.shutdown()
+    gate_asgi.shutdown()
 
 
 @pytest.fixture(autouse=True)

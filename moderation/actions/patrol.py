@@ -72,15 +72,22 @@ def _valid_reason(reason: str) -> str:
 
 
 def _live_stream_for_update(stream: Stream) -> Stream:
-    locked = Stream.objects.select_for_update().select_related("key", "publisher", "node").get(pk=stream.pk)
+    # Lock the stream row only: the joined publisher and node rows stay free for other actions and
+    # for the gate (a node's row must not serialise blocks of its different streams).
+    live = Stream.objects.select_for_update(of=("self",)).select_related("key", "publisher", "node")
+    locked = live.filter(pk=stream.pk).first()
+    if locked is None:
+        raise ModerationError("no such stream", code="not_found")
     if locked.ended_at is not None:
         raise ModerationError("the stream has ended", code="stream_ended")
     return locked
 
 
 def _create_action(**fields) -> ModerationAction:
+    # No savepoint (two round trips on the block path): a clash fails the caller's whole
+    # transaction, which is what a second frame with the same request id must get.
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             return ModerationAction.objects.create(**fields)
     except IntegrityError:
         # The same request id raced in from a second frame: the first one wins.
@@ -123,18 +130,24 @@ def keep_evidence(action: ModerationAction, stream: Stream) -> None:
         )
 
 
-def _after_commit_cut(action: ModerationAction, stamps: dict, event: str, stream_ids: list[int]) -> None:
-    """Register, in order: the stored stamp, the console delta, the cut at the media server."""
+def _after_commit_cut(
+    action: ModerationAction, stamps: dict, event: str, stream_ids: list[int], *, targets: list[Stream] | None = None
+) -> None:
+    """Register, in order: the stored stamp, the console delta, the cut at the media server.
+
+    ``targets``: the live streams to cut, already loaded (with node and key) and locked by the
+    action, so the cut right after the commit need not read them again.
+    """
     transaction.on_commit(lambda: stamps.__setitem__("stored", time.perf_counter()))
     for stream_id in stream_ids:
         transaction.on_commit(lambda stream_id=stream_id: events.queue_delta(event, stream_id))
     transaction.on_commit(lambda: stamps.__setitem__("broadcast", time.perf_counter()))
     if stream_ids:
-        transaction.on_commit(lambda: _cut_now(action, stamps))
+        transaction.on_commit(lambda: _cut_now(action, stamps, targets))
 
 
-def _cut_now(action: ModerationAction, stamps: dict) -> None:
-    outcome = perform_cut(action.pk)
+def _cut_now(action: ModerationAction, stamps: dict, targets: list[Stream] | None) -> None:
+    outcome = perform_cut(action.pk) if targets is None else _drop_and_record(action, targets)
     action.media_status = outcome  # the caller's acknowledgement reports what the node said
     if outcome in (MediaStatus.CONFIRMED, MediaStatus.GONE):
         stamps["media_confirmed"] = time.perf_counter()
@@ -204,7 +217,7 @@ def block_stream(
         keep_evidence(action, stream)
         log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
         action.stamps = {}
-        _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk])
+        _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk], targets=[stream])
     return action
 
 
@@ -357,14 +370,19 @@ def perform_cut(action_id: int) -> str:
     Safe to run twice and concurrently: a drop of a publisher that is gone drops nothing, and the
     outcome is recorded only while the action is still pending.
     """
-    from moderation import mediaservers  # the adapters import settings lazily; keep actions importable
-
     action = ModerationAction.objects.filter(pk=action_id).first()
     if action is None or action.media_status != MediaStatus.PENDING:
         return action.media_status if action is not None else MediaStatus.NOT_APPLICABLE
+    return _drop_and_record(action, cut_targets(action))
+
+
+def _drop_and_record(action: ModerationAction, targets: list[Stream]) -> str:
+    """Drop ``targets`` at their nodes and record the outcome on the pending action."""
+    from moderation import mediaservers  # the adapters import settings lazily; keep actions importable
+
     errors: list[str] = []
     dropped_any = False
-    for stream in cut_targets(action):
+    for stream in targets:
         try:
             result = mediaservers.adapter_for(stream.node).drop(stream)
         except mediaservers.MediaServerError as exc:

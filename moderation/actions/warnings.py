@@ -35,7 +35,9 @@ def warn_publisher(
             if earlier is not None:
                 return earlier
         # Locked, so a stream ending meanwhile is either seen ended here or ends after the warning.
-        locked = Stream.objects.select_for_update().select_related("publisher").get(pk=stream.pk)
+        locked = Stream.objects.select_for_update(of=("self",)).select_related("publisher").filter(pk=stream.pk).first()
+        if locked is None:
+            raise ModerationError("no such stream", code="not_found")
         if not locked.is_live:
             raise ModerationError("the stream has ended", code="stream_ended")
         try:

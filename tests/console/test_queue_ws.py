@@ -9,7 +9,9 @@ from django.utils import timezone
 import pytest
 from asgiref.sync import sync_to_async
 
+from accounts.actions import set_staff_role
 from accounts.models import StaffActionLog
+from accounts.roles import Role
 from moderation import actions, gate
 from moderation.models import Evidence, GateDecision, ModerationAction, Publisher, Stream, StreamKey
 from tests.conftest import make_publisher
@@ -206,6 +208,15 @@ async def test_actions_beyond_the_role_are_refused(
     assert not await sync_to_async(ModerationAction.objects.exists)()
     await ws.send_json_to({"type": "ping", "id": 1})
     assert (await until(ws, "pong"))["id"] == 1
+    await ws.disconnect()
+
+
+async def test_a_role_taken_away_mid_session_stops_the_next_action(patroller, admin, live_stream):
+    ws, _ = await connect("patroller")
+    await sync_to_async(set_staff_role)(patroller, role=Role.INSPECTOR, actor=admin)
+    await ws.send_json_to(action_frame(live_stream.pk, "block", "after-demotion", reason="fraud"))
+    assert (await until(ws, "error"))["code"] == "forbidden"
+    assert not await sync_to_async(ModerationAction.objects.exists)()
     await ws.disconnect()
 
 

@@ -75,3 +75,19 @@ def test_cooling_off_is_configurable(live, patroller, settings):
     actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)
     denied_until = StreamKey.objects.get(pk=live.key_id).denied_until
     assert timezone.now() + timedelta(minutes=29) < denied_until < timezone.now() + timedelta(minutes=31)
+
+
+def test_a_request_id_clash_inside_the_action_fails_it_whole(live, patroller, django_capture_on_commit_callbacks):
+    # Two frames with one request id racing past the replay check: the second one's insert clashes.
+    earlier = actions.mark_patrolled(live, actor=patroller, request_id="raced")
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(actions.ModerationError) as refused,
+        transaction.atomic(),
+    ):
+        StreamKey.objects.filter(pk=live.key_id).update(denied_until=timezone.now() + timedelta(minutes=5))
+        patrol._create_action(actor=patroller, kind="block", stream=live, reason="fraud", request_id="raced")
+    assert refused.value.code == "request_id_taken"
+    assert callbacks == []
+    assert list(ModerationAction.objects.all()) == [earlier]
+    assert StreamKey.objects.get(pk=live.key_id).denied_until is None

@@ -1,0 +1,76 @@
+"""Long-lived threads that keep their database connections, for the hot paths of the ASGI process.
+
+Under ASGI, Django (and Channels' ``database_sync_to_async``) runs ORM work on short-lived executor
+threads and closes the connection after every call when ``CONN_MAX_AGE`` is 0, so each gate
+callback or console action would pay a new PostgreSQL connection (several milliseconds, more under
+load). The gate callbacks and the console's WebSocket work run instead on small pools of threads
+that live as long as the process, each holding its own connection between calls. A call that
+failed in the database drops its thread's connection, so a broken one never poisons the next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django import db
+
+
+class DatabaseThreads:
+    """A named pool of threads that keep their database connections between calls."""
+
+    def __init__(self, name: str, size: Callable[[], int]) -> None:
+        self.name = name
+        self._size = size  # read when the pool starts, not at import (settings may not be ready)
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        executor = self._executor
+        if executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=self._size(), thread_name_prefix=self.name)
+                executor = self._executor
+        return executor
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(*args)`` on one of the pool's threads and return (or raise) its result."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool(), _call, function, args)
+
+    def shutdown(self) -> None:
+        """Close every thread's database connections and stop the pool (tests, process exit)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        workers = executor._max_workers
+        barrier = threading.Barrier(workers)
+
+        def close_here() -> None:
+            db.connections.close_all()
+            barrier.wait(timeout=10)  # holds this thread until each worker has taken one job
+
+        for _ in range(workers):
+            executor.submit(close_here)
+        executor.shutdown(wait=True)
+
+
+def _call(function: Callable[..., Any], args: tuple) -> Any:
+    try:
+        return function(*args)
+    except BaseException:
+        # A domain error (a refused action) leaves a healthy connection; a database error or a
+        # transaction left open does not, and the next call on this thread must start clean.
+        for connection in db.connections.all(initialized_only=True):
+            if connection.errors_occurred or connection.in_atomic_block:
+                connection.close()
+        raise
+
+
+def drop_connections() -> None:
+    """Close the calling pool thread's connections (after a failure it answered without raising)."""
+    db.connections.close_all()
