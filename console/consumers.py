@@ -198,7 +198,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     # --- outbound -------------------------------------------------------------------------------
 
     async def console_delta(self, event: dict) -> None:
-        await self.send_json({"type": "delta", "seq": event["seq"], "event": event["event"], "stream": event["stream"]})
+        await self.send(text_data=event["text"])  # the frame, serialised once by console.events
 
     async def console_event(self, event: dict) -> None:
         await self.send_json({"type": "event", "event": event["event"], "payload": event["payload"]})

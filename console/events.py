@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import os
 import queue
@@ -121,7 +122,10 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
         if item[0] == "delta":
             _kind, event, stream_id, given = item
             card = given or cards.get(stream_id) or {"id": stream_id}
-            messages.append((QUEUE_GROUP, {"type": "console.delta", "seq": seq, "event": event, "stream": card}))
+            # Serialised once here, not once per console: a delta goes to hundreds of sockets.
+            frame = {"type": "delta", "seq": seq, "event": event, "stream": card}
+            text = json.dumps(frame, ensure_ascii=False)
+            messages.append((QUEUE_GROUP, {"type": "console.delta", "seq": seq, "event": event, "text": text}))
             seq += 1
         else:
             _kind, group, message = item
