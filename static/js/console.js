@@ -1,23 +1,16 @@
-// The console in the browser: one WebSocket per tab with a heartbeat that shows whether the console
-// is live (reconnecting with backoff, never reloading the page), a refresh of the stream list when
-// streams open or end, and relative "live since" times. Texts come from the page, already translated.
+// The console on every page but the wall: the shared WebSocket (socket.js) with its live indicator,
+// a refresh of the stream list when streams open or end, and relative "live since" times. Texts
+// come from the page, already translated.
 (function () {
   "use strict";
-  var PING_EVERY = 10000, PONG_TIMEOUT = 25000, MAX_BACKOFF = 30000;
   var indicator = document.getElementById("live-indicator");
-  var socket = null, backoff = 1000, reconnectTimer = null, refreshTimer = null, lastPong = 0, wasDown = false;
+  var refreshTimer = null;
   var lang = document.documentElement.lang || "zh-hans";
 
   // The language menu submits itself (no inline handlers).
   Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
-
-  function setState(state) {
-    if (!indicator || indicator.dataset.state === state) return;
-    indicator.dataset.state = state;
-    indicator.textContent = indicator.getAttribute("data-text-" + state) || state;
-  }
 
   // --- relative times ---------------------------------------------------------------------
   var relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, { numeric: "auto" }) : null;
@@ -56,66 +49,17 @@
   }
 
   // --- the WebSocket --------------------------------------------------------------------------
-  function scheduleReconnect() {
-    if (reconnectTimer) return;
-    var delay = backoff * (0.75 + Math.random() * 0.5); // jitter: consoles do not reconnect in step
-    backoff = Math.min(backoff * 2, MAX_BACKOFF);
-    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
-  }
-
-  function connect() {
-    if (socket && socket.readyState <= WebSocket.OPEN) return;
-    setState(wasDown ? "down" : "connecting");
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    try {
-      socket = new WebSocket(scheme + window.location.host + "/ws/console/");
-    } catch (error) {
-      scheduleReconnect();
-      return;
+  function onFrame(frame, info) {
+    if (frame.type === "hello") {
+      var count = document.getElementById("live-count");
+      if (count) count.textContent = frame.live;
+      if (info.reconnected) scheduleRefresh(); // events may have been missed while we were away
+    } else if (frame.type === "event") {
+      scheduleRefresh();
     }
-    socket.onmessage = function (message) {
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (error) { return; }
-      lastPong = Date.now();
-      if (frame.type === "hello") {
-        backoff = 1000;
-        setState("live");
-        var count = document.getElementById("live-count");
-        if (count) count.textContent = frame.live;
-        if (wasDown) scheduleRefresh(); // events may have been missed while we were away
-        wasDown = false;
-      } else if (frame.type === "event") {
-        scheduleRefresh();
-      }
-    };
-    socket.onclose = function () {
-      socket = null;
-      wasDown = true;
-      setState("down");
-      scheduleReconnect();
-    };
-  }
-
-  function heartbeat() {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - lastPong > PONG_TIMEOUT) { socket.close(); return; } // onclose marks it down
-    socket.send(JSON.stringify({ type: "ping", id: Date.now() }));
-  }
-
-  function reconnectNow() {
-    if (socket) return;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    backoff = 1000;
-    connect();
   }
 
   updateTimes();
   setInterval(updateTimes, 30000);
-  if (indicator) {
-    connect();
-    setInterval(heartbeat, PING_EVERY);
-    window.addEventListener("online", reconnectNow);
-    document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
-  }
+  if (indicator) window.LivewardSocket.open({ onFrame: onFrame });
 })();

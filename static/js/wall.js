@@ -7,7 +7,7 @@
 // Every text comes from the page (#wall-config), already translated.
 (function () {
   "use strict";
-  var PING_EVERY = 10000, PONG_TIMEOUT = 25000, MAX_BACKOFF = 30000, REPAINT_MS = 250;
+  var REPAINT_MS = 250;
   var WINDOW = 100, ENDED_LINGER_MS = 20000, RESYNC_RETRY_MS = 5000;
 
   var config = JSON.parse(document.getElementById("wall-config").textContent);
@@ -16,7 +16,6 @@
   var wall = document.getElementById("wall");
   var cardTemplate = document.getElementById("card-template");
   var pickerTemplate = document.getElementById("picker-template");
-  var indicator = document.getElementById("live-indicator");
   var statusLine = document.getElementById("wall-status");
   var liveCount = document.getElementById("live-count");
   var filterCategory = document.getElementById("filter-category");
@@ -49,63 +48,11 @@
   var pending = new Map();        // request_id → {frame, streamId}: sent, not yet answered
   var picker = null;              // {form, streamId, kind, index}
 
-  // --- the socket -------------------------------------------------------------------------------
-  var socket = null, backoff = 1000, reconnectTimer = null, lastHeard = 0, everConnected = false;
-
-  function setState(state) {
-    if (!indicator || indicator.dataset.state === state) return;
-    indicator.dataset.state = state;
-    indicator.textContent = indicator.getAttribute("data-text-" + state) || state;
-  }
+  // --- the socket (socket.js: heartbeat, reconnect with backoff, live indicator) ----------------
+  var connection = null;
 
   function send(frame) {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(JSON.stringify(frame));
-    return true;
-  }
-
-  function scheduleReconnect() {
-    if (reconnectTimer) return;
-    var delay = backoff * (0.75 + Math.random() * 0.5); // jitter: consoles do not reconnect in step
-    backoff = Math.min(backoff * 2, MAX_BACKOFF);
-    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
-  }
-
-  function connect() {
-    if (socket && socket.readyState <= WebSocket.OPEN) return;
-    setState(everConnected ? "down" : "connecting");
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    try {
-      socket = new WebSocket(scheme + window.location.host + "/ws/console/");
-    } catch (error) {
-      scheduleReconnect();
-      return;
-    }
-    socket.onmessage = function (message) {
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (error) { return; }
-      lastHeard = Date.now();
-      handle(frame);
-    };
-    socket.onclose = function () {
-      socket = null;
-      if (everConnected) setState("down");
-      scheduleReconnect();
-    };
-  }
-
-  function reconnectNow() {
-    if (socket) return;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = null;
-    backoff = 1000;
-    connect();
-  }
-
-  function heartbeat() {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - lastHeard > PONG_TIMEOUT) { socket.close(); return; } // onclose marks it down
-    send({ type: "ping", id: Date.now() });
+    return connection !== null && connection.send(frame);
   }
 
   // On shift, the console claims streams for this patroller and renews the claim before it lapses,
@@ -134,9 +81,6 @@
   function handle(frame) {
     switch (frame.type) {
       case "hello":
-        backoff = 1000;
-        everConnected = true;
-        setState("live");
         if (liveCount && typeof frame.live === "number") liveCount.textContent = frame.live;
         // The server follows hello with a snapshot of the default view; ask for ours when it differs,
         // and always after a reconnect (events were missed meanwhile).
@@ -725,11 +669,8 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
-  connect();
-  setInterval(heartbeat, PING_EVERY);
+  connection = window.LivewardSocket.open({ onFrame: handle });
   setInterval(refreshTimes, 30000);
-  window.addEventListener("online", reconnectNow);
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
   // For tests and the curious: the wall's state, read-only by convention.
   window.liveward = {
     cards: cards, view: view, pending: pending,

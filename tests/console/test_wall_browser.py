@@ -372,3 +372,15 @@ def test_a_patroller_on_shift_claims_streams_and_sees_them_marked(
     log_in(browser_page, asgi_server, patroller)
     browser_page.wait_for_selector(f"#card-{stream.pk}.mine", timeout=10_000)
     assert Stream.objects.get(pk=stream.pk).claimed_by_id == patroller.pk
+
+
+def test_pages_besides_the_wall_share_the_live_console_connection(
+    asgi_server,  # noqa: F811
+    browser_page,  # noqa: F811
+    patroller,
+):
+    page = browser_page
+    log_in(page, asgi_server, patroller)
+    page.goto(f"{asgi_server.url}/accounts/shifts/")
+    page.wait_for_selector('#live-indicator[data-state="live"]', timeout=10_000)
+    assert page.inner_text("#live-indicator") == "在线"

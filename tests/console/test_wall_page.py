@@ -34,7 +34,8 @@ def test_the_wall_renders_for_every_staff_role(client, request, persona):
     body = response.content.decode()
     assert "巡查墙" in body and 'id="wall"' in body
     assert "/static/js/wall.js" in body and "/static/css/wall.css" in body
-    assert "/static/js/console.js" not in body  # wall.js owns the socket and the heartbeat here
+    assert "/static/js/socket.js" in body  # the one socket, with its heartbeat, shared by wall.js
+    assert "/static/js/console.js" not in body  # the list refresher of other pages is not loaded here
     assert 'id="live-indicator"' in body
 
 
