@@ -286,7 +286,6 @@ def main() -> None:
         prefix=prefix,
         callback_base=f"{base}/gate/nginx-rtmp/{NODE_NAME}/{NODE_SECRET}",
     )
-    server = None
     try:
         common.say(f"fresh database {args.database_url}")
         common.recreate_postgres_database(args.database_url)
@@ -295,16 +294,12 @@ def main() -> None:
         keys = args.blocks * 2 + args.batch
         common.say(f"seeding {keys} publishers, a patroller and the node through the actions")
         common.run_django_script(SEED, env, args=[str(keys), nginx.control_url, *PATROLLER, NODE_NAME, NODE_SECRET])
-        log_path = Path(tempfile.gettempdir()) / f"liveward-bench-block-{port}.log"
-        common.say(f"starting uvicorn with {args.workers} workers on {base} (its log: {log_path})")
-        server = common.start_asgi_server(env, host=host, port=port, workers=args.workers, log_path=log_path)
-        common.wait_for_http(host, port, "/healthz", process=server)
-        figures = asyncio.run(measure(args, base, nginx, env))
+        with common.console_server(env, name="block", workers=args.workers, port=port):
+            figures = asyncio.run(measure(args, base, nginx, env))
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     finally:
         nginx.stop()
-        common.stop_process(server)
     figures["loadavg_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures), flush=True)
 

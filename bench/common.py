@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -164,6 +165,20 @@ def start_asgi_server(
     finally:
         if log is not None:
             log.close()
+
+
+@contextlib.contextmanager
+def console_server(env: dict[str, str], *, name: str, workers: int, port: int | None = None) -> Iterator[str]:
+    """Run the ASGI server as the run command does on a loopback port; yield its base URL; stop it."""
+    host, port = "127.0.0.1", port or free_port()
+    log_path = Path(tempfile.gettempdir()) / f"liveward-bench-{name}-{port}.log"
+    say(f"starting uvicorn with {workers} workers on http://{host}:{port} (its log: {log_path})")
+    server = start_asgi_server(env, host=host, port=port, workers=workers, log_path=log_path)
+    try:
+        wait_for_http(host, port, "/healthz", process=server)
+        yield f"http://{host}:{port}"
+    finally:
+        stop_process(server)
 
 
 def wait_for_http(

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -109,22 +108,15 @@ def main() -> None:
     args = parse_args()
     common.raise_on_sigterm()
     env = common.django_env(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url)
-    host, port = "127.0.0.1", common.free_port()
-    base = f"http://{host}:{port}"
-    server = None
     try:
         common.recreate_postgres_database(args.database_url)
         common.manage(["migrate", "--no-input", "-v", "0"], env)
         seeded = common.run_django_script(SEED, env, args=[str(args.rounds), *PATROLLER])
-        log_path = Path(tempfile.gettempdir()) / f"liveward-bench-fanout-{port}.log"
-        server = common.start_asgi_server(env, host=host, port=port, workers=args.workers, log_path=log_path)
-        common.wait_for_http(host, port, "/healthz", process=server)
-        session = common.login(base, *PATROLLER)
-        latencies = asyncio.run(run(base, session, args.clients, seeded["streams"]))
+        with common.console_server(env, name="fanout", workers=args.workers) as base:
+            session = common.login(base, *PATROLLER)
+            latencies = asyncio.run(run(base, session, args.clients, seeded["streams"]))
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    finally:
-        common.stop_process(server)
     summary = common.latency_summary(latencies)
     print(
         json.dumps(

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -110,9 +109,6 @@ def main() -> None:
     args = parse_args()
     common.raise_on_sigterm()
     env = common.django_env(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url)
-    host, port = "127.0.0.1", common.free_port()
-    base = f"http://{host}:{port}"
-    server = None
     try:
         common.recreate_postgres_database(args.database_url)
         common.manage(["migrate", "--no-input", "-v", "0"], env)
@@ -126,15 +122,11 @@ def main() -> None:
         common.run_django_script(SEED, env, args=[str(args.streams), *PATROLLER])
         full = common.run_django_script(COUNT, env)
         common.say(f"at {args.streams:,} streams: {full}")
-        log_path = Path(tempfile.gettempdir()) / f"liveward-bench-queue-{port}.log"
-        server = common.start_asgi_server(env, host=host, port=port, workers=args.workers, log_path=log_path)
-        common.wait_for_http(host, port, "/healthz", process=server)
-        session = common.login(base, *PATROLLER)
-        times = asyncio.run(time_snapshots(base, session, args.connections))
+        with common.console_server(env, name="queue", workers=args.workers) as base:
+            session = common.login(base, *PATROLLER)
+            times = asyncio.run(time_snapshots(base, session, args.connections))
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    finally:
-        common.stop_process(server)
     summary = common.latency_summary(times)
     figures = {
         "streams": full["total"],

@@ -8,7 +8,7 @@ start-up with a message naming the variable.
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -223,10 +223,20 @@ def _celery_redis_url(url: str) -> str:
     return "redis+socket://" + url[len("unix://") :] if url.startswith("unix://") else url
 
 
+def _redis_database(url: str) -> str:
+    # redis://host:port/N names database N; a unix socket URL names it as ?db=N.
+    parsed = urlparse(url)
+    number = parsed.path.strip("/") if parsed.scheme in {"redis", "rediss"} else ""
+    number = number or dict(parse_qsl(parsed.query)).get("db", "")
+    return number if number.isdigit() else "0"
+
+
+# Redis pub/sub ignores database numbers: the prefix carries it, so deployments (or test runs) that
+# share a Redis server on different databases do not receive each other's console events.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "liveward"},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"liveward-db{_redis_database(REDIS_URL)}"},
     }
 }
 
