@@ -6,12 +6,26 @@ import from here: ``from moderation import actions; actions.block_stream(...)``.
 """
 
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
+from moderation.actions.comments import decide_held_comment, receive_comment
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import (
     end_stream_session,
     open_stream,
     record_gate_decision,
     touch_stream_session,
+)
+from moderation.actions.news import (
+    audit_news_licences,
+    cut_news_stream,
+    cut_uncovered_news_stream,
+    decide_news_application,
+    lapse_application,
+    record_platform_licence,
+    submit_news_application,
+    submit_publisher_licence,
+    verify_publisher_licence,
+    withdraw_news_application,
+    withdraw_platform_licence,
 )
 from moderation.actions.patrol import (
     ACTION_ROLES,
@@ -46,6 +60,19 @@ from moderation.actions.webhooks import (
 )
 
 __all__ = [
+    "audit_news_licences",
+    "receive_comment",
+    "decide_held_comment",
+    "withdraw_platform_licence",
+    "withdraw_news_application",
+    "verify_publisher_licence",
+    "submit_publisher_licence",
+    "submit_news_application",
+    "record_platform_licence",
+    "lapse_application",
+    "decide_news_application",
+    "cut_uncovered_news_stream",
+    "cut_news_stream",
     "ACTION_ROLES",
     "ModerationError",
     "NotOnDutyError",
