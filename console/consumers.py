@@ -17,7 +17,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from accounts.roles import Role, has_role
 from console import events
 from moderation import actions, queries
-from moderation.actions.news import DECISION_ROLES, NOTE_MAX as NEWS_NOTE_MAX
+from moderation.actions.news import DECISION_ROLES
+from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
 from moderation.models import Comment, ModerationAction, NewsApplication, ReasonCode, Stream
 

@@ -99,7 +99,9 @@ def news_queue(request: HttpRequest) -> HttpResponse:
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=[(kind, label) for kind, _key, label in DECISIONS])
-    note = forms.CharField(label=_("Note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 @never_cache
@@ -167,7 +169,9 @@ class PlatformLicenceForm(forms.Form):
 def news_licences(request: HttpRequest) -> HttpResponse:
     """Show the platform's and publishers' news licences; compliance admins record and verify them."""
     may_edit = has_role(request.user, Role.COMPLIANCE_ADMIN)
-    form = PlatformLicenceForm(request.POST or None) if request.POST.get("form") == "platform" else PlatformLicenceForm()
+    form = (
+        PlatformLicenceForm(request.POST or None) if request.POST.get("form") == "platform" else PlatformLicenceForm()
+    )
     if request.method == "POST":
         if not may_edit:
             return HttpResponse(status=403)

@@ -25,7 +25,15 @@ from django.db.models.query import get_related_populators
 from django.utils import timezone
 
 from moderation import actions, news, queries
-from moderation.models import GateDecision, MediaServer, Publisher, PublisherLicence, ServiceAgreement, Stream, StreamKey
+from moderation.models import (
+    GateDecision,
+    MediaServer,
+    Publisher,
+    PublisherLicence,
+    ServiceAgreement,
+    Stream,
+    StreamKey,
+)
 
 logger = logging.getLogger(__name__)
 Reason = GateDecision.Reason

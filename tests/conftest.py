@@ -13,6 +13,9 @@ from moderation import actions, gate
 from moderation import news as news_licences
 from moderation.models import MediaServer, Publisher
 
+# The news world's fixtures (platform licence, licensed news publisher and key, approvals).
+pytest_plugins = ["tests.news_world"]
+
 PASSWORD = "correct-horse-battery"
 
 

@@ -332,7 +332,10 @@ def _transition(
         application=locked, kind=kind, actor=actor, from_status=previous, to_status=locked.status, note=note, at=now
     )
     log_staff_action(
-        actor, f"news_application.{kind}", target=locked, data={"from": previous, "to": locked.status, "note": note[:200]}
+        actor,
+        f"news_application.{kind}",
+        target=locked,
+        data={"from": previous, "to": locked.status, "note": note[:200]},
     )
     if kind in WEBHOOK_EVENTS:
         notify_platform(
@@ -353,9 +356,7 @@ def _transition(
     return locked
 
 
-def decide_news_application(
-    application: NewsApplication, *, kind: str, actor: User, note: str = ""
-) -> NewsApplication:
+def decide_news_application(application: NewsApplication, *, kind: str, actor: User, note: str = "") -> NewsApplication:
     """Take a reviewer's or the editor-in-chief's decision: recommend, return, approve, reject, revoke."""
     if kind not in DECISION_ROLES:
         raise ModerationError("unknown decision", code="bad_field")
@@ -418,9 +419,7 @@ def cut_news_stream(stream: Stream, *, actor: User | None, note: str) -> Moderat
         stream = Stream.objects.select_for_update().select_related("key", "publisher", "node").get(pk=stream.pk)
         if stream.ended_at is not None:
             return None
-        if ModerationAction.objects.filter(
-            stream=stream, media_status=ModerationAction.MediaStatus.PENDING
-        ).exists():
+        if ModerationAction.objects.filter(stream=stream, media_status=ModerationAction.MediaStatus.PENDING).exists():
             return None  # a cut is on its way already
         action = ModerationAction.objects.create(
             actor=actor,

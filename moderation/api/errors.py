@@ -8,7 +8,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from moderation.actions import ModerationError
 
-
 # Domain error codes that are not conflicts with the current state.
 DOMAIN_STATUS = {
     "forbidden": 403,

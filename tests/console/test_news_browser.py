@@ -11,7 +11,7 @@ import pytest
 from moderation.models import GateDecision, NewsApplication, Stream
 from tests.browser import _asgi_server_process, asgi_server, browser, browser_page, log_in, new_page  # noqa: F401
 from tests.media import nginx_rtmp_asgi_fixture, wait_until  # noqa: F401 (the nginx_rtmp_asgi fixture)
-from tests.news_world import apply_for, news_key, news_publisher, platform_licence  # noqa: F401
+from tests.news_world import apply_for
 
 pytestmark = [
     pytest.mark.browser,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from moderation.models import NewsApplication, PlatformLicence, PublisherLicence
-from tests.news_world import apply_for, approve, days, news_key, news_publisher, platform_licence  # noqa: F401
+from tests.news_world import apply_for, approve, days
 
 pytestmark = pytest.mark.django_db
 
@@ -68,14 +68,24 @@ def test_the_compliance_admin_records_the_platform_licence(client, admin):
     client.force_login(admin)
     bad = client.post(
         "/news/licences/",
-        {"form": "platform", "number": "京网新许字-9", "scopes": ["platform"], "valid_from": "2026-05-01",
-         "valid_until": "2026-04-01"},  # fmt: skip
+        {
+            "form": "platform",
+            "number": "京网新许字-9",
+            "scopes": ["platform"],
+            "valid_from": "2026-05-01",
+            "valid_until": "2026-04-01",
+        },
     )
     assert bad.status_code == 400 and not PlatformLicence.objects.exists()
     good = client.post(
         "/news/licences/",
-        {"form": "platform", "number": "京网新许字-9", "scopes": ["platform", "reposting"],
-         "valid_from": "2026-01-01", "valid_until": "2029-01-01"},  # fmt: skip
+        {
+            "form": "platform",
+            "number": "京网新许字-9",
+            "scopes": ["platform", "reposting"],
+            "valid_from": "2026-01-01",
+            "valid_until": "2029-01-01",
+        },
     )
     assert good.status_code == 302
     assert PlatformLicence.objects.get().scopes == ["platform", "reposting"]

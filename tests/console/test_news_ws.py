@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from moderation import actions, gate
 from moderation.models import Comment, NewsApplication, Stream
 from tests.console.test_consumer import communicator, receive, session_cookie
-from tests.news_world import apply_for, news_key, news_publisher, platform_licence  # noqa: F401
+from tests.news_world import apply_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -95,7 +95,9 @@ async def test_held_comments_reach_reviewers_live_and_are_released_by_frame(
     def live_news_stream() -> Stream:
         application = apply_for(news_key)
         actions.decide_news_application(application, kind="approve", actor=editor_in_chief, note="ok")
-        outcome = gate.decide_publish(gate.PublishRequest(node=nginx_node, key_name=news_key.key, app="live", client_id="c"))
+        outcome = gate.decide_publish(
+            gate.PublishRequest(node=nginx_node, key_name=news_key.key, app="live", client_id="c")
+        )
         assert outcome.allowed, outcome
         return Stream.objects.get(pk=outcome.stream_id)
 

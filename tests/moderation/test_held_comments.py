@@ -9,7 +9,6 @@ from accounts.actions import create_machine_client
 from accounts.roles import MACHINE_PLATFORM
 from moderation import actions, comments, gate
 from moderation.models import Comment, Stream, WebhookDelivery
-from tests.news_world import approved_now, news_key, news_publisher, platform_licence  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

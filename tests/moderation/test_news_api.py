@@ -13,7 +13,7 @@ from accounts.actions import create_machine_client
 from accounts.roles import MACHINE_PLATFORM
 from moderation import actions
 from moderation.models import NewsApplication, NewsSource, PublisherLicence, WebhookDelivery
-from tests.news_world import apply_for, approve, days, news_key, news_publisher, platform_licence  # noqa: F401
+from tests.news_world import apply_for, approve, days
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,11 @@ def test_a_window_that_ends_before_it_starts_is_400(platform, news_key):
     now = timezone.now()
     response = platform.post(
         url(),
-        body(news_key, window_start=(now + timedelta(hours=3)).isoformat(), window_end=(now + timedelta(hours=2)).isoformat()),
+        body(
+            news_key,
+            window_start=(now + timedelta(hours=3)).isoformat(),
+            window_end=(now + timedelta(hours=2)).isoformat(),
+        ),
         format="json",
     )
     assert response.status_code == 400 and "window_end" in error_of(response)["fields"]
@@ -100,7 +104,11 @@ def test_a_window_in_the_past_is_400(platform, news_key):
     now = timezone.now()
     response = platform.post(
         url(),
-        body(news_key, window_start=(now - timedelta(hours=3)).isoformat(), window_end=(now - timedelta(hours=1)).isoformat()),
+        body(
+            news_key,
+            window_start=(now - timedelta(hours=3)).isoformat(),
+            window_end=(now - timedelta(hours=1)).isoformat(),
+        ),
         format="json",
     )
     assert response.status_code == 400
@@ -157,15 +165,25 @@ def test_each_decision_is_sent_to_the_platform_by_signed_webhook(platform, news_
 def test_the_platform_submits_a_publisher_licence_with_its_scan(platform, news_key):
     response = platform.post(
         "/api/v1/publishers/acct-news-1/news-licences/",
-        {"number": "京新许-B-1", "scopes": ["reposting"], "valid_from": str(days(0)), "valid_until": str(days(-2)),
-         "scan_base64": "JVBERi0xLjQ="},  # fmt: skip
+        {
+            "number": "京新许-B-1",
+            "scopes": ["reposting"],
+            "valid_from": str(days(0)),
+            "valid_until": str(days(-2)),
+            "scan_base64": "JVBERi0xLjQ=",
+        },
         format="json",
     )
     assert response.status_code == 400 and "valid_until" in error_of(response)["fields"]
     response = platform.post(
         "/api/v1/publishers/acct-news-1/news-licences/",
-        {"number": "京新许-B-1", "scopes": ["reposting"], "valid_from": str(days(0)), "valid_until": str(days(90)),
-         "scan_base64": "JVBERi0xLjQ="},  # fmt: skip
+        {
+            "number": "京新许-B-1",
+            "scopes": ["reposting"],
+            "valid_from": str(days(0)),
+            "valid_until": str(days(90)),
+            "scan_base64": "JVBERi0xLjQ=",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content

@@ -14,15 +14,7 @@ from moderation import actions, gate
 from moderation import news as news_licences
 from moderation.models import GateDecision, LicenceScope, ModerationAction, NewsApplication, Stream
 from tests.moderation.test_gate import statements
-from tests.news_world import (  # noqa: F401
-    apply_for,
-    approve,
-    approved_now,
-    days,
-    news_key,
-    news_publisher,
-    platform_licence,
-)
+from tests.news_world import apply_for, approve, days
 
 pytestmark = pytest.mark.django_db
 Reason = GateDecision.Reason
@@ -44,7 +36,11 @@ def test_inside_an_approved_window_a_news_key_goes_live(nginx_node, news_key, ap
 
 def test_without_a_platform_licence_news_is_refused_naming_it(nginx_node, news_key, news_publisher):
     outcome = publish(nginx_node, news_key)
-    assert (outcome.allowed, outcome.reason, outcome.detail) == (False, Reason.PLATFORM_LICENCE_INVALID, "no platform licence")
+    assert (outcome.allowed, outcome.reason, outcome.detail) == (
+        False,
+        Reason.PLATFORM_LICENCE_INVALID,
+        "no platform licence",
+    )
 
 
 def test_an_expired_platform_licence_counts_as_none(nginx_node, news_key, approved_now, admin,
@@ -76,7 +72,10 @@ def test_an_unverified_publisher_licence_counts_as_none(nginx_node, news, platfo
     )
     key = actions.issue_stream_key(publisher, category=news)
     outcome = publish(nginx_node, key)
-    assert (outcome.reason, outcome.detail) == (Reason.PUBLISHER_LICENCE_INVALID, "publisher licence X-1 is not verified")
+    assert (outcome.reason, outcome.detail) == (
+        Reason.PUBLISHER_LICENCE_INVALID,
+        "publisher licence X-1 is not verified",
+    )
 
 
 def test_a_news_key_without_an_approved_application_is_refused(nginx_node, news_key, platform_licence):

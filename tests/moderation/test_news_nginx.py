@@ -10,7 +10,7 @@ from moderation import actions, mediaservers
 from moderation.models import GateDecision, ModerationAction, NewsApplication, PublisherLicence, Stream
 from tests.media import nginx_rtmp_fixture, wait_until  # noqa: F401 (the nginx_rtmp fixture)
 from tests.moderation.test_mediaservers_nginx import go_live
-from tests.news_world import apply_for, approve, news_key, news_publisher, platform_licence  # noqa: F401
+from tests.news_world import apply_for, approve
 
 pytestmark = pytest.mark.media_server
 Reason = GateDecision.Reason

@@ -17,15 +17,7 @@ from moderation import actions, gate
 from moderation.models import ModerationAction, NewsApplication, NewsDecision, PublisherLicence, Stream
 from moderation.tasks.news import audit_news
 from tests.conftest import PASSWORD
-from tests.news_world import (  # noqa: F401
-    apply_for,
-    approve,
-    approved_now,
-    days,
-    news_key,
-    news_publisher,
-    platform_licence,
-)
+from tests.news_world import apply_for, approve, days
 
 Status = NewsApplication.Status
 
@@ -45,7 +37,11 @@ def test_reviewer_recommends_and_the_editor_approves_with_a_note(news_key, platf
     assert approved.status == Status.APPROVED
     assert approved.platform_licence == platform_licence and approved.publisher_licence == news_key.publisher.licence
     steps = [(d.kind, d.actor, d.note) for d in NewsDecision.objects.filter(application=application)]
-    assert steps == [("submit", None, ""), ("recommend", news_reviewer, "来源可靠"), ("approve", editor_in_chief, "同意")]
+    assert steps == [
+        ("submit", None, ""),
+        ("recommend", news_reviewer, "来源可靠"),
+        ("approve", editor_in_chief, "同意"),
+    ]
     assert StaffActionLog.objects.filter(verb="news_application.approve", actor=editor_in_chief).exists()
 
 
@@ -100,16 +96,15 @@ def test_a_rolled_back_decision_sends_nothing(news_key, platform_licence, editor
     from django.db import transaction
 
     application = apply_for(news_key)
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            approve(application, editor_in_chief)
-            raise RuntimeError("roll back")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        approve(application, editor_in_chief)
+        raise RuntimeError("roll back")
     assert callbacks == []
     application.refresh_from_db()
     assert application.status == Status.SUBMITTED
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_editors_deciding_at_once_one_wins_and_the_other_is_told(news_key, platform_licence, editor_in_chief):
     ensure_role_groups()
     second = create_staff_user("editor2", role=Role.EDITOR_IN_CHIEF, password=PASSWORD)
@@ -152,8 +147,12 @@ def test_the_audit_alerts_once_on_licences_expiring_within_30_days(news_key, adm
         actor=None,
     )  # fmt: skip
     actions.verify_publisher_licence(soon, actor=admin, verified=True)
-    actions.record_platform_licence("P-SOON", scopes=["platform"], valid_from=days(-3), valid_until=days(29), actor=admin)
-    actions.record_platform_licence("P-LATER", scopes=["platform"], valid_from=days(-3), valid_until=days(31), actor=admin)
+    actions.record_platform_licence(
+        "P-SOON", scopes=["platform"], valid_from=days(-3), valid_until=days(29), actor=admin
+    )
+    actions.record_platform_licence(
+        "P-LATER", scopes=["platform"], valid_from=days(-3), valid_until=days(31), actor=admin
+    )
     assert audit_news.apply().get()["alerted"] == 2
     logged = StaffActionLog.objects.filter(verb="licence.expiring")
     assert sorted(entry.data["number"] for entry in logged) == ["P-SOON", "SOON-1"]
