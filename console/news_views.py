@@ -71,6 +71,9 @@ def queue_strings() -> dict[str, str]:
         "error_licence_invalid": _("A licence does not count."),
         "error_other": _("The server refused the request (%(code)s)."),
         "done": _("Done: %(status)s"),
+        "licence": _("Licence %(number)s until %(until)s"),
+        "no_licence": _("No news licence in force"),
+        "news_streams": _("%(count)s news streams so far"),
     }
     return {key: str(text) for key, text in texts.items()}
 

@@ -203,11 +203,23 @@ def news_applications_for_queue(*, limit: int = 200):
     """Applications awaiting a decision, oldest first, with publisher, key and sources loaded."""
     from moderation.models import NewsApplication
 
+    return _with_publisher_news_record(
+        NewsApplication.objects.filter(status__in=OPEN_NEWS_STATUSES).select_related("stream_key__category")
+    ).order_by("window_start", "pk")[:limit]
+
+
+def _with_publisher_news_record(applications):
+    """Load what a queue row shows of the publisher: licences, and how many news streams they ran."""
+    from django.db.models import Count, Q
+
     return (
-        NewsApplication.objects.filter(status__in=OPEN_NEWS_STATUSES)
-        .select_related("publisher", "stream_key__category")
-        .prefetch_related("sources")
-        .order_by("window_start", "pk")[:limit]
+        applications.select_related("publisher")
+        .prefetch_related("sources", "publisher__news_licences")
+        .annotate(
+            publisher_news_streams=Count(
+                "publisher__streams", filter=Q(publisher__streams__category__is_news=True), distinct=True
+            )
+        )
     )
 
 
@@ -253,6 +265,9 @@ def publisher_licences(publisher_id: int):
 
 def news_application_row(application) -> dict:
     """The JSON a console shows for one application (docs/console-protocol.md, news events)."""
+    from django.utils import timezone
+
+    now = timezone.now()
     return {
         "id": application.pk,
         "title": application.title,
@@ -269,17 +284,23 @@ def news_application_row(application) -> dict:
         "window_end": application.window_end.isoformat(),
         "sources": [{"name": source.name, "url": source.url} for source in application.sources.all()],
         "submitted_at": application.submitted_at.isoformat(),
+        "licences": [
+            {
+                "number": licence.number,
+                "scopes": licence.scopes,
+                "valid_until": licence.valid_until.isoformat(),
+                "counts": licence.covers(now),
+            }
+            for licence in application.publisher.news_licences.all()
+        ],
+        "news_streams": getattr(application, "publisher_news_streams", None),
     }
 
 
 def news_application_rows(application_ids) -> list[dict]:
     from moderation.models import NewsApplication
 
-    applications = (
-        NewsApplication.objects.filter(pk__in=list(application_ids))
-        .select_related("publisher")
-        .prefetch_related("sources")
-    )
+    applications = _with_publisher_news_record(NewsApplication.objects.filter(pk__in=list(application_ids)))
     return [news_application_row(application) for application in applications]
 
 

@@ -88,6 +88,14 @@
         sources.textContent = T.sources + ": " + row.sources.map(function (s) { return s.name; }).join("、");
         li.append(" ", sources);
       }
+      var record = document.createElement("span");
+      record.className = "muted news-record";
+      var counting = row.licences.filter(function (licence) { return licence.counts; });
+      record.textContent = (counting.length
+        ? counting.map(function (licence) { return fmt(T.licence, { number: licence.number, until: licence.valid_until }); }).join("、")
+        : T.no_licence) + (row.news_streams !== null ? " · " + fmt(T.news_streams, { count: row.news_streams }) : "");
+      if (!counting.length) record.dataset.alert = "1";
+      li.append(" ", record);
       var result = document.createElement("p");
       result.className = "news-result"; result.dataset.field = "result"; result.setAttribute("role", "status");
       var shown = results.get(row.id);

@@ -104,7 +104,7 @@ def test_a_rolled_back_decision_sends_nothing(news_key, platform_licence, editor
     assert application.status == Status.SUBMITTED
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_editors_deciding_at_once_one_wins_and_the_other_is_told(news_key, platform_licence, editor_in_chief):
     ensure_role_groups()
     second = create_staff_user("editor2", role=Role.EDITOR_IN_CHIEF, password=PASSWORD)
