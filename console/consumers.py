@@ -17,12 +17,14 @@ from django.conf import settings
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.roles import has_role, refresh_roles
+from accounts.roles import Role, has_role, refresh_roles
 from console import events
 from console.database_threads import DatabaseThreads
 from moderation import actions, queries
+from moderation.actions.news import DECISION_ROLES
+from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
-from moderation.models import ModerationAction, ReasonCode, Stream
+from moderation.models import Comment, ModerationAction, NewsApplication, ReasonCode, Stream
 
 MAX_FRAME_BYTES = 8 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
@@ -48,6 +50,12 @@ def shutdown() -> None:
     _threads.shutdown()
 
 
+# Who joins which group besides the live queue (docs/console-protocol.md, news).
+NEWS_ROLES = (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF)
+COMPLIANCE_ROLES = (Role.COMPLIANCE_ADMIN,)
+COMMENT_DECISIONS = {"release": True, "reject": False}
+
+
 class FrameError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -63,11 +71,21 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         self.user = user
-        await self.channel_layer.group_add(events.QUEUE_GROUP, self.channel_name)
+        self.groups_joined = await _threads.run(self._groups)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         hello = await _threads.run(self._hello)
         await self.send_json(hello)
         await self.send_snapshot({})
+
+    def _groups(self) -> list[str]:
+        groups = [events.QUEUE_GROUP]
+        if has_role(self.user, *NEWS_ROLES):
+            groups.append(events.NEWS_GROUP)
+        if has_role(self.user, *COMPLIANCE_ROLES):
+            groups.append(events.COMPLIANCE_GROUP)
+        return groups
 
     def _hello(self) -> dict:
         return {
@@ -79,7 +97,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(events.QUEUE_GROUP, self.channel_name)
+        for group in getattr(self, "groups_joined", [events.QUEUE_GROUP]):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     # --- inbound --------------------------------------------------------------------------------
 
@@ -110,6 +129,12 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
                 await self.handle_action(message, received)
             elif kind == "claim":
                 await self.handle_claim(message)
+            elif kind == "news.resync":
+                await self.handle_news_resync()
+            elif kind == "news.decide":
+                await self.handle_news_decide(message)
+            elif kind == "comment.decide":
+                await self.handle_comment_decide(message)
             else:
                 await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
         except FrameError as exc:
@@ -195,6 +220,73 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             "timings": timings,
         }
 
+    # --- news (docs/console-protocol.md, "News review") -----------------------------------------
+
+    async def _require_news_role(self) -> None:
+        if events.NEWS_GROUP not in self.groups_joined:
+            raise FrameError("forbidden", "news review is for news reviewers and the editor-in-chief")
+
+    async def handle_news_resync(self) -> None:
+        await self._require_news_role()
+        await self.send_json(await _threads.run(self._news_snapshot))
+
+    def _news_snapshot(self) -> dict:
+        applications = list(queries.news_applications_for_queue())
+        held = list(queries.held_comments())
+        return {
+            "type": "news.snapshot",
+            "applications": [queries.news_application_row(application) for application in applications],
+            "comments": [queries.comment_row(comment) for comment in held],
+        }
+
+    async def handle_news_decide(self, message: dict) -> None:
+        await self._require_news_role()
+        request_id = _request_id(message)
+        application_id = _id_field(message, "application")
+        decision = message.get("decision")
+        if decision not in DECISION_ROLES:
+            raise FrameError("bad_field", "decision must be one of " + ", ".join(DECISION_ROLES))
+        note = _note(message, NEWS_NOTE_MAX)
+        row = await _threads.run(self._decide_news, application_id, decision, note)
+        await self.send_json({"type": "news.decided", "request_id": request_id, "application": row})
+
+    def _decide_news(self, application_id: int, decision: str, note: str) -> dict:
+        refresh_roles(self.user)  # as for patrol actions: a role taken away mid-session counts
+        if not has_role(self.user, *DECISION_ROLES[decision]):
+            raise FrameError("forbidden", "your role may not do this")
+        application = NewsApplication.objects.filter(pk=application_id).first()
+        if application is None:
+            raise FrameError("not_found", "no such application")
+        try:
+            actions.decide_news_application(application, kind=decision, actor=self.user, note=note)
+        except actions.ModerationError as exc:
+            raise FrameError(exc.code, str(exc)) from None
+        return queries.news_application_rows([application_id])[0]
+
+    async def handle_comment_decide(self, message: dict) -> None:
+        await self._require_news_role()
+        request_id = _request_id(message)
+        comment_id = _id_field(message, "comment")
+        decision = message.get("decision")
+        if decision not in COMMENT_DECISIONS:
+            raise FrameError("bad_field", "decision must be release or reject")
+        note = _note(message, 300)
+        row = await _threads.run(self._decide_comment, comment_id, COMMENT_DECISIONS[decision], note)
+        await self.send_json({"type": "comment.decided", "request_id": request_id, "comment": row})
+
+    def _decide_comment(self, comment_id: int, release: bool, note: str) -> dict:
+        refresh_roles(self.user)
+        if not has_role(self.user, *NEWS_ROLES):
+            raise FrameError("forbidden", "news review is for news reviewers and the editor-in-chief")
+        comment = Comment.objects.filter(pk=comment_id).first()
+        if comment is None:
+            raise FrameError("not_found", "no such comment")
+        try:
+            decided = actions.decide_held_comment(comment, release=release, actor=self.user, note=note)
+        except actions.ModerationError as exc:
+            raise FrameError(exc.code, str(exc)) from None
+        return queries.comment_row(decided)
+
     # --- outbound -------------------------------------------------------------------------------
 
     async def console_delta(self, event: dict) -> None:
@@ -220,3 +312,24 @@ def _int_field(message: dict, name: str, *, default, minimum: int, maximum: int)
     if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
         raise FrameError("bad_field", f"{name} must be an integer between {minimum} and {maximum}")
     return value
+
+
+def _request_id(message: dict) -> str:
+    request_id = message.get("request_id")
+    if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
+        raise FrameError("missing_field", "request_id: 1–64 letters, digits, - _ : .")
+    return request_id
+
+
+def _id_field(message: dict, name: str) -> int:
+    value = message.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise FrameError("missing_field", f"{name} must be an id")
+    return value
+
+
+def _note(message: dict, limit: int) -> str:
+    note = message.get("note", "")
+    if not isinstance(note, str) or len(note) > limit:
+        raise FrameError("bad_field", f"note must be text of at most {limit} characters")
+    return note

@@ -26,6 +26,15 @@ logger = logging.getLogger(__name__)
 
 # Groups
 QUEUE_GROUP = "queue"  # every console watching the live queue
+NEWS_GROUP = "news"  # news reviewers and the editor-in-chief: applications, held comments
+COMPLIANCE_GROUP = "compliance"  # compliance admins: licence alerts
+
+# Other events (``event`` frames; docs/console-protocol.md)
+NEWS_APPLICATION = "news.application"  # an application was submitted or changed status
+COMMENT_HELD = "comment.held"  # a comment waits for review
+COMMENT_DECIDED = "comment.decided"  # a held comment was released or rejected
+LICENCE_EXPIRING = "licence.expiring"  # a news licence expires within the alert window
+LICENCE_EXPIRED = "licence.expired"  # a news licence expired: approvals relying on it lapsed
 
 # Delta events (docs/console-protocol.md)
 STREAM_OPENED = "stream.opened"
@@ -236,3 +245,24 @@ def streams_claimed(user_id: int | None, stream_ids: list[int]) -> None:
 def stream_updated(stream_id: int, fields: dict | None = None) -> None:
     """Tell consoles that a stream's card changed (snapshot, review flag …)."""
     queue_delta(STREAM_UPDATED, stream_id)
+
+
+def news_application_changed(application_id: int) -> None:
+    """Tell news consoles that an application arrived or changed status (its row, read now)."""
+    from moderation import queries
+
+    for row in queries.news_application_rows([application_id]):
+        send_to_group(NEWS_GROUP, NEWS_APPLICATION, row)
+
+
+def comment_held(row: dict) -> None:
+    send_to_group(NEWS_GROUP, COMMENT_HELD, row)
+
+
+def comment_decided(row: dict) -> None:
+    send_to_group(NEWS_GROUP, COMMENT_DECIDED, row)
+
+
+def licence_alert(event: str, payload: dict) -> None:
+    """Tell compliance consoles about a licence expiring or expired."""
+    send_to_group(COMPLIANCE_GROUP, event, payload)

@@ -391,6 +391,17 @@ CELERY_BEAT_SCHEDULE["liveward-retry-due-webhooks"] = {
     "options": {"expires": 30.0},
 }
 
+# --- news (docs/news.md) ----------------------------------------------------------------------
+
+# Seconds between runs of the news audit: licences expiring (alert) or expired (approvals lapse),
+# news streams live without an approval covering now (cut). on_update cuts sooner on each node.
+LIVEWARD_NEWS_AUDIT_SECONDS = env_int("LIVEWARD_NEWS_AUDIT_SECONDS", 60, minimum=5, maximum=3600)
+CELERY_BEAT_SCHEDULE["liveward-news-audit"] = {
+    "task": "moderation.tasks.news.audit_news",
+    "schedule": float(LIVEWARD_NEWS_AUDIT_SECONDS),
+    "options": {"expires": float(LIVEWARD_NEWS_AUDIT_SECONDS)},
+}
+
 # --- logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -4,10 +4,14 @@ from django.contrib import admin
 
 from moderation.models import (
     Category,
+    Comment,
     GateDecision,
     MediaServer,
     ModerationAction,
+    NewsApplication,
+    PlatformLicence,
     Publisher,
+    PublisherLicence,
     ServiceAgreement,
     Stream,
     StreamKey,
@@ -79,3 +83,28 @@ class ModerationActionAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "reason", "media_status")
     list_select_related = ("actor", "stream", "publisher")
     date_hierarchy = "at"
+
+
+@admin.register(PlatformLicence)
+class PlatformLicenceAdmin(ReadOnlyAdmin):
+    list_display = ("number", "valid_from", "valid_until", "withdrawn_at", "recorded_by")
+
+
+@admin.register(PublisherLicence)
+class PublisherLicenceAdmin(ReadOnlyAdmin):
+    list_display = ("publisher", "number", "valid_from", "valid_until", "verification", "verified_by")
+    list_filter = ("verification",)
+    list_select_related = ("publisher", "verified_by")
+
+
+@admin.register(NewsApplication)
+class NewsApplicationAdmin(ReadOnlyAdmin):
+    list_display = ("title", "publisher", "status", "origin", "window_start", "window_end")
+    list_filter = ("status", "origin")
+    list_select_related = ("publisher",)
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "stream", "viewer_id", "status", "hold_reason")
+    list_filter = ("status", "hold_reason")

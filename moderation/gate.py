@@ -5,7 +5,9 @@ None. Later capabilities (blacklist, credit, news) add one function each to ``PU
 Any error inside the gate denies: it fails closed, and the error is logged.
 
 One decision costs at most three queries: the key with its publisher, category, current agreement
-and live session (one SELECT), the new stream (INSERT) and the decision (INSERT).
+and live session (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
+two more (the publisher's licences, the approved application covering now); the platform's licence
+comes from a per-process cache (moderation/news.py).
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.query import get_related_populators
 from django.utils import timezone
 
-from moderation import actions
-from moderation.models import GateDecision, MediaServer, Publisher, ServiceAgreement, Stream, StreamKey
+from moderation import actions, news, queries
+from moderation.models import (
+    GateDecision,
+    MediaServer,
+    Publisher,
+    PublisherLicence,
+    ServiceAgreement,
+    Stream,
+    StreamKey,
+)
 
 logger = logging.getLogger(__name__)
 Reason = GateDecision.Reason
@@ -50,6 +60,8 @@ class GateContext:
     key: StreamKey | None
     now: datetime
     hook: str = GateDecision.Hook.PUBLISH
+    # What one rule loaded for a later one (the news rules share the publisher's licences).
+    loaded: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,47 @@ def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
     return None
 
 
+def needs_pre_review(ctx: GateContext) -> bool:
+    """Tell whether this publish needs an approved application covering now (先审后发): today, news."""
+    return ctx.key.category.is_news
+
+
+def news_licences_are_valid(ctx: GateContext) -> Denial | None:
+    """For news, both the platform and the publisher hold a news licence in force (Art. 5)."""
+    if not ctx.key.category.is_news:
+        return None
+    if news.valid_platform_licence(ctx.now) is None:
+        return Denial(Reason.PLATFORM_LICENCE_INVALID, news.platform_licence_problem(ctx.now))
+    licences = list(PublisherLicence.objects.filter(publisher_id=ctx.key.publisher_id).order_by("-valid_until"))
+    ctx.loaded["publisher_licences"] = licences
+    if news.valid_publisher_licence(licences, ctx.now, news.PUBLISHER_NEWS_SCOPES) is None:
+        return Denial(
+            Reason.PUBLISHER_LICENCE_INVALID,
+            news.publisher_licence_problem(licences, ctx.now, news.PUBLISHER_NEWS_SCOPES),
+        )
+    return None
+
+
+def approved_application_covers_now(ctx: GateContext) -> Denial | None:
+    """An approved application covers now for this key; for news, the publisher's licence has its scope."""
+    if not needs_pre_review(ctx):
+        return None
+    application = queries.approved_application_covering(ctx.key, ctx.now)
+    if application is None:
+        return Denial(Reason.NEWS_NOT_APPROVED, queries.approval_windows_note(ctx.key, ctx.now))
+    if ctx.key.category.is_news:
+        licences = ctx.loaded.get("publisher_licences")
+        if licences is None:
+            licences = list(PublisherLicence.objects.filter(publisher_id=ctx.key.publisher_id))
+        scope = application.needed_scope
+        if news.valid_publisher_licence(licences, ctx.now, (scope,)) is None:
+            return Denial(
+                Reason.PUBLISHER_LICENCE_INVALID,
+                f"application {application.pk}: " + news.publisher_licence_problem(licences, ctx.now, (scope,)),
+            )
+    return None
+
+
 PUBLISH_RULES: list[Rule] = [
     key_is_known,
     key_is_not_revoked,
@@ -125,6 +178,8 @@ PUBLISH_RULES: list[Rule] = [
     publisher_is_verified,
     publisher_accepted_current_agreement,
     key_is_not_cooling_off,
+    news_licences_are_valid,
+    approved_application_covers_now,
 ]
 
 

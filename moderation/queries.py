@@ -160,3 +160,179 @@ def queue_window(
     window = list(_with_priority(live, with_cut_pending=False).values_list("pk", flat=True)[offset : offset + limit])
     cards = cards_for_streams(window)
     return total, [cards[stream_id] for stream_id in window if stream_id in cards]
+
+
+# --- news (docs/news.md) ----------------------------------------------------------------------
+
+OPEN_NEWS_STATUSES = ("submitted", "recommended", "returned")
+
+
+def approved_application_covering(key, now: datetime):
+    """Return the approved application whose window covers ``now`` for this stream key (or key id), or None.
+
+    The pre-review rule of the gate asks this for news today; credit levels will ask it for any category.
+    """
+    from moderation.models import NewsApplication
+
+    key_id = getattr(key, "pk", key)
+    return (
+        NewsApplication.objects.filter(
+            stream_key_id=key_id,
+            status=NewsApplication.Status.APPROVED,
+            window_start__lte=now,
+            window_end__gt=now,
+        )
+        .order_by("window_end", "pk")
+        .first()
+    )
+
+
+def approval_windows_note(key, now: datetime) -> str:
+    """Say which approved window is nearest for this key: the next, or the one that ended (gate detail)."""
+    from moderation.models import NewsApplication
+
+    approved = NewsApplication.objects.filter(stream_key_id=getattr(key, "pk", key), status="approved")
+    upcoming = approved.filter(window_start__gt=now).order_by("window_start").first()
+    if upcoming is not None:
+        return (
+            f"application {upcoming.pk}: approved window "
+            f"{upcoming.window_start.isoformat()}–{upcoming.window_end.isoformat()} has not started"
+        )
+    ended = approved.filter(window_end__lte=now).order_by("-window_end").first()
+    if ended is not None:
+        return (
+            f"application {ended.pk}: approved window "
+            f"{ended.window_start.isoformat()}–{ended.window_end.isoformat()} has ended"
+        )
+    return "no approved application for this key"
+
+
+def news_applications_for_queue(*, limit: int = 200):
+    """Applications awaiting a decision, oldest first, with publisher, key and sources loaded."""
+    from moderation.models import NewsApplication
+
+    return _with_publisher_news_record(
+        NewsApplication.objects.filter(status__in=OPEN_NEWS_STATUSES).select_related("stream_key__category")
+    ).order_by("window_start", "pk")[:limit]
+
+
+def _with_publisher_news_record(applications):
+    """Load what a queue row shows of the publisher: licences, and how many news streams they ran."""
+    from django.db.models import Count, Q
+
+    return (
+        applications.select_related("publisher")
+        .prefetch_related("sources", "publisher__news_licences")
+        .annotate(
+            publisher_news_streams=Count(
+                "publisher__streams", filter=Q(publisher__streams__category__is_news=True), distinct=True
+            )
+        )
+    )
+
+
+def news_application_for_page(application_id: int):
+    """One application with its publisher, sources, decisions (and actors), licences loaded."""
+    from django.db.models import Prefetch
+
+    from moderation.models import NewsApplication, NewsDecision
+
+    return (
+        NewsApplication.objects.select_related(
+            "publisher", "stream_key__category", "platform_licence", "publisher_licence"
+        )
+        .prefetch_related(
+            "sources",
+            Prefetch("decisions", queryset=NewsDecision.objects.select_related("actor").order_by("at", "pk")),
+        )
+        .filter(pk=application_id)
+        .first()
+    )
+
+
+def publisher_news_history(publisher_id: int, *, limit: int = 20):
+    """The publisher's recent news streams (newest first), and their earlier applications."""
+    from moderation.models import NewsApplication
+
+    streams = list(
+        Stream.objects.filter(publisher_id=publisher_id, category__is_news=True)
+        .select_related("category")
+        .order_by("-started_at")[:limit]
+    )
+    applications = list(
+        NewsApplication.objects.filter(publisher_id=publisher_id).order_by("-submitted_at", "-pk")[:limit]
+    )
+    return streams, applications
+
+
+def publisher_licences(publisher_id: int):
+    from moderation.models import PublisherLicence
+
+    return list(PublisherLicence.objects.filter(publisher_id=publisher_id).select_related("verified_by"))
+
+
+def news_application_row(application) -> dict:
+    """The JSON a console shows for one application (docs/console-protocol.md, news events)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    return {
+        "id": application.pk,
+        "title": application.title,
+        "status": application.status,
+        "status_label": str(application.get_status_display()),
+        "origin": application.origin,
+        "origin_label": str(application.get_origin_display()),
+        "publisher": {
+            "id": application.publisher_id,
+            "name": application.publisher.display_name,
+            "credit_level": application.publisher.credit_level,
+        },
+        "window_start": application.window_start.isoformat(),
+        "window_end": application.window_end.isoformat(),
+        "sources": [{"name": source.name, "url": source.url} for source in application.sources.all()],
+        "submitted_at": application.submitted_at.isoformat(),
+        "licences": [
+            {
+                "number": licence.number,
+                "scopes": licence.scopes,
+                "valid_until": licence.valid_until.isoformat(),
+                "counts": licence.covers(now),
+            }
+            for licence in application.publisher.news_licences.all()
+        ],
+        "news_streams": getattr(application, "publisher_news_streams", None),
+    }
+
+
+def news_application_rows(application_ids) -> list[dict]:
+    from moderation.models import NewsApplication
+
+    applications = _with_publisher_news_record(NewsApplication.objects.filter(pk__in=list(application_ids)))
+    return [news_application_row(application) for application in applications]
+
+
+def held_comments(*, limit: int = 200):
+    """Comments held for review, oldest first, with their stream and publisher loaded."""
+    from moderation.models import Comment
+
+    return (
+        Comment.objects.filter(status=Comment.Status.HELD)
+        .select_related("stream__publisher", "stream__category")
+        .order_by("received_at", "pk")[:limit]
+    )
+
+
+def comment_row(comment) -> dict:
+    """The JSON a console shows for one held (or just decided) comment."""
+    return {
+        "id": comment.pk,
+        "stream": comment.stream_id,
+        "stream_title": comment.stream.title,
+        "publisher": comment.stream.publisher.display_name,
+        "viewer_id": comment.viewer_id,
+        "text": comment.text,
+        "status": comment.status,
+        "hold_reason": comment.hold_reason,
+        "received_at": comment.received_at.isoformat(),
+    }

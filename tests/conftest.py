@@ -10,7 +10,11 @@ from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from console import consumers, events, gate_asgi
 from moderation import actions, gate
+from moderation import news as news_licences
 from moderation.models import MediaServer, Publisher
+
+# The news world's fixtures (platform licence, licensed news publisher and key, approvals).
+pytest_plugins = ["tests.news_world"]
 
 PASSWORD = "correct-horse-battery"
 
@@ -34,8 +38,10 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
     gate.forget_cached_nodes()
+    news_licences.forget_platform_licences()
     yield
     gate.forget_cached_nodes()
+    news_licences.forget_platform_licences()
 
 
 @pytest.fixture

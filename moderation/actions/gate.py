@@ -111,4 +111,11 @@ def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) ->
 
 
 # The action kinds that cut streams (block one; suspend and close all of a publisher's).
-CUT_KINDS = (ModerationAction.Kind.BLOCK, ModerationAction.Kind.SUSPEND, ModerationAction.Kind.CLOSE)
+CUT_KINDS = (
+    ModerationAction.Kind.BLOCK,
+    ModerationAction.Kind.SUSPEND,
+    ModerationAction.Kind.CLOSE,
+    ModerationAction.Kind.NEWS_CUT,
+)
+# The kinds that cut one stream (the others cut every live stream of the publisher).
+STREAM_CUT_KINDS = (ModerationAction.Kind.BLOCK, ModerationAction.Kind.NEWS_CUT)

@@ -28,7 +28,7 @@ from accounts.models import User
 from accounts.roles import Role
 from console import events
 from moderation.actions.errors import ModerationError
-from moderation.actions.gate import CUT_KINDS
+from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS
 from moderation.models import Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
 
 logger = logging.getLogger(__name__)
@@ -359,7 +359,7 @@ def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
 def cut_targets(action: ModerationAction) -> list[Stream]:
     """The live streams this action must cut: the stream for a block, all the publisher's otherwise."""
     live = Stream.objects.live().select_related("node", "key")
-    if action.kind == Kind.BLOCK:
+    if action.kind in STREAM_CUT_KINDS:
         return list(live.filter(pk=action.stream_id))
     return list(live.filter(publisher_id=action.publisher_id))
 

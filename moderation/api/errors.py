@@ -8,11 +8,22 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from moderation.actions import ModerationError
 
+# Domain error codes that are not conflicts with the current state.
+DOMAIN_STATUS = {
+    "forbidden": 403,
+    "not_found": 404,
+    "bad_field": 400,
+    "missing_field": 400,
+    "bad_window": 400,
+    "bad_url": 400,
+    "missing_sources": 400,
+}
+
 
 def exception_handler(exc, context):
     """Map DRF errors and domain errors to a clear 4xx with a stable shape."""
     if isinstance(exc, ModerationError):
-        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=409)
+        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=DOMAIN_STATUS.get(exc.code, 409))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
-from moderation.api import snapshots, views
+from moderation.api import news, snapshots, views
 
 # The schema and docs are for signed-in staff and API clients, not the open internet.
 _private = {"permission_classes": [IsAuthenticated]}
@@ -19,5 +19,22 @@ urlpatterns = [
     path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
     path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
     path("publishers/<str:account_id>/stream-keys/", views.StreamKeyIssue.as_view(), name="api-publisher-stream-keys"),
+    path(
+        "publishers/<str:account_id>/news-applications/",
+        news.NewsApplicationSubmit.as_view(),
+        name="api-publisher-news-applications",
+    ),
+    path(
+        "publishers/<str:account_id>/news-licences/",
+        news.PublisherLicenceSubmit.as_view(),
+        name="api-publisher-news-licences",
+    ),
+    path("news-applications/<int:pk>/", news.NewsApplicationDetail.as_view(), name="api-news-application"),
+    path(
+        "news-applications/<int:pk>/withdraw/",
+        news.NewsApplicationWithdraw.as_view(),
+        name="api-news-application-withdraw",
+    ),
+    path("streams/<int:pk>/comments/", news.StreamComments.as_view(), name="api-stream-comments"),
     path("gate-decisions/", views.GateDecisionList.as_view(), name="api-gate-decisions"),
 ]

@@ -1,5 +1,14 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
+from moderation.models.comments import Comment
+from moderation.models.news import (
+    LicenceScope,
+    NewsApplication,
+    NewsDecision,
+    NewsSource,
+    PlatformLicence,
+    PublisherLicence,
+)
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
@@ -8,11 +17,18 @@ from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Category",
+    "Comment",
     "Evidence",
     "GateDecision",
+    "LicenceScope",
     "MediaServer",
     "ModerationAction",
+    "NewsApplication",
+    "NewsDecision",
+    "NewsSource",
+    "PlatformLicence",
     "Publisher",
+    "PublisherLicence",
     "ReasonCode",
     "ServiceAgreement",
     "Snapshot",

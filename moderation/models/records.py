@@ -42,6 +42,7 @@ class ModerationAction(models.Model):
         CLOSE = "close", _("Close account")
         ESCALATE = "escalate", _("Escalate")
         LIFT = "lift", _("Lift")
+        NEWS_CUT = "news_cut", _("Cut (news approval ended)")
 
     class MediaStatus(models.TextChoices):
         NOT_APPLICABLE = "n/a", _("No cut needed")

@@ -151,6 +151,15 @@ class GateDecision(models.Model):
         PUBLISHER_SUSPENDED = "publisher_suspended", _("Publisher suspended")
         PUBLISHER_UNVERIFIED = "publisher_unverified", _("Publisher identity not verified")
         NO_CURRENT_AGREEMENT = "no_current_agreement", _("Current service agreement not accepted")
+        PLATFORM_LICENCE_INVALID = (
+            "platform_licence_invalid",
+            _("Platform news licence missing, expired or out of scope"),
+        )
+        PUBLISHER_LICENCE_INVALID = (
+            "publisher_licence_invalid",
+            _("Publisher news licence missing, expired or out of scope"),
+        )
+        NEWS_NOT_APPROVED = "news_not_approved", _("No approved news application covers now")
         UNKNOWN_SESSION = "unknown_session", _("No open stream for this session")
         GATE_ERROR = "gate_error", _("Gate error (failed closed)")
 

@@ -17,7 +17,17 @@ def superuser_client(client):
 
 
 @pytest.mark.parametrize(
-    "model", ["moderation/publisher", "moderation/stream", "moderation/gatedecision", "accounts/staffactionlog"]
+    "model",
+    [
+        "moderation/publisher",
+        "moderation/stream",
+        "moderation/gatedecision",
+        "accounts/staffactionlog",
+        "moderation/newsapplication",
+        "moderation/publisherlicence",
+        "moderation/platformlicence",
+        "moderation/comment",
+    ],
 )
 def test_superuser_sees_the_domain_read_only(superuser_client, model, stream_key):
     response = superuser_client.get(f"/admin/{model}/")

@@ -61,11 +61,19 @@ def live_stream(nginx_node, stream_key):
 # --- snapshot windows -------------------------------------------------------------------------
 
 
-async def test_snapshot_orders_by_priority_and_pages(patroller, nginx_node, agreement, entertainment, news):
+async def test_snapshot_orders_by_priority_and_pages(
+    patroller, nginx_node, agreement, entertainment, news, news_key, platform_licence, editor_in_chief
+):
     def world():
+        from tests.news_world import apply_for, approve
+
         for index, category in enumerate([entertainment, news, entertainment]):
-            publisher = make_publisher(f"w-{index}", f"主播{index}")
-            key = actions.issue_stream_key(publisher, category=category, default_title=f"直播{index}")
+            if category.is_news:  # a licensed news publisher with an approval covering now
+                key = news_key
+                approve(apply_for(key), editor_in_chief)
+            else:
+                publisher = make_publisher(f"w-{index}", f"主播{index}")
+                key = actions.issue_stream_key(publisher, category=category, default_title=f"直播{index}")
             open_through_the_gate(key.key) if index == 0 else gate_publish(key.key, f"c{index}")
 
     await sync_to_async(world)()

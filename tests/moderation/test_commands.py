@@ -11,7 +11,7 @@ import pytest
 
 from accounts.models import StaffActionLog, User
 from accounts.roles import Role
-from moderation.models import MediaServer, Publisher, StreamKey
+from moderation.models import MediaServer, NewsApplication, PlatformLicence, Publisher, PublisherLicence, StreamKey
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,11 @@ def test_seed_demo_prints_logins_once_and_is_idempotent(settings, tmp_path):
     login_line = r"^\s+(patroller|reviewer|editor|compliance|inspector)\s+\S+\s+\(.+\)$"
     assert len(re.findall(login_line, first.getvalue(), re.M)) == 5
     assert "patroller" not in second.getvalue()
-    assert Publisher.objects.count() == 24 and StreamKey.objects.count() == 24
+    assert Publisher.objects.count() == 26 and StreamKey.objects.count() == 26
+    # The news demo: the platform's licence, three licensed news publishers, applications to decide.
+    assert PlatformLicence.objects.count() == 1
+    assert PublisherLicence.objects.filter(verification="verified").count() == 3
+    assert NewsApplication.objects.filter(status__in=["submitted", "recommended"]).count() == 3
     assert Publisher.objects.filter(display_name="美食小当家", verification="verified").exists()
     assert (tmp_path / "simulator-node.json").exists()
     assert User.objects.count() == 5

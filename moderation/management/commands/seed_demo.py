@@ -16,7 +16,7 @@ from accounts.actions import create_staff_user
 from accounts.models import User
 from accounts.roles import Role
 from moderation import actions
-from moderation.models import Category, MediaServer, Publisher, ServiceAgreement
+from moderation.models import Category, MediaServer, PlatformLicence, Publisher, ServiceAgreement
 
 DEMO_STAFF = [
     ("patroller", Role.PATROLLER, "巡查员 王静"),
@@ -63,6 +63,29 @@ DEMO_PUBLISHERS = [
     ("demo-1024", "二次元画师", "严雪", "entertainment", "板绘角色设计"),
 ]
 
+# News publishers with a verified news licence (Art. 5): account, name, real name, title, licence, scopes.
+DEMO_NEWS_PUBLISHERS = [
+    ("demo-1015", None, None, None, "京网新许字-2026-1015", ["gathering", "reposting"]),
+    ("demo-1025", "城市快讯", "贾明", "城市快讯：早高峰路况直播", "沪网新许字-2026-1025", ["gathering"]),
+    ("demo-1026", "环球视野", "罗娜", "环球视野：国际新闻转播", "粤网新许字-2026-1026", ["reposting"]),
+]
+# Applications waiting in the editor-in-chief's queue: account, title, outline, start in minutes,
+# hours, origin, sources, recommended by the reviewer first.
+DEMO_NEWS_APPLICATIONS = [
+    ("demo-1015", "财经早报：央行降准解读", "解读本周货币政策，连线两位经济学家。", 0, 2, "original", [], True),
+    ("demo-1025", "城市快讯：地铁新线开通现场", "记者在新线首班车上直播，采访乘客。", 30, 1, "original", [], False),
+    (
+        "demo-1026",
+        "环球视野：气候大会开幕式转播",
+        "转播大会开幕式，注明信源。",
+        60,
+        3,
+        "reposted",
+        [("新华社", "https://www.news.cn/world/"), ("央视新闻", "https://news.cctv.com/")],
+        False,
+    ),
+]
+
 SIMULATOR_NODE = "sim-1"
 SIMULATOR_CONTROL_PORT = 8081
 
@@ -78,6 +101,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             logins = self._staff()
             self._world()
+            self._news()
         if logins:
             self.stdout.write(self.style.WARNING("Demo staff logins (shown once; kept nowhere else):"))
             for username, password, label in logins:
@@ -94,6 +118,73 @@ class Command(BaseCommand):
             create_staff_user(username, role=role, password=password, display_name=name)
             logins.append((username, password, str(Role(role).label)))
         return logins
+
+    def _news(self) -> None:
+        """The platform's licence, licensed news publishers and applications awaiting the editor-in-chief."""
+        if PlatformLicence.objects.exists():
+            return
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        compliance = User.objects.filter(username="compliance").first()
+        reviewer = User.objects.filter(username="reviewer").first()
+        today = timezone.localdate()
+        actions.record_platform_licence(
+            "京网新许字-2026-0001",
+            scopes=["gathering", "reposting", "platform"],
+            valid_from=today - timedelta(days=200),
+            valid_until=today + timedelta(days=3 * 365 - 200),
+            actor=compliance,
+        )
+        news = Category.objects.get(slug="news")
+        keys = {}
+        for account, name, real_name, title, number, scopes in DEMO_NEWS_PUBLISHERS:
+            publisher = Publisher.objects.filter(platform_account_id=account).first()
+            if publisher is None:
+                publisher = actions.register_publisher(
+                    account,
+                    display_name=name,
+                    real_name=real_name,
+                    document_number="11010519900101" + account[-4:],
+                    phone="+86138" + account[-4:].rjust(8, "0"),
+                    agreement_version="2026-01",
+                )
+                publisher = actions.set_publisher_verification(
+                    publisher, verification=Publisher.Verification.VERIFIED, actor=None
+                )
+                actions.issue_stream_key(publisher, category=news, default_title=title, key=f"demo-{account}")
+            licence = actions.submit_publisher_licence(
+                publisher,
+                number=number,
+                scopes=scopes,
+                valid_from=today - timedelta(days=100),
+                valid_until=today + timedelta(days=700),
+                scan=f"demo licence scan {number}".encode(),
+                scan_name="scan.txt",
+                actor=None,
+            )
+            if compliance is not None:
+                actions.verify_publisher_licence(licence, actor=compliance, verified=True, note="demo")
+            keys[account] = publisher.stream_keys.filter(category=news).first()
+        now = timezone.now()
+        for account, title, outline, start, hours, origin, sources, recommended in DEMO_NEWS_APPLICATIONS:
+            key = keys[account]
+            application = actions.submit_news_application(
+                key.publisher,
+                stream_key=key,
+                title=title,
+                outline=outline,
+                window_start=now + timedelta(minutes=start),
+                window_end=now + timedelta(minutes=start, hours=hours),
+                origin=origin,
+                sources=sources,
+                actor=None,
+            )
+            if recommended and reviewer is not None:
+                actions.decide_news_application(
+                    application, kind="recommend", actor=reviewer, note="信源可靠，建议通过"
+                )
 
     def _world(self) -> None:
         if not ServiceAgreement.objects.exists():

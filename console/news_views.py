@@ -1,0 +1,213 @@
+"""The news pages (docs/news.md): the review queue, one application, the licences."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+
+from accounts.roles import Role, has_role, require_role
+from moderation import actions, news, queries
+from moderation.actions.news import DECISION_ROLES, NOTE_MAX, TRANSITIONS
+from moderation.models import LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
+
+NEWS_ROLES = (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF)
+# Page readers: reviewers decide; compliance admins and inspectors may look.
+NEWS_READERS = (*NEWS_ROLES, Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
+
+# Decisions in the order the page and the queue offer them, with their key.
+DECISIONS: list[tuple[str, str, str]] = [
+    ("approve", "a", _("Approve")),
+    ("reject", "r", _("Reject")),
+    ("recommend", "m", _("Recommend")),
+    ("return", "t", _("Return")),
+    ("revoke", "v", _("Revoke approval")),
+]
+
+# What a refused decision says on the page, by error code.
+ERROR_TEXTS = {
+    "conflict": _("Someone decided this application first; it is now: %(status)s."),
+    "forbidden": _("Your role may not take this decision."),
+    "missing_field": _("This decision needs a note."),
+    "licence_invalid": _("A licence does not count: %(detail)s"),
+    "bad_window": _("The window is over."),
+}
+
+
+def decisions_for(user, application: NewsApplication | None = None) -> list[dict]:
+    """The decisions this user may take (on this application, when given), with key and label."""
+    offered = []
+    for kind, key, label in DECISIONS:
+        if not has_role(user, *DECISION_ROLES[kind]):
+            continue
+        if application is not None and application.status not in TRANSITIONS[kind].from_statuses:
+            continue
+        offered.append(
+            {"kind": kind, "key": key, "label": str(label), "note_required": TRANSITIONS[kind].note_required}
+        )
+    return offered
+
+
+def queue_strings() -> dict[str, str]:
+    texts = {
+        "empty": _("No application awaits a decision."),
+        "no_comments": _("No comment is held."),
+        "note": _("Note"),
+        "note_required": _("Note (required)"),
+        "confirm": _("Confirm"),
+        "cancel": _("Cancel"),
+        "release": _("Release"),
+        "reject": _("Reject"),
+        "sources": _("Sources"),
+        "credit": _("Credit %(level)s"),
+        "error_conflict": _("Someone decided first."),
+        "error_forbidden": _("Your role may not do this."),
+        "error_missing_field": _("This decision needs a note."),
+        "error_licence_invalid": _("A licence does not count."),
+        "error_other": _("The server refused the request (%(code)s)."),
+        "done": _("Done: %(status)s"),
+        "licence": _("Licence %(number)s until %(until)s"),
+        "no_licence": _("No news licence in force"),
+        "news_streams": _("%(count)s news streams so far"),
+    }
+    return {key: str(text) for key, text in texts.items()}
+
+
+@never_cache
+@require_role(*NEWS_ROLES)
+def news_queue(request: HttpRequest) -> HttpResponse:
+    """Show the review queue (新闻直播审核): open applications and held comments, live over the WebSocket."""
+    applications = list(queries.news_applications_for_queue())
+    return render(
+        request,
+        "console/news_queue.html",
+        {
+            "applications": applications,
+            "held_comments": list(queries.held_comments()),
+            "decisions": decisions_for(request.user),
+            "queue_config": {
+                "strings": queue_strings(),
+                "decisions": decisions_for(request.user),
+                "applicationUrl": reverse("console:news-application", args=[0]),
+                "rows": [queries.news_application_row(application) for application in applications],
+            },
+        },
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), choices=[(kind, label) for kind, _key, label in DECISIONS])
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@never_cache
+@require_role(*NEWS_READERS)
+def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
+    """Show one application with the publisher's licences, credit and news history; decide it (POST)."""
+    application = queries.news_application_for_page(application_id)
+    if application is None:
+        raise Http404
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST":
+        if not has_role(request.user, *NEWS_ROLES):
+            return HttpResponse(status=403)
+        if form.is_valid():
+            try:
+                actions.decide_news_application(
+                    application, kind=form.cleaned_data["decision"], actor=request.user, note=form.cleaned_data["note"]
+                )
+            except actions.ModerationError as exc:
+                current = NewsApplication.objects.get(pk=application.pk)
+                text = ERROR_TEXTS.get(exc.code, _("Not allowed: %(detail)s"))
+                form.add_error(None, str(text) % {"status": current.get_status_display(), "detail": str(exc)})
+                application = queries.news_application_for_page(application_id)
+            else:
+                messages.success(request, _("Decision recorded."))
+                return redirect("console:news-application", application_id=application.pk)
+    streams, history = queries.publisher_news_history(application.publisher_id)
+    now = timezone.now()
+    return render(
+        request,
+        "console/news_application.html",
+        {
+            "application": application,
+            "publisher": application.publisher,
+            "licences": queries.publisher_licences(application.publisher_id),
+            "platform_licence": news.valid_platform_licence(now),
+            "news_streams": streams,
+            "history": [item for item in history if item.pk != application.pk],
+            "decisions": decisions_for(request.user, application),
+            "form": form,
+            "needed_scope": LicenceScope(application.needed_scope).label,
+            "now": now,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+class PlatformLicenceForm(forms.Form):
+    number = forms.CharField(label=_("Licence number"), max_length=64)
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), choices=LicenceScope.choices, widget=forms.CheckboxSelectMultiple
+    )
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("valid_from") and data.get("valid_until") and data["valid_until"] < data["valid_from"]:
+            self.add_error("valid_until", _("A licence cannot end before it starts."))
+        return data
+
+
+@never_cache
+@require_role(Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF, Role.INSPECTOR)
+def news_licences(request: HttpRequest) -> HttpResponse:
+    """Show the platform's and publishers' news licences; compliance admins record and verify them."""
+    may_edit = has_role(request.user, Role.COMPLIANCE_ADMIN)
+    form = (
+        PlatformLicenceForm(request.POST or None) if request.POST.get("form") == "platform" else PlatformLicenceForm()
+    )
+    if request.method == "POST":
+        if not may_edit:
+            return HttpResponse(status=403)
+        try:
+            if request.POST.get("form") == "platform" and form.is_valid():
+                actions.record_platform_licence(
+                    form.cleaned_data["number"],
+                    scopes=form.cleaned_data["scopes"],
+                    valid_from=form.cleaned_data["valid_from"],
+                    valid_until=form.cleaned_data["valid_until"],
+                    actor=request.user,
+                )
+                messages.success(request, _("Licence recorded."))
+                return redirect("console:news-licences")
+            if request.POST.get("form") == "verify":
+                licence = get_object_or_404(PublisherLicence, pk=request.POST.get("licence") or 0)
+                actions.verify_publisher_licence(
+                    licence, actor=request.user, verified=request.POST.get("verified") == "1",
+                    note=request.POST.get("note", "")[:300],
+                )  # fmt: skip
+                messages.success(request, _("Verification recorded."))
+                return redirect("console:news-licences")
+        except actions.ModerationError as exc:
+            form.add_error(None, str(exc))
+    return render(
+        request,
+        "console/news_licences.html",
+        {
+            "platform_licences": PlatformLicence.objects.select_related("recorded_by"),
+            "publisher_licences": PublisherLicence.objects.select_related("publisher", "verified_by"),
+            "form": form,
+            "may_edit": may_edit,
+            "today": timezone.localdate(),
+        },
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,105 @@
+"""The news pages: the review queue, an application with licences and history, decisions, licences."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.models import NewsApplication, PlatformLicence, PublisherLicence
+from tests.news_world import apply_for, approve, days
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_queue_is_for_news_reviewers_and_the_editor(client, news_key, editor_in_chief, news_reviewer, patroller):
+    application = apply_for(news_key)
+    client.force_login(editor_in_chief)
+    page = client.get("/news/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert application.title in body and "财经观察" in body and 'data-key="a"' not in body  # keys come from config
+    assert '"kind": "approve"' in body
+    client.force_login(news_reviewer)
+    reviewer_body = client.get("/news/").content.decode()
+    assert '"kind": "recommend"' in reviewer_body and '"kind": "approve"' not in reviewer_body
+    client.force_login(patroller)
+    assert client.get("/news/").status_code == 403
+
+
+def test_the_application_page_shows_licences_credit_and_history(client, news_key, platform_licence, editor_in_chief):
+    earlier = apply_for(news_key, title="上周的早报")
+    application = apply_for(news_key, origin="reposted", sources=[("新华社", "https://www.news.cn/1.html")])
+    client.force_login(editor_in_chief)
+    body = client.get(f"/news/applications/{application.pk}/").content.decode()
+    for expected in ("京新许-A-0099", "京网新许字-0001", "https://www.news.cn/1.html", "上周的早报", 'value="approve"'):
+        assert expected in body, expected
+    assert earlier.pk != application.pk
+
+
+def test_the_editor_approves_from_the_page(client, news_key, platform_licence, editor_in_chief):
+    application = apply_for(news_key)
+    client.force_login(editor_in_chief)
+    response = client.post(f"/news/applications/{application.pk}/", {"decision": "approve", "note": "同意"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == NewsApplication.Status.APPROVED
+
+
+def test_a_second_decision_gets_a_form_error_and_changes_nothing(client, news_key, platform_licence, editor_in_chief):
+    application = apply_for(news_key)
+    approve(application, editor_in_chief)
+    client.force_login(editor_in_chief)
+    response = client.post(f"/news/applications/{application.pk}/", {"decision": "reject", "note": "晚了"})
+    assert response.status_code == 400
+    assert "form-error" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == NewsApplication.Status.APPROVED and application.decisions.count() == 2
+
+
+def test_a_reviewer_cannot_approve_from_the_page(client, news_key, platform_licence, news_reviewer):
+    application = apply_for(news_key)
+    client.force_login(news_reviewer)
+    response = client.post(f"/news/applications/{application.pk}/", {"decision": "approve"})
+    assert response.status_code == 400 and "form-error" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == NewsApplication.Status.SUBMITTED
+
+
+def test_the_compliance_admin_records_the_platform_licence(client, admin):
+    client.force_login(admin)
+    bad = client.post(
+        "/news/licences/",
+        {
+            "form": "platform",
+            "number": "京网新许字-9",
+            "scopes": ["platform"],
+            "valid_from": "2026-05-01",
+            "valid_until": "2026-04-01",
+        },
+    )
+    assert bad.status_code == 400 and not PlatformLicence.objects.exists()
+    good = client.post(
+        "/news/licences/",
+        {
+            "form": "platform",
+            "number": "京网新许字-9",
+            "scopes": ["platform", "reposting"],
+            "valid_from": "2026-01-01",
+            "valid_until": "2029-01-01",
+        },
+    )
+    assert good.status_code == 302
+    assert PlatformLicence.objects.get().scopes == ["platform", "reposting"]
+
+
+def test_the_compliance_admin_verifies_a_publisher_licence(client, admin, news_publisher, editor_in_chief):
+    from moderation import actions
+
+    licence = actions.submit_publisher_licence(
+        news_publisher, number="NEW-2", scopes=["reposting"], valid_from=days(0), valid_until=days(9), actor=None
+    )
+    client.force_login(editor_in_chief)
+    assert client.post("/news/licences/", {"form": "verify", "licence": licence.pk, "verified": "1"}).status_code == 403
+    client.force_login(admin)
+    assert client.post("/news/licences/", {"form": "verify", "licence": licence.pk, "verified": "1"}).status_code == 302
+    licence.refresh_from_db()
+    assert (licence.verification, licence.verified_by) == (PublisherLicence.Verification.VERIFIED, admin)
