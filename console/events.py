@@ -36,6 +36,7 @@ STREAM_ESCALATED = "stream.escalated"
 STREAM_ENDED = "stream.ended"
 PUBLISHER_SUSPENDED = "publisher.suspended"
 PUBLISHER_CLOSED = "publisher.closed"
+PUBLISHER_CREDIT_CHANGED = "publisher.credit_changed"
 
 SEQ_CACHE_KEY = "console:delta-seq"
 _QUEUE_LIMIT = 100_000
@@ -232,3 +233,9 @@ def streams_claimed(user_id: int | None, stream_ids: list[int]) -> None:
 def stream_updated(stream_id: int, fields: dict | None = None) -> None:
     """Tell consoles that a stream's card changed (snapshot, review flag …)."""
     queue_delta(STREAM_UPDATED, stream_id)
+
+
+def publisher_credit_changed(stream_ids: list[int]) -> None:
+    """Tell consoles that these live streams' publisher changed credit level (card and priority)."""
+    for stream_id in stream_ids:
+        queue_delta(PUBLISHER_CREDIT_CHANGED, stream_id)

@@ -5,7 +5,9 @@ None. Later capabilities (blacklist, credit, news) add one function each to ``PU
 Any error inside the gate denies: it fails closed, and the error is logged.
 
 One decision costs at most three queries: the key with its publisher, category, current agreement
-and live session (one SELECT), the new stream (INSERT) and the decision (INSERT).
+and live session (one SELECT), the new stream (INSERT) and the decision (INSERT). The credit rule
+reads the level on the publisher's row and the credit policy from the process's cache (moderation/
+credit.py), which costs one more small query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.query import get_related_populators
 from django.utils import timezone
 
-from moderation import actions
+from moderation import actions, credit
 from moderation.models import GateDecision, MediaServer, Publisher, ServiceAgreement, Stream, StreamKey
 
 logger = logging.getLogger(__name__)
@@ -111,6 +113,16 @@ def publisher_accepted_current_agreement(ctx: GateContext) -> Denial | None:
     return None
 
 
+def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:
+    # The level is on the publisher's row (already loaded); the policy is the process's cached copy.
+    level = credit.level_rules(ctx.key.publisher)
+    if not level.may_broadcast:
+        return Denial(Reason.CREDIT_LEVEL_MAY_NOT_BROADCAST, f"level {level.code}")
+    if not level.allows_category(ctx.key.category.slug):
+        return Denial(Reason.CREDIT_LEVEL_CATEGORY, f"level {level.code}, category {ctx.key.category.slug}")
+    return None
+
+
 def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
     if ctx.key.denied_until is not None and ctx.key.denied_until > ctx.now:
         return Denial(Reason.KEY_COOLING_OFF, f"until {ctx.key.denied_until.isoformat()}")
@@ -124,6 +136,7 @@ PUBLISH_RULES: list[Rule] = [
     publisher_is_not_suspended,
     publisher_is_verified,
     publisher_accepted_current_agreement,
+    publisher_credit_level_allows,
     key_is_not_cooling_off,
 ]
 

@@ -9,7 +9,7 @@ import pytest
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from console import events
-from moderation import actions, gate
+from moderation import actions, credit, gate
 from moderation.models import MediaServer, Publisher
 
 PASSWORD = "correct-horse-battery"
@@ -32,8 +32,10 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
     gate.forget_cached_nodes()
+    credit.forget_cached_policy()
     yield
     gate.forget_cached_nodes()
+    credit.forget_cached_policy()
 
 
 @pytest.fixture

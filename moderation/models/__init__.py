@@ -1,5 +1,7 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
+from moderation.models.appeals import Appeal
+from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
@@ -7,7 +9,11 @@ from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQ
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "Appeal",
     "Category",
+    "CreditEvent",
+    "CreditLevel",
+    "CreditPolicy",
     "Evidence",
     "GateDecision",
     "MediaServer",

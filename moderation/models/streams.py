@@ -151,6 +151,8 @@ class GateDecision(models.Model):
         PUBLISHER_SUSPENDED = "publisher_suspended", _("Publisher suspended")
         PUBLISHER_UNVERIFIED = "publisher_unverified", _("Publisher identity not verified")
         NO_CURRENT_AGREEMENT = "no_current_agreement", _("Current service agreement not accepted")
+        CREDIT_LEVEL_MAY_NOT_BROADCAST = "credit_no_broadcast", _("Credit level may not broadcast")
+        CREDIT_LEVEL_CATEGORY = "credit_category", _("Category not allowed at this credit level")
         UNKNOWN_SESSION = "unknown_session", _("No open stream for this session")
         GATE_ERROR = "gate_error", _("Gate error (failed closed)")
 
