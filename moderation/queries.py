@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from moderation.credit import current_policy
 from moderation.models import Stream
 
 
@@ -73,12 +74,13 @@ def _with_priority(queryset: QuerySet[Stream]) -> QuerySet[Stream]:
         default=Value(0),
         output_field=IntegerField(),
     )
-    credit = Case(
-        When(publisher__credit_level__in=["D", "E"], then=Value(80)),
-        When(publisher__credit_level="C", then=Value(40)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
+    # Each level's patrol weight, from the process's cached credit policy (no query while fresh).
+    weights = [
+        When(publisher__credit_level=level.code, then=Value(level.patrol_weight))
+        for level in current_policy().levels
+        if level.patrol_weight
+    ]
+    credit = Case(*weights, default=Value(0), output_field=IntegerField()) if weights else Value(0)
     flags = Case(
         When(review_score__gte=0.8, then=Value(150)),
         When(~Q(review_flag=""), then=Value(80)),

@@ -8,11 +8,23 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from moderation.actions import ModerationError
 
+# Domain error codes that are the client's input rather than a conflict with the current state.
+ERROR_STATUS = {
+    "bad_field": 400,
+    "missing_field": 400,
+    "appeal_kind_unsupported": 400,
+    "wrong_publisher": 400,
+    "not_appealable": 400,
+    "forbidden": 403,
+    "not_found": 404,
+}
+
 
 def exception_handler(exc, context):
     """Map DRF errors and domain errors to a clear 4xx with a stable shape."""
     if isinstance(exc, ModerationError):
-        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=409)
+        status = ERROR_STATUS.get(exc.code, 409)
+        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
