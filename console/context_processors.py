@@ -1,10 +1,13 @@
 """Template context every console page gets."""
 
-from accounts.roles import role_labels
+from accounts.roles import Role, has_role, role_labels
 
 
 def console(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"staff_roles": role_labels(user)}
+    return {
+        "staff_roles": role_labels(user),
+        "reads_credit": has_role(user, Role.COMPLIANCE_ADMIN, Role.INSPECTOR),
+    }
