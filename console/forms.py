@@ -70,9 +70,9 @@ class CreditPolicyForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("score_min") is not None and data.get("score_max") is not None:
-            if data["score_min"] >= data["score_max"]:
-                raise forms.ValidationError(_("The lowest score must be below the highest."))
+        low, high = data.get("score_min"), data.get("score_max")
+        if low is not None and high is not None and low >= high:
+            raise forms.ValidationError(_("The lowest score must be below the highest."))
         return data
 
     @staticmethod

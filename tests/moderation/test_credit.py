@@ -108,7 +108,7 @@ def test_a_new_version_recomputes_every_level_at_once(
     assert refreshed(publisher).credit_level == "B"
     stricter = [LevelSpec("S", "", 60), LevelSpec("E", "", 0, may_broadcast=False)]
     with django_capture_on_commit_callbacks(execute=True):
-        publish_policy(admin, levels=stricter, score_max=69)
+        publish_policy(admin, levels=stricter, score_max=69, costs={"block": 30})
     publisher = refreshed(publisher)
     assert (publisher.credit_score, publisher.credit_level) == (69, "S")  # clamped to the new scale
     event = CreditEvent.objects.filter(publisher=publisher).latest("id")
