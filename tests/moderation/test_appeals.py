@@ -15,8 +15,16 @@ from accounts.actions import create_machine_client
 from accounts.models import StaffActionLog
 from accounts.roles import MACHINE_PLATFORM, Role
 from moderation import actions
-from moderation.models import Appeal, CreditEvent, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
-from moderation.models import WebhookDelivery
+from moderation.models import (
+    Appeal,
+    CreditEvent,
+    ModerationAction,
+    Publisher,
+    ReasonCode,
+    Stream,
+    StreamKey,
+    WebhookDelivery,
+)
 from moderation.tasks.webhooks import deliver_webhook
 from tests.conftest import NODE_SECRET, _staff
 from tests.moderation.test_webhooks import SECRET, Receiver
