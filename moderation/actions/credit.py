@@ -70,14 +70,19 @@ def apply_points(
     earned_for: date | None = None,
     policy: PolicyRules | None = None,
     announced_stream_ids: Iterable[int] = (),
+    at: datetime | None = None,
 ) -> CreditEvent:
-    """Add (or take) points, clamped to the scale; recompute the level; keep the event. Call inside a transaction."""
+    """Add (or take) points, clamped to the scale; recompute the level; keep the event. Call inside a transaction.
+
+    ``at`` backdates the record (the demo's history only); the score changes now either way.
+    """
     policy = policy or credit.fresh_policy()
     publisher = Publisher.objects.select_for_update().get(pk=publisher_id)
     score = policy.clamp(publisher.credit_score + points)
     level = policy.level_for(score).code
     event = CreditEvent.objects.create(
         publisher=publisher,
+        at=at or timezone.now(),
         kind=kind,
         points=score - publisher.credit_score,
         action=action,

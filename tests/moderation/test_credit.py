@@ -386,3 +386,27 @@ def test_the_nightly_earn_back_is_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["liveward-credit-earn-back"]
     assert entry["task"] == "moderation.tasks.credit.nightly_earn_back"
     assert settings.CELERY_TIMEZONE == settings.TIME_ZONE
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+def test_the_demo_has_a_policy_credit_history_and_a_pending_appeal(settings, tmp_path, client, nginx_node):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from moderation.models import Appeal, StreamKey
+
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # idempotent
+    policy = CreditPolicy.objects.get()
+    assert sorted(policy.levels.values_list("code", flat=True)) == ["A", "B", "C", "D", "E"]
+    assert CreditEvent.objects.count() == 8
+    banned = Publisher.objects.get(platform_account_id="demo-1019")
+    assert (banned.credit_score, banned.credit_level) == (30, "E")
+    appeal = Appeal.objects.get()
+    assert appeal.status == "pending" and appeal.publisher.platform_account_id == "demo-1004"
+    # The demo's level-E publisher is refused at the gate.
+    assert on_publish(client, StreamKey.objects.get(publisher=banned).key, "d1").status_code == 403
