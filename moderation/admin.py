@@ -3,7 +3,10 @@
 from django.contrib import admin
 
 from moderation.models import (
+    Appeal,
     Category,
+    CreditEvent,
+    CreditPolicy,
     GateDecision,
     MediaServer,
     ModerationAction,
@@ -79,3 +82,22 @@ class ModerationActionAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "reason", "media_status")
     list_select_related = ("actor", "stream", "publisher")
     date_hierarchy = "at"
+
+
+@admin.register(CreditPolicy)
+class CreditPolicyAdmin(ReadOnlyAdmin):
+    list_display = ("version", "score_min", "score_max", "created_by", "created_at", "note")
+
+
+@admin.register(CreditEvent)
+class CreditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "publisher", "kind", "points", "score_after", "level_after", "actor")
+    list_filter = ("kind",)
+    list_select_related = ("publisher", "actor")
+
+
+@admin.register(Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ("submitted_at", "publisher", "kind", "target_id", "status", "decided_by")
+    list_filter = ("status", "kind")
+    list_select_related = ("publisher", "decided_by")
