@@ -30,7 +30,7 @@ def page_as(client, user, url, **kwargs):
 
 def test_publisher_page_masks_identity_and_shows_credit_chart_and_events(client, publisher, admin, patroller):
     for points in (-12, -20, 7):
-        actions.adjust_credit(publisher, actor=admin, points=points, reason=f"调整{points}")
+        actions.adjust_credit(publisher, actor=admin, points=points, reason=f"核实理由{points}")
     response = page_as(client, patroller, reverse("console:publisher", args=[publisher.pk]))
     assert response.status_code == 200
     html = response.content.decode()
@@ -41,7 +41,7 @@ def test_publisher_page_masks_identity_and_shows_credit_chart_and_events(client,
     polyline = re.search(r'<polyline points="([^"]+)"', html).group(1)
     assert len(polyline.split()) == 2 + 2 * 3  # start, a step per event, now
     assert html.count('class="chart-dot down"') == 2 and html.count('class="chart-dot"') == 1
-    assert html.count("调整") == 3
+    assert html.count("核实理由") == 3
     assert 'id="credit-adjust"' not in html  # a patroller sees the credit, cannot adjust it
 
 
