@@ -135,7 +135,7 @@ def decide_appeal(appeal: Appeal, *, actor: User, uphold: bool, note: str) -> Ap
     if len(note) > NOTE_MAX:
         raise ModerationError(f"the note is longer than {NOTE_MAX} characters", code="bad_field")
     with transaction.atomic():
-        appeal = Appeal.objects.select_for_update().select_related("publisher").get(pk=appeal.pk)
+        appeal = Appeal.objects.select_for_update(of=("self",)).select_related("publisher").get(pk=appeal.pk)
         if appeal.status != Appeal.Status.PENDING:
             raise ModerationError("this appeal is decided already", code="already_decided")
         target = APPEAL_TARGETS.get(appeal.kind)

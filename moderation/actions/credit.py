@@ -140,7 +140,11 @@ def reverse_credit_event(event: CreditEvent, *, actor: User, reason: str) -> Cre
     from moderation.actions.patrol import lift_block, lift_suspension, reopen_publisher
 
     with transaction.atomic():
-        event = CreditEvent.objects.select_for_update().select_related("action", "action__stream").get(pk=event.pk)
+        event = (
+            CreditEvent.objects.select_for_update(of=("self",))
+            .select_related("action", "action__stream")
+            .get(pk=event.pk)
+        )
         if event.reversed_by_id is not None:
             raise ModerationError("this credit event is reversed already", code="already_reversed")
         if event.kind in (EventKind.REVERSAL, EventKind.POLICY):
