@@ -386,7 +386,8 @@ def _recompute_all(policy: PolicyRules, *, actor: User) -> int:
         new_level = policy.level_for(new_score).code
         if new_score == score and new_level == level_code:
             continue
-        by_level.setdefault(new_level, []).append(pk)
+        if new_level != level_code:
+            by_level.setdefault(new_level, []).append(pk)
         if new_score != score:
             rescored.setdefault(new_score, []).append(pk)
         events_to_make.append(
@@ -401,8 +402,11 @@ def _recompute_all(policy: PolicyRules, *, actor: User) -> int:
                 policy_version=policy.version,
             )
         )
-        if new_level != level_code:
-            _announce_level_change(pk)
+    relevelled = [pk for pks in by_level.values() for pk in pks]
+    if relevelled:
+        stream_ids = list(Stream.objects.live().filter(publisher_id__in=relevelled).values_list("pk", flat=True))
+        if stream_ids:
+            transaction.on_commit(lambda: events.publisher_credit_changed(stream_ids))
     for code, pks in by_level.items():
         Publisher.objects.filter(pk__in=pks).update(credit_level=code)
     for new_score, pks in rescored.items():
