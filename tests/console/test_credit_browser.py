@@ -42,7 +42,7 @@ def api_post(server, token: str, path: str, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_a_compliance_admin_runs_the_credit_cycle(asgi_server, new_page, admin, nginx_node, stream_key):
+def test_a_compliance_admin_runs_the_credit_cycle(asgi_server, new_page, admin, nginx_node, stream_key):  # noqa: F811
     second_admin = _staff("admin2", Role.COMPLIANCE_ADMIN, "合规管理员小钱")
     publisher = stream_key.publisher
 
