@@ -11,4 +11,5 @@ def console(request) -> dict:
         "staff_roles": role_labels(user),
         "nav_news_queue": has_role(user, Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF),
         "nav_news_licences": has_role(user, Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF, Role.INSPECTOR),
+        "reads_credit": has_role(user, Role.COMPLIANCE_ADMIN, Role.INSPECTOR),
     }

@@ -46,6 +46,7 @@ STREAM_ESCALATED = "stream.escalated"
 STREAM_ENDED = "stream.ended"
 PUBLISHER_SUSPENDED = "publisher.suspended"
 PUBLISHER_CLOSED = "publisher.closed"
+PUBLISHER_CREDIT_CHANGED = "publisher.credit_changed"
 
 SEQ_CACHE_KEY = "console:delta-seq"
 _QUEUE_LIMIT = 100_000
@@ -266,3 +267,9 @@ def comment_decided(row: dict) -> None:
 def licence_alert(event: str, payload: dict) -> None:
     """Tell compliance consoles about a licence expiring or expired."""
     send_to_group(COMPLIANCE_GROUP, event, payload)
+
+
+def publisher_credit_changed(stream_ids: list[int]) -> None:
+    """Tell consoles that these live streams' publisher changed credit level (card and priority)."""
+    for stream_id in stream_ids:
+        queue_delta(PUBLISHER_CREDIT_CHANGED, stream_id)

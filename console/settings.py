@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlparse
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LIVEWARD_VAR_DIR") or BASE_DIR / "var")
 
@@ -281,6 +283,8 @@ try:
 except Exception:
     raise _bad("TIME_ZONE", TIME_ZONE, "an IANA time zone such as Asia/Shanghai") from None
 USE_I18N = True
+# Beat's crontab entries (the nightly credit earn-back) read the console's local time.
+CELERY_TIMEZONE = TIME_ZONE
 USE_TZ = True
 
 # --- static ---------------------------------------------------------------------------------
@@ -367,6 +371,18 @@ for _suggestion in LIVEWARD_AUTO_BLOCK_SUGGESTIONS:
         raise _bad("LIVEWARD_AUTO_BLOCK_SUGGESTIONS", ",".join(LIVEWARD_AUTO_BLOCK_SUGGESTIONS), "review and/or block")
 # ... and only when the verdict's score is at least this.
 LIVEWARD_AUTO_BLOCK_MIN_SCORE = env_float("LIVEWARD_AUTO_BLOCK_MIN_SCORE", 0.95, minimum=0.0, maximum=1.0)
+
+# --- credit (docs/credit.md) ------------------------------------------------------------------
+
+# How long a process trusts its copy of the credit policy before checking the stored version (one
+# tiny query). Another process's new version takes effect here within this many seconds.
+LIVEWARD_CREDIT_POLICY_CACHE_SECONDS = env_int("LIVEWARD_CREDIT_POLICY_CACHE_SECONDS", 5, minimum=0, maximum=300)
+# Clean broadcasting hours earn points back once a night, for the day that ended (local time).
+LIVEWARD_CREDIT_EARN_BACK_HOUR = env_int("LIVEWARD_CREDIT_EARN_BACK_HOUR", 2, minimum=0, maximum=23)
+CELERY_BEAT_SCHEDULE["liveward-credit-earn-back"] = {
+    "task": "moderation.tasks.credit.nightly_earn_back",
+    "schedule": crontab(hour=LIVEWARD_CREDIT_EARN_BACK_HOUR, minute=30),
+}
 
 # --- webhooks to the platform's backend (docs/webhooks.md) ----------------------------------
 

@@ -3,8 +3,11 @@
 from django.contrib import admin
 
 from moderation.models import (
+    Appeal,
     Category,
     Comment,
+    CreditEvent,
+    CreditPolicy,
     GateDecision,
     MediaServer,
     ModerationAction,
@@ -108,3 +111,22 @@ class NewsApplicationAdmin(ReadOnlyAdmin):
 class CommentAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "stream", "viewer_id", "status", "hold_reason")
     list_filter = ("status", "hold_reason")
+
+
+@admin.register(CreditPolicy)
+class CreditPolicyAdmin(ReadOnlyAdmin):
+    list_display = ("version", "score_min", "score_max", "created_by", "created_at", "note")
+
+
+@admin.register(CreditEvent)
+class CreditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "publisher", "kind", "points", "score_after", "level_after", "actor")
+    list_filter = ("kind",)
+    list_select_related = ("publisher", "actor")
+
+
+@admin.register(Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ("submitted_at", "publisher", "kind", "target_id", "status", "decided_by")
+    list_filter = ("status", "kind")
+    list_select_related = ("publisher", "decided_by")

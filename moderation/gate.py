@@ -7,7 +7,9 @@ Any error inside the gate denies: it fails closed, and the error is logged.
 One decision costs at most three queries: the key with its publisher, category, current agreement
 and live session (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
-comes from a per-process cache (moderation/news.py).
+comes from a per-process cache (moderation/news.py). The credit rule reads the level on the publisher's
+row and the credit policy from the process's cache (moderation/credit.py), which costs one more small
+query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.query import get_related_populators
 from django.utils import timezone
 
-from moderation import actions, news, queries
+from moderation import actions, credit, news, queries
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -123,6 +125,16 @@ def publisher_accepted_current_agreement(ctx: GateContext) -> Denial | None:
     return None
 
 
+def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:
+    # The level is on the publisher's row (already loaded); the policy is the process's cached copy.
+    level = credit.level_rules(ctx.key.publisher)
+    if not level.may_broadcast:
+        return Denial(Reason.CREDIT_LEVEL_MAY_NOT_BROADCAST, f"level {level.code}")
+    if not level.allows_category(ctx.key.category.slug):
+        return Denial(Reason.CREDIT_LEVEL_CATEGORY, f"level {level.code}, category {ctx.key.category.slug}")
+    return None
+
+
 def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
     if ctx.key.denied_until is not None and ctx.key.denied_until > ctx.now:
         return Denial(Reason.KEY_COOLING_OFF, f"until {ctx.key.denied_until.isoformat()}")
@@ -177,6 +189,7 @@ PUBLISH_RULES: list[Rule] = [
     publisher_is_not_suspended,
     publisher_is_verified,
     publisher_accepted_current_agreement,
+    publisher_credit_level_allows,
     key_is_not_cooling_off,
     news_licences_are_valid,
     approved_application_covers_now,

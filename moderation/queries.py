@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 
+from moderation.credit import current_policy
 from moderation.models import Stream
 
 
@@ -73,12 +74,13 @@ def _with_priority(queryset: QuerySet[Stream], *, with_cut_pending: bool = True)
         default=Value(0),
         output_field=IntegerField(),
     )
-    credit = Case(
-        When(publisher__credit_level__in=["D", "E"], then=Value(80)),
-        When(publisher__credit_level="C", then=Value(40)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
+    # Each level's patrol weight, from the process's cached credit policy (no query while fresh).
+    weights = [
+        When(publisher__credit_level=level.code, then=Value(level.patrol_weight))
+        for level in current_policy().levels
+        if level.patrol_weight
+    ]
+    credit = Case(*weights, default=Value(0), output_field=IntegerField()) if weights else Value(0)
     flags = Case(
         When(review_score__gte=0.8, then=Value(150)),
         When(~Q(review_flag=""), then=Value(80)),
@@ -250,6 +252,73 @@ def news_application_for_page(application_id: int):
     )
 
 
+# --- credit and appeals -----------------------------------------------------------------------
+
+PUBLISHER_PAGE_EVENTS = 200
+PUBLISHER_PAGE_ACTIONS = 100
+
+
+def publisher_for_page(publisher_id: int):
+    """Return the publisher with its credit events (oldest first), actions and appeals, in a few queries."""
+    from django.db.models import Prefetch
+
+    from moderation.models import Appeal, CreditEvent, ModerationAction, Publisher
+
+    publisher = Publisher.objects.filter(pk=publisher_id).first()
+    if publisher is None:
+        return None
+    recent = CreditEvent.objects.filter(publisher=publisher).order_by("-at", "-id")[:PUBLISHER_PAGE_EVENTS]
+    publisher.page_events = list(
+        CreditEvent.objects.filter(pk__in=list(recent.values_list("pk", flat=True)))
+        .select_related("actor", "action", "reversed_by")
+        .prefetch_related(Prefetch("appeals", queryset=Appeal.objects.order_by("-submitted_at")))
+        .order_by("at", "id")
+    )
+    publisher.page_actions = list(
+        ModerationAction.objects.filter(publisher=publisher)
+        .select_related("actor", "stream")
+        .order_by("-at", "-id")[:PUBLISHER_PAGE_ACTIONS]
+    )
+    publisher.page_appeals = list(
+        Appeal.objects.filter(publisher=publisher)
+        .select_related("decided_by", "credit_event")
+        .order_by("-submitted_at")
+    )
+    publisher.page_live_streams = list(Stream.objects.live().filter(publisher=publisher).select_related("category"))
+    return publisher
+
+
+def appeals_for_console(status: str | None = None):
+    """Appeals with publisher, event and deciders, pending first then newest."""
+    from moderation.models import Appeal
+
+    appeals = Appeal.objects.select_related("publisher", "credit_event", "credit_event__action", "decided_by")
+    if status:
+        appeals = appeals.filter(status=status)
+    return appeals.order_by(
+        Case(When(status=Appeal.Status.PENDING, then=0), default=1, output_field=IntegerField()), "-submitted_at"
+    )
+
+
+def appeal_for_page(appeal_id: int):
+    from moderation.models import Appeal
+
+    return (
+        Appeal.objects.select_related(
+            "publisher",
+            "credit_event",
+            "credit_event__actor",
+            "credit_event__action",
+            "credit_event__action__actor",
+            "credit_event__action__stream",
+            "decided_by",
+            "submitted_by",
+        )
+        .filter(pk=appeal_id)
+        .first()
+    )
+
+
 def publisher_news_history(publisher_id: int, *, limit: int = 20):
     """The publisher's recent news streams (newest first), and their earlier applications."""
     from moderation.models import NewsApplication
@@ -336,3 +405,10 @@ def comment_row(comment) -> dict:
         "hold_reason": comment.hold_reason,
         "received_at": comment.received_at.isoformat(),
     }
+
+
+def credit_policy_history(limit: int = 20):
+    """Stored policy versions, newest first, with their levels and authors."""
+    from moderation.models import CreditPolicy
+
+    return CreditPolicy.objects.select_related("created_by").prefetch_related("levels").order_by("-version")[:limit]

@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from moderation import actions
+from moderation import actions, credit
 from moderation.actions.snapshots import MAX_IMAGE_BYTES
 from moderation.models import Category, Snapshot, Stream
 
@@ -88,23 +88,39 @@ def capture_snapshot(stream: Stream) -> Snapshot | None:
 def streams_due_for_snapshot(now: datetime | None = None) -> list[tuple[int, int]]:
     """Return (stream id, interval seconds) of live streams whose latest snapshot is older than their interval.
 
-    Two queries whatever the number of streams: the categories' intervals, then the streams.
+    A stream's interval is its category's, tightened by its publisher's credit level when the level
+    sets one (moderation.credit.snapshot_interval_for). Two queries whatever the number of streams:
+    the categories' intervals, then the streams; the level intervals come from the cached policy.
     """
     now = now or timezone.now()
     intervals = set(Category.objects.values_list("snapshot_interval_seconds", flat=True))
-    due = Q()
-    for seconds in intervals:
-        stale = Q(latest_snapshot__isnull=True) | Q(latest_snapshot__taken_at__lte=now - timedelta(seconds=seconds))
-        due |= Q(category__snapshot_interval_seconds=seconds) & stale
     if not intervals:
         return []
-    return list(
+    level_intervals = {
+        level.code: level.snapshot_interval_seconds
+        for level in credit.current_policy().levels
+        if level.snapshot_interval_seconds
+    }
+
+    def stale(seconds: int) -> Q:
+        return Q(latest_snapshot__isnull=True) | Q(latest_snapshot__taken_at__lte=now - timedelta(seconds=seconds))
+
+    due = Q()
+    for seconds in intervals:
+        by_category = Q(category__snapshot_interval_seconds=seconds)
+        due |= by_category & ~Q(publisher__credit_level__in=list(level_intervals)) & stale(seconds)
+        for code, level_seconds in level_intervals.items():
+            due |= by_category & Q(publisher__credit_level=code) & stale(min(seconds, level_seconds))
+    rows = (
         Stream.objects.live()
         .filter(due, node__enabled=True)
         .exclude(node__play_url="")
         .order_by("category__risk_tier", "pk")
-        .values_list("pk", "category__snapshot_interval_seconds")
+        .values_list("pk", "category__snapshot_interval_seconds", "publisher__credit_level")
     )
+    return [
+        (pk, credit.snapshot_interval_for(category_seconds=seconds, level_code=level)) for pk, seconds, level in rows
+    ]
 
 
 def claim_due_snapshots(now: datetime | None = None) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ import pytest
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from console import consumers, events, gate_asgi
-from moderation import actions, gate
+from moderation import actions, credit, gate
 from moderation import news as news_licences
 from moderation.models import MediaServer, Publisher
 
@@ -39,9 +39,11 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
 def _fresh_process_state():
     gate.forget_cached_nodes()
     news_licences.forget_platform_licences()
+    credit.forget_cached_policy()
     yield
     gate.forget_cached_nodes()
     news_licences.forget_platform_licences()
+    credit.forget_cached_policy()
 
 
 @pytest.fixture

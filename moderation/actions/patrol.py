@@ -27,6 +27,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import Role
 from console import events
+from moderation.actions.credit import charge_for_action
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS
 from moderation.models import Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
@@ -215,6 +216,7 @@ def block_stream(
             at=now,
         )
         keep_evidence(action, stream)
+        charge_for_action(action, announced_stream_ids=[stream.pk])
         log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
         action.stamps = {}
         _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk], targets=[stream])
@@ -303,6 +305,7 @@ def _cut_publisher(
             until=until,
         )
         keep_evidence(action, stream)
+        charge_for_action(action, announced_stream_ids=live_ids)
         log_staff_action(actor, f"publisher.{kind}", target=publisher, data={"action": action.pk, "reason": reason})
         action.stamps = {}
         _after_commit_cut(action, action.stamps, event, live_ids)
@@ -327,6 +330,7 @@ def escalate_stream(
             note=note,
             request_id=request_id,
         )
+        charge_for_action(action, announced_stream_ids=[stream.pk])
         log_staff_action(actor, "stream.escalate", target=stream, data={"action": action.pk, "reason": reason})
         action.stamps = {}
         transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
@@ -351,6 +355,40 @@ def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
         log_staff_action(actor, "stream_key.lift_block", target=stream_key, data={"note": note[:200]})
     stream_key.denied_until = None
     return stream_key
+
+
+def lift_suspension(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
+    """End a publisher's suspension early (an appeal was upheld, or a reviewer decided it was enough)."""
+    if not note.strip():
+        raise ModerationError("lifting a suspension needs a note", code="missing_field")
+    with transaction.atomic():
+        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
+        if publisher.status != Publisher.Status.SUSPENDED:
+            raise ModerationError("the publisher is not suspended", code="invalid")
+        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, suspended_until=None)
+        ModerationAction.objects.create(
+            actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
+        )
+        log_staff_action(actor, "publisher.lift_suspension", target=publisher, data={"note": note[:200]})
+    publisher.status, publisher.suspended_until = Publisher.Status.ACTIVE, None
+    return publisher
+
+
+def reopen_publisher(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
+    """Reopen a closed account (only when the closure itself was reversed, e.g. on an upheld appeal)."""
+    if not note.strip():
+        raise ModerationError("reopening an account needs a note", code="missing_field")
+    with transaction.atomic():
+        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
+        if publisher.status != Publisher.Status.CLOSED:
+            raise ModerationError("the account is not closed", code="invalid")
+        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, closed_at=None)
+        ModerationAction.objects.create(
+            actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
+        )
+        log_staff_action(actor, "publisher.reopen", target=publisher, data={"note": note[:200]})
+    publisher.status, publisher.closed_at = Publisher.Status.ACTIVE, None
+    return publisher
 
 
 # --- the cut at the media server --------------------------------------------------------------

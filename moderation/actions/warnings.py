@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation.actions.credit import charge_for_action
 from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import replayed_action
 from moderation.actions.webhooks import notify_platform
@@ -59,6 +60,7 @@ def warn_publisher(
             if earlier is None:
                 raise
             return earlier
+        charge_for_action(action)
         log_staff_action(
             actor,
             "publisher.warn",

@@ -8,8 +8,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from moderation.actions import ModerationError
 
-# Domain error codes that are not conflicts with the current state.
-DOMAIN_STATUS = {
+# Domain error codes that are the client's input (or not found / forbidden) rather than a conflict
+# with the current state; anything else is 409.
+ERROR_STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "bad_field": 400,
@@ -17,13 +18,17 @@ DOMAIN_STATUS = {
     "bad_window": 400,
     "bad_url": 400,
     "missing_sources": 400,
+    "appeal_kind_unsupported": 400,
+    "wrong_publisher": 400,
+    "not_appealable": 400,
 }
 
 
 def exception_handler(exc, context):
     """Map DRF errors and domain errors to a clear 4xx with a stable shape."""
     if isinstance(exc, ModerationError):
-        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=DOMAIN_STATUS.get(exc.code, 409))
+        status = ERROR_STATUS.get(exc.code, 409)
+        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from moderation import credit
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
-from moderation.models import Category, GateDecision, Publisher, ServiceAgreement, Stream, StreamKey
+from moderation.models import (
+    Appeal,
+    Category,
+    CreditEvent,
+    GateDecision,
+    Publisher,
+    ServiceAgreement,
+    Stream,
+    StreamKey,
+)
 
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_\-.:@]+$")
 
@@ -43,6 +54,9 @@ class PublisherSerializer(serializers.ModelSerializer):
     """A publisher with real-name identity masked; the raw values never leave through the API."""
 
     real_name = serializers.SerializerMethodField()
+    credit_rules = serializers.SerializerMethodField(
+        help_text="What the publisher's credit level allows; the platform enforces audience_cap."
+    )
     document_number = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
     organisation_licence_number = serializers.SerializerMethodField()
@@ -52,12 +66,16 @@ class PublisherSerializer(serializers.ModelSerializer):
         fields = [
             "id", "platform_account_id", "display_name", "kind", "real_name", "document_type", "document_number",
             "phone", "organisation_licence_number", "verification", "filing", "agreement_version",
-            "agreement_accepted_at", "credit_score", "credit_level", "status", "suspended_until", "closed_at",
-            "created_at",
+            "agreement_accepted_at", "credit_score", "credit_level", "credit_rules", "status", "suspended_until",
+            "closed_at", "created_at",
         ]  # fmt: skip
 
     def get_real_name(self, publisher: Publisher) -> str:
         return mask_name(publisher.real_name)
+
+    @extend_schema_field(serializers.DictField())
+    def get_credit_rules(self, publisher: Publisher) -> dict:
+        return credit_rules(publisher)
 
     def get_document_number(self, publisher: Publisher) -> str:
         return mask_document_number(publisher.document_number)
@@ -152,3 +170,82 @@ class HealthSerializer(serializers.Serializer):
     status = serializers.CharField()
     time = serializers.DateTimeField()
     client = serializers.CharField()
+
+
+def credit_rules(publisher: Publisher) -> dict:
+    """The rules of the publisher's credit level, as the platform needs them (it enforces the audience cap)."""
+    level = credit.level_rules(publisher)
+    return {
+        "level": level.code,
+        "may_broadcast": level.may_broadcast,
+        "allowed_categories": sorted(level.allowed_categories) or None,
+        "requires_pre_review": level.requires_pre_review,
+        "audience_cap": level.audience_cap,
+        "policy_version": credit.current_policy().version,
+    }
+
+
+class CreditEventSerializer(serializers.ModelSerializer):
+    action_kind = serializers.CharField(source="action.kind", default=None)
+    reversed = serializers.SerializerMethodField()
+    appealable = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreditEvent
+        fields = [
+            "id", "at", "kind", "points", "score_after", "level_after", "reason", "action", "action_kind",
+            "policy_version", "reversed", "appealable",
+        ]  # fmt: skip
+
+    def get_reversed(self, event: CreditEvent) -> bool:
+        return event.reversed_by_id is not None
+
+    def get_appealable(self, event: CreditEvent) -> bool:
+        return (
+            event.kind in (CreditEvent.Kind.ACTION, CreditEvent.Kind.MANUAL)
+            and event.points < 0
+            and event.reversed_by_id is None
+        )
+
+
+class PublisherCreditSerializer(serializers.ModelSerializer):
+    """A publisher's credit: score, level, the level's rules and the latest events (no identity data)."""
+
+    credit_rules = serializers.SerializerMethodField()
+    events = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Publisher
+        fields = ["id", "platform_account_id", "credit_score", "credit_level", "credit_rules", "events"]
+
+    @extend_schema_field(serializers.DictField())
+    def get_credit_rules(self, publisher: Publisher) -> dict:
+        return credit_rules(publisher)
+
+    @extend_schema_field(CreditEventSerializer(many=True))
+    def get_events(self, publisher: Publisher) -> list:
+        events = publisher.credit_events.select_related("action").order_by("-at", "-id")[:50]
+        return CreditEventSerializer(events, many=True).data
+
+
+class AppealSubmissionSerializer(serializers.Serializer):
+    """What the platform sends to appeal a credit event (or, once wired, a blacklisting)."""
+
+    kind = serializers.ChoiceField(choices=Appeal.Kind.choices)
+    target = serializers.IntegerField(min_value=1, help_text="The credit event's (or blacklisting's) id.")
+    publisher = _text(64, required=True, help_text="The publisher's platform_account_id.")
+    statement = _text(4000, required=True)
+    reference = _text(64, default="", help_text="The platform's own id for the appeal, echoed in the webhook.")
+
+
+class AppealSerializer(serializers.ModelSerializer):
+    publisher = serializers.CharField(source="publisher.platform_account_id")
+    target = serializers.IntegerField(source="target_id")
+    reference = serializers.CharField(source="platform_reference")
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "id", "kind", "target", "publisher", "statement", "reference", "submitted_at", "status", "decided_at",
+            "decision_note",
+        ]  # fmt: skip

@@ -18,6 +18,9 @@ urlpatterns = [
     path("streams/<int:pk>/snapshots/", snapshots.StreamSnapshotPush.as_view(), name="api-stream-snapshots"),
     path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
     path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
+    path("publishers/<str:account_id>/credit/", views.PublisherCredit.as_view(), name="api-publisher-credit"),
+    path("appeals/", views.AppealSubmit.as_view(), name="api-appeals"),
+    path("appeals/<int:pk>/", views.AppealDetail.as_view(), name="api-appeal"),
     path("publishers/<str:account_id>/stream-keys/", views.StreamKeyIssue.as_view(), name="api-publisher-stream-keys"),
     path(
         "publishers/<str:account_id>/news-applications/",

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.roles import MACHINE_PLATFORM, HasRole, Role, has_role
 from moderation import actions, queries
 from moderation.api import serializers
-from moderation.models import GateDecision, Publisher, Stream
+from moderation.models import Appeal, GateDecision, Publisher, Stream
 
 
 class Conflict(APIException):
@@ -67,12 +67,58 @@ class StreamDetail(generics.RetrieveAPIView):
     queryset = Stream.objects.select_related("publisher", "category", "node", "last_patrolled_by")
 
 
+class IsStaffOrPlatformBackend(BasePermission):
+    """Any staff role, or the platform backend's machine client."""
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, *Role.values, MACHINE_PLATFORM)
+
+
 class PublisherDetail(generics.RetrieveAPIView):
-    """Show one publisher, with real-name identity masked."""
+    """Show one publisher (staff), with real-name identity masked, and its credit level's rules."""
 
     serializer_class = serializers.PublisherSerializer
     permission_classes = [HasRole]
     queryset = Publisher.objects.all()
+
+
+class PublisherCredit(generics.RetrieveAPIView):
+    """Show a publisher's credit: score, level, what the level allows (the audience cap the platform
+    enforces), the latest credit events (with the ids an appeal names). Staff or the platform backend."""
+
+    serializer_class = serializers.PublisherCreditSerializer
+    permission_classes = [IsStaffOrPlatformBackend]
+    queryset = Publisher.objects.all()
+    lookup_field = "platform_account_id"
+    lookup_url_kwarg = "account_id"
+
+
+class AppealSubmit(APIView):
+    """Submit a publisher's appeal against a credit event (platform backend token)."""
+
+    permission_classes = [IsPlatformBackend]
+
+    @extend_schema(request=serializers.AppealSubmissionSerializer, responses={201: serializers.AppealSerializer})
+    def post(self, request):
+        data = serializers.AppealSubmissionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        appeal = actions.submit_appeal(
+            kind=data.validated_data["kind"],
+            target_id=data.validated_data["target"],
+            publisher_account_id=data.validated_data["publisher"],
+            statement=data.validated_data["statement"],
+            platform_reference=data.validated_data["reference"],
+            submitted_by=request.user,
+        )
+        return Response(serializers.AppealSerializer(appeal).data, status=status.HTTP_201_CREATED)
+
+
+class AppealDetail(generics.RetrieveAPIView):
+    """Show one appeal and its outcome."""
+
+    serializer_class = serializers.AppealSerializer
+    permission_classes = [IsStaffOrPlatformBackend]
+    queryset = Appeal.objects.select_related("publisher")
 
 
 @extend_schema(

@@ -1,6 +1,8 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
+from moderation.models.appeals import Appeal
 from moderation.models.comments import Comment
+from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
 from moderation.models.news import (
     LicenceScope,
     NewsApplication,
@@ -16,8 +18,12 @@ from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQ
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "Appeal",
     "Category",
     "Comment",
+    "CreditEvent",
+    "CreditLevel",
+    "CreditPolicy",
     "Evidence",
     "GateDecision",
     "LicenceScope",

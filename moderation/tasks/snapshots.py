@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from celery import shared_task
 
-from moderation import snapshots
+from moderation import credit, snapshots
 from moderation.models import Stream
 
 
@@ -25,14 +25,19 @@ def schedule_due_snapshots() -> int:
 @shared_task(name="moderation.tasks.snapshots.capture_stream_snapshot", acks_late=True, ignore_result=True)
 def capture_stream_snapshot(stream_id: int) -> int | None:
     """Grab and record one frame of a live stream; return the snapshot's id, None if none was taken."""
-    stream = Stream.objects.select_related("node", "key", "category", "latest_snapshot").filter(pk=stream_id).first()
+    stream = (
+        Stream.objects.select_related("node", "key", "category", "publisher", "latest_snapshot")
+        .filter(pk=stream_id)
+        .first()
+    )
     if stream is None or not stream.is_live:
         return None
     latest = stream.latest_snapshot
+    interval = credit.snapshot_interval_for(
+        category_seconds=stream.category.snapshot_interval_seconds, level_code=stream.publisher.credit_level
+    )
     # Run twice (a redelivery), the second run finds the first one's frame and stops.
-    if latest is not None and latest.taken_at > timezone.now() - timedelta(
-        seconds=stream.category.snapshot_interval_seconds / 2
-    ):
+    if latest is not None and latest.taken_at > timezone.now() - timedelta(seconds=interval / 2):
         return None
     snapshot = snapshots.capture_snapshot(stream)
     return snapshot.pk if snapshot is not None else None

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, gate
+from moderation import actions, credit, gate
 from moderation.models import GateDecision, Publisher, Stream, StreamKey
 from tests.conftest import NODE_SECRET, make_publisher
 
@@ -282,6 +282,7 @@ def test_one_decision_takes_at_most_three_queries(client, nginx_node, stream_key
         on_publish(client, key.key, client_id=f"b{index}")
     gate.forget_cached_nodes()
     gate.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)  # the node cache is warm in a running server
+    credit.current_policy()  # so is the credit policy's (checked again every few seconds, not per decision)
     request = gate.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="q1")
     with CaptureQueriesContext(connection) as allowed:
         assert gate.decide_publish(request).allowed

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.actions import create_staff_user
 from accounts.models import User
 from accounts.roles import Role
 from moderation import actions
-from moderation.models import Category, MediaServer, PlatformLicence, Publisher, ServiceAgreement
+from moderation.actions.credit import apply_points
+from moderation.models import Appeal, Category, CreditEvent, MediaServer, PlatformLicence, Publisher, ServiceAgreement
 
 DEMO_STAFF = [
     ("patroller", Role.PATROLLER, "巡查员 王静"),
@@ -85,6 +88,22 @@ DEMO_NEWS_APPLICATIONS = [
         False,
     ),
 ]
+
+# A few publishers' credit history (days ago, points, reason); the chart on their page shows it.
+DEMO_CREDIT_HISTORY = {
+    "demo-1002": [
+        (20, -15, "直播中出现赌博引导（演示）"),
+        (12, 3, "连续三天无违规（演示）"),
+        (3, -5, "辱骂观众，警示（演示）"),
+    ],
+    "demo-1004": [
+        (15, -15, "虚假宣传商品功效（演示）"),
+        (9, -15, "再次虚假宣传（演示）"),
+        (2, 2, "无违规直播（演示）"),
+    ],
+    "demo-1019": [(25, -30, "售卖违禁品（演示）"), (10, -40, "再次售卖违禁品（演示）")],
+}
+DEMO_APPEAL = ("demo-1004", "商品功效描述有检测报告支持，请复核第二次扣分。")
 
 SIMULATOR_NODE = "sim-1"
 SIMULATOR_CONTROL_PORT = 8081
@@ -215,6 +234,7 @@ class Command(BaseCommand):
                 publisher, verification=Publisher.Verification.VERIFIED, actor=None
             )
             actions.issue_stream_key(publisher, category=categories[slug], default_title=title, key=f"demo-{account}")
+        self._credit()
         path = simulator_config_path()
         node = MediaServer.objects.filter(name=SIMULATOR_NODE).first()
         if node is None or not path.exists():
@@ -229,3 +249,30 @@ class Command(BaseCommand):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({"node": node.name, "secret": secret, "control_port": SIMULATOR_CONTROL_PORT}))
             path.chmod(0o600)
+
+    def _credit(self) -> None:
+        """Store the default credit policy (levels A–E) and a little history, with one pending appeal."""
+        actions.ensure_credit_policy()
+        if CreditEvent.objects.exists():
+            return
+        now = timezone.now()
+        for account, history in DEMO_CREDIT_HISTORY.items():
+            publisher = Publisher.objects.get(platform_account_id=account)
+            for days_ago, points, reason in history:
+                apply_points(
+                    publisher.pk,
+                    points=points,
+                    kind=CreditEvent.Kind.MANUAL,
+                    reason=reason,
+                    at=now - timedelta(days=days_ago),
+                )
+        account, statement = DEMO_APPEAL
+        event = CreditEvent.objects.filter(publisher__platform_account_id=account, points__lt=0).order_by("-at").first()
+        actions.submit_appeal(
+            kind=Appeal.Kind.CREDIT_EVENT,
+            target_id=event.pk,
+            publisher_account_id=account,
+            statement=statement,
+            submitted_by=None,
+            platform_reference="demo-appeal-1",
+        )

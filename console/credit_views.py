@@ -1,0 +1,278 @@
+"""The console's credit pages: publisher page (score chart, events, actions, appeals), policy, appeals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Role, has_role, require_role
+from console.forms import (
+    AppealDecisionForm,
+    CreditAdjustmentForm,
+    CreditLevelFormSet,
+    CreditPolicyForm,
+    level_initial,
+)
+from moderation import actions, credit, queries
+from moderation.actions.credit import CHARGEABLE_KINDS
+from moderation.api.masking import mask_document_number, mask_name, mask_phone
+from moderation.models import Appeal, ModerationAction
+
+POLICY_READERS = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
+APPEAL_READERS = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 220, 36
+
+
+def score_chart(publisher, events: list, *, now: datetime) -> dict:
+    """Lay out the score over time as an SVG step line, with the level thresholds, server-side."""
+    policy = credit.current_policy()
+    low, high = min(policy.score_min, publisher.credit_score), max(policy.score_max, publisher.credit_score)
+    if events:
+        first = events[0]
+        start, start_score = min(first.at, publisher.created_at), first.score_after - first.points
+    else:
+        start, start_score = publisher.created_at, publisher.credit_score
+    for event in events:
+        low, high = min(low, event.score_after), max(high, event.score_after)
+    span_seconds = max((now - start).total_seconds(), 1.0)
+    span_score = max(high - low, 1)
+    inner_width, inner_height = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+
+    def x(at: datetime) -> float:
+        return round(CHART_PAD + inner_width * (at - start).total_seconds() / span_seconds, 1)
+
+    def y(score: int) -> float:
+        return round(CHART_PAD + inner_height * (high - score) / span_score, 1)
+
+    points = [(x(start), y(start_score))]
+    markers = []
+    score = start_score
+    for event in events:
+        points.append((x(event.at), y(score)))
+        score = event.score_after
+        points.append((x(event.at), y(score)))
+        markers.append(
+            {
+                "x": x(event.at),
+                "y": y(score),
+                "title": f"{timezone.localtime(event.at):%Y-%m-%d %H:%M} {event.points:+d} → {score} "
+                f"({event.level_after}) {event.get_kind_display()}",
+                "down": event.points < 0,
+            }
+        )
+    points.append((x(now), y(score)))
+    thresholds = [
+        {"y": y(level.min_score), "label": f"{level.code} ≥ {level.min_score}"}
+        for level in policy.levels
+        if low <= level.min_score <= high
+    ]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_PAD,
+        "right": CHART_WIDTH - CHART_PAD,
+        "top": CHART_PAD,
+        "bottom": CHART_HEIGHT - CHART_PAD,
+        "polyline": " ".join(f"{px},{py}" for px, py in points),
+        "markers": markers,
+        "thresholds": thresholds,
+        "high": high,
+        "low": low,
+        "start": timezone.localtime(start),
+        "end": timezone.localtime(now),
+    }
+
+
+@never_cache
+@require_role()
+def publisher_detail(request: HttpRequest, publisher_id: int) -> HttpResponse:
+    """Show a publisher: identity masked, credit level and its rules, score chart, events, actions, appeals."""
+    publisher = queries.publisher_for_page(publisher_id)
+    if publisher is None:
+        raise Http404
+    return render(request, "console/publisher.html", _publisher_context(request, publisher))
+
+
+def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjustmentForm | None = None) -> dict:
+    identity = {
+        "real_name": mask_name(publisher.real_name),
+        "document_type": publisher.get_document_type_display(),
+        "document_number": mask_document_number(publisher.document_number),
+        "phone": mask_phone(publisher.phone),
+        "organisation_licence_number": mask_document_number(publisher.organisation_licence_number),
+    }
+    may_adjust = has_role(request.user, Role.COMPLIANCE_ADMIN)
+    return {
+        "publisher": publisher,
+        "identity": identity,
+        "level": credit.level_rules(publisher),
+        "chart": score_chart(publisher, publisher.page_events, now=timezone.now()),
+        "events": list(reversed(publisher.page_events)),
+        "actions": publisher.page_actions,
+        "appeals": publisher.page_appeals,
+        "live_streams": publisher.page_live_streams,
+        "may_adjust": may_adjust,
+        "may_read_appeals": has_role(request.user, *APPEAL_READERS),
+        "adjust_form": adjust_form or (CreditAdjustmentForm() if may_adjust else None),
+    }
+
+
+@require_POST
+@require_role(Role.COMPLIANCE_ADMIN)
+def adjust_publisher_credit(request: HttpRequest, publisher_id: int) -> HttpResponse:
+    """Add or take points by hand, with a reason (compliance admin)."""
+    publisher = queries.publisher_for_page(publisher_id)
+    if publisher is None:
+        raise Http404
+    form = CreditAdjustmentForm(request.POST)
+    if form.is_valid():
+        try:
+            event = actions.adjust_credit(
+                publisher, actor=request.user, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"]
+            )
+        except actions.ModerationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Credit adjusted by %(points)+d: score %(score)s, level %(level)s.")
+                % {"points": event.points, "score": event.score_after, "level": event.level_after},
+            )
+            return redirect("console:publisher", publisher_id=publisher.pk)
+    return render(request, "console/publisher.html", _publisher_context(request, publisher, form), status=400)
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+
+@never_cache
+@require_role(*POLICY_READERS)
+def credit_policy(request: HttpRequest) -> HttpResponse:
+    """Show the current credit policy and the earlier versions."""
+    current = credit.fresh_policy()
+    labels = dict(ModerationAction.Kind.choices)
+    return render(
+        request,
+        "console/credit_policy.html",
+        {
+            "policy": current,
+            "costs": [(labels[kind], current.cost_of(kind)) for kind in CHARGEABLE_KINDS],
+            "history": queries.credit_policy_history(),
+            "may_edit": has_role(request.user, Role.COMPLIANCE_ADMIN),
+        },
+    )
+
+
+@never_cache
+@require_role(Role.COMPLIANCE_ADMIN)
+def credit_policy_edit(request: HttpRequest) -> HttpResponse:
+    """Publish a new version of the credit policy (compliance admin); every level is recomputed."""
+    current = credit.fresh_policy()
+    if request.method == "POST":
+        form = CreditPolicyForm(request.POST)
+        levels = CreditLevelFormSet(request.POST, initial=level_initial(current), prefix="levels")
+        if form.is_valid() and levels.is_valid():
+            try:
+                policy = actions.publish_credit_policy(
+                    actor=request.user,
+                    levels=levels.specs(),
+                    action_costs=form.action_costs(),
+                    score_min=form.cleaned_data["score_min"],
+                    score_max=form.cleaned_data["score_max"],
+                    earn_back_points_per_hour=form.cleaned_data["earn_back_points_per_hour"],
+                    earn_back_nightly_cap=form.cleaned_data["earn_back_nightly_cap"],
+                    note=form.cleaned_data["note"],
+                )
+            except actions.ModerationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, _("Credit policy version %(version)s is in force.") % {"version": policy.version}
+                )
+                return redirect("console:credit-policy")
+        status = 400
+    else:
+        form = CreditPolicyForm(initial=CreditPolicyForm.initial_from(current))
+        levels = CreditLevelFormSet(initial=level_initial(current), prefix="levels")
+        status = 200
+    return render(
+        request,
+        "console/credit_policy_edit.html",
+        {"policy": current, "form": form, "levels": levels},
+        status=status,
+    )
+
+
+# --- appeals ----------------------------------------------------------------------------------
+
+
+@never_cache
+@require_role(*APPEAL_READERS)
+def appeal_list(request: HttpRequest) -> HttpResponse:
+    """List appeals, pending first."""
+    status = request.GET.get("status") or ""
+    if status not in Appeal.Status.values:
+        status = ""
+    return render(
+        request,
+        "console/appeals.html",
+        {
+            "appeals": queries.appeals_for_console(status or None)[:200],
+            "status": status,
+            "statuses": Appeal.Status.choices,
+            "pending_count": Appeal.objects.filter(status=Appeal.Status.PENDING).count(),
+        },
+    )
+
+
+@never_cache
+@require_role(*APPEAL_READERS)
+def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    """Show an appeal; a compliance admin who did not act decides it."""
+    appeal = queries.appeal_for_page(appeal_id)
+    if appeal is None:
+        raise Http404
+    may_decide = has_role(request.user, Role.COMPLIANCE_ADMIN) and appeal.status == Appeal.Status.PENDING
+    form = AppealDecisionForm() if may_decide else None
+    status = 200
+    if request.method == "POST":
+        if not has_role(request.user, Role.COMPLIANCE_ADMIN):
+            return HttpResponse(status=403)
+        form = AppealDecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.decide_appeal(
+                    appeal,
+                    actor=request.user,
+                    uphold=form.cleaned_data["decision"] == "uphold",
+                    note=form.cleaned_data["note"],
+                )
+            except actions.ModerationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Appeal decided; the platform is notified."))
+                return redirect("console:appeal", appeal_id=appeal.pk)
+        status = 400
+        may_decide = True
+    event = appeal.credit_event
+    acted_by: set[int] = set()
+    if event is not None:
+        acted_by = {event.actor_id, event.action.actor_id if event.action is not None else None} - {None}
+    return render(
+        request,
+        "console/appeal.html",
+        {
+            "appeal": appeal,
+            "event": event,
+            "form": form if may_decide else None,
+            "acted_here": request.user.pk in acted_by,
+        },
+        status=status,
+    )

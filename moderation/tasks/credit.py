@@ -1,0 +1,15 @@
+"""Credit on schedule: the nightly earn-back for clean broadcasting hours."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from moderation import actions
+
+
+@shared_task(name="moderation.tasks.credit.nightly_earn_back", acks_late=True, ignore_result=True)
+def nightly_earn_back(night: str | None = None) -> int:
+    """Give back points for yesterday's (or ``night``'s, ISO date) clean broadcasting; safe to run twice."""
+    return actions.nightly_earn_back(date.fromisoformat(night) if night else None)
