@@ -28,12 +28,10 @@
   if (!configElement) return;
   var config = JSON.parse(configElement.textContent);
   var T = config.strings;
-  var PING_EVERY = 10000, PONG_TIMEOUT = 25000, MAX_BACKOFF = 30000;
   var OPEN = ["submitted", "recommended", "returned"];
   var queue = document.getElementById("news-queue");
   var heldList = document.getElementById("held-comments");
   var statusLine = document.getElementById("news-status");
-  var indicator = document.getElementById("live-indicator");
   var decideTemplate = document.getElementById("decide-template");
   var byKey = {};
   config.decisions.forEach(function (decision) { byKey[decision.key] = decision; });
@@ -44,11 +42,6 @@
 
   function fmt(text, values) {
     return String(text).replace(/%\((\w+)\)s/g, function (match, name) { return values && values[name] != null ? values[name] : ""; });
-  }
-  function setState(state) {
-    if (!indicator || indicator.dataset.state === state) return;
-    indicator.dataset.state = state;
-    indicator.textContent = indicator.getAttribute("data-text-" + state) || state;
   }
   function time(iso) {
     var d = new Date(iso);
@@ -197,13 +190,11 @@
     }
   });
 
-  // --- the socket ---------------------------------------------------------------------------------
-  var socket = null, backoff = 1000, reconnectTimer = null, lastHeard = 0;
+  // --- the socket (socket.js: heartbeat, reconnect with backoff, live indicator) ------------------
+  var connection = null;
 
   function send(frame) {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(JSON.stringify(frame));
-    return true;
+    return connection !== null && connection.send(frame);
   }
   function sendDecision(id, decision, note) {
     var requestId = "news-" + Date.now().toString(36) + "-" + (++counter);
@@ -224,7 +215,6 @@
 
   function handle(frame) {
     if (frame.type === "hello") {
-      backoff = 1000; setState("live");
       send({ type: "news.resync" });
     } else if (frame.type === "news.snapshot") {
       rows = new Map(); comments = new Map();
@@ -260,31 +250,6 @@
     }
   }
 
-  function connect() {
-    if (socket && socket.readyState <= WebSocket.OPEN) return;
-    setState("connecting");
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    try { socket = new WebSocket(scheme + window.location.host + "/ws/console/"); } catch (error) { scheduleReconnect(); return; }
-    socket.onmessage = function (message) {
-      lastHeard = Date.now();
-      var frame;
-      try { frame = JSON.parse(message.data); } catch (error) { return; }
-      handle(frame);
-    };
-    socket.onclose = function () { socket = null; setState("down"); scheduleReconnect(); };
-  }
-  function scheduleReconnect() {
-    if (reconnectTimer) return;
-    var delay = backoff * (0.75 + Math.random() * 0.5);
-    backoff = Math.min(backoff * 2, MAX_BACKOFF);
-    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
-  }
-  setInterval(function () {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - lastHeard > PONG_TIMEOUT) { socket.close(); return; }
-    send({ type: "ping", id: Date.now() });
-  }, PING_EVERY);
-
   Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
@@ -292,5 +257,5 @@
     button.addEventListener("click", function () { decideComment(Number(button.closest(".comment-row").dataset.id), button.dataset.comment); });
   });
   window.livewardNews = { rows: rows, pending: pending };
-  connect();
+  connection = window.LivewardSocket.open({ onFrame: handle });
 })();

@@ -198,9 +198,11 @@ def test_a_level_limits_the_categories(client, nginx_node, publisher, entertainm
     decision = GateDecision.objects.latest("id")
     assert (decision.reason, decision.detail) == ("credit_category", "level C, category news")
     assert on_publish(client, fun_key.key, "2").status_code == 200
-    # Points back: the same key is allowed at once.
+    # Points back: the credit rule lets the same key through at once (the news rules, which ask for
+    # licences and an approved application, are what refuse it now).
     actions.adjust_credit(publisher, actor=admin, points=50, reason="申诉核实")
-    assert on_publish(client, news_key.key, "3").status_code == 200
+    assert on_publish(client, news_key.key, "3").status_code == 403
+    assert GateDecision.objects.latest("id").reason == GateDecision.Reason.PLATFORM_LICENCE_INVALID
 
 
 def test_the_update_hook_ends_a_running_stream_once_the_level_may_not_broadcast(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, gate
+from moderation import actions, credit, gate
 from moderation import news as news_licences
 from moderation.models import GateDecision, LicenceScope, ModerationAction, NewsApplication, Stream
 from tests.moderation.test_gate import statements
@@ -127,6 +127,7 @@ def test_a_stream_past_its_window_is_cut_on_update(nginx_node, news_key, approve
 
 def test_non_news_keys_keep_the_three_statement_budget(nginx_node, stream_key, news_key, approved_now):
     gate.authenticate_node("edge-1", "node-secret-for-tests", nginx_node.kind)
+    credit.current_policy()  # the process's cached copy, loaded once (moderation/credit.py)
     with CaptureQueriesContext(connection) as queries:
         assert publish(nginx_node, stream_key, "budget").allowed
     assert len(statements(queries)) == 3, statements(queries)
