@@ -142,8 +142,11 @@ def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
 
 
 def needs_pre_review(ctx: GateContext) -> bool:
-    """Tell whether this publish needs an approved application covering now (先审后发): today, news."""
-    return ctx.key.category.is_news
+    """Tell whether this publish needs an approved application covering now (先审后发).
+
+    News always does; so does every stream of a publisher whose credit level requires pre-review.
+    """
+    return ctx.key.category.is_news or credit.level_requires_pre_review(ctx.key.publisher)
 
 
 def news_licences_are_valid(ctx: GateContext) -> Denial | None:

@@ -25,7 +25,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import MACHINE_PLATFORM, Role, has_role
 from console import events
-from moderation import news, queries
+from moderation import credit, news, queries
 from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import _after_commit_cut, keep_evidence
 from moderation.actions.webhooks import notify_platform
@@ -276,13 +276,17 @@ def submit_news_application(
         raise ModerationError(f"a window lasts at most {WINDOW_MAX.days} days", code="bad_window")
     cleaned_sources = _clean_sources(origin, sources)
     with transaction.atomic():
-        stream_key = StreamKey.objects.select_related("category").get(pk=stream_key.pk)
+        stream_key = StreamKey.objects.select_related("category", "publisher").get(pk=stream_key.pk)
         if stream_key.publisher_id != publisher.pk:
             raise ModerationError("the stream key belongs to another publisher", code="bad_field")
         if stream_key.status != StreamKey.Status.ACTIVE:
             raise ModerationError("the stream key is revoked", code="bad_field")
-        if not stream_key.category.is_news:
-            raise ModerationError("the stream key is not in a news category", code="bad_field")
+        # The level as stored now (the caller's publisher object may predate a credit event).
+        if not stream_key.category.is_news and not credit.level_requires_pre_review(stream_key.publisher):
+            raise ModerationError(
+                "the stream key is not in a news category (and the publisher's level needs no pre-review)",
+                code="bad_field",
+            )
         application = NewsApplication.objects.create(
             publisher=publisher,
             stream_key=stream_key,
@@ -374,6 +378,8 @@ def _check_approval(application: NewsApplication) -> None:
     now = timezone.now()
     if application.window_end <= now:
         raise ModerationError("the window is over", code="bad_window")
+    if not application.stream_key.category.is_news:
+        return  # pre-review for the publisher's credit level: no news licence is involved
     platform = news.valid_platform_licence(now)
     if platform is None:
         raise ModerationError(news.platform_licence_problem(now), code="licence_invalid")
@@ -496,7 +502,9 @@ def audit_news_licences(now: datetime | None = None) -> dict[str, int]:
         )
         lapsed += 1
     cut = 0
-    for stream in Stream.objects.live().filter(category__is_news=True).select_related("key"):
+    pre_review_levels = [level.code for level in credit.current_policy().levels if level.requires_pre_review]
+    needs_approval = Q(category__is_news=True) | Q(publisher__credit_level__in=pre_review_levels)
+    for stream in Stream.objects.live().filter(needs_approval).select_related("key"):
         if cut_uncovered_news_stream(stream.key_id, actor=None, note="audit: no approved application covers now"):
             cut += 1
     return {"alerted": alerted, "lapsed": lapsed, "cut": cut}
