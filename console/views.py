@@ -14,7 +14,16 @@ from django.views.decorators.cache import never_cache
 from accounts.roles import Role, has_role, require_role
 from moderation import queries
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
-from moderation.models import Category, Evidence, GateDecision, ModerationAction, ReasonCode, Snapshot, Stream
+from moderation.models import (
+    Category,
+    Comment,
+    Evidence,
+    GateDecision,
+    ModerationAction,
+    ReasonCode,
+    Snapshot,
+    Stream,
+)
 
 # Who may send which action from the wall (docs/console-protocol.md); the server checks again per message.
 WALL_ACTIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
@@ -30,6 +39,7 @@ WALL_ACTIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
 # The most gate decisions and snapshots the stream page shows.
 STREAM_PAGE_DECISIONS = 50
 STREAM_PAGE_SNAPSHOTS = 24
+STREAM_PAGE_COMMENTS = 50
 
 
 def wall_strings() -> dict[str, str]:
@@ -135,6 +145,11 @@ def stream_for_page(stream_id: int) -> Stream:
     except Stream.DoesNotExist:
         raise Http404 from None
     stream.page_snapshots = list(snapshots.filter(stream=stream)[:STREAM_PAGE_SNAPSHOTS])
+    stream.page_comments = list(
+        Comment.objects.filter(stream=stream)
+        .select_related("decided_by")
+        .order_by("-received_at", "-pk")[:STREAM_PAGE_COMMENTS]
+    )
     stream.page_decisions = list(
         GateDecision.objects.filter(stream_key_id=stream.key_id)
         .select_related("node")
@@ -164,6 +179,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "identity": identity,
             "snapshots": stream.page_snapshots,
             "decisions": stream.page_decisions,
+            "comments": stream.page_comments,
             "actions": stream.actions.all(),
         },
     )

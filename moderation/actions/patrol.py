@@ -30,7 +30,7 @@ from console import events
 from moderation.actions.credit import charge_for_action
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS
-from moderation.models import Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
+from moderation.models import Comment, Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
 
 logger = logging.getLogger(__name__)
 Kind = ModerationAction.Kind
@@ -48,6 +48,8 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 MAX_SUSPEND_MINUTES = 30 * 24 * 60
+# How many of the stream's last comments a block, suspension or closure keeps as evidence.
+EVIDENCE_COMMENTS = 20
 
 
 # --- shared steps -----------------------------------------------------------------------------
@@ -101,7 +103,7 @@ def _digest(payload: dict) -> tuple[dict, str]:
 
 
 def keep_evidence(action: ModerationAction, stream: Stream) -> None:
-    """Keep the stream's metadata and latest snapshot with the action, each with its SHA-256."""
+    """Keep the stream's metadata, its last comments and latest snapshot with the action, each with its SHA-256."""
     metadata, digest = _digest(
         {
             "stream": stream.pk,
@@ -120,6 +122,21 @@ def keep_evidence(action: ModerationAction, stream: Stream) -> None:
         }
     )
     Evidence.objects.create(action=action, kind=Evidence.Kind.METADATA, content=metadata, sha256=digest)
+    latest = Comment.objects.filter(stream_id=stream.pk).order_by("-received_at", "-pk")[:EVIDENCE_COMMENTS]
+    comments = [
+        {
+            "id": comment.external_id,
+            "viewer": comment.viewer_id,
+            "text": comment.text,
+            "status": comment.status,
+            "posted_at": comment.posted_at.isoformat(),
+            "received_at": comment.received_at.isoformat(),
+        }
+        for comment in reversed(list(latest))  # oldest first, as they were read
+    ]
+    if comments:
+        content, digest = _digest({"stream": stream.pk, "comments": comments})
+        Evidence.objects.create(action=action, kind=Evidence.Kind.COMMENTS, content=content, sha256=digest)
     snapshot = stream.latest_snapshot
     if snapshot is not None and snapshot.sha256:
         Evidence.objects.create(

@@ -180,3 +180,11 @@ def test_logging_in_lands_on_the_wall(client, patroller):
     response = client.post("/accounts/login/", {"username": "patroller", "password": PASSWORD}, follow=True)
     assert response.status_code == 200
     assert "巡查墙" in response.content.decode()
+
+
+def test_the_stream_page_shows_its_comments_with_their_status(client, patroller, live_stream):
+    actions.receive_comment(live_stream, external_id="page-1", viewer_id="viewer-7", text="主播好厉害", actor=None)
+    client.force_login(patroller)
+    body = client.get(f"/streams/{live_stream.pk}/").content.decode()
+    assert "主播好厉害" in body and "viewer-7" in body
+    assert "No comments on this stream." not in body and "这条直播没有评论" not in body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -91,3 +93,20 @@ def test_a_request_id_clash_inside_the_action_fails_it_whole(live, patroller, dj
     assert callbacks == []
     assert list(ModerationAction.objects.all()) == [earlier]
     assert StreamKey.objects.get(pk=live.key_id).denied_until is None
+
+
+def test_a_block_keeps_the_last_comments_as_evidence(live, patroller):
+    for index in range(25):
+        actions.receive_comment(live, external_id=f"c-{index}", viewer_id=f"v-{index}", text=f"弹幕{index}", actor=None)
+    action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="with-comments")
+    evidence = action.evidence.get(kind="comments")
+    texts = [comment["text"] for comment in evidence.content["comments"]]
+    assert texts == [f"弹幕{index}" for index in range(5, 25)]  # the last twenty, oldest first
+    body = json.dumps(evidence.content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert evidence.sha256 == hashlib.sha256(body.encode()).hexdigest()
+
+
+def test_a_block_without_comments_keeps_no_comment_evidence(live, patroller):
+    action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="quiet")
+    assert not action.evidence.filter(kind="comments").exists()
+    assert action.evidence.filter(kind="metadata").exists()
