@@ -5,6 +5,20 @@ then register side effects (console events, tasks, media-server calls) with on_c
 import from here: ``from moderation import actions; actions.block_stream(...)``.
 """
 
+from moderation.actions.blacklist import (
+    BLACKLIST_CHANGE_ROLES,
+    BLACKLIST_READ_ROLES,
+    BlacklistedIdentity,
+    add_blacklist_entry,
+    approve_blacklist_removal,
+    enforce_blacklist,
+    export_blacklist,
+    record_publisher_device,
+    reject_blacklist_removal,
+    request_blacklist_removal,
+    reverse_blacklisting,
+    sweep_blacklist,
+)
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import (
@@ -17,10 +31,12 @@ from moderation.actions.patrol import (
     ACTION_ROLES,
     block_stream,
     close_publisher,
+    close_publisher_account,
     escalate_stream,
     lift_block,
     mark_patrolled,
     perform_cut,
+    reopen_publisher_account,
     suspend_publisher,
 )
 from moderation.actions.setup import (
@@ -47,18 +63,26 @@ from moderation.actions.webhooks import (
 
 __all__ = [
     "ACTION_ROLES",
+    "BLACKLIST_CHANGE_ROLES",
+    "BLACKLIST_READ_ROLES",
+    "BlacklistedIdentity",
     "ModerationError",
     "NotOnDutyError",
     "Verdict",
     "accept_agreement",
+    "add_blacklist_entry",
+    "approve_blacklist_removal",
     "block_stream",
     "claim_streams",
     "claim_webhook_delivery",
     "close_publisher",
+    "close_publisher_account",
     "create_category",
     "end_stream_session",
+    "enforce_blacklist",
     "enqueue_webhook",
     "escalate_stream",
+    "export_blacklist",
     "flag_stream_for_review",
     "issue_stream_key",
     "lift_block",
@@ -69,16 +93,22 @@ __all__ = [
     "perform_cut",
     "publish_agreement",
     "record_gate_decision",
+    "record_publisher_device",
     "record_snapshot",
     "record_webhook_failure",
     "register_media_server",
     "register_publisher",
+    "reject_blacklist_removal",
     "release_claims",
+    "reopen_publisher_account",
+    "request_blacklist_removal",
+    "reverse_blacklisting",
     "revoke_stream_key",
     "rotate_media_server_secret",
     "set_media_server_play_url",
     "set_publisher_verification",
     "suspend_publisher",
+    "sweep_blacklist",
     "touch_stream_session",
     "warn_publisher",
 ]

@@ -12,7 +12,10 @@ from moderation.actions import ModerationError
 def exception_handler(exc, context):
     """Map DRF errors and domain errors to a clear 4xx with a stable shape."""
     if isinstance(exc, ModerationError):
-        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=409)
+        error = {"code": exc.code, "message": str(exc)}
+        if getattr(exc, "reference", None):  # a refused registration: the blacklist entry's reference only
+            error["reference"] = exc.reference
+        return Response({"error": error}, status=409)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -19,5 +19,7 @@ urlpatterns = [
     path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
     path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
     path("publishers/<str:account_id>/stream-keys/", views.StreamKeyIssue.as_view(), name="api-publisher-stream-keys"),
+    path("publishers/<str:account_id>/devices/", views.PublisherDeviceReport.as_view(), name="api-publisher-devices"),
+    path("registration-check", views.RegistrationCheck.as_view(), name="api-registration-check"),
     path("gate-decisions/", views.GateDecisionList.as_view(), name="api-gate-decisions"),
 ]

@@ -1,5 +1,6 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
+from moderation.models.blacklist import BlacklistClosure, BlacklistEntry, BlacklistExport, PublisherDevice
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
@@ -7,12 +8,16 @@ from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQ
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "BlacklistClosure",
+    "BlacklistEntry",
+    "BlacklistExport",
     "Category",
     "Evidence",
     "GateDecision",
     "MediaServer",
     "ModerationAction",
     "Publisher",
+    "PublisherDevice",
     "ReasonCode",
     "ServiceAgreement",
     "Snapshot",
