@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django import db
 from django.conf import settings
 
-from moderation import gate_http
+from moderation import gate_http, registration_http
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,9 @@ class GateASGIApp:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
+        if scope["type"] == "http" and path == registration_http.PATH:
+            await self._registration_check(scope, receive, send)
+            return
         if scope["type"] != "http" or not path.startswith("/gate/"):
             await self.fallback(scope, receive, send)
             return
@@ -128,4 +131,27 @@ class GateASGIApp:
         else:
             args = (gate_http.srs_callback, srs["node"], srs["secret"], body, addr)
         reply = await asyncio.get_running_loop().run_in_executor(_pool(), _decide, *args)
+        await _send(send, reply.status, reply.body, reply.content_type)
+
+    async def _registration_check(self, scope, receive, send) -> None:
+        """Answer the platform's registration check on a gate thread (moderation/registration_http.py)."""
+        if scope.get("method") != "POST":
+            await _send(
+                send, 405, b'{"error":{"code":"method_not_allowed"}}', "application/json", [(b"allow", b"POST")]
+            )
+            return
+        declared = None
+        authorization = ""
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = settings.LIVEWARD_GATE_MAX_BODY + 1
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+        body = await _read_body(receive, settings.LIVEWARD_GATE_MAX_BODY, declared)
+        reply = await asyncio.get_running_loop().run_in_executor(
+            _pool(), _decide, registration_http.answer, authorization, body
+        )
         await _send(send, reply.status, reply.body, reply.content_type)
