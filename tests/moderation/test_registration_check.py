@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 from django.urls import reverse
 
@@ -221,3 +222,24 @@ def test_the_lean_path_answers_like_the_drf_view(entries, lean_threads):
     assert asgi_post(b'{"phone": "13912345678"}', token=review_token)[0] == 403
     huge = json.dumps({"phone": "1" * 100_000}).encode()
     assert asgi_post(huge, token=token)[0] == 413
+
+
+@pytest.mark.django_db
+def test_the_compiled_lookup_answers_as_the_queryset(entries):
+    from django.utils import timezone
+
+    from moderation.blacklist import check_pairs, first_matching_reference, matching_entries
+
+    for body in [{"phone": "13912345678"}, {"phone": "13800138000", "device_id": "imei-0000"},
+                 {"id_number": ID_NUMBER, "phone": "13800138000", "device_id": "imei-0000",
+                  "platform_account_id": "banned-1"}, {"platform_account_id": "nobody"}]:  # fmt: skip
+        pairs, errors = check_pairs(body)
+        assert not errors
+        expected = list(matching_entries(pairs).values_list("reference", flat=True))
+        found = first_matching_reference(pairs, now=timezone.now())
+        assert (found in expected) if expected else found is None, body
+    later = timezone.now() + timedelta(days=1)
+    BlacklistEntry.objects.filter(pk=entries[Kind.PHONE].pk).update(expires_at=later)
+    pairs, _errors = check_pairs({"phone": "13912345678"})
+    assert first_matching_reference(pairs, now=timezone.now()) == entries[Kind.PHONE].reference
+    assert first_matching_reference(pairs, now=later + timedelta(seconds=1)) is None
