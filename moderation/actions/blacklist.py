@@ -111,8 +111,12 @@ def add_blacklist_entry(
     expires_at: datetime | None = None,
     source_action: ModerationAction | None = None,
     source_publisher: Publisher | None = None,
+    created_at: datetime | None = None,
 ) -> BlacklistEntry:
-    """Blacklist an identity and close every account that holds it (cut live streams, deny at the gate)."""
+    """Blacklist an identity and close every account that holds it (cut live streams, deny at the gate).
+
+    ``created_at`` back-dates an entry carried over from an earlier system (and the demo's).
+    """
     _require_admin(actor)
     if kind not in BlacklistEntry.Kind.values:
         raise ModerationError(f"unknown identity kind {str(kind)[:40]!r}", code="bad_field")
@@ -125,6 +129,8 @@ def add_blacklist_entry(
     except IdentityError as exc:
         raise ModerationError(str(exc), code="bad_field") from None
     now = timezone.now()
+    if created_at is not None and created_at > now:
+        raise ModerationError("an entry cannot be dated in the future", code="bad_field")
     if expires_at is not None and expires_at <= now:
         raise ModerationError(
             "the expiry must be in the future (leave it empty for a permanent entry)", code="bad_field"
@@ -146,7 +152,7 @@ def add_blacklist_entry(
         try:
             with transaction.atomic():
                 entry = BlacklistEntry.objects.create(
-                    reference=_new_reference(now),
+                    reference=_new_reference(created_at or now),
                     kind=kind,
                     value_hash=value_hash,
                     masked_value=mask(kind, normalised),
@@ -155,7 +161,7 @@ def add_blacklist_entry(
                     source_action=source_action,
                     source_publisher=source_publisher,
                     author=actor,
-                    created_at=now,
+                    created_at=created_at or now,
                     expires_at=expires_at,
                 )
         except IntegrityError:  # added meanwhile by a concurrent request

@@ -286,3 +286,26 @@ def test_the_beat_schedule_runs_the_sweep(settings):
     from moderation.tasks.blacklist import sweep_blacklist
 
     assert sweep_blacklist.name == schedule["task"]
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_has_entries_one_overdue_and_refuses_the_fraudster_under_a_new_account(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from moderation.blacklist import registration_check
+    from moderation.management.commands.seed_demo import demo_id_number
+    from moderation.queries import overdue_unreported_blacklistings
+
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    assert BlacklistEntry.objects.count() == 4
+    assert overdue_unreported_blacklistings().count() == 1
+    assert Publisher.objects.filter(status=Publisher.Status.CLOSED).count() == 0  # the wall keeps its streams
+    assert all(p.document_hash for p in Publisher.objects.all())  # the demo's ID numbers are valid
+    status, answer = registration_check({"id_number": demo_id_number("11010119850312003"), "phone": "13700001234"})
+    assert status == 200 and answer["allowed"] is False and answer["reference"].startswith("BL")
