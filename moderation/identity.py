@@ -162,6 +162,15 @@ def identity_hash(kind: str, normalised: str) -> str:
     return digest
 
 
+def key_fingerprint(*, levels: int | None = None) -> str:
+    """The hash of a fixed value under the first ``levels`` keys of the chain (all by default)."""
+    keys = hash_keys()[: levels or None]
+    digest = hmac.new(keys[0], b"liveward:fingerprint", hashlib.sha256).hexdigest()
+    for key in keys[1:]:
+        digest = wrap_hash(digest, key)
+    return digest
+
+
 def wrap_hash(digest: str, key: bytes) -> str:
     """Wrap a stored hash with a rotation key: HMAC(key, digest)."""
     return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest()

@@ -17,6 +17,7 @@ from moderation.actions.blacklist import (
     reject_blacklist_removal,
     request_blacklist_removal,
     reverse_blacklisting,
+    rotate_identity_hashes,
     sweep_blacklist,
 )
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
@@ -104,6 +105,7 @@ __all__ = [
     "request_blacklist_removal",
     "reverse_blacklisting",
     "revoke_stream_key",
+    "rotate_identity_hashes",
     "rotate_media_server_secret",
     "set_media_server_play_url",
     "set_publisher_verification",

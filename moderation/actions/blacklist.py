@@ -26,11 +26,22 @@ from moderation import blacklist as matching
 from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import close_publisher_account, reopen_publisher_account
 from moderation.actions.webhooks import notify_platform
-from moderation.identity import RESIDENT_ID, IdentityError, Kind, identity_hash, mask, normalise
+from moderation.identity import (
+    RESIDENT_ID,
+    IdentityError,
+    Kind,
+    hash_keys,
+    identity_hash,
+    key_fingerprint,
+    mask,
+    normalise,
+    wrap_hash,
+)
 from moderation.models import (
     BlacklistClosure,
     BlacklistEntry,
     BlacklistExport,
+    IdentityHashState,
     ModerationAction,
     Publisher,
     PublisherDevice,
@@ -514,3 +525,45 @@ def export_blacklist(*, actor: User, period_start: date, period_end: date) -> Bl
             },
         )
     return export
+
+
+# --- key rotation --------------------------------------------------------------------------------
+
+
+def rotate_identity_hashes(*, actor: User | None = None, batch: int = 5000) -> dict[str, int]:
+    """Wrap every stored identity hash with the newest rotation key, once (docs/blacklist.md).
+
+    Run with the new key already appended to LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS and the
+    console stopped; it refuses when the stored hashes are not one key behind the settings.
+    """
+    keys = hash_keys()
+    if len(keys) < 2:
+        raise ModerationError("no rotation key is configured", code="invalid")
+    current, previous = key_fingerprint(), key_fingerprint(levels=len(keys) - 1)
+    with transaction.atomic():
+        state = IdentityHashState.objects.select_for_update().first()
+        stored = state.fingerprint if state else previous
+        if stored == current:
+            raise ModerationError("the stored hashes use the configured keys already", code="invalid")
+        if stored != previous:
+            raise ModerationError("the stored hashes are not one key behind the configured keys", code="invalid")
+        new_key = keys[-1]
+        counts = {}
+        for model, fields in (
+            (BlacklistEntry, ["value_hash"]),
+            (Publisher, ["document_hash", "phone_hash", "account_hash"]),
+            (PublisherDevice, ["device_hash"]),
+        ):
+            rows = list(model.objects.order_by("pk").only("pk", *fields))
+            for row in rows:
+                for name in fields:
+                    if getattr(row, name):
+                        setattr(row, name, wrap_hash(getattr(row, name), new_key))
+            model.objects.bulk_update(rows, fields, batch_size=batch)
+            counts[model._meta.model_name] = len(rows)
+        if state is None:
+            IdentityHashState.objects.create(fingerprint=current)
+        else:
+            IdentityHashState.objects.filter(pk=state.pk).update(fingerprint=current, rotated_at=timezone.now())
+        log_staff_action(actor, "blacklist.rotate_hash_key", data=counts)
+    return counts

@@ -1,6 +1,12 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
-from moderation.models.blacklist import BlacklistClosure, BlacklistEntry, BlacklistExport, PublisherDevice
+from moderation.models.blacklist import (
+    BlacklistClosure,
+    BlacklistEntry,
+    BlacklistExport,
+    IdentityHashState,
+    PublisherDevice,
+)
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
@@ -14,6 +20,7 @@ __all__ = [
     "Category",
     "Evidence",
     "GateDecision",
+    "IdentityHashState",
     "MediaServer",
     "ModerationAction",
     "Publisher",

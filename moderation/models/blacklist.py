@@ -200,3 +200,20 @@ class BlacklistClosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} → {self.publisher_id}"
+
+
+class IdentityHashState(models.Model):
+    """One row: the fingerprint of the key chain the stored identity hashes were made with.
+
+    ``manage.py rotate_identity_hashes`` reads it to wrap the stored hashes exactly once per new key.
+    """
+
+    fingerprint = models.CharField(_("key fingerprint"), max_length=64)
+    rotated_at = models.DateTimeField(_("rotated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("identity hash state")
+        verbose_name_plural = _("identity hash state")
+
+    def __str__(self) -> str:
+        return self.fingerprint[:12]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 from django.utils import timezone
 
@@ -292,7 +293,6 @@ def test_the_beat_schedule_runs_the_sweep(settings):
 
 
 def test_the_demo_has_entries_one_overdue_and_refuses_the_fraudster_under_a_new_account(settings, tmp_path):
-    from io import StringIO
 
     from django.core.management import call_command
 
@@ -309,3 +309,26 @@ def test_the_demo_has_entries_one_overdue_and_refuses_the_fraudster_under_a_new_
     assert all(p.document_hash for p in Publisher.objects.all())  # the demo's ID numbers are valid
     status, answer = registration_check({"id_number": demo_id_number("11010119850312003"), "phone": "13700001234"})
     assert status == 200 and answer["allowed"] is False and answer["reference"].startswith("BL")
+
+
+# --- key rotation --------------------------------------------------------------------------------
+
+
+def test_rotating_the_hash_key_keeps_every_match_and_runs_once(client, admin, nginx_node, stream_key, settings):
+    from django.core.management import CommandError, call_command
+
+    from moderation.blacklist import registration_check
+
+    entry = blacklist(Kind.ID_DOCUMENT, ID_NUMBER, actor=admin)
+    with pytest.raises(CommandError, match="no rotation key"):
+        call_command("rotate_identity_hashes")
+    settings.LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS = ["rotation-key-one-" + "r" * 32]
+    assert registration_check({"id_number": ID_NUMBER})[1] == {"allowed": True}  # misses until rotated
+    call_command("rotate_identity_hashes", stdout=StringIO())
+    assert registration_check({"id_number": ID_NUMBER})[1] == {"allowed": False, "reference": entry.reference}
+    assert Publisher.objects.get(pk=stream_key.publisher_id).phone_hash == hash_of(Kind.PHONE, PHONE)
+    with pytest.raises(CommandError, match="already"):
+        call_command("rotate_identity_hashes")  # twice would wrap twice: refused
+    settings.LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS = ["rotation-key-one-" + "r" * 32, "two-" + "t" * 32, "three" * 8]
+    with pytest.raises(CommandError, match="not one key behind"):
+        call_command("rotate_identity_hashes")
