@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import timedelta
 
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 import pytest
@@ -31,6 +32,8 @@ def _forget_tokens():
 
 
 def machine(kind: str = MACHINE_PLATFORM, name: str = "platform-backend") -> tuple[APIClient, str]:
+    # A transactional test before this one flushed the groups migration 0003_machine_clients made.
+    Group.objects.get_or_create(name=kind)
     _user, token = create_machine_client(name, kind=kind, actor=None)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
