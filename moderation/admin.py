@@ -3,6 +3,8 @@
 from django.contrib import admin
 
 from moderation.models import (
+    BlacklistEntry,
+    BlacklistExport,
     Category,
     GateDecision,
     MediaServer,
@@ -79,3 +81,16 @@ class ModerationActionAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "reason", "media_status")
     list_select_related = ("actor", "stream", "publisher")
     date_hierarchy = "at"
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "kind", "masked_value", "reason", "status", "report_status", "created_at")
+    list_filter = ("kind", "status", "report_status")
+    search_fields = ("reference",)
+    exclude = ("value_hash",)
+
+
+@admin.register(BlacklistExport)
+class BlacklistExportAdmin(ReadOnlyAdmin):
+    list_display = ("period_start", "period_end", "entry_count", "created_by", "created_at")
