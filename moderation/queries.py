@@ -1,11 +1,14 @@
 """Reads for pages, the API and consumers, with their joins done."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from moderation.models import Stream
+from moderation.blacklist import matching_entries, publisher_pairs
+from moderation.models import BlacklistClosure, BlacklistEntry, Publisher, Stream
 
 
 def live_streams_for_console() -> QuerySet[Stream]:
@@ -159,11 +162,6 @@ def queue_window(
 
 def publishers_needing_blacklist_enforcement() -> QuerySet:
     """Publishers matching an entry in force that has not closed (or flagged) them yet, oldest first."""
-    from django.db.models import Exists, OuterRef
-
-    from moderation.blacklist import matching_entries, publisher_pairs
-    from moderation.models import BlacklistClosure, Publisher
-
     unflagged = matching_entries(publisher_pairs()).exclude(
         Exists(BlacklistClosure.objects.filter(entry=OuterRef("pk"), publisher=OuterRef(OuterRef("pk"))))
     )
@@ -171,11 +169,6 @@ def publishers_needing_blacklist_enforcement() -> QuerySet:
 
 
 def _with_closed_count(entries: QuerySet) -> QuerySet:
-    from django.db.models import Count, IntegerField, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    from moderation.models import BlacklistClosure
-
     closed = (
         BlacklistClosure.objects.filter(entry=OuterRef("pk"), action__isnull=False)
         .order_by()
@@ -188,8 +181,6 @@ def _with_closed_count(entries: QuerySet) -> QuerySet:
 
 def blacklist_entries_for_export(*, start: datetime, end: datetime) -> QuerySet:
     """Entries added in [start, end), oldest first, with what the export's columns read."""
-    from moderation.models import BlacklistEntry
-
     entries = BlacklistEntry.objects.filter(created_at__gte=start, created_at__lt=end).select_related(
         "source_publisher", "author"
     )
@@ -198,8 +189,6 @@ def blacklist_entries_for_export(*, start: datetime, end: datetime) -> QuerySet:
 
 def blacklist_entries_for_page(*, status: str = "", report: str = "") -> QuerySet:
     """Entries for the blacklist page, newest first, with their author and closed-account count."""
-    from moderation.models import BlacklistEntry
-
     entries = BlacklistEntry.objects.select_related("author", "removal_requested_by", "source_publisher")
     if status:
         entries = entries.filter(status=status)
@@ -210,12 +199,5 @@ def blacklist_entries_for_page(*, status: str = "", report: str = "") -> QuerySe
 
 def overdue_unreported_blacklistings(now: datetime | None = None) -> QuerySet:
     """Entries not yet reported to the provincial office after LIVEWARD_BLACKLIST_REPORT_DAYS."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from moderation.models import BlacklistEntry
-
     cutoff = (now or timezone.now()) - timedelta(days=settings.LIVEWARD_BLACKLIST_REPORT_DAYS)
     return BlacklistEntry.objects.filter(report_status=BlacklistEntry.Report.UNREPORTED, created_at__lt=cutoff)

@@ -31,6 +31,7 @@ from moderation.identity import (
     IdentityError,
     Kind,
     hash_keys,
+    hash_or_blank,
     identity_hash,
     key_fingerprint,
     mask,
@@ -47,6 +48,7 @@ from moderation.models import (
     PublisherDevice,
     ReasonCode,
 )
+from moderation.queries import blacklist_entries_for_export, publishers_needing_blacklist_enforcement
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +80,6 @@ def _new_reference(now: datetime) -> str:
 
 def identity_hashes_for(publisher_fields: dict) -> dict[str, str]:
     """Return the hash fields a publisher keeps for the identity it is registered with."""
-    from moderation.identity import hash_or_blank
-
     return {
         "document_hash": hash_or_blank(
             Kind.ID_DOCUMENT,
@@ -376,8 +376,6 @@ def enforce_blacklist(publisher: Publisher, *, actor: User | None = None, by_swe
 
 def sweep_blacklist(*, limit: int = 500) -> dict[int, list[str]]:
     """Find accounts matching entries they were not closed for (new accounts, devices reported later); close them."""
-    from moderation.queries import publishers_needing_blacklist_enforcement
-
     handled: dict[int, list[str]] = {}
     for publisher in publishers_needing_blacklist_enforcement()[:limit]:
         references = enforce_blacklist(publisher, actor=None, by_sweep=True)
@@ -485,8 +483,6 @@ def export_blacklist(*, actor: User, period_start: date, period_end: date) -> Bl
     zone = timezone.get_current_timezone()
     start = timezone.make_aware(datetime.combine(period_start, time.min), zone)
     end = timezone.make_aware(datetime.combine(period_end + timedelta(days=1), time.min), zone)
-    from moderation.queries import blacklist_entries_for_export
-
     now = timezone.now()
     with transaction.atomic():
         entries = list(blacklist_entries_for_export(start=start, end=end).select_for_update(of=("self",)))

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation.actions.blacklist import identity_hashes_for, refuse_blacklisted_identity
 from moderation.actions.errors import ModerationError
 from moderation.models import (
     Category,
@@ -74,8 +75,6 @@ def register_publisher(
 
     Verification comes separately. The identity's keyed hashes are kept for the blacklist.
     """
-    from moderation.actions.blacklist import identity_hashes_for, refuse_blacklisted_identity
-
     hashes = identity_hashes_for(
         {"document_number": document_number, "document_type": document_type, "phone": phone,
          "platform_account_id": platform_account_id}
