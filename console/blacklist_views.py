@@ -56,7 +56,11 @@ class EntryForm(forms.Form):
     value = forms.CharField(
         label=_("Identity"),
         max_length=140,
-        help_text=_("ID number, mobile number (+86 if no country code), device id or platform account."),
+        required=False,
+        help_text=_(
+            "ID number, mobile number (+86 if no country code), device id or platform account. "
+            "Leave empty to take it from the source action's publisher."
+        ),
     )
     reason = forms.ChoiceField(
         label=_("Reason"), choices=[(v, label) for v, label in ReasonCode.choices if v != ReasonCode.PATROLLED]
@@ -81,7 +85,14 @@ class EntryForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        kind, value = data.get("kind"), data.get("value")
+        kind, value, source = data.get("kind"), data.get("value"), data.get("source_action")
+        if kind and not value:
+            value = data["value"] = self._publisher_identity(kind, source)
+            data["document_type"] = (
+                source.publisher.document_type if value and kind == Kind.ID_DOCUMENT else (data.get("document_type"))
+            )
+            if not value:
+                self.add_error("value", _("Give the identity, or a source action whose publisher holds one."))
         if kind and value:
             try:
                 hash_of(kind, value, document_type=data.get("document_type") or RESIDENT_ID)
@@ -91,6 +102,18 @@ class EntryForm(forms.Form):
         if expires_on is not None and expires_on <= timezone.localdate():
             self.add_error("expires_on", _("The expiry must be after today."))
         return data
+
+    @staticmethod
+    def _publisher_identity(kind: str, source: ModerationAction | None) -> str:
+        """The source publisher's raw value of this kind: the admin blacklists it without seeing it."""
+        publisher = source.publisher if source is not None else None
+        if publisher is None:
+            return ""
+        return {
+            Kind.ID_DOCUMENT: publisher.document_number,
+            Kind.PHONE: publisher.phone,
+            Kind.PLATFORM_ACCOUNT: publisher.platform_account_id,
+        }.get(kind, "")
 
 
 class RemovalRequestForm(forms.Form):

@@ -165,6 +165,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "snapshots": stream.page_snapshots,
             "decisions": stream.page_decisions,
             "actions": stream.actions.all(),
+            "may_blacklist": has_role(request.user, Role.COMPLIANCE_ADMIN),
         },
     )
 

@@ -204,3 +204,22 @@ def test_inspectors_download_exports(client, admin, inspector, entry):
     response = client.get(reverse("console:blacklist_export_file", args=[export.pk, "xlsx"]))
     assert response.status_code == 200
     assert client.get(reverse("console:blacklist_export_file", args=[export.pk, "pdf"])).status_code == 404
+
+
+def test_admin_blacklists_from_a_stream_action_without_typing_the_identity(client, admin, nginx_node, stream_key):
+    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="5", addr="", title="")
+    action = actions.block_stream(stream, actor=admin, reason=ReasonCode.FRAUD)
+    logged_in(client, admin)
+    page = client.get(reverse("console:stream", args=[stream.pk])).content.decode()
+    link = f"{reverse('console:blacklist_add')}?action={action.pk}"
+    assert link in page
+    form = client.get(link).content.decode()
+    assert f'value="{action.pk}"' in form
+    response = client.post(link, {"kind": "phone", "value": "", "reason": "fraud", "source_action": action.pk})
+    assert response.status_code == 302
+    entry = BlacklistEntry.objects.get()
+    assert entry.masked_value == "+86138****8000" and entry.source_action == action
+    assert entry.source_publisher_id == stream_key.publisher_id
+    # A kind the publisher holds no value of is a form error.
+    response = client.post(link, {"kind": "device", "value": "", "reason": "fraud", "source_action": action.pk})
+    assert response.status_code == 200 and BlacklistEntry.objects.count() == 1
