@@ -114,6 +114,13 @@ print(json.dumps({"token": token}))
 """
 
 
+REUSE = r"""
+import json
+from rest_framework.authtoken.models import Token
+print(json.dumps({"token": Token.objects.get(user__username="bench-platform").key}))
+"""
+
+
 def formats(kind: str, raw: str, variant: int) -> str:
     """The raw value written as a platform might send it."""
     if kind == "phone":
@@ -214,6 +221,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--single-duration", type=float, default=5.0)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run (same --entries)")
     args = parser.parse_args()
     common.raise_on_sigterm()
     server = None
@@ -221,12 +229,17 @@ def main() -> None:
         env = common.django_env(
             DATABASE_URL=args.database_url, REDIS_URL=args.redis_url, **dict(item.split("=", 1) for item in args.env)
         )
-        common.say(f"recreating {args.database_url}")
-        common.recreate_postgres_database(args.database_url)
-        common.manage(["migrate", "--no-input", "-v", "0"], env)
-        token = common.run_django_script(TOKEN, env)["token"]
-        common.say(f"loading {args.entries:,} entries with COPY")
-        loaded = common.run_django_script(LOAD, env, args=[str(args.entries)])
+        if args.reuse:
+            common.say(f"reusing {args.database_url}")
+            token = common.run_django_script(REUSE, env)["token"]
+            loaded = common.run_django_script(LOAD, env, args=["0"])
+        else:
+            common.say(f"recreating {args.database_url}")
+            common.recreate_postgres_database(args.database_url)
+            common.manage(["migrate", "--no-input", "-v", "0"], env)
+            token = common.run_django_script(TOKEN, env)["token"]
+            common.say(f"loading {args.entries:,} entries with COPY")
+            loaded = common.run_django_script(LOAD, env, args=[str(args.entries)])
         common.say(f"loaded {loaded['stored']:,} in {loaded['seconds']} s; the check: {loaded['queries']} query")
         common.say(f"plan: {loaded['plan']}")
 
