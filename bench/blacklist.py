@@ -11,7 +11,8 @@ indexed query (EXPLAIN), then starts uvicorn as the run command does and sends r
 CONCURRENCY keep-alive callers: half for blacklisted identities, half for clean ones, in the
 formats platforms send (spaces, dashes, +86/0086, lower-case x), some with two fields. Every answer
 is checked (a hit must be refused, a miss allowed). **Floor:** the same load against /bench/floor,
-a sync Django view answering "ok" through the middleware; and one caller alone (service time).
+a sync Django view answering "ok" through the middleware; the lean path answering an empty body
+(400, no query); and one caller alone (service time).
 
 The last line printed is one JSON object: entries, p50_ms, p99_ms, rps, and the floor's figures.
 Goal: p99 <= 10 ms with 50 callers.
@@ -260,6 +261,12 @@ def main() -> None:
         common.say("floor: the same load against /bench/floor (Django, full middleware)")
         floor = common.run_load(host, port, **load, script=floor_script(host, port, len(samples[0][0])))
         report("floor", floor)
+        # The lean path without the query: an empty body is refused (400) after the same token check,
+        # JSON parsing and thread hop, before any SQL. What the check costs beyond the path itself.
+        common.say("lean floor: the same load, an empty JSON object (400 before any query)")
+        empty = [request_bytes(host, port, PATH, b"{}", token)]
+        lean = common.run_load(host, port, **load, script=check_script(empty))
+        report("lean floor", lean)
         common.say("registration check, one caller: service time without queueing")
         single = common.run_load(
             host, port, concurrency=1, warmup=1.0, duration=args.single_duration, script=check_script(requests)
@@ -282,6 +289,9 @@ def main() -> None:
         "floor_rps": round(floor.rps, 1),
         "floor_p50_ms": floor_summary["p50_ms"],
         "floor_p99_ms": floor_summary["p99_ms"],
+        "lean_floor_rps": round(lean.rps, 1),
+        "lean_floor_p50_ms": common.latency_summary(lean.all_latencies)["p50_ms"],
+        "lean_floor_p99_ms": common.latency_summary(lean.all_latencies)["p99_ms"],
         "single_caller_p50_ms": single_summary["p50_ms"],
         "single_caller_p99_ms": single_summary["p99_ms"],
         "wrong_answers": wrong,

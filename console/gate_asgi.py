@@ -2,8 +2,9 @@
 
 Every stream start on the platform waits on the gate, and a media server's callback needs none of
 the session, authentication, CSRF, locale or message middleware that a staff page does; under ASGI
-each of those costs a hop into a per-request thread. This app answers /gate/ itself and passes
-every other request to Django unchanged.
+each of those costs a hop into a per-request thread. This app answers /gate/ itself, and the
+platform's registration check (POST /api/v1/registration-check, moderation/registration_http.py),
+which every sign-up waits on too; it passes every other request to Django unchanged.
 
 Decisions run on a small pool of long-lived threads, so each keeps its database connection
 between callbacks (Django's per-request ASGI threads cannot). A thread whose call failed drops its
