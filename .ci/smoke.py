@@ -117,6 +117,7 @@ def check_running(run: subprocess.Popen, output: list[str]) -> None:
             "DJANGO_SETTINGS_MODULE": "console.settings",
             "LIVEWARD_VAR_DIR": str(VAR_DIR),
             "SECRET_KEY_FILE": str(VAR_DIR / "secret_key"),
+            "LIVEWARD_BLACKLIST_HASH_KEY_FILE": str(VAR_DIR / "blacklist_hash_key"),
         },
         capture_output=True,
         text=True,

@@ -75,6 +75,7 @@ def django_env(**overrides: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "console.settings",
         "SECRET_KEY": BENCH_SECRET_KEY,
+        "LIVEWARD_BLACKLIST_HASH_KEY": "bench-blacklist-hash-key-not-for-production-0123456789",
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",

@@ -2,8 +2,9 @@
 
 Every stream start on the platform waits on the gate, and a media server's callback needs none of
 the session, authentication, CSRF, locale or message middleware that a staff page does; under ASGI
-each of those costs a hop into a per-request thread. This app answers /gate/ itself and passes
-every other request to Django unchanged.
+each of those costs a hop into a per-request thread. This app answers /gate/ itself, and the
+platform's registration check (POST /api/v1/registration-check, moderation/registration_http.py),
+which every sign-up waits on too; it passes every other request to Django unchanged.
 
 Decisions run on a small pool of long-lived threads, so each keeps its database connection
 between callbacks (Django's per-request ASGI threads cannot). A thread whose call failed drops its
@@ -19,7 +20,7 @@ import re
 from django.conf import settings
 
 from console.database_threads import DatabaseThreads, drop_connections
-from moderation import gate_http
+from moderation import gate_http, registration_http
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,9 @@ class GateASGIApp:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
+        if scope["type"] == "http" and path == registration_http.PATH:
+            await self._registration_check(scope, receive, send)
+            return
         if scope["type"] != "http" or not path.startswith("/gate/"):
             await self.fallback(scope, receive, send)
             return
@@ -105,4 +109,25 @@ class GateASGIApp:
         else:
             args = (gate_http.srs_callback, srs["node"], srs["secret"], body, addr)
         reply = await _threads.run(_decide, *args)
+        await _send(send, reply.status, reply.body, reply.content_type)
+
+    async def _registration_check(self, scope, receive, send) -> None:
+        """Answer the platform's registration check on a gate thread (moderation/registration_http.py)."""
+        if scope.get("method") != "POST":
+            await _send(
+                send, 405, b'{"error":{"code":"method_not_allowed"}}', "application/json", [(b"allow", b"POST")]
+            )
+            return
+        declared = None
+        authorization = ""
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = settings.LIVEWARD_GATE_MAX_BODY + 1
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+        body = await _read_body(receive, settings.LIVEWARD_GATE_MAX_BODY, declared)
+        reply = await _threads.run(_decide, registration_http.answer, authorization, body)
         await _send(send, reply.status, reply.body, reply.content_type)

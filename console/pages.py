@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console import credit_views, news_views, views
+from console import blacklist_views, credit_views, news_views, views
 
 urlpatterns = [
     path("", views.wall, name="home"),
@@ -16,4 +16,14 @@ urlpatterns = [
     path("credit/edit/", credit_views.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit_views.appeal_list, name="appeals"),
     path("appeals/<int:appeal_id>/", credit_views.appeal_detail, name="appeal"),
+    path("blacklist/", blacklist_views.blacklist, name="blacklist"),
+    path("blacklist/add/", blacklist_views.blacklist_add, name="blacklist_add"),
+    path("blacklist/export/", blacklist_views.blacklist_export, name="blacklist_export"),
+    path(
+        "blacklist/exports/<int:export_id>/<str:part>",
+        blacklist_views.blacklist_export_file,
+        name="blacklist_export_file",
+    ),
+    path("blacklist/<str:reference>/", blacklist_views.blacklist_entry, name="blacklist_entry"),
+    path("blacklist/<str:reference>/removal", blacklist_views.blacklist_removal, name="blacklist_removal"),
 ]

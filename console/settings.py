@@ -418,6 +418,43 @@ CELERY_BEAT_SCHEDULE["liveward-news-audit"] = {
     "options": {"expires": float(LIVEWARD_NEWS_AUDIT_SECONDS)},
 }
 
+# --- blacklist (docs/blacklist.md) ----------------------------------------------------------
+
+# The key of the identity hashes (HMAC-SHA256) the blacklist matches on. It must never change while
+# entries exist: a changed key makes every lookup miss. Rotate by appending a key to
+# LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS and running `manage.py rotate_identity_hashes` (the stored
+# hashes are wrapped, HMAC(new, old), since no raw value is kept). Required in production; with
+# DEBUG=1 and no key, one is derived from SECRET_KEY.
+LIVEWARD_BLACKLIST_HASH_KEY = env_str("LIVEWARD_BLACKLIST_HASH_KEY")
+if not LIVEWARD_BLACKLIST_HASH_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "LIVEWARD_BLACKLIST_HASH_KEY (or LIVEWARD_BLACKLIST_HASH_KEY_FILE) is required unless DEBUG=1: "
+            "a random string of at least 32 characters, kept for as long as blacklist entries exist."
+        )
+    import hashlib
+    import hmac
+
+    LIVEWARD_BLACKLIST_HASH_KEY = hmac.new(
+        SECRET_KEY.encode(), b"liveward.blacklist.hash-key", hashlib.sha256
+    ).hexdigest()
+if len(LIVEWARD_BLACKLIST_HASH_KEY) < 32:
+    raise ImproperlyConfigured("LIVEWARD_BLACKLIST_HASH_KEY must be at least 32 characters long.")
+LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS = env_list("LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS", [])
+for _rotation in LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS:
+    if len(_rotation) < 32:
+        raise ImproperlyConfigured("Every key in LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS must be at least 32 characters.")
+# Days after which an unreported blacklisting shows as overdue on the console (report to the
+# provincial cyberspace office, Art. 15).
+LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, minimum=1, maximum=365)
+# How often beat looks for publishers matching entries added later (same identity, new account).
+LIVEWARD_BLACKLIST_SWEEP_SECONDS = env_int("LIVEWARD_BLACKLIST_SWEEP_SECONDS", 300, minimum=10, maximum=86400)
+CELERY_BEAT_SCHEDULE["liveward-blacklist-sweep"] = {
+    "task": "moderation.tasks.blacklist.sweep_blacklist",
+    "schedule": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS),
+    "options": {"expires": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS)},
+}
+
 # --- logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

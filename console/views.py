@@ -181,6 +181,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "decisions": stream.page_decisions,
             "comments": stream.page_comments,
             "actions": stream.actions.all(),
+            "may_blacklist": has_role(request.user, Role.COMPLIANCE_ADMIN),
         },
     )
 

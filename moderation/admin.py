@@ -4,6 +4,8 @@ from django.contrib import admin
 
 from moderation.models import (
     Appeal,
+    BlacklistEntry,
+    BlacklistExport,
     Category,
     Comment,
     CreditEvent,
@@ -130,3 +132,16 @@ class AppealAdmin(ReadOnlyAdmin):
     list_display = ("submitted_at", "publisher", "kind", "target_id", "status", "decided_by")
     list_filter = ("status", "kind")
     list_select_related = ("publisher", "decided_by")
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "kind", "masked_value", "reason", "status", "report_status", "created_at")
+    list_filter = ("kind", "status", "report_status")
+    search_fields = ("reference",)
+    exclude = ("value_hash",)
+
+
+@admin.register(BlacklistExport)
+class BlacklistExportAdmin(ReadOnlyAdmin):
+    list_display = ("period_start", "period_end", "entry_count", "created_by", "created_at")

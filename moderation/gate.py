@@ -4,8 +4,8 @@ The decision is an ordered list of rules, each a function of the context that re
 None. Later capabilities (blacklist, credit, news) add one function each to ``PUBLISH_RULES``.
 Any error inside the gate denies: it fails closed, and the error is logged.
 
-One decision costs at most three queries: the key with its publisher, category, current agreement
-and live session (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
+One decision costs at most three queries: the key with its publisher, category, current agreement,
+live session and blacklist match (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
 comes from a per-process cache (moderation/news.py). The credit rule reads the level on the publisher's
 row and the credit policy from the process's cache (moderation/credit.py), which costs one more small
@@ -27,6 +27,7 @@ from django.db.models.query import get_related_populators
 from django.utils import timezone
 
 from moderation import actions, credit, news, queries
+from moderation.blacklist import blacklist_reference_of
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -101,6 +102,15 @@ def key_is_not_revoked(ctx: GateContext) -> Denial | None:
 def publisher_is_not_closed(ctx: GateContext) -> Denial | None:
     if ctx.key.publisher.status == Publisher.Status.CLOSED:
         return Denial(Reason.PUBLISHER_CLOSED)
+    return None
+
+
+def publisher_is_not_blacklisted(ctx: GateContext) -> Denial | None:
+    # Annotated by key_queryset with moderation.blacklist's matching code, the one the
+    # registration check uses: any identity of the publisher (ID, phone, device, account).
+    reference = ctx.key.blacklist_reference
+    if reference:
+        return Denial(Reason.BLACKLISTED, reference)
     return None
 
 
@@ -189,6 +199,7 @@ PUBLISH_RULES: list[Rule] = [
     key_is_known,
     key_is_not_revoked,
     publisher_is_not_closed,
+    publisher_is_not_blacklisted,
     publisher_is_not_suspended,
     publisher_is_verified,
     publisher_accepted_current_agreement,
@@ -212,14 +223,19 @@ def evaluate(ctx: GateContext, rules: list[Rule] | None = None) -> Denial | None
 
 
 def key_queryset(key_name: str, now: datetime):
-    """The key with everything the rules read: publisher, category, current agreement, live session."""
+    """The key with everything the rules read: publisher, category, current agreement, live session,
+    and the reference of a blacklist entry in force matching the publisher (or None)."""
     current_agreement = (
         ServiceAgreement.objects.filter(effective_at__lte=now).order_by("-effective_at").values("version")[:1]
     )
     live_stream = Stream.objects.filter(key=OuterRef("pk"), ended_at__isnull=True).values("pk")[:1]
     return (
         StreamKey.objects.select_related("publisher", "category")
-        .annotate(current_agreement_version=Subquery(current_agreement), live_stream_id=Subquery(live_stream))
+        .annotate(
+            current_agreement_version=Subquery(current_agreement),
+            live_stream_id=Subquery(live_stream),
+            blacklist_reference=blacklist_reference_of("publisher__", now),
+        )
         .filter(key=key_name)
     )
 
@@ -247,7 +263,7 @@ class CompiledKeyLookup:
         self.time_positions = [
             i for i, (a, b) in enumerate(zip(params_a, params_b, strict=True)) if a != b and i not in self.key_positions
         ]
-        if len(self.key_positions) != 1 or len(self.time_positions) != 1:
+        if len(self.key_positions) != 1 or not self.time_positions:
             raise RuntimeError("cannot find the key and time parameters of the key lookup")
         compiler = self.compiler
         self.converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
@@ -266,7 +282,9 @@ class CompiledKeyLookup:
     def __call__(self, key_name: str, now: datetime) -> StreamKey | None:
         params = list(self.params)
         params[self.key_positions[0]] = key_name
-        params[self.time_positions[0]] = self.time_field.get_db_prep_value(now, self.connection)
+        at = self.time_field.get_db_prep_value(now, self.connection)
+        for position in self.time_positions:  # the agreement's and the blacklist's "now"
+            params[position] = at
         with self.connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()

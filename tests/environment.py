@@ -12,6 +12,7 @@ from console.embedded import EmbeddedRedis
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("LIVEWARD_BLACKLIST_HASH_KEY", "tests-only-blacklist-hash-key-0123456789abcdef")
 
 _redis: EmbeddedRedis | None = None
 if not os.environ.get("REDIS_URL"):

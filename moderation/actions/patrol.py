@@ -289,9 +289,43 @@ def close_publisher(
     )
 
 
+def close_publisher_account(
+    publisher: Publisher, *, actor: User | None, reason: str, note: str = ""
+) -> ModerationAction:
+    """Close a publisher's account whether or not they are live: cut every live stream, deny at the gate."""
+    _valid_reason(reason)
+    return _cut_publisher(
+        None,
+        publisher=publisher,
+        kind=Kind.CLOSE,
+        actor=actor,
+        reason=reason,
+        note=note,
+        request_id=None,
+        status={"status": Publisher.Status.CLOSED, "closed_at": timezone.now()},
+        until=None,
+        event=events.PUBLISHER_CLOSED,
+    )
+
+
+def reopen_publisher_account(publisher: Publisher, *, actor: User | None, note: str) -> ModerationAction:
+    """Reopen a closed account (its closure was reversed); the gate lets the publisher in again."""
+    with transaction.atomic():
+        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
+        if publisher.status != Publisher.Status.CLOSED:
+            raise ModerationError("the account is not closed", code="invalid")
+        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, closed_at=None)
+        action = ModerationAction.objects.create(
+            actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
+        )
+        log_staff_action(actor, "publisher.reopen", target=publisher, data={"action": action.pk, "note": note[:200]})
+    return action
+
+
 def _cut_publisher(
-    stream: Stream,
+    stream: Stream | None,
     *,
+    publisher: Publisher | None = None,
     kind: str,
     actor: User | None,
     reason: str,
@@ -301,10 +335,14 @@ def _cut_publisher(
     until,
     event: str,
 ) -> ModerationAction:
-    """Change the publisher's status and cut every live stream of theirs (suspend, close)."""
+    """Change the publisher's status and cut every live stream of theirs (suspend, close).
+
+    From the wall the subject is a live stream; from the blacklist it is the publisher, live or not.
+    """
     with transaction.atomic():
-        stream = _live_stream_for_update(stream)
-        publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id)
+        if stream is not None:
+            stream = _live_stream_for_update(stream)
+        publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id if stream else publisher.pk)
         if publisher.status == Publisher.Status.CLOSED:
             raise ModerationError("the account is closed", code="invalid")
         Publisher.objects.filter(pk=publisher.pk).update(**status)
@@ -318,10 +356,11 @@ def _cut_publisher(
             reason=reason,
             note=note,
             request_id=request_id,
-            media_status=MediaStatus.PENDING,
+            media_status=MediaStatus.PENDING if live_ids else MediaStatus.NOT_APPLICABLE,
             until=until,
         )
-        keep_evidence(action, stream)
+        if stream is not None:
+            keep_evidence(action, stream)
         charge_for_action(action, announced_stream_ids=live_ids)
         log_staff_action(actor, f"publisher.{kind}", target=publisher, data={"action": action.pk, "reason": reason})
         action.stamps = {}

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation.actions.blacklist import identity_hashes_for, refuse_blacklisted_identity
 from moderation.actions.errors import ModerationError
 from moderation.models import (
     Category,
@@ -70,9 +71,18 @@ def register_publisher(
     agreement_version: str = "",
     actor: User | None = None,
 ) -> Publisher:
-    """Register a publisher as the platform reports it; verification comes separately."""
+    """Register a publisher as the platform reports it; refuse a blacklisted identity (Art. 15).
+
+    Verification comes separately. The identity's keyed hashes are kept for the blacklist.
+    """
+    hashes = identity_hashes_for(
+        {"document_number": document_number, "document_type": document_type, "phone": phone,
+         "platform_account_id": platform_account_id}
+    )  # fmt: skip
     with transaction.atomic():
+        refuse_blacklisted_identity(hashes)
         publisher = Publisher.objects.create(
+            **hashes,
             platform_account_id=platform_account_id,
             display_name=display_name,
             kind=kind,

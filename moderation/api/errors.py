@@ -27,8 +27,10 @@ ERROR_STATUS = {
 def exception_handler(exc, context):
     """Map DRF errors and domain errors to a clear 4xx with a stable shape."""
     if isinstance(exc, ModerationError):
-        status = ERROR_STATUS.get(exc.code, 409)
-        return Response({"error": {"code": exc.code, "message": str(exc)}}, status=status)
+        error = {"code": exc.code, "message": str(exc)}
+        if getattr(exc, "reference", None):  # a refused registration: the blacklist entry's reference only
+            error["reference"] = exc.reference
+        return Response({"error": error}, status=ERROR_STATUS.get(exc.code, 409))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

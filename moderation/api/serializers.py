@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from moderation import credit
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
+from moderation.identity import IdentityError, normalise_device, normalise_phone, normalise_resident_id
 from moderation.models import (
     Appeal,
     Category,
@@ -134,14 +135,59 @@ class PublisherRegistrationSerializer(serializers.Serializer):
         return value
 
     def validate_phone(self, value: str) -> str:
-        if value and not re.fullmatch(r"\+?[0-9]{5,20}", value):
-            raise serializers.ValidationError("Give digits, optionally with a leading +.")
-        return value
+        """Keep the number in E.164 (+86 when no country code is given), the form the blacklist hashes."""
+        if not value:
+            return value
+        try:
+            return normalise_phone(value)
+        except IdentityError as exc:
+            raise serializers.ValidationError(_sentence(exc)) from None
+
+    def validate(self, data: dict) -> dict:
+        number = data.get("document_number", "")
+        if number and data.get("document_type") == Publisher.DocumentType.RESIDENT_ID:
+            try:
+                data["document_number"] = normalise_resident_id(number)
+            except IdentityError as exc:
+                raise serializers.ValidationError({"document_number": [_sentence(exc)]}) from None
+        return data
 
     def validate_agreement_version(self, value: str) -> str:
         if value and not ServiceAgreement.objects.filter(version=value).exists():
             raise serializers.ValidationError("Unknown agreement version.")
         return value
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:] + "."
+
+
+class DeviceReportSerializer(serializers.Serializer):
+    """A device the platform saw a publisher use (IMEI, IDFA, Android id …)."""
+
+    device_id = _text(128, required=True)
+
+    def validate_device_id(self, value: str) -> str:
+        try:
+            return normalise_device(value)
+        except IdentityError as exc:
+            raise serializers.ValidationError(_sentence(exc)) from None
+
+
+class RegistrationCheckSerializer(serializers.Serializer):
+    """The registration check's body (for the schema; moderation.blacklist.check_pairs validates it)."""
+
+    id_number = _text(140, help_text="Identity document number (resident ID unless document_type says otherwise).")
+    document_type = serializers.ChoiceField(choices=Publisher.DocumentType.choices, required=False)
+    phone = _text(140, help_text="Mobile number; +86 when it has no country code.")
+    device_id = _text(140)
+    platform_account_id = _text(140)
+
+
+class RegistrationCheckAnswerSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reference = serializers.CharField(required=False, help_text="The blacklist entry's reference, when refused.")
 
 
 class StreamKeyRequestSerializer(serializers.Serializer):

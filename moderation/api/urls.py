@@ -39,5 +39,7 @@ urlpatterns = [
         name="api-news-application-withdraw",
     ),
     path("streams/<int:pk>/comments/", news.StreamComments.as_view(), name="api-stream-comments"),
+    path("publishers/<str:account_id>/devices/", views.PublisherDeviceReport.as_view(), name="api-publisher-devices"),
+    path("registration-check", views.RegistrationCheck.as_view(), name="api-registration-check"),
     path("gate-decisions/", views.GateDecisionList.as_view(), name="api-gate-decisions"),
 ]

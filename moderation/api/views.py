@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import MACHINE_PLATFORM, HasRole, Role, has_role
-from moderation import actions, queries
+from moderation import actions, blacklist, queries
 from moderation.api import serializers
 from moderation.models import Appeal, GateDecision, Publisher, Stream
 
@@ -191,6 +191,40 @@ class StreamKeyIssue(APIView):
             actor=request.user,
         )
         return Response(serializers.IssuedStreamKeySerializer(stream_key).data, status=status.HTTP_201_CREATED)
+
+
+class RegistrationCheck(APIView):
+    """May this identity register? Allowed, or refused with the blacklist entry's reference only.
+
+    Production serves this path ahead of Django (console/gate_asgi.py); both answer through
+    moderation.blacklist.registration_check.
+    """
+
+    permission_classes = [IsPlatformBackend]
+
+    @extend_schema(
+        request=serializers.RegistrationCheckSerializer, responses={200: serializers.RegistrationCheckAnswerSerializer}
+    )
+    def post(self, request):
+        status_code, body = blacklist.registration_check(request.data)
+        return Response(body, status=status_code)
+
+
+class PublisherDeviceReport(APIView):
+    """Record a device the platform saw a publisher use; a blacklisted device closes the account."""
+
+    permission_classes = [IsPlatformBackend]
+
+    @extend_schema(request=serializers.DeviceReportSerializer, responses={201: None})
+    def post(self, request, account_id: str):
+        publisher = get_object_or_404(Publisher, platform_account_id=account_id)
+        data = serializers.DeviceReportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = actions.record_publisher_device(
+            publisher, device_id=data.validated_data["device_id"], actor=request.user
+        )
+        publisher.refresh_from_db(fields=["status"])
+        return Response({"device": device.masked, "publisher_status": publisher.status}, status=status.HTTP_201_CREATED)
 
 
 class Health(APIView):

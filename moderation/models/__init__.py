@@ -1,6 +1,13 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
 from moderation.models.appeals import Appeal
+from moderation.models.blacklist import (
+    BlacklistClosure,
+    BlacklistEntry,
+    BlacklistExport,
+    IdentityHashState,
+    PublisherDevice,
+)
 from moderation.models.comments import Comment
 from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
 from moderation.models.news import (
@@ -19,6 +26,9 @@ from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Appeal",
+    "BlacklistClosure",
+    "BlacklistEntry",
+    "BlacklistExport",
     "Category",
     "Comment",
     "CreditEvent",
@@ -26,6 +36,7 @@ __all__ = [
     "CreditPolicy",
     "Evidence",
     "GateDecision",
+    "IdentityHashState",
     "LicenceScope",
     "MediaServer",
     "ModerationAction",
@@ -34,6 +45,7 @@ __all__ = [
     "NewsSource",
     "PlatformLicence",
     "Publisher",
+    "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
     "ServiceAgreement",

@@ -83,6 +83,11 @@ class Publisher(models.Model):
     document_number = models.CharField(_("document number"), max_length=64, blank=True)
     phone = models.CharField(_("mobile number"), max_length=32, blank=True)
     organisation_licence_number = models.CharField(_("organisation licence number"), max_length=64, blank=True)
+    # Keyed hashes of the normalised identity (moderation/identity.py): the blacklist matches on
+    # these, never on the raw values. '' when the value is blank or malformed (matches nothing).
+    document_hash = models.CharField(_("document hash"), max_length=64, blank=True, db_index=True)
+    phone_hash = models.CharField(_("phone hash"), max_length=64, blank=True, db_index=True)
+    account_hash = models.CharField(_("account hash"), max_length=64, blank=True, db_index=True)
     verification = models.CharField(
         _("verification"), max_length=16, choices=Verification.choices, default=Verification.PENDING
     )

@@ -148,6 +148,7 @@ class GateDecision(models.Model):
         KEY_REVOKED = "key_revoked", _("Stream key revoked")
         KEY_COOLING_OFF = "key_cooling_off", _("Stream key in cooling-off after a block")
         PUBLISHER_CLOSED = "publisher_closed", _("Publisher account closed")
+        BLACKLISTED = "blacklisted", _("Publisher identity blacklisted")
         PUBLISHER_SUSPENDED = "publisher_suspended", _("Publisher suspended")
         PUBLISHER_UNVERIFIED = "publisher_unverified", _("Publisher identity not verified")
         NO_CURRENT_AGREEMENT = "no_current_agreement", _("Current service agreement not accepted")

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 
 RAW_DOCUMENT = "110105199001011234"
 RAW_PHONE = "+8613800138000"
+VALID_DOCUMENT = "110105199001011232"  # the registration API checks the GB 11643 check digit
 
 
 def staff_client(user) -> APIClient:
@@ -55,7 +56,7 @@ def registration(**overrides) -> dict:
         "kind": "person",
         "real_name": "周杰",
         "document_type": "resident_id",
-        "document_number": RAW_DOCUMENT,
+        "document_number": VALID_DOCUMENT,
         "phone": RAW_PHONE,
         "agreement_version": "2026-01",
     }
@@ -221,9 +222,9 @@ def test_platform_registers_a_publisher(platform, agreement):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["platform_account_id"] == "acct-2001" and body["verification"] == "pending"
-    assert body["document_number"] == "110105********1234"
+    assert body["document_number"] == "110105********1232"
     publisher = Publisher.objects.get(platform_account_id="acct-2001")
-    assert publisher.document_number == RAW_DOCUMENT and publisher.agreement_version == "2026-01"
+    assert publisher.document_number == VALID_DOCUMENT and publisher.agreement_version == "2026-01"
     log = StaffActionLog.objects.get(verb="publisher.register")
     assert log.actor == platform.user
 
@@ -250,6 +251,9 @@ def test_duplicate_account_is_409(platform, agreement):
         ({"kind": 5}, "kind"),
         ({"document_type": "library_card"}, "document_type"),
         ({"phone": "call me"}, "phone"),
+        ({"phone": "1380013800"}, "phone"),
+        ({"document_number": RAW_DOCUMENT}, "document_number"),
+        ({"document_number": "11010519900101123"}, "document_number"),
         ({"agreement_version": "1999-01"}, "agreement_version"),
         ({"display_name": "nul\x00byte"}, "display_name"),
         ({"document_number": {"nested": 1}}, "document_number"),

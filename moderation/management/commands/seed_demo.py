@@ -19,7 +19,17 @@ from accounts.models import User
 from accounts.roles import Role
 from moderation import actions
 from moderation.actions.credit import apply_points
-from moderation.models import Appeal, Category, CreditEvent, MediaServer, PlatformLicence, Publisher, ServiceAgreement
+from moderation.identity import resident_id_check_digit
+from moderation.models import (
+    Appeal,
+    BlacklistEntry,
+    Category,
+    CreditEvent,
+    MediaServer,
+    PlatformLicence,
+    Publisher,
+    ServiceAgreement,
+)
 
 DEMO_STAFF = [
     ("patroller", Role.PATROLLER, "巡查员 王静"),
@@ -105,8 +115,24 @@ DEMO_CREDIT_HISTORY = {
 }
 DEMO_APPEAL = ("demo-1004", "商品功效描述有检测报告支持，请复核第二次扣分。")
 
+# Blacklist entries (none matches a demo publisher, so the wall keeps its streams): a closed
+# fraudster's ID number, refused when they try to register again under a new account; a phone; a
+# device; and an entry from 10 days ago not yet reported, so the console shows the report reminder.
+DEMO_BLACKLIST = [
+    # kind, value (an ID number is given without its check digit), reason, note, days ago
+    ("id_document", "11010119850312003", "fraud", "直播间虚假抽奖诈骗，已移送公安机关", 2),
+    ("phone", "+8613911112222", "gambling", "组织网络赌博的联系号码", 1),
+    ("device", "imei-864290030112233", "pornography", "多次开播传播淫秽内容的设备", 0),
+    ("platform_account", "old-9001", "rumour", "散布谣言，扰乱社会秩序", 10),
+]
+
 SIMULATOR_NODE = "sim-1"
 SIMULATOR_CONTROL_PORT = 8081
+
+
+def demo_id_number(first17: str) -> str:
+    """A resident ID number with a valid GB 11643 check digit."""
+    return first17 + resident_id_check_digit(first17)
 
 
 def simulator_config_path():
@@ -226,7 +252,7 @@ class Command(BaseCommand):
                 account,
                 display_name=display_name,
                 real_name=real_name,
-                document_number="11010519900101" + account[-4:],
+                document_number=demo_id_number("11010519900101" + account[-3:]),
                 phone="+86138" + account[-4:].rjust(8, "0"),
                 agreement_version="2026-01",
             )
@@ -235,6 +261,7 @@ class Command(BaseCommand):
             )
             actions.issue_stream_key(publisher, category=categories[slug], default_title=title, key=f"demo-{account}")
         self._credit()
+        self._blacklist()
         path = simulator_config_path()
         node = MediaServer.objects.filter(name=SIMULATOR_NODE).first()
         if node is None or not path.exists():
@@ -276,3 +303,20 @@ class Command(BaseCommand):
             submitted_by=None,
             platform_reference="demo-appeal-1",
         )
+
+    def _blacklist(self) -> None:
+        if BlacklistEntry.objects.exists():
+            return
+        author = User.objects.filter(username="compliance").first()
+        if author is None:
+            return
+        now = timezone.now()
+        for kind, value, reason, note, days_ago in DEMO_BLACKLIST:
+            actions.add_blacklist_entry(
+                kind,
+                demo_id_number(value) if kind == "id_document" else value,
+                actor=author,
+                reason=reason,
+                note=note,
+                created_at=now - timedelta(days=days_ago),
+            )
