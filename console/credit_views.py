@@ -28,6 +28,7 @@ from moderation.models import Appeal, ModerationAction
 POLICY_READERS = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
 APPEAL_READERS = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 220, 36
+CHART_PAD_RIGHT = 72  # room for the level thresholds' labels
 
 
 def score_chart(publisher, events: list, *, now: datetime) -> dict:
@@ -43,7 +44,7 @@ def score_chart(publisher, events: list, *, now: datetime) -> dict:
         low, high = min(low, event.score_after), max(high, event.score_after)
     span_seconds = max((now - start).total_seconds(), 1.0)
     span_score = max(high - low, 1)
-    inner_width, inner_height = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+    inner_width, inner_height = CHART_WIDTH - CHART_PAD - CHART_PAD_RIGHT, CHART_HEIGHT - 2 * CHART_PAD
 
     def x(at: datetime) -> float:
         return round(CHART_PAD + inner_width * (at - start).total_seconds() / span_seconds, 1)
@@ -77,7 +78,7 @@ def score_chart(publisher, events: list, *, now: datetime) -> dict:
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
         "left": CHART_PAD,
-        "right": CHART_WIDTH - CHART_PAD,
+        "right": CHART_WIDTH - CHART_PAD_RIGHT,
         "top": CHART_PAD,
         "bottom": CHART_HEIGHT - CHART_PAD,
         "polyline": " ".join(f"{px},{py}" for px, py in points),

@@ -14,6 +14,7 @@ from accounts.roles import MACHINE_PLATFORM, Role
 from moderation.models import Appeal, CreditEvent, Publisher
 from tests.browser import _asgi_server_process, asgi_server, browser, browser_page, log_in, new_page  # noqa: F401
 from tests.conftest import NODE_SECRET, _staff
+from tests.console.test_wall_browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -60,6 +61,7 @@ def test_a_compliance_admin_runs_the_credit_cycle(asgi_server, new_page, admin, 
     assert page.inner_text("#credit-score") == "30"
     assert page.inner_text("#credit-level").startswith("E")
     assert page.locator("svg polyline").count() == 1 and page.locator("circle.chart-dot.down").count() == 1
+    screenshot(page, "credit-publisher-page")
     assert gate_status(asgi_server, stream_key.key, "c1") == 403  # the gate follows at once
 
     _user, token = create_machine_client("platform-backend", kind=MACHINE_PLATFORM, actor=None)
@@ -80,6 +82,7 @@ def test_a_compliance_admin_runs_the_credit_cycle(asgi_server, new_page, admin, 
     log_in(other, asgi_server, second_admin, next_path="/appeals/")
     with other.expect_navigation():
         other.click(f"a[href='/appeals/{body['id']}/']")
+    screenshot(other, "credit-appeal-page")
     other.check("input[name=decision][value=uphold]")
     other.fill("textarea[name=note]", "复核录像，未发现违禁品")
     with other.expect_navigation():

@@ -408,3 +408,18 @@ def test_the_demo_has_a_policy_credit_history_and_a_pending_appeal(settings, tmp
     assert appeal.status == "pending" and appeal.publisher.platform_account_id == "demo-1004"
     # The demo's level-E publisher is refused at the gate.
     assert on_publish(client, StreamKey.objects.get(publisher=banned).key, "d1").status_code == 403
+
+
+def test_the_credit_rule_keeps_the_gates_query_budget(nginx_node, stream_key, policy):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from moderation import gate
+    from tests.moderation.test_gate import statements
+
+    gate.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)
+    credit.current_policy()  # warm, as in a running gate worker
+    request = gate.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="budget")
+    with CaptureQueriesContext(connection) as allowed:
+        assert gate.decide_publish(request).allowed
+    assert len(statements(allowed)) <= 3, statements(allowed)
