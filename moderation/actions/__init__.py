@@ -70,7 +70,6 @@ from moderation.actions.patrol import (
     mark_patrolled,
     perform_cut,
     reopen_publisher,
-    reopen_publisher_account,
     suspend_publisher,
 )
 from moderation.actions.setup import (
@@ -155,7 +154,6 @@ __all__ = [
     "reject_blacklist_removal",
     "release_claims",
     "reopen_publisher",
-    "reopen_publisher_account",
     "request_blacklist_removal",
     "reverse_blacklisting",
     "reverse_credit_event",

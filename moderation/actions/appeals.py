@@ -34,6 +34,8 @@ class AppealSubject:
     publisher_id: int
     acted_by: frozenset[int]
     credit_event_id: int | None = None
+    # Other publishers who may appeal it too: a blacklisting closes every account that matched.
+    also_for: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,8 @@ def submit_appeal(
         raise ModerationError(f"the statement is longer than {STATEMENT_MAX} characters", code="bad_field")
     with transaction.atomic():
         subject = target.load(target_id)
-        publisher = Publisher.objects.filter(pk=subject.publisher_id).first()
-        if publisher is None or publisher.platform_account_id != publisher_account_id:
+        publisher = Publisher.objects.filter(platform_account_id=publisher_account_id).first()
+        if publisher is None or publisher.pk not in {subject.publisher_id, *subject.also_for}:
             raise ModerationError("the target does not belong to this publisher", code="wrong_publisher")
         if Appeal.objects.filter(kind=kind, target_id=target_id).exists():
             raise ModerationError("this has been appealed already", code="duplicate_appeal")

@@ -23,8 +23,10 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import Role, has_role
 from moderation import blacklist as matching
+from moderation.actions.appeals import AppealSubject, register_appeal_target
+from moderation.actions.credit import reverse_credit_event
 from moderation.actions.errors import ModerationError
-from moderation.actions.patrol import close_publisher_account, reopen_publisher_account
+from moderation.actions.patrol import close_publisher_account, reopen_publisher
 from moderation.actions.webhooks import notify_platform
 from moderation.identity import (
     RESIDENT_ID,
@@ -39,9 +41,11 @@ from moderation.identity import (
     wrap_hash,
 )
 from moderation.models import (
+    Appeal,
     BlacklistClosure,
     BlacklistEntry,
     BlacklistExport,
+    CreditEvent,
     IdentityHashState,
     ModerationAction,
     Publisher,
@@ -215,6 +219,7 @@ def _close_for_entry(entry: BlacklistEntry, publisher: Publisher, *, actor: User
                 "platform_account_id": publisher.platform_account_id,
                 "cause": "blacklisted",
                 "reference": entry.reference,
+                "entry": entry.pk,  # what an appeal of kind "blacklisting" names as its target
             },
         )
     BlacklistClosure.objects.create(entry=entry, publisher=publisher, action=action, by_sweep=by_sweep)
@@ -276,7 +281,7 @@ def reject_blacklist_removal(entry: BlacklistEntry, *, actor: User) -> Blacklist
 
 
 def reverse_blacklisting(entry: BlacklistEntry, *, actor: User, reason: str) -> BlacklistEntry:
-    """Undo an entry after an upheld appeal: remove it and reopen the accounts it closed."""
+    """Undo an entry after an upheld appeal: remove it, reopen the accounts it closed, give back their points."""
     _require_admin(actor)
     reason = (reason or "").strip()
     if not reason:
@@ -289,6 +294,13 @@ def reverse_blacklisting(entry: BlacklistEntry, *, actor: User, reason: str) -> 
             entry.removal_reason = reason
         _remove(entry, actor=actor)
         reopened = _reopen_closures(entry, actor=actor, note=reason)
+        # The closures cost credit like any closure; an undone blacklisting gives those points back to
+        # the accounts it reopened (one still blacklisted by another entry keeps its closure and cost).
+        closing_actions = BlacklistClosure.objects.filter(
+            entry=entry, action__isnull=False, publisher_id__in=reopened
+        ).values("action")
+        for event in CreditEvent.objects.filter(action__in=closing_actions, reversed_by__isnull=True, points__lt=0):
+            reverse_credit_event(event, actor=actor, reason=reason[:300])
         log_staff_action(
             actor,
             "blacklist.reverse",
@@ -316,7 +328,7 @@ def _reopen_closures(entry: BlacklistEntry, *, actor: User, note: str) -> list[i
         if matching.entries_matching_publisher(publisher).exists():
             continue  # still blacklisted by another identity
         if publisher.status == Publisher.Status.CLOSED:
-            reopen_publisher_account(publisher, actor=actor, note=f"blacklist {entry.reference} reversed: {note}")
+            reopen_publisher(publisher, actor=actor, note=f"blacklist {entry.reference} reversed: {note}")
             notify_platform(
                 "publisher.reopened",
                 {"platform_account_id": publisher.platform_account_id, "reference": entry.reference},
@@ -563,3 +575,29 @@ def rotate_identity_hashes(*, actor: User | None = None, batch: int = 5000) -> d
             IdentityHashState.objects.filter(pk=state.pk).update(fingerprint=current, rotated_at=timezone.now())
         log_staff_action(actor, "blacklist.rotate_hash_key", data=counts)
     return counts
+
+
+# --- appeals against a blacklisting (docs/credit.md, appeals) ----------------------------------
+
+
+def _load_blacklisting(target_id: int) -> AppealSubject:
+    entry = BlacklistEntry.objects.filter(pk=target_id).first()
+    if entry is None:
+        raise ModerationError(f"no blacklist entry {target_id}", code="not_found")
+    if entry.status == BlacklistEntry.Status.REMOVED:
+        raise ModerationError("the entry is removed already", code="not_appealable")
+    closed = set(BlacklistClosure.objects.filter(entry=entry).values_list("publisher_id", flat=True))
+    appellants = closed | ({entry.source_publisher_id} if entry.source_publisher_id else set())
+    if not appellants:
+        raise ModerationError("no account of this entry to appeal for", code="not_appealable")
+    first = entry.source_publisher_id or min(appellants)
+    return AppealSubject(publisher_id=first, acted_by=frozenset({entry.author_id}), also_for=frozenset(appellants))
+
+
+def _reverse_blacklisting(target_id: int, appeal: Appeal, actor: User) -> None:
+    entry = BlacklistEntry.objects.get(pk=target_id)
+    reason = f"appeal #{appeal.pk}: {appeal.decision_note}"[:300]
+    reverse_blacklisting(entry, actor=actor, reason=reason)
+
+
+register_appeal_target(Appeal.Kind.BLACKLISTING, load=_load_blacklisting, reverse=_reverse_blacklisting)

@@ -308,20 +308,6 @@ def close_publisher_account(
     )
 
 
-def reopen_publisher_account(publisher: Publisher, *, actor: User | None, note: str) -> ModerationAction:
-    """Reopen a closed account (its closure was reversed); the gate lets the publisher in again."""
-    with transaction.atomic():
-        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
-        if publisher.status != Publisher.Status.CLOSED:
-            raise ModerationError("the account is not closed", code="invalid")
-        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, closed_at=None)
-        action = ModerationAction.objects.create(
-            actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
-        )
-        log_staff_action(actor, "publisher.reopen", target=publisher, data={"action": action.pk, "note": note[:200]})
-    return action
-
-
 def _cut_publisher(
     stream: Stream | None,
     *,

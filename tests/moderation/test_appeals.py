@@ -121,7 +121,7 @@ def test_the_platform_reads_credit_events_with_their_ids_and_the_audience_cap(pl
     [
         ({"target": 999999}, 404, "not_found"),
         ({"account": "acct-other"}, 400, "wrong_publisher"),
-        ({"kind": "blacklisting"}, 400, "appeal_kind_unsupported"),
+        ({"kind": "blacklisting"}, 404, "not_found"),  # a credit event's id is no blacklist entry
         ({"kind": "nonsense"}, 400, "invalid"),
         ({"statement": "   "}, 400, "invalid"),
         ({"target": "abc"}, 400, "invalid"),
@@ -262,18 +262,35 @@ def test_a_reversed_event_cannot_be_reversed_again(block_event, second_admin):
     assert CreditEvent.objects.filter(kind="reversal").count() == 1
 
 
-def test_a_blacklisting_reverser_can_be_registered(platform, publisher, monkeypatch):
-    from moderation.actions import appeals
-
-    reversed_targets = []
-    monkeypatch.setitem(
-        appeals.APPEAL_TARGETS,
-        "blacklisting",
-        appeals.AppealTarget(
-            load=lambda target_id: appeals.AppealSubject(publisher_id=publisher.pk, acted_by=frozenset()),
-            reverse=lambda target_id, appeal, actor: reversed_targets.append(target_id),
-        ),
-    )
-    assert submit(platform, 42, kind="blacklisting").status_code == 201
+def test_an_upheld_appeal_against_a_blacklisting_removes_it_and_reopens_the_account(
+    client, live, admin, second_admin, platform, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = actions.add_blacklist_entry("phone", "138 0013 8000", actor=admin, reason=ReasonCode.FRAUD)
+    publisher = Publisher.objects.get(pk=live.publisher_id)
+    assert publisher.status == "closed" and publisher.credit_score < 100
+    assert submit(platform, entry.pk, kind="blacklisting").status_code == 201
     appeal = Appeal.objects.get()
-    assert (appeal.kind, appeal.target_id, appeal.credit_event) == ("blacklisting", 42, None)
+    assert (appeal.kind, appeal.target_id, appeal.publisher_id) == ("blacklisting", entry.pk, publisher.pk)
+    with pytest.raises(actions.ModerationError) as own:
+        actions.decide_appeal(appeal, actor=admin, uphold=True, note="自己复核")
+    assert own.value.code == "own_action"
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.decide_appeal(appeal, actor=second_admin, uphold=True, note="号码已转让，非本人")
+    entry.refresh_from_db()
+    assert entry.status == "removed"
+    publisher.refresh_from_db()
+    assert (publisher.status, publisher.credit_score) == ("active", 100)  # reopened, the closure's points back
+    assert on_publish(client, live.key.key, "9").status_code == 200
+
+
+def test_only_an_account_the_blacklisting_touched_may_appeal_it(
+    platform, live, admin, django_capture_on_commit_callbacks
+):
+    other = actions.register_publisher(
+        "acct-untouched", display_name="路人甲", phone="+8613900139000", agreement_version="2026-01"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = actions.add_blacklist_entry("phone", "+86 138 0013 8000", actor=admin, reason=ReasonCode.FRAUD)
+    response = submit(platform, entry.pk, kind="blacklisting", account=other.platform_account_id)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "wrong_publisher"

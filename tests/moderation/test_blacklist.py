@@ -96,7 +96,7 @@ def test_a_blacklisted_identity_is_denied_by_the_gate_rule_even_on_a_reopened_ac
     blacklist(Kind.PLATFORM_ACCOUNT, "acct-1001", actor=admin)
     entry = blacklist(Kind.PHONE, PHONE, actor=admin)
     publisher = Publisher.objects.get(pk=stream_key.publisher_id)
-    actions.reopen_publisher_account(publisher, actor=admin, note="reopened by mistake")
+    actions.reopen_publisher(publisher, actor=admin, note="reopened by mistake")
 
     assert on_publish(client, stream_key.key).status_code == 403
     decision = latest_decision()

@@ -191,7 +191,7 @@ class Command(BaseCommand):
                     account,
                     display_name=name,
                     real_name=real_name,
-                    document_number="11010519900101" + account[-4:],
+                    document_number=demo_id_number("1101051990010" + account[-4:]),
                     phone="+86138" + account[-4:].rjust(8, "0"),
                     agreement_version="2026-01",
                 )
