@@ -10,13 +10,12 @@ def console(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {
+    context = {
         "staff_roles": role_labels(user),
         "nav_news_queue": has_role(user, Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF),
         "nav_news_licences": has_role(user, Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF, Role.INSPECTOR),
         "reads_credit": has_role(user, Role.COMPLIANCE_ADMIN, Role.INSPECTOR),
     }
-    context = {"staff_roles": role_labels(user)}
     if has_role(user, Role.COMPLIANCE_ADMIN, Role.INSPECTOR):
         context["may_read_blacklist"] = True
     if has_role(user, Role.COMPLIANCE_ADMIN):
