@@ -328,3 +328,20 @@ def comment_row(comment) -> dict:
         "hold_reason": comment.hold_reason,
         "received_at": comment.received_at.isoformat(),
     }
+
+
+def licences_expiring_soon(*, today, days: int = 30) -> int:
+    """How many licences in use (the platform's, verified publishers') expire within ``days`` (or have)."""
+    from datetime import timedelta
+
+    from moderation.models import PlatformLicence, PublisherLicence
+
+    horizon = today + timedelta(days=days)
+    platform = PlatformLicence.objects.filter(withdrawn_at__isnull=True, valid_until__lte=horizon)
+    publishers = PublisherLicence.objects.filter(verification="verified", valid_until__lte=horizon)
+    # Expired ones count only while an approval still relies on them (the audit lapses those).
+    return (
+        platform.filter(valid_until__gte=today).count()
+        + publishers.filter(valid_until__gte=today).count()
+        + platform.filter(valid_until__lt=today, applications__status="approved").distinct().count()
+    )

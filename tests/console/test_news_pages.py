@@ -103,3 +103,30 @@ def test_the_compliance_admin_verifies_a_publisher_licence(client, admin, news_p
     assert client.post("/news/licences/", {"form": "verify", "licence": licence.pk, "verified": "1"}).status_code == 302
     licence.refresh_from_db()
     assert (licence.verification, licence.verified_by) == (PublisherLicence.Verification.VERIFIED, admin)
+
+
+def test_the_compliance_admin_withdraws_the_platform_licence_with_a_note(client, admin, platform_licence):
+    client.force_login(admin)
+    page = client.get("/news/licences/")
+    assert "京网新许字-0001" in page.content.decode()
+    no_note = client.post("/news/licences/", {"form": "withdraw", "licence": platform_licence.pk, "note": ""})
+    assert no_note.status_code == 400
+    assert client.post("/news/licences/", {"form": "withdraw", "licence": "x1", "note": "n"}).status_code == 404
+    platform_licence.refresh_from_db()
+    assert platform_licence.withdrawn_at is None
+    done = client.post("/news/licences/", {"form": "withdraw", "licence": platform_licence.pk, "note": "许可证注销"})
+    assert done.status_code == 302
+    platform_licence.refresh_from_db()
+    assert platform_licence.withdrawn_at is not None
+
+
+def test_compliance_admins_see_a_badge_for_licences_expiring_soon(client, admin, news_publisher):
+    from moderation import actions
+
+    client.force_login(admin)
+    assert "alert-count" not in client.get("/news/licences/").content.decode()
+    actions.record_platform_licence(
+        "P-SOON", scopes=["platform"], valid_from=days(-9), valid_until=days(10), actor=admin
+    )
+    body = client.get("/news/licences/").content.decode()
+    assert 'class="count alert-count"' in body and 'class="expiring"' in body
