@@ -97,6 +97,7 @@ def news_queue(request: HttpRequest) -> HttpResponse:
         "console/news_queue.html",
         {
             "applications": applications,
+            "open_count": sum(1 for application in applications if application.status in queries.OPEN_NEWS_STATUSES),
             "held_comments": list(queries.held_comments()),
             "decisions": decisions_for(request.user),
             "queue_config": {

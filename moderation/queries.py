@@ -200,11 +200,15 @@ def approval_windows_note(key, now: datetime) -> str:
 
 
 def news_applications_for_queue(*, limit: int = 200):
-    """Applications awaiting a decision, oldest first, with publisher, key and sources loaded."""
+    """Applications awaiting a decision and approvals not yet over (revocable), earliest window first."""
+    from django.db.models import Q
+    from django.utils import timezone
+
     from moderation.models import NewsApplication
 
+    current = Q(status__in=OPEN_NEWS_STATUSES) | Q(status="approved", window_end__gt=timezone.now())
     return _with_publisher_news_record(
-        NewsApplication.objects.filter(status__in=OPEN_NEWS_STATUSES).select_related("stream_key__category")
+        NewsApplication.objects.filter(current).select_related("stream_key__category")
     ).order_by("window_start", "pk")[:limit]
 
 

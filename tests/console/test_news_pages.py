@@ -130,3 +130,17 @@ def test_compliance_admins_see_a_badge_for_licences_expiring_soon(client, admin,
     )
     body = client.get("/news/licences/").content.decode()
     assert 'class="count alert-count"' in body and 'class="expiring"' in body
+
+
+def test_approvals_not_yet_over_stay_in_the_queue_for_revocation(client, news_key, platform_licence, editor_in_chief):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    current = approve(apply_for(news_key, title="直播中的早报"), editor_in_chief)
+    over = approve(apply_for(news_key, title="已结束的早报"), editor_in_chief)
+    NewsApplication.objects.filter(pk=over.pk).update(window_end=timezone.now() - timedelta(minutes=1))
+    client.force_login(editor_in_chief)
+    body = client.get("/news/").content.decode()
+    assert f'id="application-{current.pk}"' in body and f'id="application-{over.pk}"' not in body
+    assert 'id="news-count">0<' in body
