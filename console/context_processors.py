@@ -10,8 +10,16 @@ def console(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    alerts = 0
+    if has_role(user, Role.COMPLIANCE_ADMIN):
+        from django.utils import timezone
+
+        from moderation import queries
+
+        alerts = queries.licences_expiring_soon(today=timezone.localdate())
     context = {
         "staff_roles": role_labels(user),
+        "nav_licence_alerts": alerts,
         "nav_news_queue": has_role(user, Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF),
         "nav_news_licences": has_role(user, Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF, Role.INSPECTOR),
         "reads_credit": has_role(user, Role.COMPLIANCE_ADMIN, Role.INSPECTOR),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +15,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.roles import Role, has_role, require_role
 from moderation import actions, news, queries
+from moderation.actions import news as actions_news
 from moderation.actions.news import DECISION_ROLES, NOTE_MAX, TRANSITIONS
 from moderation.models import LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
 
@@ -36,6 +39,12 @@ ERROR_TEXTS = {
     "missing_field": _("This decision needs a note."),
     "licence_invalid": _("A licence does not count: %(detail)s"),
     "bad_window": _("The window is over."),
+}
+
+
+LICENCE_ERROR_TEXTS = {
+    "missing_field": _("Give a note: why the licence is withdrawn."),
+    "conflict": _("Someone changed this licence first; the page shows it as it is now."),
 }
 
 
@@ -88,6 +97,7 @@ def news_queue(request: HttpRequest) -> HttpResponse:
         "console/news_queue.html",
         {
             "applications": applications,
+            "open_count": sum(1 for application in applications if application.status in queries.OPEN_NEWS_STATUSES),
             "held_comments": list(queries.held_comments()),
             "decisions": decisions_for(request.user),
             "queue_config": {
@@ -175,6 +185,7 @@ def news_licences(request: HttpRequest) -> HttpResponse:
     form = (
         PlatformLicenceForm(request.POST or None) if request.POST.get("form") == "platform" else PlatformLicenceForm()
     )
+    page_errors: list[str] = []
     if request.method == "POST":
         if not may_edit:
             return HttpResponse(status=403)
@@ -189,8 +200,13 @@ def news_licences(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, _("Licence recorded."))
                 return redirect("console:news-licences")
+            if request.POST.get("form") == "withdraw":
+                licence = get_object_or_404(PlatformLicence, pk=_posted_id(request, "licence"))
+                actions.withdraw_platform_licence(licence, actor=request.user, note=request.POST.get("note", "")[:300])
+                messages.success(request, _("Licence withdrawn."))
+                return redirect("console:news-licences")
             if request.POST.get("form") == "verify":
-                licence = get_object_or_404(PublisherLicence, pk=request.POST.get("licence") or 0)
+                licence = get_object_or_404(PublisherLicence, pk=_posted_id(request, "licence"))
                 actions.verify_publisher_licence(
                     licence, actor=request.user, verified=request.POST.get("verified") == "1",
                     note=request.POST.get("note", "")[:300],
@@ -198,7 +214,7 @@ def news_licences(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Verification recorded."))
                 return redirect("console:news-licences")
         except actions.ModerationError as exc:
-            form.add_error(None, str(exc))
+            page_errors.append(str(LICENCE_ERROR_TEXTS.get(exc.code, _("Not allowed: %(detail)s")) % {"detail": exc}))
     return render(
         request,
         "console/news_licences.html",
@@ -207,7 +223,14 @@ def news_licences(request: HttpRequest) -> HttpResponse:
             "publisher_licences": PublisherLicence.objects.select_related("publisher", "verified_by"),
             "form": form,
             "may_edit": may_edit,
+            "page_errors": page_errors,
             "today": timezone.localdate(),
+            "soon": timezone.localdate() + timedelta(days=actions_news.EXPIRY_ALERT_DAYS),
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or page_errors else 200,
     )
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else 0

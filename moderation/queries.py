@@ -213,11 +213,15 @@ def approval_windows_note(key, now: datetime) -> str:
 
 
 def news_applications_for_queue(*, limit: int = 200):
-    """Applications awaiting a decision, oldest first, with publisher, key and sources loaded."""
+    """Applications awaiting a decision and approvals not yet over (revocable), earliest window first."""
+    from django.db.models import Q
+    from django.utils import timezone
+
     from moderation.models import NewsApplication
 
+    current = Q(status__in=OPEN_NEWS_STATUSES) | Q(status="approved", window_end__gt=timezone.now())
     return _with_publisher_news_record(
-        NewsApplication.objects.filter(status__in=OPEN_NEWS_STATUSES).select_related("stream_key__category")
+        NewsApplication.objects.filter(current).select_related("stream_key__category")
     ).order_by("window_start", "pk")[:limit]
 
 
@@ -461,3 +465,20 @@ def overdue_unreported_blacklistings(now: datetime | None = None) -> QuerySet:
     """Entries not yet reported to the provincial office after LIVEWARD_BLACKLIST_REPORT_DAYS."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.LIVEWARD_BLACKLIST_REPORT_DAYS)
     return BlacklistEntry.objects.filter(report_status=BlacklistEntry.Report.UNREPORTED, created_at__lt=cutoff)
+
+
+def licences_expiring_soon(*, today, days: int = 30) -> int:
+    """How many licences in use (the platform's, verified publishers') expire within ``days`` (or have)."""
+    from datetime import timedelta
+
+    from moderation.models import PlatformLicence, PublisherLicence
+
+    horizon = today + timedelta(days=days)
+    platform = PlatformLicence.objects.filter(withdrawn_at__isnull=True, valid_until__lte=horizon)
+    publishers = PublisherLicence.objects.filter(verification="verified", valid_until__lte=horizon)
+    # Expired ones count only while an approval still relies on them (the audit lapses those).
+    return (
+        platform.filter(valid_until__gte=today).count()
+        + publishers.filter(valid_until__gte=today).count()
+        + platform.filter(valid_until__lt=today, applications__status="approved").distinct().count()
+    )

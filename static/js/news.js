@@ -51,7 +51,10 @@
 
   // --- rendering ----------------------------------------------------------------------------------
   function renderQueue() {
-    var open = Array.from(rows.values()).filter(function (row) { return OPEN.indexOf(row.status) >= 0 || results.has(row.id); });
+    var now = Date.now();
+    var open = Array.from(rows.values()).filter(function (row) {
+      return OPEN.indexOf(row.status) >= 0 || results.has(row.id) || (row.status === "approved" && Date.parse(row.window_end) > now);
+    });
     open.sort(function (a, b) { return a.window_start < b.window_start ? -1 : a.window_start > b.window_start ? 1 : a.id - b.id; });
     var keepForm = form && form.parentNode ? form : null;
     queue.textContent = "";

@@ -103,3 +103,44 @@ def test_the_compliance_admin_verifies_a_publisher_licence(client, admin, news_p
     assert client.post("/news/licences/", {"form": "verify", "licence": licence.pk, "verified": "1"}).status_code == 302
     licence.refresh_from_db()
     assert (licence.verification, licence.verified_by) == (PublisherLicence.Verification.VERIFIED, admin)
+
+
+def test_the_compliance_admin_withdraws_the_platform_licence_with_a_note(client, admin, platform_licence):
+    client.force_login(admin)
+    page = client.get("/news/licences/")
+    assert "京网新许字-0001" in page.content.decode()
+    no_note = client.post("/news/licences/", {"form": "withdraw", "licence": platform_licence.pk, "note": ""})
+    assert no_note.status_code == 400
+    assert client.post("/news/licences/", {"form": "withdraw", "licence": "x1", "note": "n"}).status_code == 404
+    platform_licence.refresh_from_db()
+    assert platform_licence.withdrawn_at is None
+    done = client.post("/news/licences/", {"form": "withdraw", "licence": platform_licence.pk, "note": "许可证注销"})
+    assert done.status_code == 302
+    platform_licence.refresh_from_db()
+    assert platform_licence.withdrawn_at is not None
+
+
+def test_compliance_admins_see_a_badge_for_licences_expiring_soon(client, admin, news_publisher):
+    from moderation import actions
+
+    client.force_login(admin)
+    assert "alert-count" not in client.get("/news/licences/").content.decode()
+    actions.record_platform_licence(
+        "P-SOON", scopes=["platform"], valid_from=days(-9), valid_until=days(10), actor=admin
+    )
+    body = client.get("/news/licences/").content.decode()
+    assert 'class="count alert-count"' in body and 'class="expiring"' in body
+
+
+def test_approvals_not_yet_over_stay_in_the_queue_for_revocation(client, news_key, platform_licence, editor_in_chief):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    current = approve(apply_for(news_key, title="直播中的早报"), editor_in_chief)
+    over = approve(apply_for(news_key, title="已结束的早报"), editor_in_chief)
+    NewsApplication.objects.filter(pk=over.pk).update(window_end=timezone.now() - timedelta(minutes=1))
+    client.force_login(editor_in_chief)
+    body = client.get("/news/").content.decode()
+    assert f'id="application-{current.pk}"' in body and f'id="application-{over.pk}"' not in body
+    assert 'id="news-count">0<' in body
