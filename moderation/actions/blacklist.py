@@ -457,11 +457,16 @@ def _export_rows(entries: list[BlacklistEntry]) -> list[list[str]]:
     return rows
 
 
+def _spreadsheet_safe(value: str) -> str:
+    """Keep a spreadsheet from reading a cell as a formula (CSV injection): +86…, =…, -…, @…"""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def _csv_bytes(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([title for _key, title in EXPORT_COLUMNS])
-    writer.writerows(rows)
+    writer.writerows([[_spreadsheet_safe(value) for value in row] for row in rows])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 
@@ -474,12 +479,14 @@ def _xlsx_bytes(rows: list[list[str]], *, title: str) -> bytes:
     sheet.append([title_ for _key, title_ in EXPORT_COLUMNS])
     for row in rows:
         sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.data_type == "f":  # openpyxl reads a leading "=" as a formula; this is text
+                cell.data_type = "s"
     for column in sheet.columns:
         sheet.column_dimensions[column[0].column_letter].width = 20
     workbook.properties.title = title
     workbook.properties.creator = "Liveward"
-    # Fixed timestamps: the same rows give the same file (and the same SHA-256).
-    workbook.properties.created = workbook.properties.modified = datetime(2000, 1, 1)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

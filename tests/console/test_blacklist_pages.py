@@ -30,7 +30,9 @@ def logged_in(client, user):
 
 @pytest.fixture
 def entry(admin, publisher):
-    return actions.add_blacklist_entry(Kind.PHONE, "13800138000", actor=admin, reason=ReasonCode.FRAUD, note="诈骗")
+    return actions.add_blacklist_entry(
+        Kind.PHONE, "13800138000", actor=admin, reason=ReasonCode.FRAUD, note='=HYPERLINK("http://x")'
+    )
 
 
 def test_inspectors_and_admins_read_others_do_not(client, entry, inspector, patroller, outsider):
@@ -157,13 +159,16 @@ def test_export_writes_csv_xlsx_and_a_manifest_and_marks_the_period_reported(cli
     rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
     assert rows[0][0].startswith("黑名单编号") and len(rows) == 2
     row = dict(zip([title.split(" ")[0] for title in rows[0]], rows[1], strict=True))
-    assert row["黑名单编号"] == entry.reference and row["标识（脱敏）"] == "+86138****8000"
+    # A leading + (or =, -, @) would make Excel read a formula: the CSV quotes it with an apostrophe.
+    assert row["黑名单编号"] == entry.reference and row["标识（脱敏）"] == "'+86138****8000"
     assert row["平台账号"] == "" and row["原因代码"] == "fraud" and row["期限"] == "永久" and row["关闭账号数"] == "1"
     assert "13800138000" not in csv_bytes.decode("utf-8-sig")
 
     sheet = load_workbook(io.BytesIO(xlsx_bytes)).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[1][0] == entry.reference and values[1][3] == "+86138****8000"
+    assert row["说明"] == '\'=HYPERLINK("http://x")'
+    assert sheet.cell(row=2, column=9).data_type == "s" and sheet.cell(row=2, column=9).value.startswith("=HYPER")
 
 
 def test_bad_export_periods_are_form_errors(client, admin, entry):
