@@ -383,6 +383,13 @@ CELERY_BEAT_SCHEDULE["liveward-credit-earn-back"] = {
     "task": "moderation.tasks.credit.nightly_earn_back",
     "schedule": crontab(hour=LIVEWARD_CREDIT_EARN_BACK_HOUR, minute=30),
 }
+# A block, suspension or closure is charged right after its cut; this sweep charges any whose
+# process died in between (once a minute, for the last day's actions).
+CELERY_BEAT_SCHEDULE["liveward-credit-settle"] = {
+    "task": "moderation.tasks.credit.settle_credit_charges",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
 
 # --- webhooks to the platform's backend (docs/webhooks.md) ----------------------------------
 

@@ -38,6 +38,7 @@ from moderation.actions.credit import (
     nightly_earn_back,
     publish_credit_policy,
     reverse_credit_event,
+    settle_credit_charges,
 )
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import (
@@ -162,6 +163,7 @@ __all__ = [
     "rotate_media_server_secret",
     "set_media_server_play_url",
     "set_publisher_verification",
+    "settle_credit_charges",
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",

@@ -102,23 +102,58 @@ def apply_points(
 
 
 def charge_for_action(action: ModerationAction, *, announced_stream_ids: Iterable[int] = ()) -> CreditEvent | None:
-    """Take the points the current policy sets for this action from its publisher (inside the action's transaction)."""
+    """Take the points the current policy sets for this action from its publisher; once per action.
+
+    Warnings and escalations are charged inside their own transaction; the cutting actions right
+    after their cut, in a transaction of their own (moderation/actions/patrol.py). Safe to call twice.
+    """
     if action.publisher_id is None or action.kind not in CHARGEABLE_KINDS:
         return None
     policy = credit.fresh_policy()
     cost = policy.cost_of(action.kind)
     if cost <= 0:
         return None
-    return apply_points(
-        action.publisher_id,
-        points=-cost,
-        kind=EventKind.ACTION,
-        reason=f"{action.get_kind_display()} · {action.get_reason_display()}",
-        actor=action.actor,
-        action=action,
-        policy=policy,
-        announced_stream_ids=announced_stream_ids,
+    with transaction.atomic():
+        # Serialised on the publisher's row (apply_points locks it): a second call sees the first's event.
+        Publisher.objects.select_for_update().filter(pk=action.publisher_id).values_list("pk").first()
+        earlier = CreditEvent.objects.filter(action=action, kind=EventKind.ACTION).first()
+        if earlier is not None:
+            return earlier
+        return apply_points(
+            action.publisher_id,
+            points=-cost,
+            kind=EventKind.ACTION,
+            reason=f"{action.get_kind_display()} · {action.get_reason_display()}",
+            actor=action.actor,
+            action=action,
+            policy=policy,
+            announced_stream_ids=announced_stream_ids,
+        )
+
+
+# The cutting actions, charged after their cut (and by the sweep if the process died before).
+CHARGED_AFTER_CUT = (ModerationAction.Kind.BLOCK, ModerationAction.Kind.SUSPEND, ModerationAction.Kind.CLOSE)
+
+
+def settle_credit_charges(
+    *, older_than: timedelta = timedelta(minutes=1), within: timedelta = timedelta(days=1)
+) -> int:
+    """Charge the cutting actions of the last day whose charge after the cut never happened."""
+    now = timezone.now()
+    policy = credit.fresh_policy()
+    costly = [kind for kind in CHARGED_AFTER_CUT if policy.cost_of(kind) > 0]
+    uncharged = (
+        ModerationAction.objects.filter(
+            kind__in=costly, at__lt=now - older_than, at__gte=now - within, publisher__isnull=False
+        )
+        .exclude(credit_events__kind=EventKind.ACTION)
+        .order_by("at")
     )
+    charged = 0
+    for action in uncharged.select_related("actor")[:500]:
+        if charge_for_action(action) is not None:
+            charged += 1
+    return charged
 
 
 def adjust_credit(publisher: Publisher, *, actor: User, points: int, reason: str) -> CreditEvent:

@@ -151,7 +151,7 @@ def keep_evidence(action: ModerationAction, stream: Stream) -> None:
 def _after_commit_cut(
     action: ModerationAction, stamps: dict, event: str, stream_ids: list[int], *, targets: list[Stream] | None = None
 ) -> None:
-    """Register, in order: the stored stamp, the console delta, the cut at the media server.
+    """Register, in order: the stored stamp, the console delta, the cut at the media server, the credit.
 
     ``targets``: the live streams to cut, already loaded (with node and key) and locked by the
     action, so the cut right after the commit need not read them again.
@@ -162,6 +162,17 @@ def _after_commit_cut(
     transaction.on_commit(lambda: stamps.__setitem__("broadcast", time.perf_counter()))
     if stream_ids:
         transaction.on_commit(lambda: _cut_now(action, stamps, targets))
+    # The credit charge comes after the cut: the cut is on the stream's critical path, the charge is
+    # not. It runs in a transaction of its own; a charge the process never made (it died after the
+    # commit) is made by the beat sweep (moderation.tasks.credit.settle_credit_charges).
+    transaction.on_commit(lambda: _charge_after_cut(action.pk, announced=stream_ids))
+
+
+def _charge_after_cut(action_id: int, *, announced: list[int]) -> None:
+    try:
+        charge_for_action(ModerationAction.objects.get(pk=action_id), announced_stream_ids=announced)
+    except Exception:  # the cut stands; the sweep charges it later
+        logger.exception("could not charge credit for action %s; the sweep will", action_id)
 
 
 def _cut_now(action: ModerationAction, stamps: dict, targets: list[Stream] | None) -> None:
@@ -233,7 +244,6 @@ def block_stream(
             at=now,
         )
         keep_evidence(action, stream)
-        charge_for_action(action, announced_stream_ids=[stream.pk])
         log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
         action.stamps = {}
         _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk], targets=[stream])
@@ -347,7 +357,6 @@ def _cut_publisher(
         )
         if stream is not None:
             keep_evidence(action, stream)
-        charge_for_action(action, announced_stream_ids=live_ids)
         log_staff_action(actor, f"publisher.{kind}", target=publisher, data={"action": action.pk, "reason": reason})
         action.stamps = {}
         _after_commit_cut(action, action.stamps, event, live_ids)

@@ -1,4 +1,4 @@
-"""Credit on schedule: the nightly earn-back for clean broadcasting hours."""
+"""Credit on schedule: the nightly earn-back for clean broadcasting hours, and charges left unsettled."""
 
 from __future__ import annotations
 
@@ -13,3 +13,9 @@ from moderation import actions
 def nightly_earn_back(night: str | None = None) -> int:
     """Give back points for yesterday's (or ``night``'s, ISO date) clean broadcasting; safe to run twice."""
     return actions.nightly_earn_back(date.fromisoformat(night) if night else None)
+
+
+@shared_task(name="moderation.tasks.credit.settle_credit_charges", acks_late=True, ignore_result=True)
+def settle_credit_charges() -> int:
+    """Charge the cutting actions whose charge after the cut never happened; safe to run twice."""
+    return actions.settle_credit_charges()

@@ -67,9 +67,10 @@ def live(client, nginx_node, stream_key):
 
 
 @pytest.fixture
-def block_event(live, admin):
-    """A block by the (first) compliance admin, which cost 15 points (default policy)."""
-    action = actions.block_stream(live, actor=admin, reason=ReasonCode.FRAUD)
+def block_event(live, admin, django_capture_on_commit_callbacks):
+    """A block by the (first) compliance admin, which cost 15 points (default policy) after its cut."""
+    with django_capture_on_commit_callbacks(execute=True):
+        action = actions.block_stream(live, actor=admin, reason=ReasonCode.FRAUD)
     return CreditEvent.objects.get(action=action)
 
 
@@ -197,8 +198,11 @@ def test_an_upheld_appeal_reverses_the_points_the_level_and_the_block(
     )
 
 
-def test_an_upheld_appeal_lifts_the_suspension_it_caused(client, live, admin, second_admin, platform):
-    action = actions.suspend_publisher(live, actor=admin, reason=ReasonCode.FRAUD, minutes=60)
+def test_an_upheld_appeal_lifts_the_suspension_it_caused(
+    client, live, admin, second_admin, platform, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        action = actions.suspend_publisher(live, actor=admin, reason=ReasonCode.FRAUD, minutes=60)
     event = CreditEvent.objects.get(action=action)
     assert submit(platform, event.pk).status_code == 201
     actions.decide_appeal(Appeal.objects.get(), actor=second_admin, uphold=True, note="误判")
@@ -206,8 +210,11 @@ def test_an_upheld_appeal_lifts_the_suspension_it_caused(client, live, admin, se
     assert (publisher.status, publisher.suspended_until, publisher.credit_score) == ("active", None, 100)
 
 
-def test_an_upheld_appeal_reopens_the_account_its_closure_closed(live, admin, second_admin, platform):
-    action = actions.close_publisher(live, actor=admin, reason=ReasonCode.FRAUD)
+def test_an_upheld_appeal_reopens_the_account_its_closure_closed(
+    live, admin, second_admin, platform, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        action = actions.close_publisher(live, actor=admin, reason=ReasonCode.FRAUD)
     assert submit(platform, CreditEvent.objects.get(action=action).pk).status_code == 201
     actions.decide_appeal(Appeal.objects.get(), actor=second_admin, uphold=True, note="误判")
     assert Publisher.objects.get(pk=live.publisher_id).status == "active"

@@ -128,11 +128,14 @@ def test_the_policy_cache_is_bounded_by_its_ttl_across_processes(admin, entertai
 
 
 def test_each_moderation_action_costs_its_points_linked_to_the_action(
-    client, nginx_node, stream_key, patroller, admin, policy
+    client, nginx_node, stream_key, patroller, admin, policy, django_capture_on_commit_callbacks
 ):
     stream = live_stream(client, stream_key)
     warning = actions.warn_publisher(stream, actor=patroller, reason=ReasonCode.RUMOUR, request_id="w1")
-    block = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="b1")
+    with django_capture_on_commit_callbacks(execute=True) as after_commit:
+        block = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="b1")
+        assert not CreditEvent.objects.filter(action=block).exists()  # the charge follows the cut
+    assert len(after_commit) == 5
     events = list(CreditEvent.objects.filter(publisher=stream.publisher).order_by("id"))
     assert [(e.kind, e.points, e.action_id, e.score_after, e.level_after) for e in events] == [
         ("action", -5, warning.pk, 95, "A"),
@@ -141,18 +144,24 @@ def test_each_moderation_action_costs_its_points_linked_to_the_action(
     assert events[1].actor == patroller and events[1].policy_version == 1
     publisher = refreshed(stream.publisher)
     assert (publisher.credit_score, publisher.credit_level) == (75, "B")
-    # A replayed request changes nothing, and costs nothing again.
-    actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="b1")
+    # A replayed request changes nothing, and costs nothing again; nor does charging twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="b1")
+    assert actions.charge_for_action(block) == events[1]
     assert CreditEvent.objects.count() == 2
 
 
-def test_suspend_and_close_cost_their_points(client, nginx_node, stream_key, patroller, admin, policy):
+def test_suspend_and_close_cost_their_points(
+    client, nginx_node, stream_key, patroller, admin, policy, django_capture_on_commit_callbacks
+):
     stream = live_stream(client, stream_key)
-    suspension = actions.suspend_publisher(stream, actor=patroller, reason=ReasonCode.FRAUD, minutes=60)
+    with django_capture_on_commit_callbacks(execute=True):
+        suspension = actions.suspend_publisher(stream, actor=patroller, reason=ReasonCode.FRAUD, minutes=60)
     Publisher.objects.filter(pk=stream.publisher_id).update(status="active", suspended_until=None)
     Stream.objects.filter(pk=stream.pk).update(ended_at=timezone.now())
     stream = live_stream(client, actions.issue_stream_key(stream.publisher, category=stream.category), "6")
-    closing = actions.close_publisher(stream, actor=admin, reason=ReasonCode.FRAUD)
+    with django_capture_on_commit_callbacks(execute=True):
+        closing = actions.close_publisher(stream, actor=admin, reason=ReasonCode.FRAUD)
     costs = dict(CreditEvent.objects.filter(action__isnull=False).values_list("action_id", "points"))
     assert costs == {suspension.pk: -40, closing.pk: -60}  # clamped at the bottom of the scale
     assert refreshed(stream.publisher).credit_score == 0
@@ -166,9 +175,12 @@ def test_a_rolled_back_action_costs_nothing(client, nginx_node, stream_key, patr
     assert not CreditEvent.objects.exists() and refreshed(stream.publisher).credit_score == 100
 
 
-def test_the_default_policy_applies_before_any_version_is_stored(client, nginx_node, stream_key, patroller):
+def test_the_default_policy_applies_before_any_version_is_stored(
+    client, nginx_node, stream_key, patroller, django_capture_on_commit_callbacks
+):
     stream = live_stream(client, stream_key)
-    actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD)
     event = CreditEvent.objects.get()
     assert (event.points, event.score_after, event.level_after, event.policy_version) == (-15, 85, "B", 0)
 
@@ -176,9 +188,12 @@ def test_the_default_policy_applies_before_any_version_is_stored(client, nginx_n
 # --- the gate, the queue and the snapshots follow the level at once ------------------------------
 
 
-def test_a_violation_lowers_the_level_and_the_gate_denies_at_once(client, nginx_node, stream_key, patroller, policy):
+def test_a_violation_lowers_the_level_and_the_gate_denies_at_once(
+    client, nginx_node, stream_key, patroller, policy, django_capture_on_commit_callbacks
+):
     stream = live_stream(client, stream_key)
-    actions.suspend_publisher(stream, actor=patroller, reason=ReasonCode.FRAUD, minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.suspend_publisher(stream, actor=patroller, reason=ReasonCode.FRAUD, minutes=1)
     actions.adjust_credit(stream.publisher, actor=policy.created_by, points=-50, reason="严重违规")
     Publisher.objects.filter(pk=stream.publisher_id).update(status="active", suspended_until=None)
     Stream.objects.filter(pk=stream.pk).update(ended_at=timezone.now())
@@ -423,3 +438,15 @@ def test_the_credit_rule_keeps_the_gates_query_budget(nginx_node, stream_key, po
     with CaptureQueriesContext(connection) as allowed:
         assert gate.decide_publish(request).allowed
     assert len(statements(allowed)) <= 3, statements(allowed)
+
+
+def test_the_sweep_charges_a_cut_whose_charge_never_happened(client, nginx_node, stream_key, patroller, policy):
+    stream = live_stream(client, stream_key)
+    # No on_commit here: as if the process died between the cut's commit and the charge.
+    block = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="lost")
+    assert not CreditEvent.objects.filter(action=block).exists()
+    assert actions.settle_credit_charges() == 0  # too recent: its own process may still be charging
+    ModerationAction.objects.filter(pk=block.pk).update(at=timezone.now() - timedelta(minutes=2))
+    assert actions.settle_credit_charges() == 1
+    assert actions.settle_credit_charges() == 0  # charged once
+    assert CreditEvent.objects.get(action=block).points == -20
