@@ -44,7 +44,11 @@ class Comment(models.Model):
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "received_at"], name="comment_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="comment_status_received"),
+            # A stream's last comments: the evidence of a block, the stream page.
+            models.Index(fields=["stream", "received_at"], name="comment_stream_received"),
+        ]
 
     def __str__(self) -> str:
         return self.text[:40]

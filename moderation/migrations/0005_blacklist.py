@@ -22,7 +22,7 @@ def hash_existing_identities(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0003_credit'),
+        ('moderation', '0004_credit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
