@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -74,3 +75,21 @@ def test_ping_round_trips_through_a_worker_on_rabbitmq():
         token = uuid.uuid4().hex
         result = app.send_task("console.tasks.ping", args=[token], queue=queue)
         assert result.get(timeout=60)["token"] == token
+
+
+def test_every_task_on_the_beat_schedule_is_registered_in_a_worker():
+    # What a worker registers: the app's autodiscovery, in a fresh process (as `celery -A console`).
+    probe = (
+        "import json, django; django.setup(); from console.celery import app; "
+        "app.loader.import_default_modules(); print(json.dumps(sorted(app.tasks)))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "console.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    registered = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    from django.conf import settings
+
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= registered, sorted(scheduled - registered)
