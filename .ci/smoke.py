@@ -78,25 +78,43 @@ def main() -> None:
     print("SMOKE OK", flush=True)
 
 
-def check_running(run: subprocess.Popen, output: list[str]) -> None:
-    wait_for("the console to answer /healthz", lambda: urllib.request.urlopen(f"{BASE}/healthz", timeout=2), 600)
-    text = "".join(output)
-    match = re.search(r"^\s+patroller\s+(\S+)\s+\(", text, re.M)
+def log_in(printed: str, username: str) -> http.cookiejar.CookieJar:
+    """Log in as a demo staff member with the password the run command printed; return the cookies."""
+    match = re.search(rf"^\s+(?:run\|\s+)?{username}\s+(\S+)\s+\(", printed, re.M)
     if not match:
-        fail("the run command did not print the demo patroller's login")
-    password = match.group(1)
-
-    # The console page answers, and a demo patroller can log in.
+        fail(f"the run command did not print the demo {username}'s login")
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{BASE}/accounts/login/", timeout=10).read().decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": "patroller", "password": password, "csrfmiddlewaretoken": csrf})
+    form = urllib.parse.urlencode({"username": username, "password": match.group(1), "csrfmiddlewaretoken": csrf})
     request = urllib.request.Request(f"{BASE}/accounts/login/", data=form.encode(), headers={"Referer": BASE})
     home = opener.open(request, timeout=10)
     if home.geturl().rstrip("/") != BASE or "sessionid" not in {c.name for c in jar}:
-        fail(f"login did not reach the console (landed on {home.geturl()})")
+        fail(f"{username}'s login did not reach the console (landed on {home.geturl()})")
+    return jar
+
+
+def check_running(run: subprocess.Popen, output: list[str]) -> None:
+    wait_for("the console to answer /healthz", lambda: urllib.request.urlopen(f"{BASE}/healthz", timeout=2), 600)
+    text = "".join(output)
+    jar = log_in(text, "patroller")
     print("· console page answers and the demo patroller logs in", flush=True)
+
+    # The other demo roles find their work: the editor-in-chief's news queue has applications
+    # waiting; the compliance admin's credit policy, appeals and blacklist pages answer.
+    editor = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(log_in(text, "editor")))
+    queue = editor.open(f"{BASE}/news/", timeout=10).read().decode()
+    if "财经早报" not in queue:
+        fail("the demo editor-in-chief's news queue shows no waiting application")
+    admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(log_in(text, "compliance")))
+    for path in ("/credit/", "/appeals/", "/blacklist/"):
+        if admin.open(f"{BASE}{path}", timeout=10).status != 200:
+            fail(f"the demo compliance admin cannot open {path}")
+    print(
+        "· the demo editor-in-chief sees the news queue; the compliance admin the credit and blacklist pages",
+        flush=True,
+    )
 
     # A WebSocket connects with that session and sees the simulated streams.
     session = next(c.value for c in jar if c.name == "sessionid")
