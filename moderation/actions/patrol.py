@@ -410,35 +410,54 @@ def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
 
 def lift_suspension(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
     """End a publisher's suspension early (an appeal was upheld, or a reviewer decided it was enough)."""
-    if not note.strip():
-        raise ModerationError("lifting a suspension needs a note", code="missing_field")
-    with transaction.atomic():
-        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
-        if publisher.status != Publisher.Status.SUSPENDED:
-            raise ModerationError("the publisher is not suspended", code="invalid")
-        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, suspended_until=None)
-        ModerationAction.objects.create(
-            actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
-        )
-        log_staff_action(actor, "publisher.lift_suspension", target=publisher, data={"note": note[:200]})
-    publisher.status, publisher.suspended_until = Publisher.Status.ACTIVE, None
-    return publisher
+    return _restore_publisher(
+        publisher,
+        actor=actor,
+        note=note,
+        from_status=Publisher.Status.SUSPENDED,
+        cleared="suspended_until",
+        verb="publisher.lift_suspension",
+        refusals=("lifting a suspension needs a note", "the publisher is not suspended"),
+    )
 
 
 def reopen_publisher(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
     """Reopen a closed account (only when the closure itself was reversed, e.g. on an upheld appeal)."""
+    return _restore_publisher(
+        publisher,
+        actor=actor,
+        note=note,
+        from_status=Publisher.Status.CLOSED,
+        cleared="closed_at",
+        verb="publisher.reopen",
+        refusals=("reopening an account needs a note", "the account is not closed"),
+    )
+
+
+def _restore_publisher(
+    publisher: Publisher,
+    *,
+    actor: User | None,
+    note: str,
+    from_status: str,
+    cleared: str,
+    verb: str,
+    refusals: tuple[str, str],
+) -> Publisher:
+    """Make a suspended or closed publisher active again, recorded as a ``lift`` action."""
     if not note.strip():
-        raise ModerationError("reopening an account needs a note", code="missing_field")
+        raise ModerationError(refusals[0], code="missing_field")
     with transaction.atomic():
         publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
-        if publisher.status != Publisher.Status.CLOSED:
-            raise ModerationError("the account is not closed", code="invalid")
-        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, closed_at=None)
+        if publisher.status != from_status:
+            raise ModerationError(refusals[1], code="invalid")
+        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, **{cleared: None})
         ModerationAction.objects.create(
             actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
         )
-        log_staff_action(actor, "publisher.reopen", target=publisher, data={"note": note[:200]})
-    publisher.status, publisher.closed_at = Publisher.Status.ACTIVE, None
+        log_staff_action(actor, verb, target=publisher, data={"note": note[:200]})
+    publisher.status = Publisher.Status.ACTIVE
+    setattr(publisher, cleared, None)
     return publisher
 
 

@@ -110,3 +110,20 @@ def test_a_block_without_comments_keeps_no_comment_evidence(live, patroller):
     action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="quiet")
     assert not action.evidence.filter(kind="comments").exists()
     assert action.evidence.filter(kind="metadata").exists()
+
+
+def test_lifting_a_suspension_and_reopening_an_account_need_a_note_and_the_right_state(live, admin):
+    publisher = live.publisher
+    with pytest.raises(actions.ModerationError) as refused:
+        patrol.lift_suspension(publisher, actor=admin, note="解除")
+    assert (refused.value.code, str(refused.value)) == ("invalid", "the publisher is not suspended")
+    actions.suspend_publisher(live, actor=admin, reason=ReasonCode.FRAUD, minutes=60)
+    with pytest.raises(actions.ModerationError) as refused:
+        patrol.lift_suspension(publisher, actor=admin, note="  ")
+    assert refused.value.code == "missing_field"
+    lifted = patrol.lift_suspension(publisher, actor=admin, note="复核后解除")
+    assert (lifted.status, lifted.suspended_until) == ("active", None)
+    assert ModerationAction.objects.filter(kind="lift", publisher=publisher, note="复核后解除").exists()
+    with pytest.raises(actions.ModerationError) as refused:
+        patrol.reopen_publisher(publisher, actor=admin, note="重新开放")
+    assert (refused.value.code, str(refused.value)) == ("invalid", "the account is not closed")
