@@ -94,7 +94,7 @@ with connection.cursor() as cursor:
 
 # The check's plan: one statement, on the partial unique index.
 from django.test.utils import CaptureQueriesContext
-from moderation.blacklist import registration_check
+from moderation.blacklist_matching import registration_check
 with CaptureQueriesContext(connection) as captured:
     status, answer = registration_check({"phone": "139 0000 0007", "device_id": "imei-x-1"})
 assert status == 200 and answer["allowed"] is False, answer

@@ -83,7 +83,8 @@ from urllib.parse import urlencode
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from moderation import actions, gate
+from moderation import actions
+from moderation.gate import rules
 from moderation.models import MediaServer
 
 samples, node_name, node_secret, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -98,9 +99,9 @@ def counted(captured, control=False):
 publish, done, round_trips = [], [], []
 for index in range(samples):
     key, client_id = f"{prefix}{index:06d}", f"q{index}"
-    request = gate.PublishRequest(node=node, key_name=key, app="live", client_id=client_id, addr="10.0.0.1")
+    request = rules.PublishRequest(node=node, key_name=key, app="live", client_id=client_id, addr="10.0.0.1")
     with CaptureQueriesContext(connection) as captured:
-        outcome = gate.decide_publish(request)
+        outcome = rules.decide_publish(request)
     if not outcome.allowed:
         raise SystemExit(f"{key} was denied: {outcome.reason}")
     publish.append(counted(captured))

@@ -14,7 +14,7 @@ if settings.SERVE_STATIC:
 
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
-from console.gate_asgi import GateASGIApp  # noqa: E402
+from moderation.gate.asgi import GateASGIApp  # noqa: E402
 
 # The gate's callbacks are answered ahead of Django's middleware; everything else is Django's.
 http_app = GateASGIApp(django_asgi_app)

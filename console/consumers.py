@@ -18,9 +18,8 @@ from django.conf import settings
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.roles import Role, has_role, refresh_roles
-from console import events
 from console.database_threads import DatabaseThreads
-from moderation import actions, queries
+from moderation import actions, events, queries
 from moderation.actions.news import DECISION_ROLES
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
@@ -290,7 +289,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     # --- outbound -------------------------------------------------------------------------------
 
     async def console_delta(self, event: dict) -> None:
-        await self.send(text_data=event["text"])  # the frame, serialised once by console.events
+        await self.send(text_data=event["text"])  # the frame, serialised once by moderation.events
 
     async def console_event(self, event: dict) -> None:
         await self.send_json({"type": "event", "event": event["event"], "payload": event["payload"]})

@@ -20,7 +20,8 @@ from console.forms import (
     CreditPolicyForm,
     level_initial,
 )
-from moderation import actions, credit, queries
+from moderation import actions, queries
+from moderation import credit_policy as policy_cache
 from moderation.actions.credit import CHARGEABLE_KINDS
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
 from moderation.models import Appeal, ModerationAction
@@ -33,7 +34,7 @@ CHART_PAD_RIGHT = 72  # room for the level thresholds' labels
 
 def score_chart(publisher, events: list, *, now: datetime) -> dict:
     """Lay out the score over time as an SVG step line, with the level thresholds, server-side."""
-    policy = credit.current_policy()
+    policy = policy_cache.current_policy()
     low, high = min(policy.score_min, publisher.credit_score), max(policy.score_max, publisher.credit_score)
     if events:
         first = events[0]
@@ -113,7 +114,7 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
     return {
         "publisher": publisher,
         "identity": identity,
-        "level": credit.level_rules(publisher),
+        "level": policy_cache.level_rules(publisher),
         "chart": score_chart(publisher, publisher.page_events, now=timezone.now()),
         "events": list(reversed(publisher.page_events)),
         "actions": publisher.page_actions,
@@ -157,7 +158,7 @@ def adjust_publisher_credit(request: HttpRequest, publisher_id: int) -> HttpResp
 @require_role(*POLICY_READERS)
 def credit_policy(request: HttpRequest) -> HttpResponse:
     """Show the current credit policy and the earlier versions."""
-    current = credit.fresh_policy()
+    current = policy_cache.fresh_policy()
     labels = dict(ModerationAction.Kind.choices)
     return render(
         request,
@@ -175,7 +176,7 @@ def credit_policy(request: HttpRequest) -> HttpResponse:
 @require_role(Role.COMPLIANCE_ADMIN)
 def credit_policy_edit(request: HttpRequest) -> HttpResponse:
     """Publish a new version of the credit policy (compliance admin); every level is recomputed."""
-    current = credit.fresh_policy()
+    current = policy_cache.fresh_policy()
     if request.method == "POST":
         form = CreditPolicyForm(request.POST)
         levels = CreditLevelFormSet(request.POST, initial=level_initial(current), prefix="levels")

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from moderation.actions.credit import CHARGEABLE_KINDS, LevelSpec
-from moderation.credit import PolicyRules
+from moderation.credit_policy import PolicyRules
 from moderation.models import Category, ModerationAction
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.roles import Role, has_role, require_role
-from moderation import actions, news, queries
+from moderation import actions, licences, queries
 from moderation.actions import news as actions_news
 from moderation.actions.news import DECISION_ROLES, NOTE_MAX, TRANSITIONS
 from moderation.models import LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
@@ -150,7 +150,7 @@ def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
             "application": application,
             "publisher": application.publisher,
             "licences": queries.publisher_licences(application.publisher_id),
-            "platform_licence": news.valid_platform_licence(now),
+            "platform_licence": licences.valid_platform_licence(now),
             "news_streams": streams,
             "history": [item for item in history if item.pk != application.pk],
             "decisions": decisions_for(request.user, application),

@@ -9,7 +9,7 @@ from console import bench_views, views
 urlpatterns = [
     path("", include(("console.pages", "console"), namespace="console")),
     path("accounts/", include(("accounts.urls", "accounts"), namespace="accounts")),
-    path("", include("moderation.urls")),
+    path("", include("moderation.gate.urls")),
     path("api/v1/", include("moderation.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -7,8 +7,8 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Que
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from moderation.blacklist import matching_entries, publisher_pairs
-from moderation.credit import current_policy
+from moderation.blacklist_matching import matching_entries, publisher_pairs
+from moderation.credit_policy import current_policy
 from moderation.models import BlacklistClosure, BlacklistEntry, Publisher, Stream
 
 

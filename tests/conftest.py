@@ -8,9 +8,10 @@ import pytest
 
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
-from console import consumers, events, gate_asgi
-from moderation import actions, credit, gate
-from moderation import news as news_licences
+from console import consumers
+from moderation import actions, credit_policy, events
+from moderation import licences as news_licences
+from moderation.gate import asgi, rules
 from moderation.models import MediaServer, Publisher
 
 # The news world's fixtures (platform licence, licensed news publisher and key, approvals).
@@ -27,23 +28,23 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(scope="session", autouse=True)
 def _event_sender_lets_go_of_the_database(django_db_setup):
-    # console.events' sender thread reads cards; its connection must close before the test
+    # moderation.events' sender thread reads cards; its connection must close before the test
     # database is dropped (PostgreSQL refuses to drop a database in use).
     yield
     events.release_database()
     consumers.shutdown()
-    gate_asgi.shutdown()
+    asgi.shutdown()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    gate.forget_cached_nodes()
+    rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
-    credit.forget_cached_policy()
+    credit_policy.forget_cached_policy()
     yield
-    gate.forget_cached_nodes()
+    rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
-    credit.forget_cached_policy()
+    credit_policy.forget_cached_policy()
 
 
 @pytest.fixture

@@ -365,7 +365,7 @@ def settle_database(timeout: float = 5.0) -> None:
     """
     from django.db import connection
 
-    from console import events
+    from moderation import events
 
     events.flush(timeout)
     if connection.vendor != "postgresql":

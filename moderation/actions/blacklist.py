@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import Role, has_role
-from moderation import blacklist as matching
+from moderation import blacklist_matching as matching
 from moderation.actions.appeals import AppealSubject, register_appeal_target
 from moderation.actions.credit import reverse_credit_event
 from moderation.actions.errors import ModerationError

@@ -19,8 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.actions import ShiftError, is_on_duty, log_staff_action
 from accounts.models import User
-from console import events
-from moderation import queries
+from moderation import events, queries
 from moderation.actions.errors import ModerationError
 from moderation.models import Stream
 

@@ -10,8 +10,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import has_role
-from console import events
-from moderation import comments, queries
+from moderation import comment_holds, events, queries
 from moderation.actions.errors import ModerationError
 from moderation.actions.webhooks import notify_platform
 from moderation.models import Comment, Stream
@@ -45,7 +44,7 @@ def receive_comment(
     stream = Stream.objects.select_related("category", "publisher").get(pk=stream.pk)
     if stream.ended_at is not None:
         raise ModerationError("the stream has ended", code="stream_ended")
-    reason = comments.hold_reason_for(stream, text)
+    reason = comment_holds.hold_reason_for(stream, text)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -76,7 +75,7 @@ def decide_held_comment(comment: Comment, *, release: bool, actor: User, note: s
         raise ModerationError(f"the note is longer than {NOTE_MAX} characters", code="bad_field")
     with transaction.atomic():
         comment = Comment.objects.select_for_update().select_related("stream__publisher").get(pk=comment.pk)
-        if not has_role(actor, *comments.review_roles_for(comment.hold_reason)):
+        if not has_role(actor, *comment_holds.review_roles_for(comment.hold_reason)):
             raise ModerationError("your role may not do this", code="forbidden")
         if comment.status != Comment.Status.HELD:
             raise ModerationError(f"the comment is {comment.status} already", code="conflict")

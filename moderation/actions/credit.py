@@ -21,10 +21,9 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import Role, has_role
-from console import events
-from moderation import credit
+from moderation import credit_policy, events
 from moderation.actions.errors import ModerationError
-from moderation.credit import PolicyRules
+from moderation.credit_policy import PolicyRules
 from moderation.models import Category, CreditEvent, CreditLevel, CreditPolicy, ModerationAction, Publisher, Stream
 
 logger = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ def apply_points(
 
     ``at`` backdates the record (the demo's history only); the score changes now either way.
     """
-    policy = policy or credit.fresh_policy()
+    policy = policy or credit_policy.fresh_policy()
     publisher = Publisher.objects.select_for_update().get(pk=publisher_id)
     score = policy.clamp(publisher.credit_score + points)
     level = policy.level_for(score).code
@@ -109,7 +108,7 @@ def charge_for_action(action: ModerationAction, *, announced_stream_ids: Iterabl
     """
     if action.publisher_id is None or action.kind not in CHARGEABLE_KINDS:
         return None
-    policy = credit.fresh_policy()
+    policy = credit_policy.fresh_policy()
     cost = policy.cost_of(action.kind)
     if cost <= 0:
         return None
@@ -140,7 +139,7 @@ def settle_credit_charges(
 ) -> int:
     """Charge the cutting actions of the last day whose charge after the cut never happened."""
     now = timezone.now()
-    policy = credit.fresh_policy()
+    policy = credit_policy.fresh_policy()
     costly = [kind for kind in CHARGED_AFTER_CUT if policy.cost_of(kind) > 0]
     uncharged = (
         ModerationAction.objects.filter(
@@ -167,7 +166,10 @@ def adjust_credit(publisher: Publisher, *, actor: User, points: int, reason: str
     with transaction.atomic():
         event = apply_points(publisher.pk, points=points, kind=EventKind.MANUAL, reason=reason, actor=actor)
         log_staff_action(
-            actor, "credit.adjust", target=publisher, data={"event": event.pk, "points": points, "reason": reason[:200]}
+            actor,
+            "credit.adjust",
+            target=publisher,
+            data={"event": event.pk, "points": points, "reason": reason[:200]},
         )
     return event
 
@@ -243,7 +245,7 @@ def clean_broadcast_hours(publisher_id: int, *, night: date, policy: PolicyRules
 
 def earn_back(publisher_id: int, *, night: date) -> CreditEvent | None:
     """Give a publisher the points its clean broadcasting hours earned that day, capped; once per night."""
-    policy = credit.fresh_policy()
+    policy = credit_policy.fresh_policy()
     if policy.earn_back_points_per_hour <= 0 or policy.earn_back_nightly_cap <= 0:
         return None
     if CreditEvent.objects.filter(publisher_id=publisher_id, earned_for=night).exists():
@@ -398,7 +400,7 @@ def publish_credit_policy(
                 )
                 for level in levels
             )
-            rules = credit.load_policy()  # this transaction's new version; not cached before commit
+            rules = credit_policy.load_policy()  # this transaction's new version; not cached before commit
             changed = _recompute_all(rules, actor=actor)
             log_staff_action(
                 actor,
@@ -406,7 +408,7 @@ def publish_credit_policy(
                 target=policy,
                 data={"version": policy.version, "levels": [level.code for level in levels], "changed": changed},
             )
-            transaction.on_commit(credit.forget_cached_policy)
+            transaction.on_commit(credit_policy.forget_cached_policy)
     except IntegrityError:
         raise ModerationError("another policy version was published at the same time", code="conflict") from None
     return policy
@@ -457,7 +459,7 @@ def ensure_credit_policy(*, actor: User | None = None) -> CreditPolicy:
     existing = CreditPolicy.objects.order_by("-version").first()
     if existing is not None:
         return existing
-    default = credit.DEFAULT_POLICY
+    default = credit_policy.DEFAULT_POLICY
     with transaction.atomic():
         policy = CreditPolicy.objects.create(
             version=1,
@@ -474,5 +476,5 @@ def ensure_credit_policy(*, actor: User | None = None) -> CreditPolicy:
             for level in default.levels
         )
         log_staff_action(actor, "credit.publish_policy", target=policy, data={"version": 1, "default": True})
-        transaction.on_commit(credit.forget_cached_policy)
+        transaction.on_commit(credit_policy.forget_cached_policy)
     return policy

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from console import events
+from moderation import events
 from moderation.models import (
     GateDecision,
     MediaServer,

@@ -24,8 +24,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import MACHINE_PLATFORM, Role, has_role
-from console import events
-from moderation import credit, news, queries
+from moderation import credit_policy, events, licences, queries
 from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import _after_commit_cut, keep_evidence
 from moderation.actions.webhooks import notify_platform
@@ -144,7 +143,7 @@ def record_platform_licence(
             number=number, scopes=scopes, valid_from=valid_from, valid_until=valid_until, recorded_by=actor
         )
         log_staff_action(actor, "platform_licence.record", target=licence, data={"number": number, "scopes": scopes})
-        transaction.on_commit(news.forget_platform_licences)
+        transaction.on_commit(licences.forget_platform_licences)
     return licence
 
 
@@ -161,7 +160,7 @@ def withdraw_platform_licence(licence: PlatformLicence, *, actor: User | None, n
         licence.withdrawn_at = timezone.now()
         licence.save(update_fields=["withdrawn_at"])
         log_staff_action(actor, "platform_licence.withdraw", target=licence, data={"note": note[:200]})
-        transaction.on_commit(news.forget_platform_licences)
+        transaction.on_commit(licences.forget_platform_licences)
         for application in NewsApplication.objects.filter(platform_licence=licence, status=Status.APPROVED):
             lapse_application(application, note=f"platform licence {licence.number} withdrawn")
     return licence
@@ -282,7 +281,7 @@ def submit_news_application(
         if stream_key.status != StreamKey.Status.ACTIVE:
             raise ModerationError("the stream key is revoked", code="bad_field")
         # The level as stored now (the caller's publisher object may predate a credit event).
-        if not stream_key.category.is_news and not credit.level_requires_pre_review(stream_key.publisher):
+        if not stream_key.category.is_news and not credit_policy.level_requires_pre_review(stream_key.publisher):
             raise ModerationError(
                 "the stream key is not in a news category (and the publisher's level needs no pre-review)",
                 code="bad_field",
@@ -380,14 +379,16 @@ def _check_approval(application: NewsApplication) -> None:
         raise ModerationError("the window is over", code="bad_window")
     if not application.stream_key.category.is_news:
         return  # pre-review for the publisher's credit level: no news licence is involved
-    platform = news.valid_platform_licence(now)
+    platform = licences.valid_platform_licence(now)
     if platform is None:
-        raise ModerationError(news.platform_licence_problem(now), code="licence_invalid")
-    licences = list(PublisherLicence.objects.filter(publisher_id=application.publisher_id).order_by("-valid_until"))
+        raise ModerationError(licences.platform_licence_problem(now), code="licence_invalid")
+    held_licences = list(
+        PublisherLicence.objects.filter(publisher_id=application.publisher_id).order_by("-valid_until")
+    )
     scope = application.needed_scope
-    licence = news.valid_publisher_licence(licences, now, (scope,))
+    licence = licences.valid_publisher_licence(held_licences, now, (scope,))
     if licence is None:
-        raise ModerationError(news.publisher_licence_problem(licences, now, (scope,)), code="licence_invalid")
+        raise ModerationError(licences.publisher_licence_problem(held_licences, now, (scope,)), code="licence_invalid")
     application.platform_licence = platform
     application.publisher_licence = licence
 
@@ -502,7 +503,7 @@ def audit_news_licences(now: datetime | None = None) -> dict[str, int]:
         )
         lapsed += 1
     cut = 0
-    pre_review_levels = [level.code for level in credit.current_policy().levels if level.requires_pre_review]
+    pre_review_levels = [level.code for level in credit_policy.current_policy().levels if level.requires_pre_review]
     needs_approval = Q(category__is_news=True) | Q(publisher__credit_level__in=pre_review_levels)
     for stream in Stream.objects.live().filter(needs_approval).select_related("key"):
         if cut_uncovered_news_stream(stream.key_id, actor=None, note="audit: no approved application covers now"):

@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from accounts.roles import Role
-from console import events
+from moderation import events
 from moderation.actions.credit import charge_for_action
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS

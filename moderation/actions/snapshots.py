@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from console import events
+from moderation import events
 from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import block_stream
 from moderation.models import ModerationAction, ReasonCode, Snapshot, Stream

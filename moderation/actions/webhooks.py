@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.actions import log_staff_action
-from moderation import webhooks
+from moderation import webhook_signing
 from moderation.actions.errors import ModerationError
 from moderation.models import WebhookDelivery
 
@@ -118,7 +118,7 @@ def record_webhook_failure(delivery: WebhookDelivery, *, error: str) -> float | 
             error,
         )
         return None
-    delay = webhooks.backoff_seconds(delivery.attempts)
+    delay = webhook_signing.backoff_seconds(delivery.attempts)
     next_attempt_at = timezone.now() + timedelta(seconds=delay)
     if current.update(last_error=error, next_attempt_at=next_attempt_at):
         delivery.last_error, delivery.next_attempt_at = error, next_attempt_at

@@ -7,7 +7,7 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from moderation import credit
+from moderation import credit_policy
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
 from moderation.identity import IdentityError, normalise_device, normalise_phone, normalise_resident_id
 from moderation.models import (
@@ -176,7 +176,7 @@ class DeviceReportSerializer(serializers.Serializer):
 
 
 class RegistrationCheckSerializer(serializers.Serializer):
-    """The registration check's body (for the schema; moderation.blacklist.check_pairs validates it)."""
+    """The registration check's body (for the schema; moderation.blacklist_matching.check_pairs validates it)."""
 
     id_number = _text(140, help_text="Identity document number (resident ID unless document_type says otherwise).")
     document_type = serializers.ChoiceField(choices=Publisher.DocumentType.choices, required=False)
@@ -220,14 +220,14 @@ class HealthSerializer(serializers.Serializer):
 
 def credit_rules(publisher: Publisher) -> dict:
     """The rules of the publisher's credit level, as the platform needs them (it enforces the audience cap)."""
-    level = credit.level_rules(publisher)
+    level = credit_policy.level_rules(publisher)
     return {
         "level": level.code,
         "may_broadcast": level.may_broadcast,
         "allowed_categories": sorted(level.allowed_categories) or None,
         "requires_pre_review": level.requires_pre_review,
         "audience_cap": level.audience_cap,
-        "policy_version": credit.current_policy().version,
+        "policy_version": credit_policy.current_policy().version,
     }
 
 

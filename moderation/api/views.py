@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import MACHINE_PLATFORM, HasRole, Role, has_role
-from moderation import actions, blacklist, queries
+from moderation import actions, blacklist_matching, queries
 from moderation.api import serializers
 from moderation.models import Appeal, GateDecision, Publisher, Stream
 
@@ -197,7 +197,7 @@ class RegistrationCheck(APIView):
     """May this identity register? Allowed, or refused with the blacklist entry's reference only.
 
     Production serves this path ahead of Django (console/gate_asgi.py); both answer through
-    moderation.blacklist.registration_check.
+    moderation.blacklist_matching.registration_check.
     """
 
     permission_classes = [IsPlatformBackend]
@@ -206,7 +206,7 @@ class RegistrationCheck(APIView):
         request=serializers.RegistrationCheckSerializer, responses={200: serializers.RegistrationCheckAnswerSerializer}
     )
     def post(self, request):
-        status_code, body = blacklist.registration_check(request.data)
+        status_code, body = blacklist_matching.registration_check(request.data)
         return Response(body, status=status_code)
 
 

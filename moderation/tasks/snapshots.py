@@ -8,14 +8,14 @@ from django.utils import timezone
 
 from celery import shared_task
 
-from moderation import credit, snapshots
+from moderation import credit_policy, frame_grabber
 from moderation.models import Stream
 
 
 @shared_task(name="moderation.tasks.snapshots.schedule_due_snapshots", ignore_result=True)
 def schedule_due_snapshots() -> int:
     """Enqueue a capture for every live stream due a snapshot that no one has claimed yet."""
-    claimed = snapshots.claim_due_snapshots()
+    claimed = frame_grabber.claim_due_snapshots()
     for stream_id, seconds in claimed:
         # A capture still queued after its interval is stale: the next tick claims the stream afresh.
         capture_stream_snapshot.apply_async((stream_id,), expires=max(seconds, 1))
@@ -33,11 +33,11 @@ def capture_stream_snapshot(stream_id: int) -> int | None:
     if stream is None or not stream.is_live:
         return None
     latest = stream.latest_snapshot
-    interval = credit.snapshot_interval_for(
+    interval = credit_policy.snapshot_interval_for(
         category_seconds=stream.category.snapshot_interval_seconds, level_code=stream.publisher.credit_level
     )
     # Run twice (a redelivery), the second run finds the first one's frame and stops.
     if latest is not None and latest.taken_at > timezone.now() - timedelta(seconds=interval / 2):
         return None
-    snapshot = snapshots.capture_snapshot(stream)
+    snapshot = frame_grabber.capture_snapshot(stream)
     return snapshot.pk if snapshot is not None else None

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from celery import shared_task
 
-from moderation import webhooks
+from moderation import webhook_signing
 from moderation.actions import webhooks as webhook_actions
 from moderation.models import WebhookDelivery
 
@@ -24,16 +24,16 @@ def deliver_webhook(delivery_id: int) -> str:
     delivery = webhook_actions.claim_webhook_delivery(delivery_id)
     if delivery is None:
         return "skipped"
-    body = webhooks.build_body(
+    body = webhook_signing.build_body(
         delivery_id=delivery.pk,
         event=delivery.event,
         created_at=DjangoJSONEncoder().default(delivery.created_at.astimezone(UTC)),
         data=delivery.payload,
     )
-    headers = webhooks.signed_headers(
+    headers = webhook_signing.signed_headers(
         settings.LIVEWARD_PLATFORM_WEBHOOK_SECRET, event=delivery.event, delivery_id=delivery.pk, body=body
     )
-    result = webhooks.post(delivery.url, body, headers, timeout=settings.LIVEWARD_WEBHOOK_TIMEOUT)
+    result = webhook_signing.post(delivery.url, body, headers, timeout=settings.LIVEWARD_WEBHOOK_TIMEOUT)
     if result.ok:
         webhook_actions.mark_webhook_delivered(delivery)
         return "delivered"

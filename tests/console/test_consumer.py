@@ -10,9 +10,9 @@ from django.test import Client
 import pytest
 from asgiref.sync import sync_to_async
 
-from console import events
 from console.asgi import application
 from console.consumers import MAX_FRAME_BYTES
+from moderation import events
 from tests.conftest import NODE_SECRET, PASSWORD
 from tests.console.communicator import WebsocketCommunicator
 

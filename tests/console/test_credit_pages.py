@@ -11,7 +11,7 @@ from django.urls import reverse
 import pytest
 
 from accounts.roles import Role
-from moderation import actions, credit
+from moderation import actions, credit_policy
 from moderation.models import Appeal, CreditEvent, CreditPolicy, Publisher
 from tests.conftest import _staff
 
@@ -49,7 +49,7 @@ def test_publisher_page_queries_do_not_grow_with_events(client, publisher, admin
     client.force_login(inspector)
     url = reverse("console:publisher", args=[publisher.pk])
     actions.adjust_credit(publisher, actor=admin, points=-1, reason="a")
-    credit.current_policy()
+    credit_policy.current_policy()
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for number in range(15):
@@ -99,7 +99,7 @@ def test_policy_page_roles(client, admin, inspector, patroller, entertainment):
     assert admin_page.count('<th scope="row">') == 5  # the default levels A–E
 
 
-def edit_form(current=credit.DEFAULT_POLICY, **changes) -> dict:
+def edit_form(current=credit_policy.DEFAULT_POLICY, **changes) -> dict:
     data = {
         "score_min": current.score_min,
         "score_max": current.score_max,
@@ -145,7 +145,7 @@ def test_an_admin_publishes_a_new_version_from_the_form(
     policy = CreditPolicy.objects.get()
     assert policy.version == 1 and policy.action_costs["warn"] == 8 and policy.note == "收紧"
     assert sorted(policy.levels.values_list("code", flat=True)) == ["A", "B", "C", "D", "E"]
-    assert credit.current_policy().version == 1
+    assert credit_policy.current_policy().version == 1
     assert Publisher.objects.get(pk=publisher.pk).credit_level == "B"  # 92 is below A's new threshold
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from moderation import actions, gate
+from moderation import actions
+from moderation.gate import rules
 from moderation.models import Comment, NewsApplication, Stream
 from tests.console.test_consumer import communicator, receive, session_cookie
 from tests.news_world import apply_for
@@ -99,8 +100,8 @@ async def test_held_comments_reach_reviewers_live_and_are_released_by_frame(
     def live_news_stream() -> Stream:
         application = apply_for(news_key)
         actions.decide_news_application(application, kind="approve", actor=editor_in_chief, note="ok")
-        outcome = gate.decide_publish(
-            gate.PublishRequest(node=nginx_node, key_name=news_key.key, app="live", client_id="c")
+        outcome = rules.decide_publish(
+            rules.PublishRequest(node=nginx_node, key_name=news_key.key, app="live", client_id="c")
         )
         assert outcome.allowed, outcome
         return Stream.objects.get(pk=outcome.stream_id)

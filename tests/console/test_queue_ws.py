@@ -12,7 +12,8 @@ from asgiref.sync import sync_to_async
 from accounts.actions import set_staff_role
 from accounts.models import StaffActionLog
 from accounts.roles import Role
-from moderation import actions, gate
+from moderation import actions
+from moderation.gate import rules
 from moderation.models import Evidence, GateDecision, ModerationAction, Publisher, Stream, StreamKey
 from tests.conftest import make_publisher
 from tests.console.test_consumer import communicator, open_through_the_gate, receive, session_cookie
@@ -161,8 +162,8 @@ async def test_block_denies_the_key_keeps_evidence_and_shows_cut_pending(patroll
         assert len(evidence.sha256) == 64 and evidence.content["title"] == live_stream.title
         assert StaffActionLog.objects.filter(verb="stream.block", target_id=str(live_stream.pk)).exists()
         # The key cannot come back while the cut is pending.
-        request = gate.PublishRequest(node=live_stream.node, key_name=live_stream.key.key, app="live", client_id="99")
-        assert gate.decide_publish(request).reason == GateDecision.Reason.KEY_COOLING_OFF
+        request = rules.PublishRequest(node=live_stream.node, key_name=live_stream.key.key, app="live", client_id="99")
+        assert rules.decide_publish(request).reason == GateDecision.Reason.KEY_COOLING_OFF
 
     await sync_to_async(check)()
     delta = await until_delta(ws, "stream.blocked")
@@ -278,8 +279,8 @@ async def test_suspend_denies_the_publisher_at_the_gate(patroller, live_stream):
         publisher = Publisher.objects.get(pk=live_stream.publisher_id)
         assert publisher.status == Publisher.Status.SUSPENDED
         assert publisher.suspended_until > timezone.now() + timedelta(minutes=119)
-        request = gate.PublishRequest(node=live_stream.node, key_name=live_stream.key.key, app="live", client_id="98")
-        assert gate.decide_publish(request).reason == GateDecision.Reason.PUBLISHER_SUSPENDED
+        request = rules.PublishRequest(node=live_stream.node, key_name=live_stream.key.key, app="live", client_id="98")
+        assert rules.decide_publish(request).reason == GateDecision.Reason.PUBLISHER_SUSPENDED
 
     await sync_to_async(check)()
     await ws.disconnect()

@@ -296,7 +296,7 @@ def test_the_demo_has_entries_one_overdue_and_refuses_the_fraudster_under_a_new_
 
     from django.core.management import call_command
 
-    from moderation.blacklist import registration_check
+    from moderation.blacklist_matching import registration_check
     from moderation.management.commands.seed_demo import demo_id_number
     from moderation.queries import overdue_unreported_blacklistings
 
@@ -317,7 +317,7 @@ def test_the_demo_has_entries_one_overdue_and_refuses_the_fraudster_under_a_new_
 def test_rotating_the_hash_key_keeps_every_match_and_runs_once(client, admin, nginx_node, stream_key, settings):
     from django.core.management import CommandError, call_command
 
-    from moderation.blacklist import registration_check
+    from moderation.blacklist_matching import registration_check
 
     entry = blacklist(Kind.ID_DOCUMENT, ID_NUMBER, actor=admin)
     with pytest.raises(CommandError, match="no rotation key"):

@@ -59,10 +59,10 @@ def test_a_hung_node_leaves_the_cut_pending_until_the_retry_confirms(nginx_rtmp,
         assert action.media_attempts == 1 and action.media_last_error
         assert "media_confirmed" not in action.stamps
         # Meanwhile the gate refuses the key: the stream cannot come back while the cut is pending.
-        from moderation import gate
+        from moderation.gate import rules
 
-        request = gate.PublishRequest(node=nginx_rtmp.node, key_name=stream_key.key, app="live", client_id="x")
-        assert not gate.decide_publish(request).allowed
+        request = rules.PublishRequest(node=nginx_rtmp.node, key_name=stream_key.key, app="live", client_id="x")
+        assert not rules.decide_publish(request).allowed
     finally:
         freeze(nginx_rtmp, signal.SIGCONT)
 

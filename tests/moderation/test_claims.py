@@ -13,8 +13,7 @@ import pytest
 from accounts.actions import ShiftError, check_in, check_out, create_staff_user, ensure_role_groups
 from accounts.models import StaffActionLog
 from accounts.roles import Role
-from console import events
-from moderation import actions
+from moderation import actions, events
 from moderation.models import Stream
 from tests.conftest import PASSWORD, make_publisher
 

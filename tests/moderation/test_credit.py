@@ -11,7 +11,7 @@ from django.utils import timezone
 import pytest
 
 from accounts.models import StaffActionLog
-from moderation import actions, credit, queries, snapshots
+from moderation import actions, credit_policy, frame_grabber, queries
 from moderation.actions.credit import LevelSpec
 from moderation.models import CreditEvent, CreditPolicy, GateDecision, ModerationAction, Publisher, ReasonCode, Stream
 from tests.conftest import NODE_SECRET, make_publisher
@@ -57,14 +57,14 @@ def policy(admin, entertainment, news, django_capture_on_commit_callbacks):
 
 
 def test_every_edit_is_a_new_version_and_the_old_ones_stay(admin, entertainment, django_capture_on_commit_callbacks):
-    assert credit.current_policy() is credit.DEFAULT_POLICY
+    assert credit_policy.current_policy() is credit_policy.DEFAULT_POLICY
     with django_capture_on_commit_callbacks(execute=True):
         first = publish_policy(admin)
         second = publish_policy(admin, costs={**COSTS, "warn": 9}, note="警示加重")
     assert (first.version, second.version) == (1, 2)
     assert CreditPolicy.objects.count() == 2 and first.levels.count() == 4
     assert CreditPolicy.objects.get(version=1).action_costs["warn"] == 5
-    current = credit.current_policy()
+    current = credit_policy.current_policy()
     assert current.version == 2 and current.cost_of("warn") == 9
     assert StaffActionLog.objects.filter(verb="credit.publish_policy", actor=admin).count() == 2
 
@@ -117,11 +117,11 @@ def test_a_new_version_recomputes_every_level_at_once(
 
 def test_the_policy_cache_is_bounded_by_its_ttl_across_processes(admin, entertainment, settings):
     settings.LIVEWARD_CREDIT_POLICY_CACHE_SECONDS = 300
-    assert credit.current_policy().version == 0
+    assert credit_policy.current_policy().version == 0
     publish_policy(admin)  # committed by "another process": no on_commit here forgets this one's copy
-    assert credit.current_policy().version == 0, "within the TTL the process keeps its copy"
-    credit._cache.entry = (0.0, credit._cache.entry[1])  # the TTL runs out
-    assert credit.current_policy().version == 1
+    assert credit_policy.current_policy().version == 0, "within the TTL the process keeps its copy"
+    credit_policy._cache.entry = (0.0, credit_policy._cache.entry[1])  # the TTL runs out
+    assert credit_policy.current_policy().version == 1
 
 
 # --- points per action ------------------------------------------------------------------------
@@ -262,16 +262,16 @@ def test_the_snapshot_interval_follows_the_level(client, nginx_node, stream_key,
     entertainment.snapshot_interval_seconds = 60
     entertainment.save()
     stream = live_stream(client, stream_key)
-    assert snapshots.streams_due_for_snapshot() == [(stream.pk, 60)]
+    assert frame_grabber.streams_due_for_snapshot() == [(stream.pk, 60)]
     actions.adjust_credit(stream.publisher, actor=admin, points=-50, reason="违规")  # C: 7 s
-    assert snapshots.streams_due_for_snapshot() == [(stream.pk, 7)]
+    assert frame_grabber.streams_due_for_snapshot() == [(stream.pk, 7)]
     from moderation.models import Snapshot
 
     shot = Snapshot.objects.create(stream=stream, taken_at=timezone.now() - timedelta(seconds=20), source="capture")
     Stream.objects.filter(pk=stream.pk).update(latest_snapshot=shot)
-    assert snapshots.streams_due_for_snapshot() == [(stream.pk, 7)], "20 s old is due at level C"
+    assert frame_grabber.streams_due_for_snapshot() == [(stream.pk, 7)], "20 s old is due at level C"
     actions.adjust_credit(stream.publisher, actor=admin, points=50, reason="恢复")  # A: the category's 60 s
-    assert snapshots.streams_due_for_snapshot() == []
+    assert frame_grabber.streams_due_for_snapshot() == []
 
 
 def test_pre_review_and_audience_cap_come_from_the_level(
@@ -281,10 +281,10 @@ def test_pre_review_and_audience_cap_come_from_the_level(
     with django_capture_on_commit_callbacks(execute=True):
         publish_policy(admin, levels=levels)
     publisher = refreshed(publisher)
-    assert not credit.level_requires_pre_review(publisher) and credit.audience_cap_for(publisher) == 5000
+    assert not credit_policy.level_requires_pre_review(publisher) and credit_policy.audience_cap_for(publisher) == 5000
     actions.adjust_credit(publisher, actor=admin, points=-60, reason="违规")
     publisher = refreshed(publisher)
-    assert credit.level_requires_pre_review(publisher) and credit.audience_cap_for(publisher) is None
+    assert credit_policy.level_requires_pre_review(publisher) and credit_policy.audience_cap_for(publisher) is None
 
 
 # --- manual adjustments -----------------------------------------------------------------------
@@ -429,14 +429,14 @@ def test_the_credit_rule_keeps_the_gates_query_budget(nginx_node, stream_key, po
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from moderation import gate
+    from moderation.gate import rules
     from tests.moderation.test_gate import statements
 
-    gate.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)
-    credit.current_policy()  # warm, as in a running gate worker
-    request = gate.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="budget")
+    rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)
+    credit_policy.current_policy()  # warm, as in a running gate worker
+    request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="budget")
     with CaptureQueriesContext(connection) as allowed:
-        assert gate.decide_publish(request).allowed
+        assert rules.decide_publish(request).allowed
     assert len(statements(allowed)) <= 3, statements(allowed)
 
 

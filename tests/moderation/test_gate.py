@@ -12,7 +12,8 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, credit, gate
+from moderation import actions, credit_policy
+from moderation.gate import rules
 from moderation.models import GateDecision, Publisher, Stream, StreamKey
 from tests.conftest import NODE_SECRET, make_publisher
 
@@ -156,9 +157,9 @@ def test_key_in_cooling_off_is_denied_until_it_ends(client, nginx_node, stream_k
 
 def test_rules_are_an_ordered_list_that_takes_one_more_function(client, nginx_node, stream_key, monkeypatch):
     def no_streams_on_tuesdays(ctx):
-        return gate.Denial("publisher_closed", "tuesday")
+        return rules.Denial("publisher_closed", "tuesday")
 
-    monkeypatch.setattr(gate, "PUBLISH_RULES", [*gate.PUBLISH_RULES, no_streams_on_tuesdays])
+    monkeypatch.setattr(rules, "PUBLISH_RULES", [*rules.PUBLISH_RULES, no_streams_on_tuesdays])
     response = on_publish(client, stream_key.key)
     assert response.status_code == 403
     assert latest_decision().detail == "tuesday"
@@ -264,7 +265,7 @@ def test_an_error_inside_the_gate_denies(client, nginx_node, stream_key, monkeyp
     def broken(ctx):
         raise RuntimeError("rule crashed")
 
-    monkeypatch.setattr(gate, "PUBLISH_RULES", [broken])
+    monkeypatch.setattr(rules, "PUBLISH_RULES", [broken])
     response = on_publish(client, stream_key.key)
     assert response.status_code == 403
     assert not Stream.objects.exists()
@@ -280,15 +281,15 @@ def test_one_decision_takes_at_most_three_queries(client, nginx_node, stream_key
         other = make_publisher(f"bulk-{index}", f"主播{index}")
         key = actions.issue_stream_key(other, category=entertainment)
         on_publish(client, key.key, client_id=f"b{index}")
-    gate.forget_cached_nodes()
-    gate.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)  # the node cache is warm in a running server
-    credit.current_policy()  # so is the credit policy's (checked again every few seconds, not per decision)
-    request = gate.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="q1")
+    rules.forget_cached_nodes()
+    rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)  # the node cache is warm in a running server
+    credit_policy.current_policy()  # so is the credit policy's (checked again every few seconds, not per decision)
+    request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="q1")
     with CaptureQueriesContext(connection) as allowed:
-        assert gate.decide_publish(request).allowed
-    denied_request = gate.PublishRequest(node=nginx_node, key_name="nope", app="live", client_id="q2")
+        assert rules.decide_publish(request).allowed
+    denied_request = rules.PublishRequest(node=nginx_node, key_name="nope", app="live", client_id="q2")
     with CaptureQueriesContext(connection) as denied:
-        assert not gate.decide_publish(denied_request).allowed
+        assert not rules.decide_publish(denied_request).allowed
     assert len(statements(allowed)) <= 3, statements(allowed)
     assert len(statements(denied)) <= 2, statements(denied)
 
@@ -371,8 +372,8 @@ def test_srs_malformed_callbacks_get_400(client, srs_node, stream_key, body):
 def test_compiled_key_lookup_matches_the_queryset(client, nginx_node, stream_key, agreement):
     on_publish(client, stream_key.key, client_id="c1")
     now = timezone.now()
-    expected = gate.key_queryset(stream_key.key, now).get()
-    got = gate.load_key(stream_key.key, now)
+    expected = rules.key_queryset(stream_key.key, now).get()
+    got = rules.load_key(stream_key.key, now)
     assert got == expected
     for name in ("key", "status", "denied_until", "publisher_id", "category_id"):
         assert getattr(got, name) == getattr(expected, name)
@@ -380,11 +381,11 @@ def test_compiled_key_lookup_matches_the_queryset(client, nginx_node, stream_key
     assert (got.publisher.display_name, got.category.slug) == (expected.publisher.display_name, "entertainment")
     assert got.current_agreement_version == expected.current_agreement_version == "2026-01"
     assert got.live_stream_id == expected.live_stream_id == Stream.objects.live().get().pk
-    assert gate.load_key("no-such-key", now) is None
+    assert rules.load_key("no-such-key", now) is None
 
 
 def test_compiled_key_lookup_applies_the_time(client, nginx_node, stream_key, agreement):
     later = actions.publish_agreement("2027-01", title="下一版协议", effective_at=timezone.now() + timedelta(days=30))
-    assert gate.load_key(stream_key.key, timezone.now()).current_agreement_version == "2026-01"
+    assert rules.load_key(stream_key.key, timezone.now()).current_agreement_version == "2026-01"
     in_a_month = later.effective_at + timedelta(seconds=1)
-    assert gate.load_key(stream_key.key, in_a_month).current_agreement_version == "2027-01"
+    assert rules.load_key(stream_key.key, in_a_month).current_agreement_version == "2027-01"

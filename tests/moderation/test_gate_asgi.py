@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from console import gate_asgi
 from console.asgi import application
+from moderation.gate import asgi
 from moderation.models import GateDecision, Stream
 from tests.conftest import NODE_SECRET
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _gate_threads():
     yield
-    gate_asgi.shutdown()  # close the gate threads' connections before the test database goes
+    asgi.shutdown()  # close the gate threads' connections before the test database goes
 
 
 def call(path: str, body: bytes = b"", *, method: str = "POST", content_type: str = "", chunks: int = 1):
@@ -146,12 +146,12 @@ def test_other_paths_still_reach_django(db):
 
 
 def test_a_database_failure_denies_and_the_next_call_recovers(nginx_node, stream_key, monkeypatch):
-    from moderation import gate
+    from moderation.gate import rules
 
     def broken(name, secret, kind):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(gate, "authenticate_node", broken)
+    monkeypatch.setattr(rules, "authenticate_node", broken)
     status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.key))
     assert status == 503 and not Stream.objects.exists()
     monkeypatch.undo()

@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 from accounts.actions import create_machine_client
 from accounts.roles import MACHINE_PLATFORM
-from moderation import actions, comments, gate
+from moderation import actions, comment_holds
+from moderation.gate import rules
 from moderation.models import Comment, Stream, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ def platform(db):
 
 
 def live(node, key, client_id) -> Stream:
-    outcome = gate.decide_publish(gate.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
     assert outcome.allowed, outcome
     return Stream.objects.get(pk=outcome.stream_id)
 
@@ -65,10 +66,10 @@ def test_the_same_comment_id_again_returns_the_first(platform, news_stream):
 
 
 def test_the_hold_policy_is_a_list_of_rules(news_stream, show_stream, monkeypatch):
-    assert comments.hold_reason_for(news_stream, "x") == "news_pre_review"
-    assert comments.hold_reason_for(show_stream, "x") is None
-    monkeypatch.setattr(comments, "HOLD_RULES", [lambda stream, text: "sensitive" if "赌" in text else None])
-    assert comments.hold_reason_for(show_stream, "来赌") == "sensitive"
+    assert comment_holds.hold_reason_for(news_stream, "x") == "news_pre_review"
+    assert comment_holds.hold_reason_for(show_stream, "x") is None
+    monkeypatch.setattr(comment_holds, "HOLD_RULES", [lambda stream, text: "sensitive" if "赌" in text else None])
+    assert comment_holds.hold_reason_for(show_stream, "来赌") == "sensitive"
 
 
 def test_a_reviewer_releases_and_the_platform_is_told(platform, news_stream, news_reviewer):

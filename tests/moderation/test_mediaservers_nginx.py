@@ -20,7 +20,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import mediaservers
-from moderation.gate_http import NGINX_HOOKS
+from moderation.gate.protocols import NGINX_HOOKS
 from moderation.mediaservers import DropResult, MediaServerBadAnswer, MediaServerHTTPError, MediaServerUnreachable
 from moderation.mediaservers.nginx_rtmp import parse_stat
 from moderation.models import GateDecision, MediaServer, Stream, StreamKey

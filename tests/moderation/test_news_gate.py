@@ -10,8 +10,9 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, credit, gate
-from moderation import news as news_licences
+from moderation import actions, credit_policy
+from moderation import licences as news_licences
+from moderation.gate import rules
 from moderation.models import GateDecision, LicenceScope, ModerationAction, NewsApplication, Stream
 from tests.moderation.test_gate import statements
 from tests.news_world import apply_for, approve, days
@@ -21,11 +22,11 @@ Reason = GateDecision.Reason
 
 
 def publish(node, key, client_id="n1"):
-    return gate.decide_publish(gate.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    return rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
 
 
 def update(node, key, client_id="n1"):
-    return gate.decide_update(gate.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    return rules.decide_update(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
 
 
 def test_inside_an_approved_window_a_news_key_goes_live(nginx_node, news_key, approved_now):
@@ -126,8 +127,8 @@ def test_a_stream_past_its_window_is_cut_on_update(nginx_node, news_key, approve
 
 
 def test_non_news_keys_keep_the_three_statement_budget(nginx_node, stream_key, news_key, approved_now):
-    gate.authenticate_node("edge-1", "node-secret-for-tests", nginx_node.kind)
-    credit.current_policy()  # the process's cached copy, loaded once (moderation/credit.py)
+    rules.authenticate_node("edge-1", "node-secret-for-tests", nginx_node.kind)
+    credit_policy.current_policy()  # the process's cached copy, loaded once (moderation/credit_policy.py)
     with CaptureQueriesContext(connection) as queries:
         assert publish(nginx_node, stream_key, "budget").allowed
     assert len(statements(queries)) == 3, statements(queries)

@@ -13,7 +13,8 @@ import pytest
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.models import StaffActionLog
 from accounts.roles import Role
-from moderation import actions, gate
+from moderation import actions
+from moderation.gate import rules
 from moderation.models import ModerationAction, NewsApplication, NewsDecision, PublisherLicence, Stream
 from moderation.tasks.news import audit_news
 from tests.conftest import PASSWORD
@@ -23,7 +24,7 @@ Status = NewsApplication.Status
 
 
 def go_live(node, key, client_id="n1") -> Stream:
-    outcome = gate.decide_publish(gate.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
     assert outcome.allowed, outcome
     return Stream.objects.get(pk=outcome.stream_id)
 

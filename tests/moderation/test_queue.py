@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation import actions, credit, queries
+from moderation import actions, credit_policy, queries
 from tests.conftest import make_publisher
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def test_the_window_costs_the_same_queries_at_any_size(
     nginx_node, agreement, entertainment, news, django_assert_num_queries
 ):
     open_streams(3, node=nginx_node, categories=[entertainment, news])
-    credit.current_policy()  # the priority weights come from the process's cached credit policy
+    credit_policy.current_policy()  # the priority weights come from the process's cached credit policy
     with django_assert_num_queries(3):
         total, cards = queries.queue_window(limit=100)
     assert (total, len(cards)) == (3, 3)

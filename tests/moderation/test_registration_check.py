@@ -14,9 +14,9 @@ from rest_framework.test import APIClient
 
 from accounts.actions import create_machine_client
 from accounts.roles import MACHINE_PLATFORM, MACHINE_REVIEW
-from console import gate_asgi
 from console.asgi import application
-from moderation import actions, registration_http
+from moderation import actions
+from moderation.gate import asgi, registration
 from moderation.identity import Kind
 from moderation.models import BlacklistEntry, Publisher, ReasonCode, StreamKey
 
@@ -26,9 +26,9 @@ ID_NUMBER = "110105199001011232"
 
 @pytest.fixture(autouse=True)
 def _forget_tokens():
-    registration_http.forget_cached_tokens()
+    registration.forget_cached_tokens()
     yield
-    registration_http.forget_cached_tokens()
+    registration.forget_cached_tokens()
 
 
 def machine(kind: str = MACHINE_PLATFORM, name: str = "platform-backend") -> tuple[APIClient, str]:
@@ -137,7 +137,7 @@ def test_only_the_platform_backend_may_ask(entries, admin):
 
 @pytest.mark.django_db
 def test_the_check_is_one_query(entries, django_assert_num_queries):
-    from moderation.blacklist import registration_check
+    from moderation.blacklist_matching import registration_check
 
     with django_assert_num_queries(1):
         assert registration_check({"id_number": ID_NUMBER, "phone": "13800138000"})[1]["allowed"] is False
@@ -206,7 +206,7 @@ def asgi_post(body: bytes, *, token: str | None, method: str = "POST") -> tuple[
 @pytest.fixture
 def lean_threads():
     yield
-    gate_asgi.shutdown()
+    asgi.shutdown()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -231,7 +231,7 @@ def test_the_lean_path_answers_like_the_drf_view(entries, lean_threads):
 def test_the_compiled_lookup_answers_as_the_queryset(entries):
     from django.utils import timezone
 
-    from moderation.blacklist import check_pairs, first_matching_reference, matching_entries
+    from moderation.blacklist_matching import check_pairs, first_matching_reference, matching_entries
 
     for body in [{"phone": "13912345678"}, {"phone": "13800138000", "device_id": "imei-0000"},
                  {"id_number": ID_NUMBER, "phone": "13800138000", "device_id": "imei-0000",

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 import pytest
 
-from console import events
-from moderation import actions, credit, snapshots
+from moderation import actions, credit_policy, events, frame_grabber
 from moderation.models import MediaServer, Snapshot, Stream, StreamKey
 from moderation.tasks.snapshots import capture_stream_snapshot, schedule_due_snapshots
 from tests.media import (
@@ -89,7 +88,7 @@ def test_live_stream_gets_a_jpeg_snapshot_from_nginx_rtmp(nginx_rtmp: NginxRtmp,
 def test_node_without_play_url_records_nothing(nginx_node, stream_key, caplog):
     stream = open_on(nginx_node, stream_key)
 
-    assert snapshots.capture_snapshot(stream) is None
+    assert frame_grabber.capture_snapshot(stream) is None
 
     assert not Snapshot.objects.exists()
     assert "has no play URL" in caplog.text
@@ -116,7 +115,7 @@ def test_silent_node_is_given_up_after_the_timeout(settings, stream_key, caplog)
         stream = open_on(node_playing_from("edge-silent", f"rtmp://127.0.0.1:{silent.getsockname()[1]}"), stream_key)
         started = time.monotonic()
 
-        assert snapshots.capture_snapshot(stream) is None
+        assert frame_grabber.capture_snapshot(stream) is None
 
         assert time.monotonic() - started < 5
     assert not Snapshot.objects.exists()
@@ -128,7 +127,7 @@ def test_missing_ffmpeg_records_nothing(monkeypatch, stream_key, caplog):
     stream = open_on(node_playing_from("edge-2", "rtmp://127.0.0.1:1935"), stream_key)
     monkeypatch.setenv("PATH", "/nonexistent")
 
-    assert snapshots.capture_snapshot(stream) is None
+    assert frame_grabber.capture_snapshot(stream) is None
 
     assert not Snapshot.objects.exists()
     assert "ffmpeg is not installed" in caplog.text
@@ -146,9 +145,9 @@ def test_ended_stream_is_not_captured(stream_key):
 def test_play_url_is_the_node_base_with_app_and_key():
     node = MediaServer(name="n", play_url="rtmp://10.0.0.5:1935/")
     stream = Stream(node=node, app="live", key=StreamKey(key="k-1"))
-    assert snapshots.play_url_for(stream) == "rtmp://10.0.0.5:1935/live/k-1"
+    assert frame_grabber.play_url_for(stream) == "rtmp://10.0.0.5:1935/live/k-1"
     node.play_url = "file:///etc/passwd"
-    assert snapshots.play_url_for(stream) is None
+    assert frame_grabber.play_url_for(stream) is None
 
 
 # --- the record_snapshot action --------------------------------------------------------------
@@ -257,13 +256,13 @@ def world(publisher, clear_cache):
 def test_scheduler_claims_only_due_streams_and_never_twice(world, django_assert_num_queries):
     due = {world["never"].pk: 10, world["stale"].pk: 10, world["slow-stale"].pk: 600}
 
-    credit.current_policy()  # warm in a running process; checked again every few seconds, not per tick
+    credit_policy.current_policy()  # warm in a running process; checked again every few seconds, not per tick
     with django_assert_num_queries(2):
-        found = snapshots.streams_due_for_snapshot()
+        found = frame_grabber.streams_due_for_snapshot()
     assert dict(found) == due
 
-    assert dict(snapshots.claim_due_snapshots()) == due
-    assert snapshots.claim_due_snapshots() == []  # a second tick, or a second beat, within the interval
+    assert dict(frame_grabber.claim_due_snapshots()) == due
+    assert frame_grabber.claim_due_snapshots() == []  # a second tick, or a second beat, within the interval
 
 
 def test_scheduler_queries_do_not_grow_with_streams(world, publisher, django_assert_num_queries):
@@ -273,9 +272,9 @@ def test_scheduler_queries_do_not_grow_with_streams(world, publisher, django_ass
         key = actions.issue_stream_key(publisher, category=category, key=f"more-{number}")
         open_on(node, key, client_id=f"more-{number}")
 
-    credit.current_policy()
+    credit_policy.current_policy()
     with django_assert_num_queries(2):
-        assert len(snapshots.streams_due_for_snapshot()) == 13
+        assert len(frame_grabber.streams_due_for_snapshot()) == 13
 
 
 def test_beat_task_enqueues_one_capture_per_due_stream(world, monkeypatch):

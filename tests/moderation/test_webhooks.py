@@ -16,7 +16,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from accounts.models import StaffActionLog
-from moderation import actions, webhooks
+from moderation import actions, webhook_signing
 from moderation.models import WebhookDelivery
 from moderation.tasks.webhooks import deliver_webhook, retry_due_webhooks
 from tests.console.test_settings import start
@@ -49,7 +49,7 @@ class Receiver:
                             "path": self.path,
                             "headers": dict(self.headers.items()),
                             "body": body,
-                            "verified": webhooks.verify(SECRET, self.headers, body),
+                            "verified": webhook_signing.verify(SECRET, self.headers, body),
                         }
                     )
                     answer = receiver.answers.pop(0) if receiver.answers else 200
@@ -125,7 +125,9 @@ def free_port() -> int:
 
 
 def signed(body: bytes = b'{"id":1}', timestamp: int | None = None) -> dict[str, str]:
-    return webhooks.signed_headers(SECRET, event="publisher.warned", delivery_id=1, body=body, timestamp=timestamp)
+    return webhook_signing.signed_headers(
+        SECRET, event="publisher.warned", delivery_id=1, body=body, timestamp=timestamp
+    )
 
 
 def test_sign_is_hmac_sha256_of_timestamp_dot_body():
@@ -133,15 +135,15 @@ def test_sign_is_hmac_sha256_of_timestamp_dot_body():
     import hmac
 
     expected = hmac.new(SECRET.encode(), b"1700000000.{}", hashlib.sha256).hexdigest()
-    assert webhooks.sign(SECRET, 1700000000, b"{}") == f"sha256={expected}"
-    assert webhooks.sign(SECRET, "1700000000", "{}") == f"sha256={expected}"
+    assert webhook_signing.sign(SECRET, 1700000000, b"{}") == f"sha256={expected}"
+    assert webhook_signing.sign(SECRET, "1700000000", "{}") == f"sha256={expected}"
 
 
 def test_verify_accepts_a_fresh_signed_request_with_any_header_case():
     headers = signed()
-    assert webhooks.verify(SECRET, headers, b'{"id":1}')
-    assert webhooks.verify(SECRET, {name.lower(): value for name, value in headers.items()}, b'{"id":1}')
-    assert webhooks.verify(["old-secret", SECRET], headers, b'{"id":1}')
+    assert webhook_signing.verify(SECRET, headers, b'{"id":1}')
+    assert webhook_signing.verify(SECRET, {name.lower(): value for name, value in headers.items()}, b'{"id":1}')
+    assert webhook_signing.verify(["old-secret", SECRET], headers, b'{"id":1}')
 
 
 @pytest.mark.parametrize(
@@ -156,23 +158,23 @@ def test_verify_accepts_a_fresh_signed_request_with_any_header_case():
 )
 def test_verify_rejects_a_tampered_request(tamper):
     headers, body = tamper(signed(), b'{"id":1}')
-    assert not webhooks.verify(SECRET, headers, body)
+    assert not webhook_signing.verify(SECRET, headers, body)
 
 
 def test_verify_rejects_another_secret():
-    assert not webhooks.verify("another-secret-entirely", signed(), b'{"id":1}')
+    assert not webhook_signing.verify("another-secret-entirely", signed(), b'{"id":1}')
 
 
 def test_verify_rejects_an_old_or_future_timestamp():
     now = time.time()
     old = signed(timestamp=int(now) - 301)
-    assert not webhooks.verify(SECRET, old, b'{"id":1}', now=now)
-    assert webhooks.verify(SECRET, old, b'{"id":1}', now=now, tolerance=600)
-    assert not webhooks.verify(SECRET, signed(timestamp=int(now) + 301), b'{"id":1}', now=now)
+    assert not webhook_signing.verify(SECRET, old, b'{"id":1}', now=now)
+    assert webhook_signing.verify(SECRET, old, b'{"id":1}', now=now, tolerance=600)
+    assert not webhook_signing.verify(SECRET, signed(timestamp=int(now) + 301), b'{"id":1}', now=now)
 
 
 def test_body_is_canonical_json_keeping_chinese_readable():
-    body = webhooks.build_body(
+    body = webhook_signing.build_body(
         delivery_id=7,
         event="publisher.warned",
         created_at="2026-01-01T00:00:00+00:00",
@@ -188,10 +190,10 @@ def test_body_is_canonical_json_keeping_chinese_readable():
 
 
 def test_backoff_doubles_from_five_seconds_up_to_thirty_minutes_with_jitter():
-    assert [webhooks.backoff_seconds(n, jitter=1.0) for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
-    assert webhooks.backoff_seconds(11, jitter=1.0) == 1800
-    assert webhooks.backoff_seconds(1000, jitter=1.0) == 1800
-    waits = {webhooks.backoff_seconds(3) for _ in range(50)}
+    assert [webhook_signing.backoff_seconds(n, jitter=1.0) for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert webhook_signing.backoff_seconds(11, jitter=1.0) == 1800
+    assert webhook_signing.backoff_seconds(1000, jitter=1.0) == 1800
+    waits = {webhook_signing.backoff_seconds(3) for _ in range(50)}
     assert len(waits) > 1 and all(16 <= wait <= 24 for wait in waits)
 
 

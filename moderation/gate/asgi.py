@@ -3,7 +3,7 @@
 Every stream start on the platform waits on the gate, and a media server's callback needs none of
 the session, authentication, CSRF, locale or message middleware that a staff page does; under ASGI
 each of those costs a hop into a per-request thread. This app answers /gate/ itself, and the
-platform's registration check (POST /api/v1/registration-check, moderation/registration_http.py),
+platform's registration check (POST /api/v1/registration-check, moderation/registration.py),
 which every sign-up waits on too; it passes every other request to Django unchanged.
 
 Decisions run on a small pool of long-lived threads, so each keeps its database connection
@@ -20,7 +20,7 @@ import re
 from django.conf import settings
 
 from console.database_threads import DatabaseThreads, drop_connections
-from moderation import gate_http, registration_http
+from moderation.gate import protocols, registration
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +35,13 @@ def shutdown() -> None:
     _threads.shutdown()
 
 
-def _decide(function, *args) -> gate_http.GateReply:
+def _decide(function, *args) -> protocols.GateReply:
     """Run one callback on a gate thread; never raise, never allow on error."""
     try:
         reply = function(*args)
     except Exception:
         logger.exception("gate callback failed; answering 503 (deny)")
-        reply = gate_http.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
+        reply = protocols.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
     if reply.status >= 500 or b"gate_error" in reply.body:
         drop_connections()  # a broken connection must not poison this thread's next call
     return reply
@@ -80,7 +80,7 @@ class GateASGIApp:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
-        if scope["type"] == "http" and path == registration_http.PATH:
+        if scope["type"] == "http" and path == registration.PATH:
             await self._registration_check(scope, receive, send)
             return
         if scope["type"] != "http" or not path.startswith("/gate/"):
@@ -105,14 +105,14 @@ class GateASGIApp:
         client = scope.get("client") or ("", 0)
         addr = str(client[0] or "")
         if nginx:
-            args = (gate_http.nginx_callback, nginx["node"], nginx["secret"], nginx["hook"], body, addr)
+            args = (protocols.nginx_callback, nginx["node"], nginx["secret"], nginx["hook"], body, addr)
         else:
-            args = (gate_http.srs_callback, srs["node"], srs["secret"], body, addr)
+            args = (protocols.srs_callback, srs["node"], srs["secret"], body, addr)
         reply = await _threads.run(_decide, *args)
         await _send(send, reply.status, reply.body, reply.content_type)
 
     async def _registration_check(self, scope, receive, send) -> None:
-        """Answer the platform's registration check on a gate thread (moderation/registration_http.py)."""
+        """Answer the platform's registration check on a gate thread (moderation/registration.py)."""
         if scope.get("method") != "POST":
             await _send(
                 send, 405, b'{"error":{"code":"method_not_allowed"}}', "application/json", [(b"allow", b"POST")]
@@ -129,5 +129,5 @@ class GateASGIApp:
             elif name == b"authorization":
                 authorization = value.decode("latin-1")
         body = await _read_body(receive, settings.LIVEWARD_GATE_MAX_BODY, declared)
-        reply = await _threads.run(_decide, registration_http.answer, authorization, body)
+        reply = await _threads.run(_decide, registration.answer, authorization, body)
         await _send(send, reply.status, reply.body, reply.content_type)

@@ -5,7 +5,7 @@ callbacks (console/gate_asgi.py) it skips the session, CSRF, locale and message 
 DRF's request wrapping, and runs on long-lived threads that keep their database connections. The
 rules are DRF's for this endpoint: a platform backend token (``Authorization: Token <key>``), a
 JSON object body, the same answer as the DRF view (both call
-``moderation.blacklist.registration_check``). A token is looked up once and remembered for
+``moderation.blacklist_matching.registration_check``). A token is looked up once and remembered for
 TOKEN_CACHE_SECONDS; a deleted token or a changed role takes effect within that time.
 """
 
@@ -15,8 +15,8 @@ import json
 import time
 
 from accounts.roles import MACHINE_PLATFORM, has_role
-from moderation.blacklist import registration_check
-from moderation.gate_http import GateReply
+from moderation.blacklist_matching import registration_check
+from moderation.gate.protocols import GateReply
 
 PATH = "/api/v1/registration-check"
 TOKEN_CACHE_SECONDS = 5.0

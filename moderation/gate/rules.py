@@ -7,8 +7,8 @@ Any error inside the gate denies: it fails closed, and the error is logged.
 One decision costs at most three queries: the key with its publisher, category, current agreement,
 live session and blacklist match (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
-comes from a per-process cache (moderation/news.py). The credit rule reads the level on the publisher's
-row and the credit policy from the process's cache (moderation/credit.py), which costs one more small
+comes from a per-process cache (moderation/licences.py). The credit rule reads the level on the publisher's
+row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
 query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS.
 """
 
@@ -26,8 +26,8 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.query import get_related_populators
 from django.utils import timezone
 
-from moderation import actions, credit, news, queries
-from moderation.blacklist import blacklist_reference_of
+from moderation import actions, credit_policy, licences, queries
+from moderation.blacklist_matching import blacklist_reference_of
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -106,7 +106,7 @@ def publisher_is_not_closed(ctx: GateContext) -> Denial | None:
 
 
 def publisher_is_not_blacklisted(ctx: GateContext) -> Denial | None:
-    # Annotated by key_queryset with moderation.blacklist's matching code, the one the
+    # Annotated by key_queryset with moderation.blacklist_matching's matching code, the one the
     # registration check uses: any identity of the publisher (ID, phone, device, account).
     reference = ctx.key.blacklist_reference
     if reference:
@@ -137,7 +137,7 @@ def publisher_accepted_current_agreement(ctx: GateContext) -> Denial | None:
 
 def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:
     # The level is on the publisher's row (already loaded); the policy is the process's cached copy.
-    level = credit.level_rules(ctx.key.publisher)
+    level = credit_policy.level_rules(ctx.key.publisher)
     if not level.may_broadcast:
         return Denial(Reason.CREDIT_LEVEL_MAY_NOT_BROADCAST, f"level {level.code}")
     if not level.allows_category(ctx.key.category.slug):
@@ -156,21 +156,21 @@ def needs_pre_review(ctx: GateContext) -> bool:
 
     News always does; so does every stream of a publisher whose credit level requires pre-review.
     """
-    return ctx.key.category.is_news or credit.level_requires_pre_review(ctx.key.publisher)
+    return ctx.key.category.is_news or credit_policy.level_requires_pre_review(ctx.key.publisher)
 
 
 def news_licences_are_valid(ctx: GateContext) -> Denial | None:
     """For news, both the platform and the publisher hold a news licence in force (Art. 5)."""
     if not ctx.key.category.is_news:
         return None
-    if news.valid_platform_licence(ctx.now) is None:
-        return Denial(Reason.PLATFORM_LICENCE_INVALID, news.platform_licence_problem(ctx.now))
-    licences = list(PublisherLicence.objects.filter(publisher_id=ctx.key.publisher_id).order_by("-valid_until"))
-    ctx.loaded["publisher_licences"] = licences
-    if news.valid_publisher_licence(licences, ctx.now, news.PUBLISHER_NEWS_SCOPES) is None:
+    if licences.valid_platform_licence(ctx.now) is None:
+        return Denial(Reason.PLATFORM_LICENCE_INVALID, licences.platform_licence_problem(ctx.now))
+    held_licences = list(PublisherLicence.objects.filter(publisher_id=ctx.key.publisher_id).order_by("-valid_until"))
+    ctx.loaded["publisher_licences"] = held_licences
+    if licences.valid_publisher_licence(held_licences, ctx.now, licences.PUBLISHER_NEWS_SCOPES) is None:
         return Denial(
             Reason.PUBLISHER_LICENCE_INVALID,
-            news.publisher_licence_problem(licences, ctx.now, news.PUBLISHER_NEWS_SCOPES),
+            licences.publisher_licence_problem(held_licences, ctx.now, licences.PUBLISHER_NEWS_SCOPES),
         )
     return None
 
@@ -183,14 +183,15 @@ def approved_application_covers_now(ctx: GateContext) -> Denial | None:
     if application is None:
         return Denial(Reason.NEWS_NOT_APPROVED, queries.approval_windows_note(ctx.key, ctx.now))
     if ctx.key.category.is_news:
-        licences = ctx.loaded.get("publisher_licences")
-        if licences is None:
-            licences = list(PublisherLicence.objects.filter(publisher_id=ctx.key.publisher_id))
+        held_licences = ctx.loaded.get("publisher_licences")
+        if held_licences is None:
+            held_licences = list(PublisherLicence.objects.filter(publisher_id=ctx.key.publisher_id))
         scope = application.needed_scope
-        if news.valid_publisher_licence(licences, ctx.now, (scope,)) is None:
+        if licences.valid_publisher_licence(held_licences, ctx.now, (scope,)) is None:
             return Denial(
                 Reason.PUBLISHER_LICENCE_INVALID,
-                f"application {application.pk}: " + news.publisher_licence_problem(licences, ctx.now, (scope,)),
+                f"application {application.pk}: "
+                + licences.publisher_licence_problem(held_licences, ctx.now, (scope,)),
             )
     return None
 

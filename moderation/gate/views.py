@@ -1,4 +1,4 @@
-"""Django views for the gate callbacks: thin adapters over moderation.gate_http.
+"""Django views for the gate callbacks: thin adapters over moderation.gate.protocols.
 
 In production /gate/ is served by the lean ASGI app in console/gate_asgi.py; these views serve the
 same protocol wherever Django's own handler runs (WSGI, the test client, the live test server).
@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from moderation import gate_http
+from moderation.gate import protocols
 
 
 def _read_limited(request: HttpRequest) -> bytes | None:
@@ -27,7 +27,7 @@ def _read_limited(request: HttpRequest) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def _respond(reply: gate_http.GateReply) -> HttpResponse:
+def _respond(reply: protocols.GateReply) -> HttpResponse:
     return HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
 
 
@@ -36,7 +36,7 @@ def _respond(reply: gate_http.GateReply) -> HttpResponse:
 def nginx_rtmp_callback(request: HttpRequest, node_name: str, secret: str, hook: str) -> HttpResponse:
     """Answer an nginx-rtmp notify callback: on_publish, on_publish_done or on_update."""
     addr = request.META.get("REMOTE_ADDR") or ""
-    return _respond(gate_http.nginx_callback(node_name, secret, hook, _read_limited(request), addr))
+    return _respond(protocols.nginx_callback(node_name, secret, hook, _read_limited(request), addr))
 
 
 @csrf_exempt
@@ -44,4 +44,4 @@ def nginx_rtmp_callback(request: HttpRequest, node_name: str, secret: str, hook:
 def srs_callback(request: HttpRequest, node_name: str, secret: str) -> HttpResponse:
     """Answer an SRS HTTP hook: on_publish or on_unpublish (JSON body)."""
     addr = request.META.get("REMOTE_ADDR") or ""
-    return _respond(gate_http.srs_callback(node_name, secret, _read_limited(request), addr))
+    return _respond(protocols.srs_callback(node_name, secret, _read_limited(request), addr))

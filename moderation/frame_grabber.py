@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from moderation import actions, credit
+from moderation import actions, credit_policy
 from moderation.actions.snapshots import MAX_IMAGE_BYTES
 from moderation.models import Category, Snapshot, Stream
 
@@ -89,7 +89,7 @@ def streams_due_for_snapshot(now: datetime | None = None) -> list[tuple[int, int
     """Return (stream id, interval seconds) of live streams whose latest snapshot is older than their interval.
 
     A stream's interval is its category's, tightened by its publisher's credit level when the level
-    sets one (moderation.credit.snapshot_interval_for). Two queries whatever the number of streams:
+    sets one (moderation.credit_policy.snapshot_interval_for). Two queries whatever the number of streams:
     the categories' intervals, then the streams; the level intervals come from the cached policy.
     """
     now = now or timezone.now()
@@ -98,7 +98,7 @@ def streams_due_for_snapshot(now: datetime | None = None) -> list[tuple[int, int
         return []
     level_intervals = {
         level.code: level.snapshot_interval_seconds
-        for level in credit.current_policy().levels
+        for level in credit_policy.current_policy().levels
         if level.snapshot_interval_seconds
     }
 
@@ -119,7 +119,8 @@ def streams_due_for_snapshot(now: datetime | None = None) -> list[tuple[int, int
         .values_list("pk", "category__snapshot_interval_seconds", "publisher__credit_level")
     )
     return [
-        (pk, credit.snapshot_interval_for(category_seconds=seconds, level_code=level)) for pk, seconds, level in rows
+        (pk, credit_policy.snapshot_interval_for(category_seconds=seconds, level_code=level))
+        for pk, seconds, level in rows
     ]
 
 

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from moderation import actions, gate
+from moderation import actions
+from moderation.gate import rules
 from moderation.models import GateDecision, MediaServer
 
 logger = logging.getLogger(__name__)
@@ -100,9 +101,9 @@ def nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, a
         return _nginx_deny(404, "unknown hook")
     decision_hook = GateDecision.Hook.UPDATE if hook == "on_update" else GateDecision.Hook.PUBLISH
     addr = addr[:64]
-    node = gate.authenticate_node(node_name, secret, MediaServer.Kind.NGINX_RTMP)
+    node = rules.authenticate_node(node_name, secret, MediaServer.Kind.NGINX_RTMP)
     if node is None:
-        gate.record_rejected_callback(
+        rules.record_rejected_callback(
             hook=decision_hook, node=None, reason=Reason.UNKNOWN_NODE, detail=node_name[:64], addr=addr
         )
         return _nginx_deny(403, Reason.UNKNOWN_NODE)
@@ -113,7 +114,7 @@ def nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, a
         call = data.get("call", "")
         if call and call not in NGINX_HOOKS[hook]:
             raise BadCallback(f"call={call[:20]!r} does not match {hook}")
-        publish = gate.PublishRequest(
+        publish = rules.PublishRequest(
             node=node,
             key_name=_field(data, "name", _KEY_RE),
             app=_field(data, "app", _APP_RE),
@@ -124,20 +125,20 @@ def nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, a
         )
     except BadCallback as exc:
         if hook != "on_publish_done":
-            gate.record_rejected_callback(
+            rules.record_rejected_callback(
                 hook=decision_hook, node=node, reason=Reason.BAD_REQUEST, detail=str(exc), addr=addr
             )
         return _nginx_deny(400, Reason.BAD_REQUEST, str(exc))
 
     if hook == "on_publish_done":
         return _publish_done(publish) or _text_reply(200, "ok")
-    outcome = gate.decide_publish(publish) if hook == "on_publish" else gate.decide_update(publish)
+    outcome = rules.decide_publish(publish) if hook == "on_publish" else rules.decide_update(publish)
     if outcome.allowed:
         return _text_reply(200, "allowed")
     return _nginx_deny(403, outcome.reason, outcome.detail)
 
 
-def _publish_done(publish: gate.PublishRequest) -> GateReply | None:
+def _publish_done(publish: rules.PublishRequest) -> GateReply | None:
     """Close the session's stream; a reply only when that failed (the node may retry)."""
     try:
         actions.end_stream_session(node=publish.node, client_id=publish.client_id, key_name=publish.key_name)
@@ -164,9 +165,9 @@ _SRS_OK = _json_reply(200, {"code": 0})
 def srs_callback(node_name: str, secret: str, body: bytes | None, addr: str) -> GateReply:
     """Answer an SRS HTTP hook (on_publish or on_unpublish); ``body`` None means too large."""
     addr = addr[:64]
-    node = gate.authenticate_node(node_name, secret, MediaServer.Kind.SRS)
+    node = rules.authenticate_node(node_name, secret, MediaServer.Kind.SRS)
     if node is None:
-        gate.record_rejected_callback(
+        rules.record_rejected_callback(
             hook=GateDecision.Hook.PUBLISH, node=None, reason=Reason.UNKNOWN_NODE, detail=node_name[:64], addr=addr
         )
         return _srs_deny(403, Reason.UNKNOWN_NODE)
@@ -187,7 +188,7 @@ def srs_callback(node_name: str, secret: str, body: bytes | None, addr: str) -> 
         client_id = data.get("client_id")
         if isinstance(client_id, int) and not isinstance(client_id, bool):
             client_id = str(client_id)  # SRS 3 sent numbers, SRS 4+ sends strings
-        publish = gate.PublishRequest(
+        publish = rules.PublishRequest(
             node=node,
             key_name=_field(data, "stream", _KEY_RE),
             app=_field(data, "app", _APP_RE),
@@ -197,14 +198,14 @@ def srs_callback(node_name: str, secret: str, body: bytes | None, addr: str) -> 
             args={k[:40]: v[:200] for k, v in args.items()},
         )
     except (BadCallback, ValueError) as exc:
-        gate.record_rejected_callback(
+        rules.record_rejected_callback(
             hook=GateDecision.Hook.PUBLISH, node=node, reason=Reason.BAD_REQUEST, detail=str(exc)[:200], addr=addr
         )
         return _srs_deny(400, Reason.BAD_REQUEST, str(exc)[:200])
 
     if action == "on_unpublish":
         return _publish_done(publish) or _SRS_OK
-    outcome = gate.decide_publish(publish)
+    outcome = rules.decide_publish(publish)
     if outcome.allowed:
         return _SRS_OK
     return _srs_deny(403, outcome.reason, outcome.detail)
