@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -136,6 +137,11 @@ class ShiftError(Exception):
             self.code = code
 
 
+# Sent inside check_out's transaction with ``user`` and ``shift``; each receiver returns the ids of what it
+# released (moderation gives back the user's claimed streams). accounts knows nothing of streams.
+shift_ended = Signal()
+
+
 def check_in(user: User, *, at: datetime | None = None, ip: str | None = None) -> Shift:
     """Start the user's shift (值班): from now on they take streams from the patrol queue."""
     if not has_role(user, *SHIFT_ROLES):
@@ -155,9 +161,7 @@ def check_in(user: User, *, at: datetime | None = None, ip: str | None = None) -
 
 
 def check_out(user: User, *, handover_note: str, at: datetime | None = None, ip: str | None = None) -> Shift:
-    """End the user's open shift with a handover note (交接班) and release the streams they watch."""
-    from moderation.actions.claims import release_claims
-
+    """End the user's open shift with a handover note (交接班); ``shift_ended`` lets others release what it held."""
     handover_note = (handover_note or "").strip()
     if len(handover_note) > HANDOVER_NOTE_MAX_CHARS:
         raise ShiftError(
@@ -172,7 +176,9 @@ def check_out(user: User, *, handover_note: str, at: datetime | None = None, ip:
         shift.ended_at = max(at, shift.started_at)
         shift.handover_note = handover_note
         shift.save(update_fields=["ended_at", "handover_note"])
-        released = release_claims(user)
+        # Inside the transaction: what a receiver releases is released only if the shift really ends.
+        responses = shift_ended.send(sender=Shift, user=user, shift=shift)
+        released = [stream_id for _receiver, ids in responses for stream_id in ids or ()]
         log_staff_action(
             user,
             "shift.check_out",

@@ -3,7 +3,6 @@ from django.urls import path
 
 from accounts import views
 from accounts.forms import StaffLoginForm
-from console.views import StaffLogoutView
 
 urlpatterns = [
     path(
@@ -11,8 +10,8 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=StaffLoginForm),
         name="login",
     ),
-    path("logout/", StaffLogoutView.as_view(), name="logout"),
+    path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     path("shifts/", views.shifts, name="shifts"),
-    path("shifts/check-in", views.check_in, name="shift_check_in"),
-    path("shifts/check-out", views.check_out, name="shift_check_out"),
+    path("shifts/check-in", views.check_in, name="shift-check-in"),
+    path("shifts/check-out", views.check_out, name="shift-check-out"),
 ]

@@ -1,8 +1,9 @@
-"""Staff pages of the accounts app: shifts (值班) and their handover notes (交接班)."""
+"""Staff pages of the accounts app: log out, shifts (值班) and their handover notes (交接班)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -66,3 +67,15 @@ def _render_shifts(
         },
         status=status,
     )
+
+
+class StaffLogoutView(LogoutView):
+    """Log out (POST only, as Django's view) and say so on the login page."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            # Stored in the message cookie, so it survives the session being flushed.
+            messages.success(request, _("You are logged out."))
+        return response

@@ -73,13 +73,12 @@ def django_env(**overrides: str) -> dict[str, str]:
     """The environment for the server and for Django subprocesses: production-like, quiet."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",  # production settings plus /bench/floor
         "SECRET_KEY": BENCH_SECRET_KEY,
         "LIVEWARD_BLACKLIST_HASH_KEY": "bench-blacklist-hash-key-not-for-production-0123456789",
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
-        "LIVEWARD_BENCH_FLOOR": "1",  # route /bench/floor, the trivial view bench scripts compare against
     }
     env.update(overrides)
     return env

@@ -350,8 +350,6 @@ LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=6
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
 # Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
-# Serve /bench/floor, the trivial view bench/ scripts compare against (off in production).
-LIVEWARD_BENCH_FLOOR = env_bool("LIVEWARD_BENCH_FLOOR", False)
 # Snapshots: seconds one ffmpeg frame grab may take before it is killed, and how often beat looks
 # for streams due a snapshot (each category sets its own interval).
 LIVEWARD_SNAPSHOT_TIMEOUT = env_int("LIVEWARD_SNAPSHOT_TIMEOUT", 8, minimum=1, maximum=120)

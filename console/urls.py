@@ -1,20 +1,42 @@
 """Top-level URLs: console pages, accounts, the gate callbacks, the REST API, the admin."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from console import bench_views, views
+from console.views import blacklist, credit, health, media, news, patrol
+
+# The console's pages (namespace "console").
+console_pages = [
+    path("", patrol.wall, name="home"),
+    path("streams/<int:stream_id>/", patrol.stream_detail, name="stream"),
+    path("news/", news.news_queue, name="news-queue"),
+    path("news/applications/<int:application_id>/", news.news_application, name="news-application"),
+    path("news/licences/", news.news_licences, name="news-licences"),
+    path("publishers/<int:publisher_id>/", credit.publisher_detail, name="publisher"),
+    path("publishers/<int:publisher_id>/credit/adjust/", credit.adjust_publisher_credit, name="publisher-adjust"),
+    path("credit/", credit.credit_policy, name="credit-policy"),
+    path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
+    path("appeals/", credit.appeal_list, name="appeals"),
+    path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
+    path("blacklist/", blacklist.blacklist, name="blacklist"),
+    path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
+    path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),
+    path(
+        "blacklist/exports/<int:export_id>/<str:part>",
+        blacklist.blacklist_export_file,
+        name="blacklist-export-file",
+    ),
+    path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
+    path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+]
 
 urlpatterns = [
-    path("", include(("console.pages", "console"), namespace="console")),
+    path("", include((console_pages, "console"), namespace="console")),
     path("accounts/", include(("accounts.urls", "accounts"), namespace="accounts")),
     path("", include("moderation.gate.urls")),
     path("api/v1/", include("moderation.api.urls")),
-    path("healthz", views.healthz, name="healthz"),
+    path("media/snapshots/<path:path>", media.snapshot_image, name="media-snapshot"),
+    path("healthz", health.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.LIVEWARD_BENCH_FLOOR:
-    urlpatterns.append(path("bench/floor", bench_views.floor, name="bench-floor"))

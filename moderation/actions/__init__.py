@@ -40,6 +40,7 @@ from moderation.actions.credit import (
     reverse_credit_event,
     settle_credit_charges,
 )
+from moderation.actions.cuts import perform_cut
 from moderation.actions.errors import ModerationError
 from moderation.actions.gate import (
     end_stream_session,
@@ -66,13 +67,10 @@ from moderation.actions.patrol import (
     close_publisher,
     close_publisher_account,
     escalate_stream,
-    lift_block,
-    lift_suspension,
     mark_patrolled,
-    perform_cut,
-    reopen_publisher,
     suspend_publisher,
 )
+from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
     accept_agreement,
     create_category,

@@ -26,7 +26,8 @@ from moderation import blacklist_matching as matching
 from moderation.actions.appeals import AppealSubject, register_appeal_target
 from moderation.actions.credit import reverse_credit_event
 from moderation.actions.errors import ModerationError
-from moderation.actions.patrol import close_publisher_account, reopen_publisher
+from moderation.actions.patrol import close_publisher_account
+from moderation.actions.restore import reopen_publisher
 from moderation.actions.webhooks import notify_platform
 from moderation.identity import (
     RESIDENT_ID,

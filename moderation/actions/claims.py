@@ -124,3 +124,8 @@ def _release(stream_ids: list[int], *, user: User) -> list[int]:
         for stream_id in stream_ids
         if Stream.objects.filter(pk=stream_id, claimed_by=user).update(claimed_by=None, claim_expires_at=None)
     ]
+
+
+def release_claims_at_shift_end(sender, *, user: User, **kwargs) -> list[int]:
+    """Give back the streams of a patroller whose shift ends (receiver of ``accounts.actions.shift_ended``)."""
+    return release_claims(user)

@@ -23,6 +23,7 @@ from accounts.models import User
 from accounts.roles import Role, has_role
 from moderation import credit_policy, events
 from moderation.actions.errors import ModerationError
+from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.credit_policy import PolicyRules
 from moderation.models import Category, CreditEvent, CreditLevel, CreditPolicy, ModerationAction, Publisher, Stream
 
@@ -176,7 +177,6 @@ def adjust_credit(publisher: Publisher, *, actor: User, points: int, reason: str
 
 def reverse_credit_event(event: CreditEvent, *, actor: User, reason: str) -> CreditEvent:
     """Undo an event: give its points back, recompute the level, lift what its action still imposes."""
-    from moderation.actions.patrol import lift_block, lift_suspension, reopen_publisher
 
     with transaction.atomic():
         event = (

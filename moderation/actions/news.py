@@ -26,7 +26,7 @@ from accounts.models import User
 from accounts.roles import MACHINE_PLATFORM, Role, has_role
 from moderation import credit_policy, events, licences, queries
 from moderation.actions.errors import ModerationError
-from moderation.actions.patrol import _after_commit_cut, keep_evidence
+from moderation.actions.patrol import after_commit_cut, keep_evidence
 from moderation.actions.webhooks import notify_platform
 from moderation.models import (
     LicenceScope,
@@ -440,7 +440,7 @@ def cut_news_stream(stream: Stream, *, actor: User | None, note: str) -> Moderat
         keep_evidence(action, stream)
         log_staff_action(actor, "stream.news_cut", target=stream, data={"action": action.pk, "note": note[:200]})
         action.stamps = {}
-        _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk])
+        after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk])
     return action
 
 

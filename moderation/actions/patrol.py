@@ -1,10 +1,10 @@
-"""Patrol actions (Art. 7, 8, 14): mark patrolled, block, suspend, close, escalate, lift.
+"""Patrol actions (Art. 7, 8, 14): mark patrolled, block, suspend, close, escalate.
 
 Cutting off is stored first and confirmed after: the action row commits with media_status
 "pending", the key (or publisher) is denied at the gate in the same transaction, and only then,
-on commit, the node's adapter drops the publisher. If the node does not confirm, the action stays
-"cut pending" and Celery retries with backoff until the drop is confirmed or the stream is gone
-(moderation/tasks/cuts.py; a beat sweep picks up cuts whose process died in between).
+on commit, the node's adapter drops the publisher (moderation/actions/cuts.py). If the node does not
+confirm, the action stays "cut pending" and Celery retries with backoff until the drop is confirmed
+or the stream is gone (moderation/tasks/cuts.py; a beat sweep picks up cuts whose process died in between).
 
 Every action is idempotent by the client's request id: the same id from the same actor returns
 the first action (``action.replayed`` is True) and changes nothing.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from datetime import timedelta
 
@@ -28,13 +27,18 @@ from accounts.models import User
 from accounts.roles import Role
 from moderation import events
 from moderation.actions.credit import charge_for_action
+from moderation.actions.cuts import drop_and_record, perform_cut
 from moderation.actions.errors import ModerationError
-from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS
 from moderation.models import Comment, Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
 
 logger = logging.getLogger(__name__)
+
+
 Kind = ModerationAction.Kind
+
+
 MediaStatus = ModerationAction.MediaStatus
+
 
 # Who may do what, checked by every caller (consumer, API, page) through accounts.roles.has_role.
 ACTION_ROLES: dict[str, tuple[str, ...]] = {
@@ -47,12 +51,12 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     Kind.LIFT: (Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF),
 }
 
+
 MAX_SUSPEND_MINUTES = 30 * 24 * 60
+
+
 # How many of the stream's last comments a block, suspension or closure keeps as evidence.
 EVIDENCE_COMMENTS = 20
-
-
-# --- shared steps -----------------------------------------------------------------------------
 
 
 def replayed_action(request_id: str | None, actor: User | None) -> ModerationAction | None:
@@ -148,7 +152,7 @@ def keep_evidence(action: ModerationAction, stream: Stream) -> None:
         )
 
 
-def _after_commit_cut(
+def after_commit_cut(
     action: ModerationAction, stamps: dict, event: str, stream_ids: list[int], *, targets: list[Stream] | None = None
 ) -> None:
     """Register, in order: the stored stamp, the console delta, the cut at the media server, the credit.
@@ -176,13 +180,10 @@ def _charge_after_cut(action_id: int, *, announced: list[int]) -> None:
 
 
 def _cut_now(action: ModerationAction, stamps: dict, targets: list[Stream] | None) -> None:
-    outcome = perform_cut(action.pk) if targets is None else _drop_and_record(action, targets)
+    outcome = perform_cut(action.pk) if targets is None else drop_and_record(action, targets)
     action.media_status = outcome  # the caller's acknowledgement reports what the node said
     if outcome in (MediaStatus.CONFIRMED, MediaStatus.GONE):
         stamps["media_confirmed"] = time.perf_counter()
-
-
-# --- actions ----------------------------------------------------------------------------------
 
 
 def mark_patrolled(stream: Stream, *, actor: User, note: str = "", request_id: str | None = None) -> ModerationAction:
@@ -246,7 +247,7 @@ def block_stream(
         keep_evidence(action, stream)
         log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
         action.stamps = {}
-        _after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk], targets=[stream])
+        after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk], targets=[stream])
     return action
 
 
@@ -359,7 +360,7 @@ def _cut_publisher(
             keep_evidence(action, stream)
         log_staff_action(actor, f"publisher.{kind}", target=publisher, data={"action": action.pk, "reason": reason})
         action.stamps = {}
-        _after_commit_cut(action, action.stamps, event, live_ids)
+        after_commit_cut(action, action.stamps, event, live_ids)
     return action
 
 
@@ -387,170 +388,3 @@ def escalate_stream(
         transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
         transaction.on_commit(lambda: events.queue_delta(events.STREAM_ESCALATED, stream.pk))
     return action
-
-
-def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
-    """End a key's cooling-off early (a reviewer decided the block was enough)."""
-    if not note.strip():
-        raise ModerationError("lifting a block needs a note", code="missing_field")
-    with transaction.atomic():
-        stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
-        StreamKey.objects.filter(pk=stream_key.pk).update(denied_until=None)
-        ModerationAction.objects.create(
-            actor=actor,
-            kind=Kind.LIFT,
-            publisher_id=stream_key.publisher_id,
-            reason=ReasonCode.OTHER_ILLEGAL,
-            note=note,
-        )
-        log_staff_action(actor, "stream_key.lift_block", target=stream_key, data={"note": note[:200]})
-    stream_key.denied_until = None
-    return stream_key
-
-
-def lift_suspension(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
-    """End a publisher's suspension early (an appeal was upheld, or a reviewer decided it was enough)."""
-    return _restore_publisher(
-        publisher,
-        actor=actor,
-        note=note,
-        from_status=Publisher.Status.SUSPENDED,
-        cleared="suspended_until",
-        verb="publisher.lift_suspension",
-        refusals=("lifting a suspension needs a note", "the publisher is not suspended"),
-    )
-
-
-def reopen_publisher(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
-    """Reopen a closed account (only when the closure itself was reversed, e.g. on an upheld appeal)."""
-    return _restore_publisher(
-        publisher,
-        actor=actor,
-        note=note,
-        from_status=Publisher.Status.CLOSED,
-        cleared="closed_at",
-        verb="publisher.reopen",
-        refusals=("reopening an account needs a note", "the account is not closed"),
-    )
-
-
-def _restore_publisher(
-    publisher: Publisher,
-    *,
-    actor: User | None,
-    note: str,
-    from_status: str,
-    cleared: str,
-    verb: str,
-    refusals: tuple[str, str],
-) -> Publisher:
-    """Make a suspended or closed publisher active again, recorded as a ``lift`` action."""
-    if not note.strip():
-        raise ModerationError(refusals[0], code="missing_field")
-    with transaction.atomic():
-        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
-        if publisher.status != from_status:
-            raise ModerationError(refusals[1], code="invalid")
-        Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, **{cleared: None})
-        ModerationAction.objects.create(
-            actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
-        )
-        log_staff_action(actor, verb, target=publisher, data={"note": note[:200]})
-    publisher.status = Publisher.Status.ACTIVE
-    setattr(publisher, cleared, None)
-    return publisher
-
-
-# --- the cut at the media server --------------------------------------------------------------
-
-
-def cut_targets(action: ModerationAction) -> list[Stream]:
-    """The live streams this action must cut: the stream for a block, all the publisher's otherwise."""
-    live = Stream.objects.live().select_related("node", "key")
-    if action.kind in STREAM_CUT_KINDS:
-        return list(live.filter(pk=action.stream_id))
-    return list(live.filter(publisher_id=action.publisher_id))
-
-
-def perform_cut(action_id: int) -> str:
-    """Drop the action's streams at their nodes; record the outcome; schedule a retry on failure.
-
-    Safe to run twice and concurrently: a drop of a publisher that is gone drops nothing, and the
-    outcome is recorded only while the action is still pending.
-    """
-    action = ModerationAction.objects.filter(pk=action_id).first()
-    if action is None or action.media_status != MediaStatus.PENDING:
-        return action.media_status if action is not None else MediaStatus.NOT_APPLICABLE
-    return _drop_and_record(action, cut_targets(action))
-
-
-def _drop_and_record(action: ModerationAction, targets: list[Stream]) -> str:
-    """Drop ``targets`` at their nodes and record the outcome on the pending action."""
-    from moderation import mediaservers  # the adapters import settings lazily; keep actions importable
-
-    errors: list[str] = []
-    dropped_any = False
-    for stream in targets:
-        try:
-            result = mediaservers.adapter_for(stream.node).drop(stream)
-        except mediaservers.MediaServerError as exc:
-            errors.append(str(exc)[:150])
-            continue
-        dropped_any = dropped_any or result.dropped > 0
-        close_cut_stream(stream.pk)
-    if errors:
-        record_cut_failure(action.pk, "; ".join(errors))
-        return MediaStatus.PENDING
-    outcome = MediaStatus.CONFIRMED if dropped_any else MediaStatus.GONE
-    now = timezone.now()
-    confirmed = ModerationAction.objects.filter(pk=action.pk, media_status=MediaStatus.PENDING).update(
-        media_status=outcome, media_confirmed_at=now, media_attempts=action.media_attempts + 1, media_last_error=""
-    )
-    if confirmed and action.stream_id:
-        events.queue_delta(events.STREAM_CUT_CONFIRMED, action.stream_id)
-    return outcome
-
-
-def close_cut_stream(stream_id: int) -> None:
-    """Close a stream the media server dropped (publish_done may follow; it then finds nothing live)."""
-    closed = Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=Stream.EndReason.CUT
-    )
-    if closed:
-        events.stream_ended(stream_id, Stream.EndReason.CUT)
-
-
-def retry_delay(attempts: int) -> float:
-    """Seconds before the next drop attempt: 1, 2, 4 … capped at 60, with jitter."""
-    return min(60.0, 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
-
-
-def record_cut_failure(action_id: int, error: str) -> None:
-    """Count a failed drop and schedule the next attempt (the gate keeps denying meanwhile)."""
-    from moderation.tasks.cuts import retry_cut
-
-    action = ModerationAction.objects.get(pk=action_id)
-    attempts = action.media_attempts + 1
-    ModerationAction.objects.filter(pk=action_id, media_status=MediaStatus.PENDING).update(
-        media_attempts=attempts, media_last_error=error[:300]
-    )
-    logger.warning("cut of action %s not confirmed (attempt %s): %s", action_id, attempts, error)
-    try:
-        retry_cut.apply_async(args=[action_id], countdown=retry_delay(attempts))
-    except Exception:  # a broker outage: the beat sweep retries pending cuts
-        logger.exception("could not schedule the retry of cut %s", action_id)
-
-
-def pending_cuts(now=None) -> list[int]:
-    """Ids of cuts left pending: never attempted after 30 s (the process died between commit and
-    drop), or still pending after 5 minutes (the retry chain was lost, e.g. the broker was down)."""
-    from django.db.models import Q
-
-    now = now or timezone.now()
-    never_tried = Q(media_attempts=0, at__lt=now - timedelta(seconds=30))
-    stale = Q(at__lt=now - timedelta(minutes=5))
-    return list(
-        ModerationAction.objects.filter(never_tried | stale, media_status=MediaStatus.PENDING, kind__in=CUT_KINDS)
-        .order_by("at")
-        .values_list("pk", flat=True)[:500]
-    )

@@ -74,7 +74,7 @@ def verdict_blocks_stream(verdict: Verdict | None) -> bool:
 
 
 def _card_fields(snapshot: Snapshot) -> dict:
-    from moderation.media_views import snapshot_url
+    from moderation.queries.payloads import snapshot_url
 
     return {"snapshot_url": snapshot_url(snapshot), "snapshot_taken_at": snapshot.taken_at.isoformat()}
 

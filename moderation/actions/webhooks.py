@@ -21,13 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.actions import log_staff_action
-from moderation import webhook_signing
+from moderation import task_queue, webhook_signing
 from moderation.actions.errors import ModerationError
 from moderation.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 _EVENT_MAX_LENGTH = WebhookDelivery._meta.get_field("event").max_length
+
+DELIVER_TASK = "moderation.tasks.webhooks.deliver_webhook"
 
 
 def notify_platform(event: str, data: Mapping) -> WebhookDelivery:
@@ -46,10 +48,8 @@ def enqueue_webhook(delivery_id: int, *, countdown: float | None = None) -> None
     """Queue the delivery task; if the broker is unreachable, leave it to ``retry_due_webhooks``."""
     if not settings.LIVEWARD_PLATFORM_WEBHOOK_URL:
         return
-    from moderation.tasks.webhooks import deliver_webhook
-
     try:
-        deliver_webhook.apply_async((delivery_id,), countdown=countdown)
+        task_queue.enqueue(DELIVER_TASK, delivery_id, countdown=countdown)
     except Exception:  # kombu raises several types; the row is committed and beat will retry it
         logger.warning("could not queue webhook delivery %s; the periodic retry will send it", delivery_id)
 

@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 from accounts.roles import MACHINE_REVIEW, has_role
 from moderation import actions
 from moderation.actions.snapshots import MAX_IMAGE_BYTES, VERDICT_LABEL_MAX, image_extension
-from moderation.media_views import snapshot_url
 from moderation.models import Snapshot, Stream
+from moderation.queries.payloads import snapshot_url
 
 # Base64 of MAX_IMAGE_BYTES, plus slack for line breaks; anything longer is refused undecoded.
 MAX_BASE64_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4 + 4096

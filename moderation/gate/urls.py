@@ -1,6 +1,7 @@
+"""The gate's callback URLs, served by Django where the lean ASGI front does not answer first."""
+
 from django.urls import path
 
-from moderation import media_views
 from moderation.gate import views
 
 urlpatterns = [
@@ -10,5 +11,4 @@ urlpatterns = [
         name="gate-nginx-rtmp",
     ),
     path("gate/srs/<str:node_name>/<str:secret>/", views.srs_callback, name="gate-srs"),
-    path("media/snapshots/<path:path>", media_views.snapshot_image, name="media-snapshot"),
 ]

@@ -39,7 +39,7 @@ def test_inspectors_and_admins_read_others_do_not(client, entry, inspector, patr
     for user, status in [(inspector, 200), (patroller, 403), (outsider, 403)]:
         logged_in(client, user)
         assert client.get(reverse("console:blacklist")).status_code == status
-        assert client.get(reverse("console:blacklist_entry", args=[entry.reference])).status_code == status
+        assert client.get(reverse("console:blacklist-entry", args=[entry.reference])).status_code == status
     client.logout()
     assert client.get(reverse("console:blacklist")).status_code == 302  # to the login page
 
@@ -47,11 +47,11 @@ def test_inspectors_and_admins_read_others_do_not(client, entry, inspector, patr
 def test_inspectors_cannot_change_anything(client, inspector, entry, publisher):
     logged_in(client, inspector)
     page = client.get(reverse("console:blacklist")).content.decode()
-    assert entry.reference in page and reverse("console:blacklist_add") not in page
-    assert client.post(reverse("console:blacklist_add"), {"kind": "phone", "value": "13900000000"}).status_code == 403
-    removal = reverse("console:blacklist_removal", args=[entry.reference])
+    assert entry.reference in page and reverse("console:blacklist-add") not in page
+    assert client.post(reverse("console:blacklist-add"), {"kind": "phone", "value": "13900000000"}).status_code == 403
+    removal = reverse("console:blacklist-removal", args=[entry.reference])
     assert client.post(removal, {"reason": "x"}).status_code == 403
-    assert client.post(reverse("console:blacklist_export"), {}).status_code == 403
+    assert client.post(reverse("console:blacklist-export"), {}).status_code == 403
     assert BlacklistEntry.objects.get().removal_requested_at is None and not BlacklistExport.objects.exists()
 
 
@@ -70,7 +70,7 @@ def test_search_by_any_form_of_the_value_or_the_reference(client, admin, entry):
 def test_admin_adds_an_entry_through_the_form_and_the_account_closes(client, admin, publisher):
     logged_in(client, admin)
     response = client.post(
-        reverse("console:blacklist_add"),
+        reverse("console:blacklist-add"),
         {"kind": "phone", "value": "(138) 0013-8000", "reason": "fraud", "note": "多次诈骗", "document_type": ""},
     )
     entry = BlacklistEntry.objects.get()
@@ -92,7 +92,7 @@ def test_admin_adds_an_entry_through_the_form_and_the_account_closes(client, adm
 )
 def test_bad_form_input_is_a_form_error_and_writes_nothing(client, admin, form, field_text):
     logged_in(client, admin)
-    response = client.post(reverse("console:blacklist_add"), form)
+    response = client.post(reverse("console:blacklist-add"), form)
     assert response.status_code == 200 and not BlacklistEntry.objects.exists()
     assert 'class="field-error"' in response.content.decode()
 
@@ -100,7 +100,7 @@ def test_bad_form_input_is_a_form_error_and_writes_nothing(client, admin, form, 
 def test_a_duplicate_through_the_form_is_a_form_error(client, admin, entry):
     logged_in(client, admin)
     response = client.post(
-        reverse("console:blacklist_add"), {"kind": "phone", "value": "13800138000", "reason": "fraud"}
+        reverse("console:blacklist-add"), {"kind": "phone", "value": "13800138000", "reason": "fraud"}
     )
     assert response.status_code == 200 and 'class="form-error"' in response.content.decode()
     assert BlacklistEntry.objects.count() == 1
@@ -108,7 +108,7 @@ def test_a_duplicate_through_the_form_is_a_form_error(client, admin, entry):
 
 def test_removal_through_the_pages_needs_a_second_admin(client, admin, entry, publisher):
     second = create_staff_user("admin2", role=Role.COMPLIANCE_ADMIN, password=PASSWORD)
-    url = reverse("console:blacklist_removal", args=[entry.reference])
+    url = reverse("console:blacklist-removal", args=[entry.reference])
     logged_in(client, admin)
     client.post(url, {"decision": "request", "reason": ""})
     assert BlacklistEntry.objects.get().removal_requested_at is None
@@ -116,10 +116,10 @@ def test_removal_through_the_pages_needs_a_second_admin(client, admin, entry, pu
     client.post(url, {"decision": "approve"})
     assert BlacklistEntry.objects.get().status == BlacklistEntry.Status.ACTIVE  # the requester cannot approve
     assert (
-        'value="approve"' not in client.get(reverse("console:blacklist_entry", args=[entry.reference])).content.decode()
+        'value="approve"' not in client.get(reverse("console:blacklist-entry", args=[entry.reference])).content.decode()
     )
     logged_in(client, second)
-    assert 'value="approve"' in client.get(reverse("console:blacklist_entry", args=[entry.reference])).content.decode()
+    assert 'value="approve"' in client.get(reverse("console:blacklist-entry", args=[entry.reference])).content.decode()
     client.post(url, {"decision": "approve", "reopen": "1"})
     assert BlacklistEntry.objects.get().status == BlacklistEntry.Status.REMOVED
     assert Publisher.objects.get(pk=publisher.pk).status == Publisher.Status.ACTIVE
@@ -134,7 +134,7 @@ def test_export_writes_csv_xlsx_and_a_manifest_and_marks_the_period_reported(cli
     today = timezone.localdate()
     logged_in(client, admin)
     response = client.post(
-        reverse("console:blacklist_export"), {"period_start": today - timedelta(days=7), "period_end": today}
+        reverse("console:blacklist-export"), {"period_start": today - timedelta(days=7), "period_end": today}
     )
     assert response.status_code == 302
     export = BlacklistExport.objects.get()
@@ -145,12 +145,12 @@ def test_export_writes_csv_xlsx_and_a_manifest_and_marks_the_period_reported(cli
     assert BlacklistEntry.objects.get(pk=old.pk).report_status == BlacklistEntry.Report.UNREPORTED
 
     csv_bytes = b"".join(
-        client.get(reverse("console:blacklist_export_file", args=[export.pk, "csv"])).streaming_content
+        client.get(reverse("console:blacklist-export-file", args=[export.pk, "csv"])).streaming_content
     )
     xlsx_bytes = b"".join(
-        client.get(reverse("console:blacklist_export_file", args=[export.pk, "xlsx"])).streaming_content
+        client.get(reverse("console:blacklist-export-file", args=[export.pk, "xlsx"])).streaming_content
     )
-    manifest = client.get(reverse("console:blacklist_export_file", args=[export.pk, "manifest"])).content.decode()
+    manifest = client.get(reverse("console:blacklist-export-file", args=[export.pk, "manifest"])).content.decode()
     lines = dict(reversed(line.split("  ")) for line in manifest.strip().splitlines())
     csv_name = next(name for name in lines if name.endswith(".csv"))
     assert lines[csv_name] == hashlib.sha256(csv_bytes).hexdigest()
@@ -179,7 +179,7 @@ def test_bad_export_periods_are_form_errors(client, admin, entry):
         {"period_start": today + timedelta(days=3), "period_end": today + timedelta(days=4)},
         {"period_start": "yesterday", "period_end": today},
     ]:
-        response = client.post(reverse("console:blacklist_export"), period)
+        response = client.post(reverse("console:blacklist-export"), period)
         assert response.status_code == 200 and 'class="field-error"' in response.content.decode()
     assert not BlacklistExport.objects.exists()
     assert BlacklistEntry.objects.get().report_status == BlacklistEntry.Report.UNREPORTED
@@ -197,7 +197,7 @@ def test_the_console_reminds_admins_of_unreported_blacklistings(client, admin, i
 
     logged_in(client, admin)
     today = timezone.localdate()
-    client.post(reverse("console:blacklist_export"), {"period_start": today - timedelta(days=10), "period_end": today})
+    client.post(reverse("console:blacklist-export"), {"period_start": today - timedelta(days=10), "period_end": today})
     assert 'class="reminder"' not in client.get(reverse("console:home")).content.decode()
 
 
@@ -205,10 +205,10 @@ def test_inspectors_download_exports(client, admin, inspector, entry):
     today = timezone.localdate()
     export = actions.export_blacklist(actor=admin, period_start=today, period_end=today)
     logged_in(client, inspector)
-    assert client.get(reverse("console:blacklist_export")).status_code == 200
-    response = client.get(reverse("console:blacklist_export_file", args=[export.pk, "xlsx"]))
+    assert client.get(reverse("console:blacklist-export")).status_code == 200
+    response = client.get(reverse("console:blacklist-export-file", args=[export.pk, "xlsx"]))
     assert response.status_code == 200
-    assert client.get(reverse("console:blacklist_export_file", args=[export.pk, "pdf"])).status_code == 404
+    assert client.get(reverse("console:blacklist-export-file", args=[export.pk, "pdf"])).status_code == 404
 
 
 def test_admin_blacklists_from_a_stream_action_without_typing_the_identity(client, admin, nginx_node, stream_key):
@@ -216,7 +216,7 @@ def test_admin_blacklists_from_a_stream_action_without_typing_the_identity(clien
     action = actions.block_stream(stream, actor=admin, reason=ReasonCode.FRAUD)
     logged_in(client, admin)
     page = client.get(reverse("console:stream", args=[stream.pk])).content.decode()
-    link = f"{reverse('console:blacklist_add')}?action={action.pk}"
+    link = f"{reverse('console:blacklist-add')}?action={action.pk}"
     assert link in page
     form = client.get(link).content.decode()
     assert f'value="{action.pk}"' in form

@@ -13,7 +13,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import actions
-from moderation.actions import patrol
+from moderation.actions import cuts, patrol, restore
 from moderation.models import ModerationAction, ReasonCode, Stream, StreamKey
 from tests.conftest import NODE_SECRET
 
@@ -57,9 +57,9 @@ def test_publish_done_while_the_cut_is_pending_records_a_cut(client, live, patro
 def test_the_sweep_retries_cuts_never_attempted(live, patroller, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):  # the process "dies" before the drop
         action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)
-    assert patrol.pending_cuts() == []  # too fresh: its own process may still be dropping
+    assert cuts.pending_cuts() == []  # too fresh: its own process may still be dropping
     later = timezone.now() + timedelta(seconds=31)
-    assert patrol.pending_cuts(now=later) == [action.pk]
+    assert cuts.pending_cuts(now=later) == [action.pk]
 
 
 def test_lift_ends_the_cooling_off(client, live, admin, patroller):
@@ -115,15 +115,15 @@ def test_a_block_without_comments_keeps_no_comment_evidence(live, patroller):
 def test_lifting_a_suspension_and_reopening_an_account_need_a_note_and_the_right_state(live, admin):
     publisher = live.publisher
     with pytest.raises(actions.ModerationError) as refused:
-        patrol.lift_suspension(publisher, actor=admin, note="解除")
+        restore.lift_suspension(publisher, actor=admin, note="解除")
     assert (refused.value.code, str(refused.value)) == ("invalid", "the publisher is not suspended")
     actions.suspend_publisher(live, actor=admin, reason=ReasonCode.FRAUD, minutes=60)
     with pytest.raises(actions.ModerationError) as refused:
-        patrol.lift_suspension(publisher, actor=admin, note="  ")
+        restore.lift_suspension(publisher, actor=admin, note="  ")
     assert refused.value.code == "missing_field"
-    lifted = patrol.lift_suspension(publisher, actor=admin, note="复核后解除")
+    lifted = restore.lift_suspension(publisher, actor=admin, note="复核后解除")
     assert (lifted.status, lifted.suspended_until) == ("active", None)
     assert ModerationAction.objects.filter(kind="lift", publisher=publisher, note="复核后解除").exists()
     with pytest.raises(actions.ModerationError) as refused:
-        patrol.reopen_publisher(publisher, actor=admin, note="重新开放")
+        restore.reopen_publisher(publisher, actor=admin, note="重新开放")
     assert (refused.value.code, str(refused.value)) == ("invalid", "the account is not closed")

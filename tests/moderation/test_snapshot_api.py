@@ -15,8 +15,8 @@ from accounts.actions import create_machine_client
 from accounts.models import StaffActionLog
 from accounts.roles import MACHINE_PLATFORM, MACHINE_REVIEW
 from moderation import actions
-from moderation.media_views import snapshot_url
 from moderation.models import ModerationAction, Snapshot, Stream
+from moderation.queries.payloads import snapshot_url
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

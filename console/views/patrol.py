@@ -1,11 +1,8 @@
 """The console's pages."""
 
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.views import LogoutView
-from django.db import connection
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -184,26 +181,3 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "may_blacklist": has_role(request.user, Role.COMPLIANCE_ADMIN),
         },
     )
-
-
-class StaffLogoutView(LogoutView):
-    """Log out (POST only, as Django's view) and say so on the login page."""
-
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        was_logged_in = request.user.is_authenticated
-        response = super().post(request, *args, **kwargs)
-        if was_logged_in:
-            # Stored in the message cookie, so it survives the session being flushed.
-            messages.success(request, _("You are logged out."))
-        return response
-
-
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Answer whether the database is reachable (for load balancers and the run command)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"ok": False, "database": False}, status=503)
-    return JsonResponse({"ok": True, "database": True})

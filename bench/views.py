@@ -1,4 +1,4 @@
-"""The floor the bench scripts compare against: the cheapest view the server can answer."""
+"""The floor the bench scripts compare against: the cheapest view the server can answer (bench only)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt

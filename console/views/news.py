@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,23 +13,16 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.roles import Role, has_role, require_role
+from console.forms.news import DECISIONS, DecisionForm, PlatformLicenceForm
 from moderation import actions, licences, queries
 from moderation.actions import news as actions_news
-from moderation.actions.news import DECISION_ROLES, NOTE_MAX, TRANSITIONS
+from moderation.actions.news import DECISION_ROLES, TRANSITIONS
 from moderation.models import LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
 
 NEWS_ROLES = (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF)
 # Page readers: reviewers decide; compliance admins and inspectors may look.
 NEWS_READERS = (*NEWS_ROLES, Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
 
-# Decisions in the order the page and the queue offer them, with their key.
-DECISIONS: list[tuple[str, str, str]] = [
-    ("approve", "a", _("Approve")),
-    ("reject", "r", _("Reject")),
-    ("recommend", "m", _("Recommend")),
-    ("return", "t", _("Return")),
-    ("revoke", "v", _("Revoke approval")),
-]
 
 # What a refused decision says on the page, by error code.
 ERROR_TEXTS = {
@@ -110,13 +102,6 @@ def news_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(label=_("Decision"), choices=[(kind, label) for kind, _key, label in DECISIONS])
-    note = forms.CharField(
-        label=_("Note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
 @never_cache
 @require_role(*NEWS_READERS)
 def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
@@ -160,21 +145,6 @@ def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
-
-
-class PlatformLicenceForm(forms.Form):
-    number = forms.CharField(label=_("Licence number"), max_length=64)
-    scopes = forms.MultipleChoiceField(
-        label=_("Scopes"), choices=LicenceScope.choices, widget=forms.CheckboxSelectMultiple
-    )
-    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
-    valid_until = forms.DateField(label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("valid_from") and data.get("valid_until") and data["valid_until"] < data["valid_from"]:
-            self.add_error("valid_until", _("A licence cannot end before it starts."))
-        return data
 
 
 @never_cache

@@ -7,25 +7,13 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.http import FileResponse, Http404
-from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.roles import require_role
-from moderation.models import Snapshot
+from moderation.queries.payloads import SNAPSHOT_DIR
 
-SNAPSHOT_DIR = "snapshots"
 # Snapshots never change once stored; the browser may keep them, shared caches may not.
 CACHE_CONTROL = "private, max-age=3600"
-
-
-def snapshot_url(snapshot: Snapshot | None) -> str | None:
-    """Return the staff-only URL of a snapshot's image, or None when there is none."""
-    if snapshot is None or not snapshot.image:
-        return None
-    name = PurePosixPath(snapshot.image.name)
-    if name.parts[:1] != (SNAPSHOT_DIR,):
-        return None
-    return reverse("media-snapshot", kwargs={"path": str(name.relative_to(SNAPSHOT_DIR))})
 
 
 def _snapshot_file(path: str) -> Path:

@@ -1,0 +1,103 @@
+"""The small JSON-safe payloads consoles receive: stream cards, news application rows, held comment rows."""
+
+from pathlib import PurePosixPath
+
+from django.urls import reverse
+from django.utils import timezone
+
+from moderation.models import Snapshot, Stream
+
+# Stored snapshots live under this directory of MEDIA_ROOT; staff get them through the media view.
+SNAPSHOT_DIR = "snapshots"
+
+
+def snapshot_url(snapshot: Snapshot | None) -> str | None:
+    """Return the staff-only URL of a snapshot's image, or None when there is none."""
+    if snapshot is None or not snapshot.image:
+        return None
+    name = PurePosixPath(snapshot.image.name)
+    if name.parts[:1] != (SNAPSHOT_DIR,):
+        return None
+    return reverse("media-snapshot", kwargs={"path": str(name.relative_to(SNAPSHOT_DIR))})
+
+
+def _user_name(user) -> str | None:
+    return (user.display_name or user.username) if user is not None else None
+
+
+def card(stream: Stream) -> dict:
+    """The JSON a console shows for one stream (docs/console-protocol.md)."""
+    snapshot = stream.latest_snapshot
+    state = "ended" if stream.ended_at else ("cut_pending" if getattr(stream, "cut_pending", False) else "live")
+    return {
+        "id": stream.pk,
+        "title": stream.title,
+        "publisher": {
+            "id": stream.publisher_id,
+            "name": stream.publisher.display_name,
+            "credit_level": stream.publisher.credit_level,
+        },
+        "category": {"slug": stream.category.slug, "name": stream.category.name, "is_news": stream.category.is_news},
+        "tier": stream.category.risk_tier,
+        "priority": getattr(stream, "priority", None),
+        "viewers": stream.viewers,
+        "started_at": stream.started_at.isoformat(),
+        "last_patrolled_at": stream.last_patrolled_at.isoformat() if stream.last_patrolled_at else None,
+        "last_patrolled_by": _user_name(stream.last_patrolled_by),
+        "claimed_by": _user_name(stream.claimed_by),
+        "open_reports": 0,  # public reports arrive with the reports capability
+        "review_flag": stream.review_flag,
+        "review_score": stream.review_score,
+        "snapshot_url": snapshot_url(snapshot),
+        "state": state,
+        "end_reason": stream.end_reason or None,
+        "node": stream.node.name,
+    }
+
+
+def news_application_row(application) -> dict:
+    """The JSON a console shows for one application (docs/console-protocol.md, news events)."""
+
+    now = timezone.now()
+    return {
+        "id": application.pk,
+        "title": application.title,
+        "status": application.status,
+        "status_label": str(application.get_status_display()),
+        "origin": application.origin,
+        "origin_label": str(application.get_origin_display()),
+        "publisher": {
+            "id": application.publisher_id,
+            "name": application.publisher.display_name,
+            "credit_level": application.publisher.credit_level,
+        },
+        "window_start": application.window_start.isoformat(),
+        "window_end": application.window_end.isoformat(),
+        "sources": [{"name": source.name, "url": source.url} for source in application.sources.all()],
+        "submitted_at": application.submitted_at.isoformat(),
+        "licences": [
+            {
+                "number": licence.number,
+                "scopes": licence.scopes,
+                "valid_until": licence.valid_until.isoformat(),
+                "counts": licence.covers(now),
+            }
+            for licence in application.publisher.news_licences.all()
+        ],
+        "news_streams": getattr(application, "publisher_news_streams", None),
+    }
+
+
+def comment_row(comment) -> dict:
+    """The JSON a console shows for one held (or just decided) comment."""
+    return {
+        "id": comment.pk,
+        "stream": comment.stream_id,
+        "stream_title": comment.stream.title,
+        "publisher": comment.stream.publisher.display_name,
+        "viewer_id": comment.viewer_id,
+        "text": comment.text,
+        "status": comment.status,
+        "hold_reason": comment.hold_reason,
+        "received_at": comment.received_at.isoformat(),
+    }
