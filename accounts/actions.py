@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Shift, StaffActionLog, User
-from accounts.roles import MACHINE_KINDS, ROLE_PERMISSIONS, Role, has_role
+from accounts.roles import MACHINE_KINDS, ROLE_PERMISSIONS, SHIFT_ROLES, Role, has_role
 
 
 def client_ip(request) -> str | None:
@@ -120,7 +120,6 @@ def create_machine_client(name: str, *, kind: str, actor: User | None) -> tuple[
 # --- shifts (值班) ----------------------------------------------------------------------------
 
 # Who may check in: the staff who watch the live queue.
-SHIFT_ROLES = (Role.PATROLLER, Role.COMPLIANCE_ADMIN)
 HANDOVER_NOTE_MAX_CHARS = 2000
 # Handover notes (交接班) from shifts that ended this long ago are still shown to the next shift.
 HANDOVER_WINDOW = timedelta(hours=24)

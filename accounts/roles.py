@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from rest_framework.permissions import BasePermission
 
 
 class Role(models.TextChoices):
@@ -26,6 +24,9 @@ class Role(models.TextChoices):
 MACHINE_PLATFORM = "platform_backend"  # the platform's backend: registers publishers, issues keys
 MACHINE_REVIEW = "review_service"  # an external capture / machine-review service: pushes snapshots and verdicts
 MACHINE_KINDS = (MACHINE_PLATFORM, MACHINE_REVIEW)
+
+# The roles that work shifts (值班): they check in, take streams from the patrol queue and hand over.
+SHIFT_ROLES: tuple[str, ...] = (Role.PATROLLER, Role.COMPLIANCE_ADMIN)
 
 
 # Model permissions each role's group carries ("app_label.codename"); created by migration.
@@ -112,16 +113,6 @@ def require_role(*roles: str) -> Callable:
         return wrapped
 
     return decorator
-
-
-class HasRole(BasePermission):
-    """REST API permission: the view's ``required_roles`` (any of them); none set means any staff role."""
-
-    def has_permission(self, request, view) -> bool:
-        roles: Iterable[str] = getattr(view, "required_roles", ())
-        if not roles:
-            roles = tuple(Role.values)
-        return has_role(request.user, *roles)
 
 
 def role_labels(user) -> list[str]:

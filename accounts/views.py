@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import actions
 from accounts.models import Shift
-from accounts.roles import has_role, require_role
+from accounts.roles import SHIFT_ROLES, has_role, require_role
 
 
 @never_cache
@@ -24,7 +24,7 @@ def shifts(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@require_role(*actions.SHIFT_ROLES)
+@require_role(*SHIFT_ROLES)
 def check_in(request: HttpRequest) -> HttpResponse:
     """Start the user's shift."""
     try:
@@ -36,7 +36,7 @@ def check_in(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@require_role(*actions.SHIFT_ROLES)
+@require_role(*SHIFT_ROLES)
 def check_out(request: HttpRequest) -> HttpResponse:
     """End the user's shift with a handover note."""
     note = request.POST.get("handover_note", "")
@@ -58,7 +58,7 @@ def _render_shifts(
         {
             "on_duty": actions.on_duty(),
             "my_shift": my_shift,
-            "may_check_in": has_role(request.user, *actions.SHIFT_ROLES),
+            "may_check_in": has_role(request.user, *SHIFT_ROLES),
             "handover_notes": actions.recent_handover_notes(),
             "handover_note": handover_note,
             "handover_note_max": actions.HANDOVER_NOTE_MAX_CHARS,

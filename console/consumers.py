@@ -17,27 +17,27 @@ from django.conf import settings
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.roles import Role, has_role, refresh_roles
+from accounts.roles import refresh_roles
 from console.database_threads import DatabaseThreads
-from moderation import actions, events, queries
-from moderation.actions.news import DECISION_ROLES
+from moderation import actions, events, permissions, queries
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
+from moderation.actions.news import STAFF_DECISIONS
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
-from moderation.models import Comment, ModerationAction, NewsApplication, ReasonCode, Stream
+from moderation.models import ModerationAction, ReasonCode, Stream
 
 MAX_FRAME_BYTES = 8 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
 _NOTE_MAX = 500
 
 Kind = ModerationAction.Kind
-# The action kinds a console may send, and the name of the action each calls in moderation.actions.
+# The action kinds a console may send, and the action each calls.
 ACTION_FUNCTIONS = {
-    Kind.MARK_PATROLLED: "mark_patrolled",
-    Kind.WARN: "warn_publisher",
-    Kind.BLOCK: "block_stream",
-    Kind.SUSPEND: "suspend_publisher",
-    Kind.CLOSE: "close_publisher",
-    Kind.ESCALATE: "escalate_stream",
+    Kind.MARK_PATROLLED: actions.mark_patrolled,
+    Kind.WARN: actions.warn_publisher,
+    Kind.BLOCK: actions.block_stream,
+    Kind.SUSPEND: actions.suspend_publisher,
+    Kind.CLOSE: actions.close_publisher,
+    Kind.ESCALATE: actions.escalate_stream,
 }
 
 
@@ -49,9 +49,6 @@ def shutdown() -> None:
     _threads.shutdown()
 
 
-# Who joins which group besides the live queue (docs/console-protocol.md, news).
-NEWS_ROLES = (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF)
-COMPLIANCE_ROLES = (Role.COMPLIANCE_ADMIN,)
 COMMENT_DECISIONS = {"release": True, "reject": False}
 
 
@@ -66,7 +63,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await _threads.run(has_role, user):
+        if not await _threads.run(permissions.may, user, "console.view"):
             await self.close(code=4403)
             return
         self.user = user
@@ -80,9 +77,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     def _groups(self) -> list[str]:
         groups = [events.QUEUE_GROUP]
-        if has_role(self.user, *NEWS_ROLES):
+        if permissions.may(self.user, "news.review"):
             groups.append(events.NEWS_GROUP)
-        if has_role(self.user, *COMPLIANCE_ROLES):
+        if permissions.may(self.user, "compliance.alerts"):
             groups.append(events.COMPLIANCE_GROUP)
         return groups
 
@@ -119,26 +116,21 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_message", "a message is a JSON object with a string 'type'")
             return
         kind = message["type"]
+        handler = MESSAGE_HANDLERS.get(kind)
+        if handler is None:
+            await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
+            return
         try:
-            if kind == "ping":
-                await self.send_json({"type": "pong", "id": message.get("id")})
-            elif kind == "resync":
-                await self.send_snapshot(message)
-            elif kind == "action":
-                await self.handle_action(message, received)
-            elif kind == "claim":
-                await self.handle_claim(message)
-            elif kind == "news.resync":
-                await self.handle_news_resync()
-            elif kind == "news.decide":
-                await self.handle_news_decide(message)
-            elif kind == "comment.decide":
-                await self.handle_comment_decide(message)
-            else:
-                await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
+            await handler(self, message, received)
         except FrameError as exc:
             request_id = message.get("request_id") if isinstance(message.get("request_id"), str) else None
             await self.send_error(exc.code, str(exc), request_id=request_id)
+
+    async def handle_ping(self, message: dict, received: float) -> None:
+        await self.send_json({"type": "pong", "id": message.get("id")})
+
+    async def handle_resync(self, message: dict, received: float) -> None:
+        await self.send_snapshot(message)
 
     async def send_snapshot(self, message: dict) -> None:
         offset = _int_field(message, "offset", default=0, minimum=0, maximum=1_000_000)
@@ -184,7 +176,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         ack = await _threads.run(self._act, kind, stream_id, request_id, reason, note, extra, received)
         await self.send_json(ack)
 
-    async def handle_claim(self, message: dict) -> None:
+    async def handle_claim(self, message: dict, received: float) -> None:
         limit = _int_field(message, "limit", default=20, minimum=1, maximum=queries.QUEUE_WINDOW_MAX)
         claimed = await _threads.run(self._claim, limit)
         await self.send_json({"type": "claimed", "streams": claimed})
@@ -198,10 +190,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     def _act(self, kind, stream_id, request_id, reason, note, extra, received) -> dict:
         # Roles and the active flag are read afresh: a role taken away mid-shift stops the next action.
         refresh_roles(self.user)
-        if not has_role(self.user, *actions.ACTION_ROLES[kind]):
+        if not permissions.may(self.user, permissions.action_capability(kind)):
             raise FrameError("forbidden", "your role may not do this")
         stream = Stream(pk=stream_id)  # the action locks and reads it; an unknown id raises not_found
-        function = getattr(actions, ACTION_FUNCTIONS[kind])
+        function = ACTION_FUNCTIONS[kind]
         arguments = {"actor": self.user, "note": note, "request_id": request_id, **extra}
         if kind != Kind.MARK_PATROLLED:
             arguments["reason"] = reason
@@ -225,7 +217,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if events.NEWS_GROUP not in self.groups_joined:
             raise FrameError("forbidden", "news review is for news reviewers and the editor-in-chief")
 
-    async def handle_news_resync(self) -> None:
+    async def handle_news_resync(self, message: dict, received: float) -> None:
         await self._require_news_role()
         await self.send_json(await _threads.run(self._news_snapshot))
 
@@ -238,22 +230,22 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             "comments": [queries.comment_row(comment) for comment in held],
         }
 
-    async def handle_news_decide(self, message: dict) -> None:
+    async def handle_news_decide(self, message: dict, received: float) -> None:
         await self._require_news_role()
         request_id = _request_id(message)
         application_id = _id_field(message, "application")
         decision = message.get("decision")
-        if decision not in DECISION_ROLES:
-            raise FrameError("bad_field", "decision must be one of " + ", ".join(DECISION_ROLES))
+        if decision not in STAFF_DECISIONS:
+            raise FrameError("bad_field", "decision must be one of " + ", ".join(STAFF_DECISIONS))
         note = _note(message, NEWS_NOTE_MAX)
         row = await _threads.run(self._decide_news, application_id, decision, note)
         await self.send_json({"type": "news.decided", "request_id": request_id, "application": row})
 
     def _decide_news(self, application_id: int, decision: str, note: str) -> dict:
         refresh_roles(self.user)  # as for patrol actions: a role taken away mid-session counts
-        if not has_role(self.user, *DECISION_ROLES[decision]):
+        if not permissions.may(self.user, permissions.news_decision_capability(decision)):
             raise FrameError("forbidden", "your role may not do this")
-        application = NewsApplication.objects.filter(pk=application_id).first()
+        application = queries.news_application_by_id(application_id)
         if application is None:
             raise FrameError("not_found", "no such application")
         try:
@@ -262,7 +254,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             raise FrameError(exc.code, str(exc)) from None
         return queries.news_application_rows([application_id])[0]
 
-    async def handle_comment_decide(self, message: dict) -> None:
+    async def handle_comment_decide(self, message: dict, received: float) -> None:
         await self._require_news_role()
         request_id = _request_id(message)
         comment_id = _id_field(message, "comment")
@@ -275,9 +267,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     def _decide_comment(self, comment_id: int, release: bool, note: str) -> dict:
         refresh_roles(self.user)
-        if not has_role(self.user, *NEWS_ROLES):
+        if not permissions.may(self.user, "news.review"):
             raise FrameError("forbidden", "news review is for news reviewers and the editor-in-chief")
-        comment = Comment.objects.filter(pk=comment_id).first()
+        comment = queries.comment_by_id(comment_id)
         if comment is None:
             raise FrameError("not_found", "no such comment")
         try:
@@ -302,6 +294,18 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if request_id is not None:
             frame["request_id"] = request_id[:64]
         await self.send_json(frame)
+
+
+# Every inbound message type and the method that handles it (docs/console-protocol.md).
+MESSAGE_HANDLERS = {
+    "ping": ConsoleConsumer.handle_ping,
+    "resync": ConsoleConsumer.handle_resync,
+    "action": ConsoleConsumer.handle_action,
+    "claim": ConsoleConsumer.handle_claim,
+    "news.resync": ConsoleConsumer.handle_news_resync,
+    "news.decide": ConsoleConsumer.handle_news_decide,
+    "comment.decide": ConsoleConsumer.handle_comment_decide,
+}
 
 
 def _int_field(message: dict, name: str, *, default, minimum: int, maximum: int):

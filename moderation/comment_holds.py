@@ -2,14 +2,14 @@
 
 A policy is an ordered list of rules, each a function of the stream returning a hold reason or None;
 the first reason wins. News streams hold every comment (先审后发); the comments capability adds its
-rules (sensitive terms, unverified viewers …) to ``HOLD_RULES`` and roles to ``REVIEW_ROLES``.
+rules (sensitive terms, unverified viewers …) to ``HOLD_RULES``. Who may decide a comment held for
+each reason is in moderation/permissions.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from accounts.roles import Role
 from moderation.models import Comment, Stream
 
 HoldRule = Callable[[Stream, str], str | None]
@@ -22,11 +22,6 @@ def news_stream_interaction_is_pre_reviewed(stream: Stream, text: str) -> str | 
 
 HOLD_RULES: list[HoldRule] = [news_stream_interaction_is_pre_reviewed]
 
-# Who may release or reject a comment held for each reason.
-REVIEW_ROLES: dict[str, tuple[str, ...]] = {
-    Comment.HoldReason.NEWS_PRE_REVIEW: (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF),
-}
-
 
 def hold_reason_for(stream: Stream, text: str) -> str | None:
     """Return why a comment on this stream must be held, or None to publish it at once."""
@@ -35,8 +30,3 @@ def hold_reason_for(stream: Stream, text: str) -> str | None:
         if reason:
             return reason
     return None
-
-
-def review_roles_for(hold_reason: str) -> tuple[str, ...]:
-    """Return the roles that may decide a comment held for this reason (compliance admins for unknown ones)."""
-    return REVIEW_ROLES.get(hold_reason, (Role.COMPLIANCE_ADMIN,))

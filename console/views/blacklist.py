@@ -17,14 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.roles import has_role, require_role
+from accounts.roles import require_role
 from console.forms.blacklist import EntryForm, ExportForm, RemovalRequestForm
-from moderation import actions, queries
+from moderation import actions, permissions, queries
 from moderation.identity import RESIDENT_ID, IdentityError, Kind, hash_of
 from moderation.models import BlacklistEntry, BlacklistExport
 
-READ = actions.BLACKLIST_READ_ROLES
-CHANGE = actions.BLACKLIST_CHANGE_ROLES
 PAGE_SIZE = 50
 
 # Domain error codes → what the form says.
@@ -57,7 +55,7 @@ def search_entries(text: str, entries):
 
 
 @never_cache
-@require_role(*READ)
+@require_role(*permissions.roles_for("blacklist.read"))
 def blacklist(request: HttpRequest) -> HttpResponse:
     """List and search the blacklist."""
     status = request.GET.get("status", "")
@@ -77,13 +75,13 @@ def blacklist(request: HttpRequest) -> HttpResponse:
             "report": report,
             "statuses": BlacklistEntry.Status.choices,
             "reports": BlacklistEntry.Report.choices,
-            "may_change": has_role(request.user, *CHANGE),
+            "may_change": permissions.may(request.user, "blacklist.change"),
         },
     )
 
 
 @never_cache
-@require_role(*CHANGE)
+@require_role(*permissions.roles_for("blacklist.change"))
 def blacklist_add(request: HttpRequest) -> HttpResponse:
     """Add an entry; every matching account is closed and cut at once."""
     form = EntryForm(request.POST or None, initial={"source_action": request.GET.get("action")})
@@ -118,7 +116,7 @@ def blacklist_add(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_role(*READ)
+@require_role(*permissions.roles_for("blacklist.read"))
 def blacklist_entry(request: HttpRequest, reference: str) -> HttpResponse:
     """Show an entry, the accounts it closed and its removal; admins request or decide a removal."""
     entry = get_object_or_404(
@@ -128,7 +126,7 @@ def blacklist_entry(request: HttpRequest, reference: str) -> HttpResponse:
         reference=reference,
     )
     closures = entry.closures.select_related("publisher", "action").order_by("closed_at", "pk")
-    may_change = has_role(request.user, *CHANGE)
+    may_change = permissions.may(request.user, "blacklist.change")
     return render(
         request,
         "console/blacklist_entry.html",
@@ -144,7 +142,7 @@ def blacklist_entry(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @require_POST
-@require_role(*CHANGE)
+@require_role(*permissions.roles_for("blacklist.change"))
 def blacklist_removal(request: HttpRequest, reference: str) -> HttpResponse:
     """Request, approve or reject an entry's removal (approve/reject: not the requester)."""
     entry = get_object_or_404(BlacklistEntry, reference=reference)
@@ -170,12 +168,12 @@ def blacklist_removal(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @never_cache
-@require_role(*READ)
+@require_role(*permissions.roles_for("blacklist.read"))
 def blacklist_export(request: HttpRequest) -> HttpResponse:
     """Export a period's blacklistings for the provincial office; list earlier exports."""
     today = timezone.localdate()
     form = ExportForm(request.POST or None, initial={"period_start": today.replace(day=1), "period_end": today})
-    may_change = has_role(request.user, *CHANGE)
+    may_change = permissions.may(request.user, "blacklist.change")
     if request.method == "POST":
         if not may_change:
             return render(request, "403.html", status=403)
@@ -208,7 +206,7 @@ def blacklist_export(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_role(*READ)
+@require_role(*permissions.roles_for("blacklist.read"))
 def blacklist_export_file(request: HttpRequest, export_id: int, part: str) -> HttpResponse:
     """Download an export's CSV, XLSX or SHA-256 manifest."""
     export = get_object_or_404(BlacklistExport, pk=export_id)

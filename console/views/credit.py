@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, has_role, require_role
+from accounts.roles import require_role
 from console.credit_chart import score_chart
 from console.forms.credit import (
     AppealDecisionForm,
@@ -19,14 +19,11 @@ from console.forms.credit import (
     CreditPolicyForm,
     level_initial,
 )
-from moderation import actions, queries
+from moderation import actions, permissions, queries
 from moderation import credit_policy as policy_cache
 from moderation.actions.credit import CHARGEABLE_KINDS
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
 from moderation.models import Appeal, ModerationAction
-
-POLICY_READERS = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
-APPEAL_READERS = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
 
 
 @never_cache
@@ -47,7 +44,7 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
         "phone": mask_phone(publisher.phone),
         "organisation_licence_number": mask_document_number(publisher.organisation_licence_number),
     }
-    may_adjust = has_role(request.user, Role.COMPLIANCE_ADMIN)
+    may_adjust = permissions.may(request.user, "credit.manage")
     return {
         "publisher": publisher,
         "identity": identity,
@@ -58,13 +55,13 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
         "appeals": publisher.page_appeals,
         "live_streams": publisher.page_live_streams,
         "may_adjust": may_adjust,
-        "may_read_appeals": has_role(request.user, *APPEAL_READERS),
+        "may_read_appeals": permissions.may(request.user, "credit.read"),
         "adjust_form": adjust_form or (CreditAdjustmentForm() if may_adjust else None),
     }
 
 
 @require_POST
-@require_role(Role.COMPLIANCE_ADMIN)
+@require_role(*permissions.roles_for("credit.manage"))
 def adjust_publisher_credit(request: HttpRequest, publisher_id: int) -> HttpResponse:
     """Add or take points by hand, with a reason (compliance admin)."""
     publisher = queries.publisher_for_page(publisher_id)
@@ -92,7 +89,7 @@ def adjust_publisher_credit(request: HttpRequest, publisher_id: int) -> HttpResp
 
 
 @never_cache
-@require_role(*POLICY_READERS)
+@require_role(*permissions.roles_for("credit.read"))
 def credit_policy(request: HttpRequest) -> HttpResponse:
     """Show the current credit policy and the earlier versions."""
     current = policy_cache.fresh_policy()
@@ -104,13 +101,13 @@ def credit_policy(request: HttpRequest) -> HttpResponse:
             "policy": current,
             "costs": [(labels[kind], current.cost_of(kind)) for kind in CHARGEABLE_KINDS],
             "history": queries.credit_policy_history(),
-            "may_edit": has_role(request.user, Role.COMPLIANCE_ADMIN),
+            "may_edit": permissions.may(request.user, "credit.manage"),
         },
     )
 
 
 @never_cache
-@require_role(Role.COMPLIANCE_ADMIN)
+@require_role(*permissions.roles_for("credit.manage"))
 def credit_policy_edit(request: HttpRequest) -> HttpResponse:
     """Publish a new version of the credit policy (compliance admin); every level is recomputed."""
     current = policy_cache.fresh_policy()
@@ -153,7 +150,7 @@ def credit_policy_edit(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_role(*APPEAL_READERS)
+@require_role(*permissions.roles_for("credit.read"))
 def appeal_list(request: HttpRequest) -> HttpResponse:
     """List appeals, pending first."""
     status = request.GET.get("status") or ""
@@ -172,17 +169,17 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_role(*APPEAL_READERS)
+@require_role(*permissions.roles_for("credit.read"))
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
     """Show an appeal; a compliance admin who did not act decides it."""
     appeal = queries.appeal_for_page(appeal_id)
     if appeal is None:
         raise Http404
-    may_decide = has_role(request.user, Role.COMPLIANCE_ADMIN) and appeal.status == Appeal.Status.PENDING
+    may_decide = permissions.may(request.user, "credit.manage") and appeal.status == Appeal.Status.PENDING
     form = AppealDecisionForm() if may_decide else None
     status = 200
     if request.method == "POST":
-        if not has_role(request.user, Role.COMPLIANCE_ADMIN):
+        if not permissions.may(request.user, "credit.manage"):
             return HttpResponse(status=403)
         form = AppealDecisionForm(request.POST)
         if form.is_valid():

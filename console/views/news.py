@@ -12,17 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.roles import Role, has_role, require_role
+from accounts.roles import require_role
 from console.forms.news import DECISIONS, DecisionForm, PlatformLicenceForm
-from moderation import actions, licences, queries
+from moderation import actions, licences, permissions, queries
 from moderation.actions import news as actions_news
-from moderation.actions.news import DECISION_ROLES, TRANSITIONS
+from moderation.actions.news import TRANSITIONS
 from moderation.models import LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
-
-NEWS_ROLES = (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF)
-# Page readers: reviewers decide; compliance admins and inspectors may look.
-NEWS_READERS = (*NEWS_ROLES, Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
-
 
 # What a refused decision says on the page, by error code.
 ERROR_TEXTS = {
@@ -44,7 +39,7 @@ def decisions_for(user, application: NewsApplication | None = None) -> list[dict
     """The decisions this user may take (on this application, when given), with key and label."""
     offered = []
     for kind, key, label in DECISIONS:
-        if not has_role(user, *DECISION_ROLES[kind]):
+        if not permissions.may(user, permissions.news_decision_capability(kind)):
             continue
         if application is not None and application.status not in TRANSITIONS[kind].from_statuses:
             continue
@@ -80,7 +75,7 @@ def queue_strings() -> dict[str, str]:
 
 
 @never_cache
-@require_role(*NEWS_ROLES)
+@require_role(*permissions.roles_for("news.review"))
 def news_queue(request: HttpRequest) -> HttpResponse:
     """Show the review queue (新闻直播审核): open applications and held comments, live over the WebSocket."""
     applications = list(queries.news_applications_for_queue())
@@ -103,7 +98,7 @@ def news_queue(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_role(*NEWS_READERS)
+@require_role(*permissions.roles_for("news.read"))
 def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
     """Show one application with the publisher's licences, credit and news history; decide it (POST)."""
     application = queries.news_application_for_page(application_id)
@@ -111,7 +106,7 @@ def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
         raise Http404
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
-        if not has_role(request.user, *NEWS_ROLES):
+        if not permissions.may(request.user, "news.review"):
             return HttpResponse(status=403)
         if form.is_valid():
             try:
@@ -148,10 +143,10 @@ def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
 
 
 @never_cache
-@require_role(Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF, Role.INSPECTOR)
+@require_role(*permissions.roles_for("licence.read"))
 def news_licences(request: HttpRequest) -> HttpResponse:
     """Show the platform's and publishers' news licences; compliance admins record and verify them."""
-    may_edit = has_role(request.user, Role.COMPLIANCE_ADMIN)
+    may_edit = permissions.may(request.user, "licence.manage")
     form = (
         PlatformLicenceForm(request.POST or None) if request.POST.get("form") == "platform" else PlatformLicenceForm()
     )

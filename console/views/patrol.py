@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.roles import Role, has_role, require_role
-from moderation import queries
+from accounts.roles import require_role
+from moderation import permissions, queries
 from moderation.api.masking import mask_document_number, mask_name, mask_phone
 from moderation.models import (
     Category,
@@ -22,15 +22,15 @@ from moderation.models import (
     Stream,
 )
 
-# Who may send which action from the wall (docs/console-protocol.md); the server checks again per message.
-WALL_ACTIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
-    # kind, key, label, roles
-    ("mark_patrolled", "p", _("Mark patrolled"), (Role.PATROLLER, Role.COMPLIANCE_ADMIN)),
-    ("warn", "w", _("Warn"), (Role.PATROLLER, Role.COMPLIANCE_ADMIN)),
-    ("block", "b", _("Cut the stream"), (Role.PATROLLER, Role.EDITOR_IN_CHIEF, Role.COMPLIANCE_ADMIN)),
-    ("suspend", "s", _("Suspend"), (Role.PATROLLER, Role.COMPLIANCE_ADMIN)),
-    ("close", "x", _("Close account"), (Role.COMPLIANCE_ADMIN,)),
-    ("escalate", "e", _("Escalate"), (Role.PATROLLER,)),
+# The actions the wall offers, each with its key (docs/console-protocol.md); the server checks again per message.
+WALL_ACTIONS: list[tuple[str, str, str]] = [
+    # kind, key, label; who may send each is in moderation/permissions.py
+    ("mark_patrolled", "p", _("Mark patrolled")),
+    ("warn", "w", _("Warn")),
+    ("block", "b", _("Cut the stream")),
+    ("suspend", "s", _("Suspend")),
+    ("close", "x", _("Close account")),
+    ("escalate", "e", _("Escalate")),
 ]
 
 # The most gate decisions and snapshots the stream page shows.
@@ -94,8 +94,8 @@ def wall(request: HttpRequest) -> HttpResponse:
     """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
     actions = [
         {"kind": kind, "key": key, "label": label}
-        for kind, key, label, roles in WALL_ACTIONS
-        if has_role(request.user, *roles)
+        for kind, key, label in WALL_ACTIONS
+        if permissions.may(request.user, permissions.action_capability(kind))
     ]
     reasons = [
         {"value": value, "label": str(label)} for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED
@@ -178,6 +178,6 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "decisions": stream.page_decisions,
             "comments": stream.page_comments,
             "actions": stream.actions.all(),
-            "may_blacklist": has_role(request.user, Role.COMPLIANCE_ADMIN),
+            "may_blacklist": permissions.may(request.user, "blacklist.change"),
         },
     )

@@ -13,8 +13,6 @@ from moderation.actions.appeals import (
     submit_appeal,
 )
 from moderation.actions.blacklist import (
-    BLACKLIST_CHANGE_ROLES,
-    BLACKLIST_READ_ROLES,
     BlacklistedIdentity,
     add_blacklist_entry,
     approve_blacklist_removal,
@@ -41,7 +39,6 @@ from moderation.actions.credit import (
     settle_credit_charges,
 )
 from moderation.actions.cuts import perform_cut
-from moderation.actions.errors import ModerationError
 from moderation.actions.gate import (
     end_stream_session,
     open_stream,
@@ -62,7 +59,6 @@ from moderation.actions.news import (
     withdraw_platform_licence,
 )
 from moderation.actions.patrol import (
-    ACTION_ROLES,
     block_stream,
     close_publisher,
     close_publisher_account,
@@ -92,12 +88,10 @@ from moderation.actions.webhooks import (
     notify_platform,
     record_webhook_failure,
 )
+from moderation.errors import ModerationError
 
 __all__ = [
-    "ACTION_ROLES",
     "APPEAL_TARGETS",
-    "BLACKLIST_CHANGE_ROLES",
-    "BLACKLIST_READ_ROLES",
     "AppealSubject",
     "BlacklistedIdentity",
     "LevelSpec",

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from accounts.roles import Role, has_role
+from moderation import permissions
 from moderation.actions.credit import reverse_credit_event
-from moderation.actions.errors import ModerationError
 from moderation.actions.webhooks import notify_platform
+from moderation.errors import ModerationError
 from moderation.models import Appeal, CreditEvent, Publisher
 
 APPEAL_DECIDED = "appeal.decided"
@@ -129,7 +129,7 @@ def submit_appeal(
 
 def decide_appeal(appeal: Appeal, *, actor: User, uphold: bool, note: str) -> Appeal:
     """Uphold (reverse the target and its effects) or dismiss an appeal; tell the platform."""
-    if not has_role(actor, Role.COMPLIANCE_ADMIN):
+    if not permissions.may(actor, "credit.manage"):
         raise ModerationError("only a compliance admin may decide an appeal", code="forbidden")
     note = (note or "").strip()
     if not note:

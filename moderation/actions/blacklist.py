@@ -21,14 +21,14 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from accounts.roles import Role, has_role
 from moderation import blacklist_matching as matching
+from moderation import permissions
 from moderation.actions.appeals import AppealSubject, register_appeal_target
 from moderation.actions.credit import reverse_credit_event
-from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import close_publisher_account
 from moderation.actions.restore import reopen_publisher
 from moderation.actions.webhooks import notify_platform
+from moderation.errors import ModerationError
 from moderation.identity import (
     RESIDENT_ID,
     IdentityError,
@@ -58,8 +58,6 @@ from moderation.queries import blacklist_entries_for_export, publishers_needing_
 logger = logging.getLogger(__name__)
 
 # Only compliance admins change the blacklist; inspectors (and admins) read it.
-BLACKLIST_CHANGE_ROLES = (Role.COMPLIANCE_ADMIN,)
-BLACKLIST_READ_ROLES = (Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
 
@@ -75,7 +73,7 @@ class BlacklistedIdentity(ModerationError):
 
 
 def _require_admin(actor: User | None) -> None:
-    if not has_role(actor, *BLACKLIST_CHANGE_ROLES):
+    if not permissions.may(actor, "blacklist.change"):
         raise ModerationError("only a compliance admin may change the blacklist", code="forbidden")
 
 

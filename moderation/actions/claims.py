@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.actions import ShiftError, is_on_duty, log_staff_action
 from accounts.models import User
 from moderation import events, queries
-from moderation.actions.errors import ModerationError
+from moderation.errors import ModerationError
 from moderation.models import Stream
 
 # Candidates read per round; more rounds follow only when others took most of them meanwhile.

@@ -9,10 +9,9 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from accounts.roles import has_role
-from moderation import comment_holds, events, queries
-from moderation.actions.errors import ModerationError
+from moderation import comment_holds, events, permissions, queries
 from moderation.actions.webhooks import notify_platform
+from moderation.errors import ModerationError
 from moderation.models import Comment, Stream
 
 TEXT_MAX = 2000
@@ -75,7 +74,7 @@ def decide_held_comment(comment: Comment, *, release: bool, actor: User, note: s
         raise ModerationError(f"the note is longer than {NOTE_MAX} characters", code="bad_field")
     with transaction.atomic():
         comment = Comment.objects.select_for_update().select_related("stream__publisher").get(pk=comment.pk)
-        if not has_role(actor, *comment_holds.review_roles_for(comment.hold_reason)):
+        if not permissions.may(actor, permissions.comment_review_capability(comment.hold_reason)):
             raise ModerationError("your role may not do this", code="forbidden")
         if comment.status != Comment.Status.HELD:
             raise ModerationError(f"the comment is {comment.status} already", code="conflict")

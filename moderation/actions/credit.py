@@ -20,11 +20,10 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from accounts.roles import Role, has_role
-from moderation import credit_policy, events
-from moderation.actions.errors import ModerationError
+from moderation import credit_policy, events, permissions
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.credit_policy import PolicyRules
+from moderation.errors import ModerationError
 from moderation.models import Category, CreditEvent, CreditLevel, CreditPolicy, ModerationAction, Publisher, Stream
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ MAX_ADJUSTMENT = 1000
 
 
 def _require_compliance_admin(actor: User | None, what: str) -> None:
-    if not has_role(actor, Role.COMPLIANCE_ADMIN):
+    if not permissions.may(actor, "credit.manage"):
         raise ModerationError(f"only a compliance admin may {what}", code="forbidden")
 
 

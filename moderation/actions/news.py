@@ -23,11 +23,10 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from accounts.roles import MACHINE_PLATFORM, Role, has_role
-from moderation import credit_policy, events, licences, queries
-from moderation.actions.errors import ModerationError
+from moderation import credit_policy, events, licences, permissions, queries
 from moderation.actions.patrol import after_commit_cut, keep_evidence
 from moderation.actions.webhooks import notify_platform
+from moderation.errors import ModerationError
 from moderation.models import (
     LicenceScope,
     ModerationAction,
@@ -54,16 +53,6 @@ WINDOW_START_SLACK = timedelta(minutes=5)
 WINDOW_MAX = timedelta(days=7)
 SCAN_MAX_BYTES = 5 * 1024 * 1024
 
-# Who may take each decision (checked here and by every caller before).
-DECISION_ROLES: dict[str, tuple[str, ...]] = {
-    Decision.RECOMMEND: (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF),
-    Decision.RETURN: (Role.NEWS_REVIEWER, Role.EDITOR_IN_CHIEF),
-    Decision.APPROVE: (Role.EDITOR_IN_CHIEF,),
-    Decision.REJECT: (Role.EDITOR_IN_CHIEF,),
-    Decision.REVOKE: (Role.EDITOR_IN_CHIEF,),
-}
-LICENCE_ROLES = (Role.COMPLIANCE_ADMIN,)
-
 
 @dataclass(frozen=True)
 class Transition:
@@ -71,6 +60,9 @@ class Transition:
     to_status: str
     note_required: bool = False
 
+
+# The decisions staff take (permissions.py says who); the platform withdraws, and time lapses.
+STAFF_DECISIONS = (Decision.RECOMMEND, Decision.RETURN, Decision.APPROVE, Decision.REJECT, Decision.REVOKE)
 
 TRANSITIONS: dict[str, Transition] = {
     Decision.RECOMMEND: Transition((Status.SUBMITTED,), Status.RECOMMENDED),
@@ -124,8 +116,8 @@ def _clean_number(number: str) -> str:
     return number
 
 
-def _require(actor: User | None, roles: tuple[str, ...]) -> None:
-    if not has_role(actor, *roles):
+def _require(actor: User | None, capability: str) -> None:
+    if not permissions.may(actor, capability):
         raise ModerationError("your role may not do this", code="forbidden")
 
 
@@ -134,7 +126,7 @@ def record_platform_licence(
 ) -> PlatformLicence:
     """Record the platform's news-service licence (a renewal is a new row; the gate takes any in force)."""
     if actor is not None:
-        _require(actor, LICENCE_ROLES)
+        _require(actor, "licence.manage")
     number = _clean_number(number)
     scopes = _clean_scopes(scopes, allowed=tuple(LicenceScope.values))
     _clean_validity(valid_from, valid_until)
@@ -150,7 +142,7 @@ def record_platform_licence(
 def withdraw_platform_licence(licence: PlatformLicence, *, actor: User | None, note: str) -> PlatformLicence:
     """Withdraw a platform licence recorded in error or cancelled; news streams relying on it end."""
     if actor is not None:
-        _require(actor, LICENCE_ROLES)
+        _require(actor, "licence.manage")
     if not (note or "").strip():
         raise ModerationError("withdrawing a licence needs a note", code="missing_field")
     with transaction.atomic():
@@ -203,7 +195,7 @@ def verify_publisher_licence(
     licence: PublisherLicence, *, actor: User, verified: bool, note: str = ""
 ) -> PublisherLicence:
     """Record a compliance admin's check of a publisher's licence against its scan."""
-    _require(actor, LICENCE_ROLES)
+    _require(actor, "licence.manage")
     with transaction.atomic():
         licence = PublisherLicence.objects.select_for_update().get(pk=licence.pk)
         wanted = PublisherLicence.Verification.VERIFIED if verified else PublisherLicence.Verification.REJECTED
@@ -361,9 +353,9 @@ def _transition(
 
 def decide_news_application(application: NewsApplication, *, kind: str, actor: User, note: str = "") -> NewsApplication:
     """Take a reviewer's or the editor-in-chief's decision: recommend, return, approve, reject, revoke."""
-    if kind not in DECISION_ROLES:
+    if kind not in STAFF_DECISIONS:
         raise ModerationError("unknown decision", code="bad_field")
-    _require(actor, DECISION_ROLES[kind])
+    _require(actor, permissions.news_decision_capability(kind))
     check = _check_approval if kind == Decision.APPROVE else None
     with transaction.atomic():
         decided = _transition(application, kind=kind, actor=actor, note=note, check=check)
@@ -395,7 +387,7 @@ def _check_approval(application: NewsApplication) -> None:
 
 def withdraw_news_application(application: NewsApplication, *, actor: User | None, note: str = "") -> NewsApplication:
     """Withdraw an application on the publisher's behalf (the platform's backend); a live approved stream ends."""
-    if actor is not None and not has_role(actor, MACHINE_PLATFORM):
+    if actor is not None and not permissions.may(actor, "api.platform"):
         raise ModerationError("only the platform withdraws on the publisher's behalf", code="forbidden")
     with transaction.atomic():
         withdrawn = _transition(application, kind=Decision.WITHDRAW, actor=actor, note=note)

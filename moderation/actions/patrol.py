@@ -24,11 +24,10 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from accounts.roles import Role
 from moderation import events
 from moderation.actions.credit import charge_for_action
 from moderation.actions.cuts import drop_and_record, perform_cut
-from moderation.actions.errors import ModerationError
+from moderation.errors import ModerationError
 from moderation.models import Comment, Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
 
 logger = logging.getLogger(__name__)
@@ -38,18 +37,6 @@ Kind = ModerationAction.Kind
 
 
 MediaStatus = ModerationAction.MediaStatus
-
-
-# Who may do what, checked by every caller (consumer, API, page) through accounts.roles.has_role.
-ACTION_ROLES: dict[str, tuple[str, ...]] = {
-    Kind.MARK_PATROLLED: (Role.PATROLLER, Role.COMPLIANCE_ADMIN),
-    Kind.WARN: (Role.PATROLLER, Role.COMPLIANCE_ADMIN),
-    Kind.BLOCK: (Role.PATROLLER, Role.EDITOR_IN_CHIEF, Role.COMPLIANCE_ADMIN),
-    Kind.SUSPEND: (Role.PATROLLER, Role.COMPLIANCE_ADMIN),
-    Kind.CLOSE: (Role.COMPLIANCE_ADMIN,),
-    Kind.ESCALATE: (Role.PATROLLER,),
-    Kind.LIFT: (Role.COMPLIANCE_ADMIN, Role.EDITOR_IN_CHIEF),
-}
 
 
 MAX_SUSPEND_MINUTES = 30 * 24 * 60

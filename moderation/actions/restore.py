@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation.actions.errors import ModerationError
+from moderation.errors import ModerationError
 from moderation.models import ModerationAction, Publisher, ReasonCode, StreamKey
 
 Kind = ModerationAction.Kind

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation.actions.blacklist import identity_hashes_for, refuse_blacklisted_identity
-from moderation.actions.errors import ModerationError
+from moderation.errors import ModerationError
 from moderation.models import (
     Category,
     MediaServer,

@@ -17,8 +17,8 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import events
-from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import block_stream
+from moderation.errors import ModerationError
 from moderation.models import ModerationAction, ReasonCode, Snapshot, Stream
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation.actions.credit import charge_for_action
-from moderation.actions.errors import ModerationError
 from moderation.actions.patrol import replayed_action
 from moderation.actions.webhooks import notify_platform
+from moderation.errors import ModerationError
 from moderation.models import ModerationAction, ReasonCode, Stream
 
 PUBLISHER_WARNED = "publisher.warned"

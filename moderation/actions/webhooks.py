@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from moderation import task_queue, webhook_signing
-from moderation.actions.errors import ModerationError
+from moderation.errors import ModerationError
 from moderation.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)

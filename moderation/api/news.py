@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from moderation import actions
-from moderation.api.views import IsPlatformBackend
 from moderation.models import Comment, LicenceScope, NewsApplication, Publisher, PublisherLicence, Stream, StreamKey
+from moderation.permissions import HasCapability
 
 
 class SourceSerializer(serializers.Serializer):
@@ -77,7 +77,8 @@ def _application(pk: int) -> NewsApplication:
 class NewsApplicationSubmit(APIView):
     """Submit a news live-stream application for a publisher (platform backend token)."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(request=NewsApplicationRequestSerializer, responses={201: NewsApplicationSerializer})
     def post(self, request, account_id: str):
@@ -105,7 +106,8 @@ class NewsApplicationSubmit(APIView):
 class NewsApplicationDetail(APIView):
     """Read an application's status and decisions (platform backend token)."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(responses={200: NewsApplicationSerializer})
     def get(self, request, pk: int):
@@ -119,7 +121,8 @@ class WithdrawSerializer(serializers.Serializer):
 class NewsApplicationWithdraw(APIView):
     """Withdraw an application on the publisher's behalf; an approved stream on air is cut."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(request=WithdrawSerializer, responses={200: NewsApplicationSerializer})
     def post(self, request, pk: int):
@@ -161,7 +164,8 @@ class PublisherLicenceSerializer(serializers.ModelSerializer):
 class PublisherLicenceSubmit(APIView):
     """Record a publisher's news licence with its scan; a compliance admin verifies it (platform token)."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(request=PublisherLicenceRequestSerializer, responses={201: PublisherLicenceSerializer})
     def post(self, request, account_id: str):
@@ -199,7 +203,8 @@ class CommentSerializer(serializers.ModelSerializer):
 class StreamComments(APIView):
     """Push a comment on a live stream; the answer says whether it is published or held (platform token)."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(request=CommentRequestSerializer, responses={201: CommentSerializer, 200: CommentSerializer})
     def post(self, request, pk: int):

@@ -14,14 +14,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser, JSONParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import MACHINE_REVIEW, has_role
 from moderation import actions
 from moderation.actions.snapshots import MAX_IMAGE_BYTES, VERDICT_LABEL_MAX, image_extension
 from moderation.models import Snapshot, Stream
+from moderation.permissions import HasCapability
 from moderation.queries.payloads import snapshot_url
 
 # Base64 of MAX_IMAGE_BYTES, plus slack for line breaks; anything longer is refused undecoded.
@@ -55,13 +54,6 @@ class SnapshotJSONParser(BaseParser):
         if len(body) > MAX_BODY_BYTES:
             raise BodyTooLarge
         return JSONParser().parse(io.BytesIO(body), media_type, parser_context)
-
-
-class IsReviewService(BasePermission):
-    """Only a machine client of kind ``review_service`` (or a superuser)."""
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, MACHINE_REVIEW)
 
 
 class VerdictSerializer(serializers.Serializer):
@@ -124,7 +116,8 @@ class PushedSnapshotSerializer(serializers.ModelSerializer):
 class StreamSnapshotPush(APIView):
     """Record a frame of a live stream and/or a machine-review verdict on it (review service token)."""
 
-    permission_classes = [IsReviewService]
+    permission_classes = [HasCapability]
+    capability = "api.review_service"
     parser_classes = [SnapshotJSONParser]
 
     @extend_schema(request=SnapshotPushSerializer, responses={201: PushedSnapshotSerializer})

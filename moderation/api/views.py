@@ -1,7 +1,7 @@
 """REST API views; writes go through moderation.actions.
 
-Staff endpoints ask for a staff role (HasRole); platform endpoints ask for the token of a
-``platform_backend`` machine client. Identity data leaves masked.
+Every view names its ``capability`` (moderation/permissions.py): staff endpoints a staff one, platform
+endpoints the ``platform_backend`` machine client's. Identity data leaves masked.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import MACHINE_PLATFORM, HasRole, Role, has_role
 from moderation import actions, blacklist_matching, queries
 from moderation.api import serializers
 from moderation.models import Appeal, GateDecision, Publisher, Stream
+from moderation.permissions import HasCapability
 
 
 class Conflict(APIException):
@@ -32,13 +32,6 @@ class Conflict(APIException):
 
 class DuplicateAccount(Conflict):
     default_code = "duplicate_account"
-
-
-class IsPlatformBackend(BasePermission):
-    """Only the platform backend's machine client (or a superuser)."""
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, MACHINE_PLATFORM)
 
 
 class Pagination(LimitOffsetPagination):
@@ -53,7 +46,8 @@ class LiveStreamList(generics.ListAPIView):
     """List the streams that are live now."""
 
     serializer_class = serializers.StreamSerializer
-    permission_classes = [HasRole]
+    permission_classes = [HasCapability]
+    capability = "api.staff"
 
     def get_queryset(self):
         return queries.live_streams_for_console()
@@ -63,22 +57,17 @@ class StreamDetail(generics.RetrieveAPIView):
     """Show one stream, live or ended."""
 
     serializer_class = serializers.StreamDetailSerializer
-    permission_classes = [HasRole]
+    permission_classes = [HasCapability]
+    capability = "api.staff"
     queryset = Stream.objects.select_related("publisher", "category", "node", "last_patrolled_by")
-
-
-class IsStaffOrPlatformBackend(BasePermission):
-    """Any staff role, or the platform backend's machine client."""
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, *Role.values, MACHINE_PLATFORM)
 
 
 class PublisherDetail(generics.RetrieveAPIView):
     """Show one publisher (staff), with real-name identity masked, and its credit level's rules."""
 
     serializer_class = serializers.PublisherSerializer
-    permission_classes = [HasRole]
+    permission_classes = [HasCapability]
+    capability = "api.staff"
     queryset = Publisher.objects.all()
 
 
@@ -87,7 +76,8 @@ class PublisherCredit(generics.RetrieveAPIView):
     enforces), the latest credit events (with the ids an appeal names). Staff or the platform backend."""
 
     serializer_class = serializers.PublisherCreditSerializer
-    permission_classes = [IsStaffOrPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform_or_staff"
     queryset = Publisher.objects.all()
     lookup_field = "platform_account_id"
     lookup_url_kwarg = "account_id"
@@ -96,7 +86,8 @@ class PublisherCredit(generics.RetrieveAPIView):
 class AppealSubmit(APIView):
     """Submit a publisher's appeal against a credit event (platform backend token)."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(request=serializers.AppealSubmissionSerializer, responses={201: serializers.AppealSerializer})
     def post(self, request):
@@ -117,7 +108,8 @@ class AppealDetail(generics.RetrieveAPIView):
     """Show one appeal and its outcome."""
 
     serializer_class = serializers.AppealSerializer
-    permission_classes = [IsStaffOrPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform_or_staff"
     queryset = Appeal.objects.select_related("publisher")
 
 
@@ -131,8 +123,8 @@ class GateDecisionList(generics.ListAPIView):
     """List the gate's decisions, newest first, optionally for one key or only allows/denials."""
 
     serializer_class = serializers.GateDecisionSerializer
-    permission_classes = [HasRole]
-    required_roles = (Role.PATROLLER, Role.COMPLIANCE_ADMIN, Role.INSPECTOR)
+    permission_classes = [HasCapability]
+    capability = "api.gate_decisions"
     pagination_class = Pagination
 
     def get_queryset(self):
@@ -152,7 +144,8 @@ class GateDecisionList(generics.ListAPIView):
 class PublisherRegistration(APIView):
     """Register a publisher as the platform knows it (platform backend token)."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(
         request=serializers.PublisherRegistrationSerializer, responses={201: serializers.PublisherSerializer}
@@ -175,7 +168,8 @@ class PublisherRegistration(APIView):
 class StreamKeyIssue(APIView):
     """Issue a stream key to a publisher for a category; the key is in this answer only."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(
         request=serializers.StreamKeyRequestSerializer, responses={201: serializers.IssuedStreamKeySerializer}
@@ -200,7 +194,8 @@ class RegistrationCheck(APIView):
     moderation.blacklist_matching.registration_check.
     """
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(
         request=serializers.RegistrationCheckSerializer, responses={200: serializers.RegistrationCheckAnswerSerializer}
@@ -213,7 +208,8 @@ class RegistrationCheck(APIView):
 class PublisherDeviceReport(APIView):
     """Record a device the platform saw a publisher use; a blacklisted device closes the account."""
 
-    permission_classes = [IsPlatformBackend]
+    permission_classes = [HasCapability]
+    capability = "api.platform"
 
     @extend_schema(request=serializers.DeviceReportSerializer, responses={201: None})
     def post(self, request, account_id: str):

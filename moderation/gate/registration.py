@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 
-from accounts.roles import MACHINE_PLATFORM, has_role
+from moderation import permissions
 from moderation.blacklist_matching import registration_check
 from moderation.gate.protocols import GateReply
 
@@ -47,7 +47,7 @@ def _platform_token(header: str) -> str | None:
     if token is None or not token.user.is_active:
         _tokens.pop(key, None)
         return "authentication_failed"
-    if not has_role(token.user, MACHINE_PLATFORM):
+    if not permissions.may(token.user, "api.platform"):
         return "permission_denied"
     _tokens[key] = time.monotonic() + TOKEN_CACHE_SECONDS
     return None

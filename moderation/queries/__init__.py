@@ -11,6 +11,7 @@ from moderation.queries.blacklist import (
     publishers_needing_blacklist_enforcement,
 )
 from moderation.queries.comments import (
+    comment_by_id,
     held_comments,
 )
 from moderation.queries.credit import (
@@ -26,6 +27,7 @@ from moderation.queries.news import (
     approval_windows_note,
     approved_application_covering,
     licences_expiring_soon,
+    news_application_by_id,
     news_application_for_page,
     news_application_rows,
     news_applications_for_queue,
@@ -64,12 +66,14 @@ __all__ = [
     "cards_for_streams",
     "claimable",
     "claimable_streams",
+    "comment_by_id",
     "comment_row",
     "credit_policy_history",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
     "live_streams_for_console",
+    "news_application_by_id",
     "news_application_for_page",
     "news_application_row",
     "news_application_rows",

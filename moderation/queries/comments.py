@@ -11,3 +11,8 @@ def held_comments(*, limit: int = 200):
         .select_related("stream__publisher", "stream__category")
         .order_by("received_at", "pk")[:limit]
     )
+
+
+def comment_by_id(comment_id: int) -> Comment | None:
+    """Return the comment with this id, or None."""
+    return Comment.objects.filter(pk=comment_id).first()

@@ -131,3 +131,8 @@ def licences_expiring_soon(*, today, days: int = 30) -> int:
         + publishers.filter(valid_until__gte=today).count()
         + platform.filter(valid_until__lt=today, applications__status="approved").distinct().count()
     )
+
+
+def news_application_by_id(application_id: int) -> NewsApplication | None:
+    """Return the application with this id, or None."""
+    return NewsApplication.objects.filter(pk=application_id).first()

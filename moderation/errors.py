@@ -1,4 +1,4 @@
-"""Domain errors raised by actions."""
+"""Domain errors: raised by actions and the rules they ask (permissions, policies)."""
 
 
 class ModerationError(Exception):

@@ -1,0 +1,105 @@
+"""Who may do what: the one table of capabilities and the roles that hold each.
+
+Pages, the REST API, the console's WebSocket, the navigation and the actions themselves all ask
+this table (``may``, ``roles_for``, ``HasCapability``); nothing else lists roles per action. A new
+capability adds its row here, and docs/architecture.md says how. An unknown capability raises
+``KeyError``: a typo fails closed, and loudly, instead of letting everyone through.
+
+Roles are staff roles (accounts.roles.Role); machine clients (the platform's backend, the review
+service) are listed the same way, but a machine group never counts as a staff role, so a machine
+token opens no staff capability.
+"""
+
+from __future__ import annotations
+
+from rest_framework.permissions import BasePermission
+
+from accounts.roles import MACHINE_PLATFORM, MACHINE_REVIEW, SHIFT_ROLES, Role, has_role
+from moderation.models import Comment, ModerationAction, NewsDecision
+
+PATROLLER = Role.PATROLLER
+NEWS_REVIEWER = Role.NEWS_REVIEWER
+EDITOR_IN_CHIEF = Role.EDITOR_IN_CHIEF
+COMPLIANCE_ADMIN = Role.COMPLIANCE_ADMIN
+INSPECTOR = Role.INSPECTOR
+ANY_STAFF: tuple[str, ...] = tuple(Role.values)
+
+Kind = ModerationAction.Kind
+Decision = NewsDecision.Kind
+
+# capability → the roles that hold it (any one of them suffices; superusers hold every staff role).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # The patrol wall, stream pages and snapshots: every staff role may look.
+    "console.view": ANY_STAFF,
+    # Shifts (值班): who checks in and takes streams from the queue.
+    "shift.work": SHIFT_ROLES,
+    # Measures on a stream or its publisher (Art. 7, 8, 14), by moderation action kind.
+    f"action.{Kind.MARK_PATROLLED}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"action.{Kind.WARN}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"action.{Kind.BLOCK}": (PATROLLER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN),
+    f"action.{Kind.SUSPEND}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"action.{Kind.CLOSE}": (COMPLIANCE_ADMIN,),
+    f"action.{Kind.ESCALATE}": (PATROLLER,),
+    f"action.{Kind.LIFT}": (COMPLIANCE_ADMIN, EDITOR_IN_CHIEF),
+    # News review (Art. 5, 7): the queue and held interaction, then each decision.
+    "news.review": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
+    "news.read": (NEWS_REVIEWER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN, INSPECTOR),
+    f"news.{Decision.RECOMMEND}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
+    f"news.{Decision.RETURN}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
+    f"news.{Decision.APPROVE}": (EDITOR_IN_CHIEF,),
+    f"news.{Decision.REJECT}": (EDITOR_IN_CHIEF,),
+    f"news.{Decision.REVOKE}": (EDITOR_IN_CHIEF,),
+    "licence.read": (COMPLIANCE_ADMIN, EDITOR_IN_CHIEF, INSPECTOR),
+    "licence.manage": (COMPLIANCE_ADMIN,),
+    # Comments held for a reason (Art. 7, 11): who releases or rejects them, by hold reason.
+    f"comment.review.{Comment.HoldReason.NEWS_PRE_REVIEW}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
+    "comment.review.other": (COMPLIANCE_ADMIN,),
+    # Credit (Art. 15): the policy, publishers' scores, appeals.
+    "credit.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "credit.manage": (COMPLIANCE_ADMIN,),
+    # The blacklist (Art. 15) and its reports to the provincial office.
+    "blacklist.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "blacklist.change": (COMPLIANCE_ADMIN,),
+    # Alerts only compliance admins get (licences expiring, blacklistings not yet reported).
+    "compliance.alerts": (COMPLIANCE_ADMIN,),
+    # The REST API: records for staff, and the machine clients' own endpoints.
+    "api.staff": ANY_STAFF,
+    "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),
+    "api.platform": (MACHINE_PLATFORM,),
+    "api.platform_or_staff": (*ANY_STAFF, MACHINE_PLATFORM),
+    "api.review_service": (MACHINE_REVIEW,),
+}
+
+
+def roles_for(capability: str) -> tuple[str, ...]:
+    """Return the roles that hold ``capability`` (KeyError for an unknown one)."""
+    return PERMISSIONS[capability]
+
+
+def may(user, capability: str) -> bool:
+    """Tell whether the user holds a role that has ``capability``."""
+    return has_role(user, *roles_for(capability))
+
+
+def action_capability(kind: str) -> str:
+    """Return the capability of a moderation action kind (``block`` → ``action.block``)."""
+    return f"action.{kind}"
+
+
+def news_decision_capability(decision: str) -> str:
+    """Return the capability of an editorial decision on a news application."""
+    return f"news.{decision}"
+
+
+def comment_review_capability(hold_reason: str) -> str:
+    """Return the capability of deciding a comment held for ``hold_reason`` (compliance for unknown ones)."""
+    capability = f"comment.review.{hold_reason}"
+    return capability if capability in PERMISSIONS else "comment.review.other"
+
+
+class HasCapability(BasePermission):
+    """REST API permission: the view's ``capability``; a view that names none is refused."""
+
+    def has_permission(self, request, view) -> bool:
+        capability = getattr(view, "capability", None)
+        return capability is not None and may(request.user, capability)
