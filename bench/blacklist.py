@@ -7,7 +7,7 @@ bulk-loads ENTRIES blacklist entries with COPY in a Django subprocess: a quarter
 ID numbers (valid check digits), mobile numbers, device ids and platform accounts, hashed by
 moderation.identity (the production code and key), then ANALYZE. It checks that the check is one
 indexed query (EXPLAIN), then starts uvicorn as the run command does and sends registration checks
-(POST /api/v1/registration-check, served by the lean ASGI path in console/gate_asgi.py) from
+(POST /api/v1/registration-check, served by the lean ASGI path in moderation/gate/asgi.py) from
 CONCURRENCY keep-alive callers: half for blacklisted identities, half for clean ones, in the
 formats platforms send (spaces, dashes, +86/0086, lower-case x), some with two fields. Every answer
 is checked (a hit must be refused, a miss allowed). **Floor:** the same load against /bench/floor,

@@ -1,4 +1,5 @@
-# Sourced by bin/run and bin/test: make sure .venv exists and holds requirements.txt.
+# Sourced by bin/run and bin/test: make sure .venv exists and holds $REQUIREMENTS (requirements.txt unless
+# the caller names another, as bin/test does with requirements-dev.txt).
 # Needs only a Python 3.11+ on PATH (python3.13, python3.12, python3.11 or python3).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,10 +22,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "· creating .venv with $PY"
   "$PY" -m venv .venv
 fi
-stamp=".venv/.requirements.sha256"
-want="$(.venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(open("requirements.txt","rb").read()).hexdigest())')"
+REQUIREMENTS="${REQUIREMENTS:-requirements.txt}"
+stamp=".venv/.${REQUIREMENTS%.txt}.sha256"
+# The stamp covers every file the list includes with -r, so a change to the runtime list reinstalls too.
+want="$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(b"".join(open(f, "rb").read() for f in ("requirements.txt", "'"$REQUIREMENTS"'"))).hexdigest())')"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "· installing requirements into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "· installing $REQUIREMENTS into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
   echo "$want" > "$stamp"
 fi

@@ -2,7 +2,7 @@
 
 The consumer only validates frames and relays: reads go through moderation.queries and every
 change through moderation.actions, on the console's long-lived database threads
-(console/database_threads.py), so an action does not open a database connection of its own. The
+(moderation/database_threads.py), so an action does not open a database connection of its own. The
 role is checked again, freshly read, in the same call as each action. Refused frames get an error
 frame with a code; nothing is written and the socket stays open.
 """
@@ -18,11 +18,11 @@ from django.conf import settings
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.roles import refresh_roles
-from console.database_threads import DatabaseThreads
 from moderation import actions, events, permissions, queries
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.news import STAFF_DECISIONS
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
+from moderation.database_threads import DatabaseThreads
 from moderation.models import ModerationAction, ReasonCode, Stream
 
 MAX_FRAME_BYTES = 8 * 1024

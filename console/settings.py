@@ -183,8 +183,8 @@ if DATABASE_URL:
     try:
         # 0 by default: under ASGI every request runs in a thread of its own, so a connection kept
         # by one request is never reused by the next and would only pile up. The gate keeps its
-        # connections on its own long-lived threads (console/gate_asgi.py), as does the console's
-        # WebSocket work (console/database_threads.py); use pgbouncer for more.
+        # connections on its own long-lived threads (moderation/gate/asgi.py), as does the console's
+        # WebSocket work (moderation/database_threads.py); use pgbouncer for more.
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
         raise _bad("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 from rest_framework.permissions import BasePermission
 
 from accounts.roles import MACHINE_PLATFORM, MACHINE_REVIEW, SHIFT_ROLES, Role, has_role
+from moderation.errors import ModerationError
 from moderation.models import Comment, ModerationAction, NewsDecision
 
 PATROLLER = Role.PATROLLER
@@ -79,6 +80,12 @@ def roles_for(capability: str) -> tuple[str, ...]:
 def may(user, capability: str) -> bool:
     """Tell whether the user holds a role that has ``capability``."""
     return has_role(user, *roles_for(capability))
+
+
+def check(user, capability: str) -> None:
+    """Refuse (ModerationError ``forbidden``) unless the user holds ``capability``; actions call this."""
+    if not may(user, capability):
+        raise ModerationError("your role may not do this", code="forbidden")
 
 
 def action_capability(kind: str) -> str:

@@ -17,7 +17,6 @@ from moderation.actions.blacklist import (
     add_blacklist_entry,
     approve_blacklist_removal,
     enforce_blacklist,
-    export_blacklist,
     record_publisher_device,
     reject_blacklist_removal,
     request_blacklist_removal,
@@ -25,6 +24,7 @@ from moderation.actions.blacklist import (
     rotate_identity_hashes,
     sweep_blacklist,
 )
+from moderation.actions.blacklist_export import export_blacklist
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
 from moderation.actions.comments import decide_held_comment, receive_comment
 from moderation.actions.credit import (
@@ -45,18 +45,20 @@ from moderation.actions.gate import (
     record_gate_decision,
     touch_stream_session,
 )
+from moderation.actions.licences import (
+    record_platform_licence,
+    submit_publisher_licence,
+    verify_publisher_licence,
+    withdraw_platform_licence,
+)
 from moderation.actions.news import (
     audit_news_licences,
     cut_news_stream,
     cut_uncovered_news_stream,
     decide_news_application,
     lapse_application,
-    record_platform_licence,
     submit_news_application,
-    submit_publisher_licence,
-    verify_publisher_licence,
     withdraw_news_application,
-    withdraw_platform_licence,
 )
 from moderation.actions.patrol import (
     block_stream,

@@ -8,14 +8,10 @@ from the commit on. docs/blacklist.md describes the whole cycle.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import logging
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -45,7 +41,6 @@ from moderation.models import (
     Appeal,
     BlacklistClosure,
     BlacklistEntry,
-    BlacklistExport,
     CreditEvent,
     IdentityHashState,
     ModerationAction,
@@ -53,11 +48,10 @@ from moderation.models import (
     PublisherDevice,
     ReasonCode,
 )
-from moderation.queries import blacklist_entries_for_export, publishers_needing_blacklist_enforcement
+from moderation.queries import publishers_needing_blacklist_enforcement
 
 logger = logging.getLogger(__name__)
 
-# Only compliance admins change the blacklist; inspectors (and admins) read it.
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
 
@@ -72,7 +66,7 @@ class BlacklistedIdentity(ModerationError):
         self.reference = reference
 
 
-def _require_admin(actor: User | None) -> None:
+def require_blacklist_admin(actor: User | None) -> None:
     if not permissions.may(actor, "blacklist.change"):
         raise ModerationError("only a compliance admin may change the blacklist", code="forbidden")
 
@@ -111,9 +105,6 @@ def refuse_blacklisted_identity(hashes: dict[str, str], device_hashes: list[str]
         raise BlacklistedIdentity(references[0])
 
 
-# --- entries -----------------------------------------------------------------------------------
-
-
 def add_blacklist_entry(
     kind: str,
     value: str,
@@ -131,7 +122,7 @@ def add_blacklist_entry(
 
     ``created_at`` back-dates an entry carried over from an earlier system (and the demo's).
     """
-    _require_admin(actor)
+    require_blacklist_admin(actor)
     if kind not in BlacklistEntry.Kind.values:
         raise ModerationError(f"unknown identity kind {str(kind)[:40]!r}", code="bad_field")
     if reason not in ReasonCode.values or reason == ReasonCode.PATROLLED:
@@ -226,7 +217,7 @@ def _close_for_entry(entry: BlacklistEntry, publisher: Publisher, *, actor: User
 
 def request_blacklist_removal(entry: BlacklistEntry, *, actor: User, reason: str) -> BlacklistEntry:
     """Ask for an entry's removal; a second compliance admin approves it."""
-    _require_admin(actor)
+    require_blacklist_admin(actor)
     reason = (reason or "").strip()
     if not reason:
         raise ModerationError("a removal needs a reason", code="missing_field")
@@ -246,7 +237,7 @@ def request_blacklist_removal(entry: BlacklistEntry, *, actor: User, reason: str
 
 def approve_blacklist_removal(entry: BlacklistEntry, *, actor: User, reopen_accounts: bool = False) -> BlacklistEntry:
     """Remove an entry whose removal another compliance admin requested; optionally reopen its closures."""
-    _require_admin(actor)
+    require_blacklist_admin(actor)
     with transaction.atomic():
         entry = BlacklistEntry.objects.select_for_update().get(pk=entry.pk)
         if entry.status != BlacklistEntry.Status.ACTIVE or entry.removal_requested_at is None:
@@ -263,7 +254,7 @@ def approve_blacklist_removal(entry: BlacklistEntry, *, actor: User, reopen_acco
 
 def reject_blacklist_removal(entry: BlacklistEntry, *, actor: User) -> BlacklistEntry:
     """Turn down a requested removal (the entry stays); the requester may not decide it either."""
-    _require_admin(actor)
+    require_blacklist_admin(actor)
     with transaction.atomic():
         entry = BlacklistEntry.objects.select_for_update().get(pk=entry.pk)
         if entry.status != BlacklistEntry.Status.ACTIVE or entry.removal_requested_at is None:
@@ -281,7 +272,7 @@ def reject_blacklist_removal(entry: BlacklistEntry, *, actor: User) -> Blacklist
 
 def reverse_blacklisting(entry: BlacklistEntry, *, actor: User, reason: str) -> BlacklistEntry:
     """Undo an entry after an upheld appeal: remove it, reopen the accounts it closed, give back their points."""
-    _require_admin(actor)
+    require_blacklist_admin(actor)
     reason = (reason or "").strip()
     if not reason:
         raise ModerationError("reversing a blacklisting needs a reason", code="missing_field")
@@ -335,9 +326,6 @@ def _reopen_closures(entry: BlacklistEntry, *, actor: User, note: str) -> list[i
         BlacklistClosure.objects.filter(pk=closure.pk).update(reopened_at=timezone.now())
         reopened.append(publisher.pk)
     return reopened
-
-
-# --- devices and the sweep ---------------------------------------------------------------------
 
 
 def record_publisher_device(publisher: Publisher, *, device_id: str, actor: User | None) -> PublisherDevice:
@@ -398,152 +386,6 @@ def sweep_blacklist(*, limit: int = 500) -> dict[int, list[str]]:
     return handled
 
 
-# --- reporting to the provincial office --------------------------------------------------------
-
-# The columns the provincial office gets (docs/blacklist.md says why each is there).
-EXPORT_COLUMNS: list[tuple[str, str]] = [
-    ("reference", "黑名单编号 Reference"),
-    ("blacklisted_at", "列入时间 Blacklisted at"),
-    ("identity_kind", "标识类别 Identity kind"),
-    ("identity_masked", "标识（脱敏） Identity (masked)"),
-    ("platform_account_id", "平台账号 Platform account"),
-    ("publisher_name", "主播名称 Publisher"),
-    ("reason_code", "原因代码 Reason code"),
-    ("reason", "原因 Reason"),
-    ("note", "说明 Note"),
-    ("source_action", "处置记录编号 Source action"),
-    ("term", "期限 Term"),
-    ("status", "状态 Status"),
-    ("closed_accounts", "关闭账号数 Accounts closed"),
-    ("author", "操作人 Entered by"),
-]
-
-_KIND_ZH = {
-    Kind.ID_DOCUMENT: "身份证件",
-    Kind.PHONE: "手机号码",
-    Kind.DEVICE: "设备标识",
-    Kind.PLATFORM_ACCOUNT: "平台账号",
-}
-_STATUS_ZH = {"active": "有效", "removed": "已移除", "expired": "已到期"}
-
-
-def _export_rows(entries: list[BlacklistEntry]) -> list[list[str]]:
-    from django.utils import translation
-
-    rows = []
-    with translation.override("zh-hans"):  # the office reads Chinese
-        for entry in entries:
-            local = timezone.localtime(entry.created_at)
-            source = entry.source_publisher
-            rows.append(
-                [
-                    entry.reference,
-                    local.strftime("%Y-%m-%d %H:%M:%S"),
-                    _KIND_ZH.get(entry.kind, entry.kind),
-                    entry.masked_value,
-                    source.platform_account_id if source else "",
-                    source.display_name if source else "",
-                    entry.reason,
-                    str(ReasonCode(entry.reason).label),
-                    entry.note,
-                    str(entry.source_action_id or ""),
-                    "永久" if entry.expires_at is None else timezone.localtime(entry.expires_at).strftime("%Y-%m-%d"),
-                    _STATUS_ZH.get(entry.status, entry.status),
-                    str(entry.closed_count),
-                    entry.author.get_username() if entry.author else "",
-                ]
-            )
-    return rows
-
-
-def _spreadsheet_safe(value: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula (CSV injection): +86…, =…, -…, @…"""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([title for _key, title in EXPORT_COLUMNS])
-    writer.writerows([[_spreadsheet_safe(value) for value in row] for row in rows])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-
-def _xlsx_bytes(rows: list[list[str]], *, title: str) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "黑名单"
-    sheet.append([title_ for _key, title_ in EXPORT_COLUMNS])
-    for row in rows:
-        sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.data_type == "f":  # openpyxl reads a leading "=" as a formula; this is text
-                cell.data_type = "s"
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 20
-    workbook.properties.title = title
-    workbook.properties.creator = "Liveward"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def export_blacklist(*, actor: User, period_start: date, period_end: date) -> BlacklistExport:
-    """Export the blacklistings of a period (CSV, XLSX, SHA-256 manifest) and mark them reported."""
-    _require_admin(actor)
-    if period_end < period_start:
-        raise ModerationError("the period ends before it starts", code="bad_field")
-    if period_start > timezone.localdate():
-        raise ModerationError("the period starts in the future", code="bad_field")
-    zone = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(period_start, time.min), zone)
-    end = timezone.make_aware(datetime.combine(period_end + timedelta(days=1), time.min), zone)
-    now = timezone.now()
-    with transaction.atomic():
-        entries = list(blacklist_entries_for_export(start=start, end=end).select_for_update(of=("self",)))
-        rows = _export_rows(entries)
-        stem = f"liveward-blacklist-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{now:%Y%m%d%H%M%S}"
-        csv_data = _csv_bytes(rows)
-        xlsx_data = _xlsx_bytes(rows, title=stem)
-        manifest = "".join(
-            f"{hashlib.sha256(data).hexdigest()}  {name}\n"
-            for name, data in ((f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data))
-        )
-        export = BlacklistExport(
-            created_by=actor,
-            created_at=now,
-            period_start=period_start,
-            period_end=period_end,
-            entry_count=len(entries),
-            manifest=manifest,
-        )
-        export.csv_file.save(f"{stem}.csv", ContentFile(csv_data), save=False)
-        export.xlsx_file.save(f"{stem}.xlsx", ContentFile(xlsx_data), save=False)
-        export.save()
-        unreported = [entry.pk for entry in entries if entry.report_status == BlacklistEntry.Report.UNREPORTED]
-        BlacklistEntry.objects.filter(pk__in=unreported).update(
-            report_status=BlacklistEntry.Report.REPORTED, reported_at=now, export=export
-        )
-        log_staff_action(
-            actor,
-            "blacklist.export",
-            target=export,
-            data={
-                "period": [period_start.isoformat(), period_end.isoformat()],
-                "entries": len(entries),
-                "marked_reported": len(unreported),
-                "manifest": manifest,
-            },
-        )
-    return export
-
-
-# --- key rotation --------------------------------------------------------------------------------
-
-
 def rotate_identity_hashes(*, actor: User | None = None, batch: int = 5000) -> dict[str, int]:
     """Wrap every stored identity hash with the newest rotation key, once (docs/blacklist.md).
 
@@ -581,9 +423,6 @@ def rotate_identity_hashes(*, actor: User | None = None, batch: int = 5000) -> d
             IdentityHashState.objects.filter(pk=state.pk).update(fingerprint=current, rotated_at=timezone.now())
         log_staff_action(actor, "blacklist.rotate_hash_key", data=counts)
     return counts
-
-
-# --- appeals against a blacklisting (docs/credit.md, appeals) ----------------------------------
 
 
 def _load_blacklisting(target_id: int) -> AppealSubject:

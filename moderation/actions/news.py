@@ -10,14 +10,12 @@ Revoking or withdrawing an approval, or its lapse, cuts the key's live stream th
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,7 +26,6 @@ from moderation.actions.patrol import after_commit_cut, keep_evidence
 from moderation.actions.webhooks import notify_platform
 from moderation.errors import ModerationError
 from moderation.models import (
-    LicenceScope,
     ModerationAction,
     NewsApplication,
     NewsDecision,
@@ -51,7 +48,6 @@ SOURCES_MAX = 20
 # A window may start a little before it is submitted (clocks differ), and lasts at most this long.
 WINDOW_START_SLACK = timedelta(minutes=5)
 WINDOW_MAX = timedelta(days=7)
-SCAN_MAX_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,132 +81,6 @@ WEBHOOK_EVENTS = {
     Decision.REVOKE: "news_application.revoked",
     Decision.LAPSE: "news_application.lapsed",
 }
-
-
-# --- licences -----------------------------------------------------------------------------------
-
-
-def _clean_scopes(scopes, *, allowed: tuple[str, ...]) -> list[str]:
-    if not isinstance(scopes, list | tuple) or not scopes:
-        raise ModerationError("give at least one scope", code="bad_field")
-    cleaned = []
-    for scope in scopes:
-        if scope not in allowed:
-            raise ModerationError(f"unknown scope {str(scope)[:40]!r}", code="bad_field")
-        if scope not in cleaned:
-            cleaned.append(scope)
-    return cleaned
-
-
-def _clean_validity(valid_from: date, valid_until: date) -> None:
-    if not isinstance(valid_from, date) or not isinstance(valid_until, date):
-        raise ModerationError("valid_from and valid_until must be dates", code="bad_field")
-    if valid_until < valid_from:
-        raise ModerationError("a licence cannot end before it starts", code="bad_field")
-
-
-def _clean_number(number: str) -> str:
-    number = (number or "").strip()
-    if not number or len(number) > 64:
-        raise ModerationError("a licence number of 1–64 characters is required", code="missing_field")
-    return number
-
-
-def _require(actor: User | None, capability: str) -> None:
-    if not permissions.may(actor, capability):
-        raise ModerationError("your role may not do this", code="forbidden")
-
-
-def record_platform_licence(
-    number: str, *, scopes: list[str], valid_from: date, valid_until: date, actor: User | None
-) -> PlatformLicence:
-    """Record the platform's news-service licence (a renewal is a new row; the gate takes any in force)."""
-    if actor is not None:
-        _require(actor, "licence.manage")
-    number = _clean_number(number)
-    scopes = _clean_scopes(scopes, allowed=tuple(LicenceScope.values))
-    _clean_validity(valid_from, valid_until)
-    with transaction.atomic():
-        licence = PlatformLicence.objects.create(
-            number=number, scopes=scopes, valid_from=valid_from, valid_until=valid_until, recorded_by=actor
-        )
-        log_staff_action(actor, "platform_licence.record", target=licence, data={"number": number, "scopes": scopes})
-        transaction.on_commit(licences.forget_platform_licences)
-    return licence
-
-
-def withdraw_platform_licence(licence: PlatformLicence, *, actor: User | None, note: str) -> PlatformLicence:
-    """Withdraw a platform licence recorded in error or cancelled; news streams relying on it end."""
-    if actor is not None:
-        _require(actor, "licence.manage")
-    if not (note or "").strip():
-        raise ModerationError("withdrawing a licence needs a note", code="missing_field")
-    with transaction.atomic():
-        licence = PlatformLicence.objects.select_for_update().get(pk=licence.pk)
-        if licence.withdrawn_at is not None:
-            raise ModerationError("the licence is withdrawn already", code="conflict")
-        licence.withdrawn_at = timezone.now()
-        licence.save(update_fields=["withdrawn_at"])
-        log_staff_action(actor, "platform_licence.withdraw", target=licence, data={"note": note[:200]})
-        transaction.on_commit(licences.forget_platform_licences)
-        for application in NewsApplication.objects.filter(platform_licence=licence, status=Status.APPROVED):
-            lapse_application(application, note=f"platform licence {licence.number} withdrawn")
-    return licence
-
-
-def submit_publisher_licence(
-    publisher: Publisher,
-    *,
-    number: str,
-    scopes: list[str],
-    valid_from: date,
-    valid_until: date,
-    scan: bytes | None = None,
-    scan_name: str = "scan.pdf",
-    actor: User | None,
-) -> PublisherLicence:
-    """Record a publisher's news licence with its scan; it counts once a compliance admin verifies it."""
-    number = _clean_number(number)
-    scopes = _clean_scopes(scopes, allowed=(LicenceScope.GATHERING, LicenceScope.REPOSTING))
-    _clean_validity(valid_from, valid_until)
-    if scan is not None and len(scan) > SCAN_MAX_BYTES:
-        raise ModerationError(f"the scan is larger than {SCAN_MAX_BYTES} bytes", code="bad_field")
-    try:
-        with transaction.atomic():
-            licence = PublisherLicence(
-                publisher=publisher, number=number, scopes=scopes, valid_from=valid_from, valid_until=valid_until
-            )
-            if scan:
-                licence.scan_sha256 = hashlib.sha256(scan).hexdigest()
-                suffix = scan_name.rsplit(".", 1)[-1][:8] if "." in scan_name else "bin"
-                licence.scan.save(f"{licence.scan_sha256[:16]}.{suffix}", ContentFile(scan), save=False)
-            licence.save()
-            log_staff_action(actor, "publisher_licence.submit", target=licence, data={"number": number})
-    except IntegrityError:
-        raise ModerationError("this publisher has a licence with this number already", code="conflict") from None
-    return licence
-
-
-def verify_publisher_licence(
-    licence: PublisherLicence, *, actor: User, verified: bool, note: str = ""
-) -> PublisherLicence:
-    """Record a compliance admin's check of a publisher's licence against its scan."""
-    _require(actor, "licence.manage")
-    with transaction.atomic():
-        licence = PublisherLicence.objects.select_for_update().get(pk=licence.pk)
-        wanted = PublisherLicence.Verification.VERIFIED if verified else PublisherLicence.Verification.REJECTED
-        if licence.verification == wanted:
-            raise ModerationError("the licence has this verification already", code="conflict")
-        licence.verification = wanted
-        licence.verified_by = actor
-        licence.verified_at = timezone.now()
-        licence.verification_note = (note or "")[:300]
-        licence.save(update_fields=["verification", "verified_by", "verified_at", "verification_note"])
-        log_staff_action(actor, "publisher_licence.verify", target=licence, data={"verification": wanted})
-        if not verified:
-            for application in NewsApplication.objects.filter(publisher_licence=licence, status=Status.APPROVED):
-                lapse_application(application, note=f"publisher licence {licence.number} rejected")
-    return licence
 
 
 # --- applications -------------------------------------------------------------------------------
@@ -355,7 +225,7 @@ def decide_news_application(application: NewsApplication, *, kind: str, actor: U
     """Take a reviewer's or the editor-in-chief's decision: recommend, return, approve, reject, revoke."""
     if kind not in STAFF_DECISIONS:
         raise ModerationError("unknown decision", code="bad_field")
-    _require(actor, permissions.news_decision_capability(kind))
+    permissions.check(actor, permissions.news_decision_capability(kind))
     check = _check_approval if kind == Decision.APPROVE else None
     with transaction.atomic():
         decided = _transition(application, kind=kind, actor=actor, note=note, check=check)

@@ -190,7 +190,7 @@ class StreamKeyIssue(APIView):
 class RegistrationCheck(APIView):
     """May this identity register? Allowed, or refused with the blacklist entry's reference only.
 
-    Production serves this path ahead of Django (console/gate_asgi.py); both answer through
+    Production serves this path ahead of Django (moderation/gate/asgi.py); both answer through
     moderation.blacklist_matching.registration_check.
     """
 

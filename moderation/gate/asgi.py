@@ -19,7 +19,7 @@ import re
 
 from django.conf import settings
 
-from console.database_threads import DatabaseThreads, drop_connections
+from moderation.database_threads import DatabaseThreads, drop_connections
 from moderation.gate import protocols, registration
 
 logger = logging.getLogger(__name__)

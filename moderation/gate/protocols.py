@@ -4,8 +4,8 @@ nginx-rtmp: form-encoded POST to /gate/nginx-rtmp/<node>/<secret>/<hook>; 2xx al
 SRS:        JSON POST to /gate/srs/<node>/<secret>/; HTTP 200 with {"code": 0} allows, anything
             else denies.
 
-Two thin adapters call these functions: the Django views in gate_views.py (tests, WSGI) and the
-lean ASGI app in console/gate_asgi.py that serves /gate/ in production without the session, CSRF
+Two thin adapters call these functions: the Django views in moderation/gate/views.py (tests, WSGI) and the
+lean ASGI app in moderation/gate/asgi.py that serves /gate/ in production without the session, CSRF
 and locale middleware a machine callback does not need. The node is authenticated by the secret in
 the path on every callback. Malformed callbacks get 400 and a deny; nothing here turns an error
 into an allow.

@@ -1,7 +1,7 @@
 """The registration check as production serves it: ahead of Django, on the gate's threads.
 
 The platform asks on every sign-up, so the answer must come in milliseconds; like the gate's
-callbacks (console/gate_asgi.py) it skips the session, CSRF, locale and message middleware and
+callbacks (moderation/gate/asgi.py) it skips the session, CSRF, locale and message middleware and
 DRF's request wrapping, and runs on long-lived threads that keep their database connections. The
 rules are DRF's for this endpoint: a platform backend token (``Authorization: Token <key>``), a
 JSON object body, the same answer as the DRF view (both call

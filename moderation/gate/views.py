@@ -1,6 +1,6 @@
 """Django views for the gate callbacks: thin adapters over moderation.gate.protocols.
 
-In production /gate/ is served by the lean ASGI app in console/gate_asgi.py; these views serve the
+In production /gate/ is served by the lean ASGI app in moderation/gate/asgi.py; these views serve the
 same protocol wherever Django's own handler runs (WSGI, the test client, the live test server).
 """
 

@@ -2,7 +2,7 @@
 
 An entry keeps the keyed hash of a normalised identity value and a masked form for display, never
 the raw value (moderation/identity.py). Publishers keep the same hashes, indexed, so matching is an
-equality on hashes (moderation/blacklist.py).
+equality on hashes (moderation/blacklist_matching.py).
 """
 
 from __future__ import annotations

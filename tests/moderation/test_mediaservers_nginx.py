@@ -7,7 +7,7 @@ posts, form-encoded, with notify_method post (observed with this fixture):
     on_update        call=update_publish same as publish minus type, plus time (s) and timestamp (ms)
     on_publish_done  call=publish_done   same as publish minus type
 
-``test_gate_accepts_the_call_values_nginx_sends`` checks that gate_http accepts these, and the
+``test_gate_accepts_the_call_values_nginx_sends`` checks that the gate protocols accept these, and the
 end-to-end tests check that nginx acts on the answers (403 on publish refuses, 403 on update drops).
 """
 
