@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from moderation.models import CreditPolicy
+
 
 @dataclass(frozen=True)
 class LevelRules:
@@ -141,15 +143,11 @@ def rules_from_model(policy) -> PolicyRules:
 
 def load_policy() -> PolicyRules:
     """Read the current policy from the database (two queries), the default if none is stored."""
-    from moderation.models import CreditPolicy
-
     policy = CreditPolicy.objects.prefetch_related("levels").order_by("-version").first()
     return DEFAULT_POLICY if policy is None else rules_from_model(policy)
 
 
 def stored_version() -> int:
-    from moderation.models import CreditPolicy
-
     return CreditPolicy.objects.order_by("-version").values_list("version", flat=True).first() or 0
 
 

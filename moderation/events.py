@@ -20,7 +20,12 @@ import queue
 import threading
 import time
 
+from django import db
+from django.core.cache import cache
+
 from channels.layers import get_channel_layer
+
+from moderation import queries
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +108,6 @@ class _Sender:
 
 
 def _close_database() -> None:
-    from django import db
-
     db.connections.close_all()
 
 
@@ -114,8 +117,6 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
     cards: dict[int, dict] = {}
     first_seq = 0
     if deltas:
-        from moderation import queries
-
         try:
             wanted = {stream_id for _kind, _event, stream_id, card in deltas if card is None}
             cards = queries.cards_for_streams(wanted) if wanted else {}
@@ -145,8 +146,6 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
 
 def _next_seq(count: int) -> int:
     """Reserve ``count`` consecutive sequence numbers; return the first."""
-    from django.core.cache import cache
-
     try:
         last = cache.incr(SEQ_CACHE_KEY, count)
     except ValueError:
@@ -157,8 +156,6 @@ def _next_seq(count: int) -> int:
 
 def current_seq() -> int:
     """The number of the last delta sent, platform-wide."""
-    from django.core.cache import cache
-
     return int(cache.get(SEQ_CACHE_KEY, 0))
 
 
@@ -237,21 +234,19 @@ def stream_ended(stream_id: int, reason: str = "") -> None:
     queue_delta(STREAM_ENDED, stream_id, {"id": stream_id, "state": "ended", "end_reason": reason or None})
 
 
-def streams_claimed(user_id: int | None, stream_ids: list[int]) -> None:
-    """Tell consoles who watches these streams now (``user_id`` None: released)."""
+def streams_claimed(stream_ids: list[int]) -> None:
+    """Tell consoles who watches these streams now (claimed or released: the cards say)."""
     for stream_id in stream_ids:
         queue_delta(STREAM_UPDATED, stream_id)
 
 
-def stream_updated(stream_id: int, fields: dict | None = None) -> None:
-    """Tell consoles that a stream's card changed (snapshot, review flag …)."""
+def stream_updated(stream_id: int) -> None:
+    """Tell consoles that a stream's card changed (snapshot, review flag …); the card is read when sent."""
     queue_delta(STREAM_UPDATED, stream_id)
 
 
 def news_application_changed(application_id: int) -> None:
     """Tell news consoles that an application arrived or changed status (its row, read now)."""
-    from moderation import queries
-
     for row in queries.news_application_rows([application_id]):
         send_to_group(NEWS_GROUP, NEWS_APPLICATION, row)
 

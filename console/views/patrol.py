@@ -121,10 +121,6 @@ def wall(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Kept for links and tests written against the old list page.
-home = wall
-
-
 def stream_for_page(stream_id: int) -> Stream:
     """Return the stream with everything its page shows, in a constant number of queries."""
     snapshots = Snapshot.objects.order_by("-taken_at", "-id")

@@ -81,9 +81,9 @@ def claim_streams(user: User, *, limit: int, ttl_seconds: int | None = None, now
                 data={"claimed": claimed, "renewed": len(renewed), "released": released, "limit": limit},
             )
             if claimed:
-                transaction.on_commit(lambda: events.streams_claimed(user.pk, claimed))
+                transaction.on_commit(lambda: events.streams_claimed(claimed))
             if released:
-                transaction.on_commit(lambda: events.streams_claimed(None, released))
+                transaction.on_commit(lambda: events.streams_claimed(released))
     return renewed + claimed
 
 
@@ -98,7 +98,7 @@ def release_claims(user: User) -> list[int]:
         released = _release(held, user=user)
         if released:
             log_staff_action(user, "stream.release_claims", data={"released": released})
-            transaction.on_commit(lambda: events.streams_claimed(None, released))
+            transaction.on_commit(lambda: events.streams_claimed(released))
     return released
 
 

@@ -73,12 +73,6 @@ def verdict_blocks_stream(verdict: Verdict | None) -> bool:
     )
 
 
-def _card_fields(snapshot: Snapshot) -> dict:
-    from moderation.queries.payloads import snapshot_url
-
-    return {"snapshot_url": snapshot_url(snapshot), "snapshot_taken_at": snapshot.taken_at.isoformat()}
-
-
 def record_snapshot(
     stream: Stream,
     *,
@@ -121,8 +115,7 @@ def record_snapshot(
             if image_bytes is not None and _is_newer_than_latest(locked, taken_at):
                 locked.latest_snapshot = snapshot
                 locked.save(update_fields=["latest_snapshot"])
-                fields = _card_fields(snapshot)
-                transaction.on_commit(lambda: events.stream_updated(locked.pk, fields))
+                transaction.on_commit(lambda: events.stream_updated(locked.pk))
             if actor is not None:
                 log_staff_action(
                     actor,
@@ -170,6 +163,5 @@ def flag_stream_for_review(stream: Stream, *, label: str, score: float, actor: U
         stream.review_score = score
         stream.save(update_fields=["review_flag", "review_score"])
         log_staff_action(actor, "stream.flag_for_review", target=stream, data={"label": label, "score": score})
-        fields = {"review_flag": label, "review_score": score}
-        transaction.on_commit(lambda: events.stream_updated(stream.pk, fields))
+        transaction.on_commit(lambda: events.stream_updated(stream.pk))
     return stream

@@ -75,7 +75,7 @@ class Publisher(models.Model):
     platform_account_id = models.CharField(_("platform account id"), max_length=64, unique=True)
     display_name = models.CharField(_("display name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
-    # Real-name identity (Art. 12). Plain fields for now; the security work encrypts them.
+    # Real-name identity (Art. 12), stored as given (not yet encrypted at rest: see docs/architecture.md).
     real_name = models.CharField(_("real name"), max_length=100, blank=True)
     document_type = models.CharField(
         _("document type"), max_length=32, choices=DocumentType.choices, default=DocumentType.RESIDENT_ID

@@ -45,7 +45,7 @@ def card(stream: Stream) -> dict:
         "last_patrolled_at": stream.last_patrolled_at.isoformat() if stream.last_patrolled_at else None,
         "last_patrolled_by": _user_name(stream.last_patrolled_by),
         "claimed_by": _user_name(stream.claimed_by),
-        "open_reports": 0,  # public reports arrive with the reports capability
+        "open_reports": 0,  # no public report entrance exists yet (docs/architecture.md, open work)
         "review_flag": stream.review_flag,
         "review_score": stream.review_score,
         "snapshot_url": snapshot_url(snapshot),
