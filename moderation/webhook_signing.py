@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import random
 import ssl
 import time
 from collections.abc import Iterable, Mapping
@@ -160,14 +159,3 @@ def _read_some(response: http.client.HTTPResponse, deadline: float) -> bytes:
 
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_ERROR_LENGTH else message[: _MAX_ERROR_LENGTH - 1] + "…"
-
-
-def backoff_seconds(attempt: int, *, base: float = 5.0, cap: float = 30 * 60, jitter: float | None = None) -> float:
-    """Return the wait after failed attempt number ``attempt`` (1, 2, …): base·2ⁿ⁻¹ up to the cap, ±20 %.
-
-    The jitter spreads retries out, so deliveries that failed together (the platform was down) do
-    not all come back in the same second. Pass ``jitter`` (0.8 to 1.2) to fix it.
-    """
-    nominal = min(cap, base * 2 ** min(max(attempt, 1) - 1, 32))
-    factor = random.uniform(0.8, 1.2) if jitter is None else jitter
-    return nominal * factor
