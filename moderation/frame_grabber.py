@@ -1,7 +1,7 @@
 """Grabbing frames of live streams with ffmpeg, and finding the streams due one.
 
-A grab pulls the stream from its node's play URL (``{play_url}/{app}/{key}``), decodes one frame,
-scales it to a thumbnail and writes JPEG to a pipe; it is killed after
+A grab pulls the stream from the play URL its node's adapter gives (moderation/mediaservers),
+decodes one frame, scales it to a thumbnail and writes JPEG to a pipe; it is killed after
 ``settings.LIVEWARD_SNAPSHOT_TIMEOUT`` seconds. A failed grab is logged and records nothing.
 """
 
@@ -11,34 +11,25 @@ import logging
 import shutil
 import subprocess
 from datetime import datetime, timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from moderation import actions, credit_policy
+from moderation import actions, credit_policy, mediaservers
 from moderation.actions.snapshots import MAX_IMAGE_BYTES
 from moderation.models import Category, Snapshot, Stream
 
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_WIDTH = 320
-PULL_SCHEMES = {"rtmp", "rtmps", "http", "https"}
 CLAIM_KEY = "snapshot-claim:{stream_id}"
 
 
 class FrameGrabFailed(Exception):
     """ffmpeg could not deliver a frame (missing, timed out, stream gone, not an image)."""
-
-
-def play_url_for(stream: Stream) -> str | None:
-    """Return the URL to pull a stream from its node, or None when the node has no play URL."""
-    base = (stream.node.play_url or "").strip().rstrip("/")
-    if not base or urlsplit(base).scheme not in PULL_SCHEMES:
-        return None
-    return f"{base}/{quote(stream.app, safe='')}/{quote(stream.key.key, safe='')}"
 
 
 def grab_frame(url: str, *, timeout: float) -> bytes:
@@ -69,7 +60,11 @@ def grab_frame(url: str, *, timeout: float) -> bytes:
 
 def capture_snapshot(stream: Stream) -> Snapshot | None:
     """Grab a frame of a live stream and record it; on any failure log it and return None."""
-    url = play_url_for(stream)
+    try:
+        url = mediaservers.adapter_for(stream.node).play_url(stream)
+    except mediaservers.MediaServerError as exc:  # a node of a kind no adapter speaks
+        logger.warning("no snapshot of stream %s: %s", stream.pk, exc)
+        return None
     if url is None:
         logger.info("no snapshot of stream %s: node %s has no play URL", stream.pk, stream.node.name)
         return None

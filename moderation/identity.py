@@ -191,11 +191,43 @@ def hash_or_blank(kind: str, value: str, *, document_type: str = RESIDENT_ID) ->
         return ""
 
 
-def _mask(text: str, head: int, tail: int) -> str:
+# Masking (Art. 12): the one display form of identity, for the console, the API and the blacklist.
+# Too short to hide at least this many characters, a value is starred in full.
+_MIN_HIDDEN = 4
+# Numbers other than a resident ID keep two characters at each end, and only when at least this
+# many stay hidden: an 18-character licence code shows 91…67, a 9-character passport or permit
+# number (where two and two would narrow it to a handful of people) is starred in full.
+_MIN_HIDDEN_OTHER_DOCUMENT = 10
+
+
+def _mask_middle(text: str, *, head: int, tail: int, min_hidden: int = _MIN_HIDDEN) -> str:
     hidden = len(text) - head - tail
-    if hidden < 2:
+    if hidden < min_hidden:
         return "*" * len(text)
     return text[:head] + "*" * hidden + text[-tail:]
+
+
+def mask_document_number(number: str, *, document_type: str = RESIDENT_ID) -> str:
+    """Mask a document number: 110105199001011234 → 110105********1234; other types keep 2 + 2."""
+    if document_type == RESIDENT_ID:
+        return _mask_middle(number, head=6, tail=4)
+    return _mask_middle(number, head=2, tail=2, min_hidden=_MIN_HIDDEN_OTHER_DOCUMENT)
+
+
+def mask_phone(phone: str) -> str:
+    """Mask a phone number: +8613800138000 → +86138****8000, 13800138000 → 138****8000."""
+    if phone.startswith("+86"):
+        head = 6
+    elif phone.startswith("+"):
+        head = 4
+    else:
+        head = 3
+    return _mask_middle(phone, head=head, tail=4)
+
+
+def mask_name(name: str) -> str:
+    """Mask a real name: 王小明 → 王**; a name keeps only its first character."""
+    return name[:1] + "*" * (len(name) - 1)
 
 
 def mask(kind: str, normalised: str) -> str:
@@ -203,8 +235,8 @@ def mask(kind: str, normalised: str) -> str:
     if kind == Kind.ID_DOCUMENT:
         if ":" in normalised:  # another document type: keep the type, mask the number
             document_type, number = normalised.split(":", 1)
-            return f"{document_type}:{_mask(number, 2, 2)}"
-        return _mask(normalised, 6, 4)
+            return f"{document_type}:{mask_document_number(number, document_type=document_type)}"
+        return mask_document_number(normalised)
     if kind == Kind.PHONE:
-        return _mask(normalised, 6 if normalised.startswith("+86") else 4, 4)
-    return _mask(normalised, 4, 4)
+        return mask_phone(normalised)
+    return _mask_middle(normalised, head=4, tail=4)

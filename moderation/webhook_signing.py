@@ -1,23 +1,21 @@
 """Signed webhooks to the platform's backend: the body, the signature, one HTTP POST.
 
-Framework-free (stdlib only), so the platform's engineers can copy ``verify`` as it is; see
-docs/webhooks.md. The signature is ``sha256=<hex>``, the HMAC-SHA256 with the shared secret of
-``f"{timestamp}.{body}"``, where the timestamp is the ``X-Liveward-Timestamp`` header (unix seconds)
-and the body is the exact bytes sent.
+Framework-free (the stdlib, and moderation/outbound_http.py for the POST), so the platform's
+engineers can copy ``verify`` as it is; see docs/webhooks.md. The signature is ``sha256=<hex>``,
+the HMAC-SHA256 with the shared secret of ``f"{timestamp}.{body}"``, where the timestamp is the
+``X-Liveward-Timestamp`` header (unix seconds) and the body is the exact bytes sent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
-import random
-import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from moderation import outbound_http
 
 EVENT_HEADER = "X-Liveward-Event"
 DELIVERY_HEADER = "X-Liveward-Delivery"
@@ -112,62 +110,24 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -
 
     Redirects are not followed: a signed notification goes only where it was configured to go.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        with outbound_http.exchange("POST", url, timeout=timeout, headers=headers, body=body) as reply:
+            if 200 <= reply.status < 300:
+                # Accepted: what follows the status line does not matter.
+                return PostResult(ok=True, status=reply.status)
+            excerpt = reply.read_excerpt(max_bytes=_MAX_RESPONSE_BYTES)[:200]
+    except outbound_http.BadURL:
         return PostResult(ok=False, error=f"not an http(s) URL: {url[:100]}")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if parts.scheme == "https":
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    deadline = time.monotonic() + timeout
-    try:
-        connection.request("POST", path, body=body, headers=dict(headers))
-        response = connection.getresponse()
-        if 200 <= response.status < 300:
-            # Accepted: what follows the status line does not matter.
-            return PostResult(ok=True, status=response.status)
-        excerpt = _read_some(response, deadline)
-    except TimeoutError:
+    except outbound_http.NoAnswer:
         return PostResult(ok=False, error=f"timed out after {timeout:g} s")
-    except ConnectionRefusedError:
-        return PostResult(ok=False, error="connection refused")
-    except (OSError, http.client.HTTPException) as exc:
-        return PostResult(ok=False, error=_short(f"{type(exc).__name__}: {exc}"))
-    finally:
-        connection.close()
+    except outbound_http.OutboundHTTPError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ConnectionRefusedError):
+            return PostResult(ok=False, error="connection refused")
+        return PostResult(ok=False, error=_short(f"{type(cause).__name__}: {cause}"))
     detail = excerpt.decode("utf-8", "replace").strip()
-    return PostResult(ok=False, status=response.status, error=_short(f"HTTP {response.status} {detail}".strip()))
-
-
-def _read_some(response: http.client.HTTPResponse, deadline: float) -> bytes:
-    # A little of a refusal's answer, for the error message; a slow or broken one is not waited for.
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while size < _MAX_RESPONSE_BYTES and time.monotonic() < deadline:
-            chunk = response.read1(4096)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except (OSError, http.client.HTTPException):
-        pass
-    return b"".join(chunks)[:200]
+    return PostResult(ok=False, status=reply.status, error=_short(f"HTTP {reply.status} {detail}".strip()))
 
 
 def _short(message: str) -> str:
     return message if len(message) <= _MAX_ERROR_LENGTH else message[: _MAX_ERROR_LENGTH - 1] + "…"
-
-
-def backoff_seconds(attempt: int, *, base: float = 5.0, cap: float = 30 * 60, jitter: float | None = None) -> float:
-    """Return the wait after failed attempt number ``attempt`` (1, 2, …): base·2ⁿ⁻¹ up to the cap, ±20 %.
-
-    The jitter spreads retries out, so deliveries that failed together (the platform was down) do
-    not all come back in the same second. Pass ``jitter`` (0.8 to 1.2) to fix it.
-    """
-    nominal = min(cap, base * 2 ** min(max(attempt, 1) - 1, 32))
-    factor = random.uniform(0.8, 1.2) if jitter is None else jitter
-    return nominal * factor

@@ -22,8 +22,8 @@ from console.forms.credit import (
 from moderation import actions, permissions, queries
 from moderation import credit_policy as policy_cache
 from moderation.actions.credit import CHARGEABLE_KINDS
-from moderation.api.masking import mask_document_number, mask_name, mask_phone
-from moderation.models import Appeal, ModerationAction
+from moderation.identity import mask_document_number, mask_name, mask_phone
+from moderation.models import Appeal, ModerationAction, Publisher
 
 
 @never_cache
@@ -40,9 +40,11 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
     identity = {
         "real_name": mask_name(publisher.real_name),
         "document_type": publisher.get_document_type_display(),
-        "document_number": mask_document_number(publisher.document_number),
+        "document_number": mask_document_number(publisher.document_number, document_type=publisher.document_type),
         "phone": mask_phone(publisher.phone),
-        "organisation_licence_number": mask_document_number(publisher.organisation_licence_number),
+        "organisation_licence_number": mask_document_number(
+            publisher.organisation_licence_number, document_type=Publisher.DocumentType.BUSINESS_LICENCE
+        ),
     }
     may_adjust = permissions.may(request.user, "credit.manage")
     return {

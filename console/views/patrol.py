@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.roles import require_role
 from moderation import permissions, queries
-from moderation.api.masking import mask_document_number, mask_name, mask_phone
+from moderation.identity import mask_document_number, mask_name, mask_phone
 from moderation.models import (
     Category,
     Comment,
@@ -160,7 +160,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
     identity = {
         "real_name": mask_name(publisher.real_name),
         "document_type": publisher.get_document_type_display(),
-        "document_number": mask_document_number(publisher.document_number),
+        "document_number": mask_document_number(publisher.document_number, document_type=publisher.document_type),
         "phone": mask_phone(publisher.phone),
     }
     return render(

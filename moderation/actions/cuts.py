@@ -7,7 +7,6 @@ queued by name through moderation.task_queue); the gate keeps the key denied mea
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 
 from django.db.models import Q
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from moderation import events, mediaservers, task_queue
 from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS
+from moderation.backoff import backoff_delay
 from moderation.models import ModerationAction, Stream
 
 logger = logging.getLogger(__name__)
@@ -77,8 +77,8 @@ def close_cut_stream(stream_id: int) -> None:
 
 
 def retry_delay(attempts: int) -> float:
-    """Seconds before the next drop attempt: 1, 2, 4 … capped at 60, with jitter."""
-    return min(60.0, 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+    """Seconds before the next drop attempt: 1, 2, 4 … capped at 60, ±20 %."""
+    return backoff_delay(attempts, base=1.0, cap=60.0, jitter=0.2)
 
 
 def record_cut_failure(action_id: int, error: str) -> None:

@@ -21,7 +21,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.actions import log_staff_action
-from moderation import task_queue, webhook_signing
+from moderation import task_queue
+from moderation.backoff import backoff_delay
 from moderation.errors import ModerationError
 from moderation.models import WebhookDelivery
 
@@ -90,6 +91,11 @@ def mark_webhook_delivered(delivery: WebhookDelivery) -> bool:
     return bool(updated)
 
 
+def delivery_retry_delay(attempts: int, *, jitter: float = 0.2) -> float:
+    """Seconds before the next delivery attempt: 5, 10, 20 … capped at 30 minutes, ±20 % (docs/webhooks.md)."""
+    return backoff_delay(attempts, base=5.0, cap=30 * 60.0, jitter=jitter)
+
+
 def record_webhook_failure(delivery: WebhookDelivery, *, error: str) -> float | None:
     """Record a failed attempt; return the seconds until the next one, or None once given up.
 
@@ -118,7 +124,7 @@ def record_webhook_failure(delivery: WebhookDelivery, *, error: str) -> float | 
             error,
         )
         return None
-    delay = webhook_signing.backoff_seconds(delivery.attempts)
+    delay = delivery_retry_delay(delivery.attempts)
     next_attempt_at = timezone.now() + timedelta(seconds=delay)
     if current.update(last_error=error, next_attempt_at=next_attempt_at):
         delivery.last_error, delivery.next_attempt_at = error, next_attempt_at

@@ -8,8 +8,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from moderation import credit_policy
-from moderation.api.masking import mask_document_number, mask_name, mask_phone
-from moderation.identity import IdentityError, normalise_device, normalise_phone, normalise_resident_id
+from moderation.identity import (
+    IdentityError,
+    mask_document_number,
+    mask_name,
+    mask_phone,
+    normalise_device,
+    normalise_phone,
+    normalise_resident_id,
+)
 from moderation.models import (
     Appeal,
     Category,
@@ -79,13 +86,15 @@ class PublisherSerializer(serializers.ModelSerializer):
         return credit_rules(publisher)
 
     def get_document_number(self, publisher: Publisher) -> str:
-        return mask_document_number(publisher.document_number)
+        return mask_document_number(publisher.document_number, document_type=publisher.document_type)
 
     def get_phone(self, publisher: Publisher) -> str:
         return mask_phone(publisher.phone)
 
     def get_organisation_licence_number(self, publisher: Publisher) -> str:
-        return mask_document_number(publisher.organisation_licence_number)
+        return mask_document_number(
+            publisher.organisation_licence_number, document_type=Publisher.DocumentType.BUSINESS_LICENCE
+        )
 
 
 class GateDecisionSerializer(serializers.ModelSerializer):

@@ -20,7 +20,7 @@ import re
 from django.conf import settings
 
 from moderation.database_threads import DatabaseThreads, drop_connections
-from moderation.gate import protocols, registration
+from moderation.gate import limits, protocols, registration
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,13 @@ def _decide(function, *args) -> protocols.GateReply:
     return reply
 
 
-async def _read_body(receive, limit: int, declared: int | None) -> bytes | None:
-    """Read the request body; None when it is larger than ``limit`` (the rest is not buffered)."""
-    if declared is not None and declared > limit:
+async def _read_body(scope, receive) -> bytes | None:
+    """Read the request body; None when it is larger than the gate accepts (the rest is not buffered)."""
+    content_length = None
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            content_length = value
+    if limits.body_too_large(content_length=content_length):
         return None
     chunks: list[bytes] = []
     size = 0
@@ -59,7 +63,7 @@ async def _read_body(receive, limit: int, declared: int | None) -> bytes | None:
             return b""
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if limits.body_too_large(received=size):
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -94,14 +98,7 @@ class GateASGIApp:
         if scope.get("method") != "POST":
             await _send(send, 405, b"POST only", "text/plain; charset=utf-8", [(b"allow", b"POST")])
             return
-        declared = None
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = settings.LIVEWARD_GATE_MAX_BODY + 1
-        body = await _read_body(receive, settings.LIVEWARD_GATE_MAX_BODY, declared)
+        body = await _read_body(scope, receive)
         client = scope.get("client") or ("", 0)
         addr = str(client[0] or "")
         if nginx:
@@ -118,16 +115,10 @@ class GateASGIApp:
                 send, 405, b'{"error":{"code":"method_not_allowed"}}', "application/json", [(b"allow", b"POST")]
             )
             return
-        declared = None
         authorization = ""
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = settings.LIVEWARD_GATE_MAX_BODY + 1
-            elif name == b"authorization":
+            if name == b"authorization":
                 authorization = value.decode("latin-1")
-        body = await _read_body(receive, settings.LIVEWARD_GATE_MAX_BODY, declared)
+        body = await _read_body(scope, receive)
         reply = await _threads.run(_decide, registration.answer, authorization, body)
         await _send(send, reply.status, reply.body, reply.content_type)

@@ -6,25 +6,20 @@ same protocol wherever Django's own handler runs (WSGI, the test client, the liv
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from moderation.gate import protocols
+from moderation.gate import limits, protocols
 
 
 def _read_limited(request: HttpRequest) -> bytes | None:
     """Return the body, or None when it is larger than the gate accepts."""
-    limit = settings.LIVEWARD_GATE_MAX_BODY
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    # WSGI servers pass an empty CONTENT_LENGTH for a request without one.
+    if limits.body_too_large(content_length=request.META.get("CONTENT_LENGTH") or None):
         return None
-    if length > limit:
-        return None
-    body = request.read(limit + 1)
-    return None if len(body) > limit else body
+    body = request.read(limits.max_body_bytes() + 1)
+    return None if limits.body_too_large(received=len(body)) else body
 
 
 def _respond(reply: protocols.GateReply) -> HttpResponse:

@@ -1,7 +1,8 @@
-"""Media-server adapters: the only code that knows the nodes' control URLs and APIs.
+"""Media-server adapters: the only code that knows the nodes' control and play URLs and APIs.
 
 ``adapter_for(node).drop(stream)`` cuts a publisher off; ``adapter_for(node).live_streams()`` lists
-what the node has live. Every failure to get a usable answer raises a MediaServerError subclass.
+what the node has live; ``adapter_for(node).play_url(stream)`` says where to pull a stream from.
+Every failure to get a usable answer raises a MediaServerError subclass.
 """
 
 from __future__ import annotations

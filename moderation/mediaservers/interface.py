@@ -1,11 +1,15 @@
-"""What every media-server adapter offers: drop a publisher, list what is live, and its errors."""
+"""What every media-server adapter offers: drop a publisher, list what is live, play URLs, errors."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from moderation.models import MediaServer, Stream
+
+# Schemes a stream may be pulled over (ffmpeg reads them all); anything else (file://) is refused.
+PULL_SCHEMES = frozenset({"rtmp", "rtmps", "http", "https"})
 
 
 class MediaServerError(Exception):
@@ -70,3 +74,14 @@ class MediaServerAdapter(ABC):
     @abstractmethod
     def live_streams(self) -> list[LiveSession]:
         """Return the sessions publishing at the node now."""
+
+    def play_url(self, stream: Stream) -> str | None:
+        """Return the URL to pull the stream from the node, or None when the node has no play URL.
+
+        Both nginx-rtmp and SRS play a stream at ``{play_url}/{app}/{key}``; an adapter for a server
+        that does otherwise overrides this.
+        """
+        base = (self.node.play_url or "").strip().rstrip("/")
+        if not base or urlsplit(base).scheme not in PULL_SCHEMES:
+            return None
+        return f"{base}/{quote(stream.app, safe='')}/{quote(stream.key.key, safe='')}"

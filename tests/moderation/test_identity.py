@@ -134,4 +134,46 @@ def test_masks():
     assert identity.mask(Kind.ID_DOCUMENT, VALID_ID) == "110105********1232"
     assert identity.mask(Kind.PHONE, "+8613800138000") == "+86138****8000"
     assert identity.mask(Kind.DEVICE, "abcd-1234-ef56") == "abcd******ef56"
-    assert identity.mask(Kind.ID_DOCUMENT, "passport:E12345678") == "passport:E1*****78"
+    # A passport number is too short to keep two characters at each end (this test asserted
+    # passport:E1*****78 while the API starred the same number in full; the stricter rule stays).
+    assert identity.mask(Kind.ID_DOCUMENT, "passport:E12345678") == "passport:*********"
+    assert identity.mask(Kind.ID_DOCUMENT, "business_licence:91110105MA01234567") == (
+        "business_licence:91**************67"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [("110105199001011234", "110105********1234"), ("", ""), ("12345", "*****"), ("E12345678", "*********")],
+)
+def test_document_masking(raw, masked):
+    assert identity.mask_document_number(raw) == masked
+
+
+def test_a_document_of_another_type_keeps_two_characters_at_each_end_when_long_enough():
+    assert identity.mask_document_number("91110105MA01234567", document_type="business_licence") == (
+        "91**************67"
+    )
+    assert identity.mask_document_number("E12345678", document_type="passport") == "*********"
+
+
+def test_phone_masking():
+    assert identity.mask_phone("+8613800138000") == "+86138****8000"
+    assert identity.mask_phone("13800138000") == "138****8000"
+    assert identity.mask_phone("1234") == "****"
+    assert identity.mask_phone("+4915112345678") == "+491******5678"
+
+
+def test_a_value_that_would_hide_fewer_than_four_characters_is_starred_in_full():
+    assert identity.mask(Kind.DEVICE, "abcdefghijk") == "***********"
+    assert identity.mask(Kind.DEVICE, "abcdefghijkl") == "abcd****ijkl"
+
+
+def test_the_api_and_the_blacklist_mask_one_value_alike():
+    assert identity.mask(Kind.ID_DOCUMENT, VALID_ID) == identity.mask_document_number(VALID_ID)
+    assert identity.mask(Kind.PHONE, "+8613800138000") == identity.mask_phone("+8613800138000")
+
+
+def test_names_keep_their_first_character():
+    assert identity.mask_name("王小明") == "王**"
+    assert identity.mask_name("") == ""

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, credit_policy, events, frame_grabber, queries
+from moderation import actions, credit_policy, events, frame_grabber, mediaservers, queries
 from moderation.models import MediaServer, Snapshot, Stream, StreamKey
 from moderation.tasks.snapshots import capture_stream_snapshot, schedule_due_snapshots
 from tests.media import (
@@ -145,12 +145,13 @@ def test_ended_stream_is_not_captured(stream_key):
     assert capture_stream_snapshot.apply(args=(999_999,)).get() is None
 
 
-def test_play_url_is_the_node_base_with_app_and_key():
-    node = MediaServer(name="n", play_url="rtmp://10.0.0.5:1935/")
+@pytest.mark.parametrize("kind", MediaServer.Kind.values)
+def test_play_url_is_the_node_base_with_app_and_key(kind):
+    node = MediaServer(name="n", kind=kind, play_url="rtmp://10.0.0.5:1935/")
     stream = Stream(node=node, app="live", key=StreamKey(key="k-1"))
-    assert frame_grabber.play_url_for(stream) == "rtmp://10.0.0.5:1935/live/k-1"
+    assert mediaservers.adapter_for(node).play_url(stream) == "rtmp://10.0.0.5:1935/live/k-1"
     node.play_url = "file:///etc/passwd"
-    assert frame_grabber.play_url_for(stream) is None
+    assert mediaservers.adapter_for(node).play_url(stream) is None
 
 
 # --- the record_snapshot action --------------------------------------------------------------

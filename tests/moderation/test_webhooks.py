@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.models import StaffActionLog
 from moderation import actions, webhook_signing
+from moderation.actions.webhooks import delivery_retry_delay
 from moderation.models import WebhookDelivery
 from moderation.tasks.webhooks import deliver_webhook, retry_due_webhooks
 from tests.console.test_settings import start
@@ -190,10 +191,10 @@ def test_body_is_canonical_json_keeping_chinese_readable():
 
 
 def test_backoff_doubles_from_five_seconds_up_to_thirty_minutes_with_jitter():
-    assert [webhook_signing.backoff_seconds(n, jitter=1.0) for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
-    assert webhook_signing.backoff_seconds(11, jitter=1.0) == 1800
-    assert webhook_signing.backoff_seconds(1000, jitter=1.0) == 1800
-    waits = {webhook_signing.backoff_seconds(3) for _ in range(50)}
+    assert [delivery_retry_delay(n, jitter=0) for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert delivery_retry_delay(11, jitter=0) == 1800
+    assert delivery_retry_delay(1000, jitter=0) == 1800
+    waits = {delivery_retry_delay(3) for _ in range(50)}
     assert len(waits) > 1 and all(16 <= wait <= 24 for wait in waits)
 
 
