@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from moderation import events
@@ -87,11 +88,14 @@ def end_stream_session(
 ) -> int | None:
     """Close the live stream of this node session (publish_done / unpublish); return its id, None if none."""
     live = Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True)
-    stream_id = next(iter(live.values_list("pk", flat=True)[:1]), None)
-    if stream_id is None:
+    found = next(iter(live.values_list("pk", "publisher_id")[:1]), None)
+    if found is None:
         return None
-    # A publisher who left while a cut of this stream was pending was cut: the record says so.
-    if ModerationAction.objects.filter(stream_id=stream_id, media_status=ModerationAction.MediaStatus.PENDING).exists():
+    stream_id, publisher_id = found
+    # A publisher who left while a cut of this stream (a block) or of all their streams (a suspension,
+    # a closure) was pending was cut: the record says so, whichever of the drop and the callback is first.
+    cutting_this_stream = Q(stream_id=stream_id) | Q(publisher_id=publisher_id, kind__in=PUBLISHER_CUT_KINDS)
+    if ModerationAction.objects.filter(cutting_this_stream, media_status=ModerationAction.MediaStatus.PENDING).exists():
         reason = Stream.EndReason.CUT
     # Conditional on still being live, so a concurrent close (a cut, a replacement) wins once.
     with transaction.atomic():
@@ -117,5 +121,6 @@ CUT_KINDS = (
     ModerationAction.Kind.CLOSE,
     ModerationAction.Kind.NEWS_CUT,
 )
-# The kinds that cut one stream (the others cut every live stream of the publisher).
+# The kinds that cut one stream, and those that cut every live stream of the publisher.
 STREAM_CUT_KINDS = (ModerationAction.Kind.BLOCK, ModerationAction.Kind.NEWS_CUT)
+PUBLISHER_CUT_KINDS = (ModerationAction.Kind.SUSPEND, ModerationAction.Kind.CLOSE)
