@@ -72,7 +72,7 @@ def test_home_has_the_connection_indicator_and_a_skip_link(staff_client):
     body = staff_client.get("/").content.decode()
     assert 'id="live-indicator"' in body and 'data-text-live="在线"' in body and 'data-text-down="连接中断"' in body
     assert '<a class="skip-link" href="#main">' in body and '<main id="main"' in body
-    assert "/static/js/wall.js" in body and "/static/css/console.css" in body
+    assert "/static/js/wall/main.js" in body and "/static/css/console.css" in body
     assert "http://" not in body and "https://" not in body  # nothing from a CDN
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from django.conf import settings
+from django.contrib.staticfiles.views import serve
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -33,8 +35,8 @@ def test_the_wall_renders_for_every_staff_role(client, request, persona):
     assert response.status_code == 200
     body = response.content.decode()
     assert "巡查墙" in body and 'id="wall"' in body
-    assert "/static/js/wall.js" in body and "/static/css/wall.css" in body
-    assert "/static/js/socket.js" in body  # the one socket, with its heartbeat, shared by wall.js
+    assert "/static/js/wall/main.js" in body and "/static/css/wall.css" in body
+    assert "/static/js/socket.js" in body  # the one socket, with its heartbeat, shared by the wall's modules
     assert "/static/js/console.js" not in body  # the list refresher of other pages is not loaded here
     assert 'id="live-indicator"' in body
 
@@ -88,6 +90,27 @@ def test_the_wall_filters_list_the_categories(client, patroller, entertainment, 
     body = client.get("/").content.decode()
     assert '<option value="news">新闻</option>' in body and '<option value="entertainment">娱乐</option>' in body
     assert '<option value="1">1 级</option>' in body and '<option value="3">3 级</option>' in body
+
+
+def test_the_wall_loads_as_a_module_after_the_shared_socket(client, patroller):
+    client.force_login(patroller)
+    body = client.get("/").content.decode()
+    module = '<script type="module" src="/static/js/wall/main.js"></script>'
+    assert module in body
+    assert body.index("/static/js/socket.js") < body.index(module)  # LivewardSocket is defined first
+
+
+def test_the_walls_modules_are_served_as_javascript_and_import_only_each_other(rf):
+    """A module served as text/plain, or importing a file that is not there, leaves the wall empty."""
+    directory = settings.BASE_DIR / "static" / "js" / "wall"
+    modules = sorted(path.name for path in directory.glob("*.js"))
+    assert "main.js" in modules
+    for name in modules:
+        response = serve(rf.get(f"/static/js/wall/{name}"), f"js/wall/{name}", insecure=True)
+        assert response["Content-Type"].startswith("text/javascript"), (name, response["Content-Type"])
+        source = (directory / name).read_text()
+        for imported in re.findall(r'^import .* from "([^"]+)";$', source, re.M):
+            assert imported.startswith("./") and imported[2:] in modules, (name, imported)
 
 
 # --- the stream page ----------------------------------------------------------------------------

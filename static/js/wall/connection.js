@@ -1,0 +1,44 @@
+// The wall's side of the console socket. socket.js (a classic script that base.html loads before
+// this module; deferred classic and module scripts run in document order) gives
+// window.LivewardSocket: heartbeat, reconnect with backoff, the live indicator.
+import { T, config, statusLine } from "./page.js";
+import { elements, state, view } from "./state.js";
+
+let connection = null;
+
+export function connect(onFrame) {
+  connection = window.LivewardSocket.open({ onFrame: onFrame });
+}
+
+export function send(frame) {
+  return connection !== null && connection.send(frame);
+}
+
+// Ask for the current view again: after a reconnect, a gap in seq, or a change of filter or window.
+export function resync() {
+  const frame = { type: "resync", offset: view.offset, limit: view.limit };
+  if (view.category) frame.category = view.category;
+  if (view.tier) frame.tier = Number(view.tier);
+  state.resyncWanted = true;
+  if (send(frame)) state.resyncSentAt = Date.now();
+  statusLine.textContent = T.resyncing;
+}
+
+// --- claims -------------------------------------------------------------------------------------
+// On shift, the console claims streams for this patroller and renews the claim before it lapses,
+// so the queue is spread across the patrollers on duty. Off shift the server says not_on_duty
+// (an error frame without a request id, which the wall ignores) and nothing is claimed.
+export function claim() {
+  send({ type: "claim", limit: 20 });
+}
+
+export function keepClaiming() {
+  setInterval(claim, Math.max(5, (config.claimTtlSeconds || 120) / 2) * 1000);
+}
+
+export function onClaimed(frame) {
+  state.mine = new Set(frame.streams || []);
+  elements.forEach(function (element, streamId) {
+    element.classList.toggle("mine", state.mine.has(Number(streamId)));
+  });
+}

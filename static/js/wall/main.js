@@ -1,0 +1,72 @@
+// The patrol wall (巡查墙): live-stream cards over the console WebSocket (docs/console-protocol.md).
+//
+// One socket per tab: hello, snapshot, then deltas by seq. Deltas go into an in-memory map and mark
+// their card dirty; the wall repaints at most every REPAINT_MS (a timer, then requestAnimationFrame),
+// re-rendering only the touched cards. A gap in seq, or a reconnect, sends `resync`: no page reload.
+// Actions carry a request id that a retry after a reconnect reuses, so nothing is done twice.
+// Every text comes from the page (#wall-config), already translated.
+//
+// The modules: page.js (config, texts, elements), state.js (the shared state), connection.js (the
+// socket and claims), queue.js (snapshot and deltas in priority order), paint.js (coalesced
+// repaints), cards.js (one card's content), focus.js, picker.js (the reason picker), actions.js
+// (action frames, acks, errors), keys.js (keys, clicks, the key help). This one wires them up.
+import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
+import { onAck, onError, retryPending } from "./actions.js";
+import { refreshTimes } from "./cards.js";
+import { claim, connect, keepClaiming, onClaimed, resync } from "./connection.js";
+import { listenToHelp, listenToKeys } from "./keys.js";
+import { paintCount } from "./paint.js";
+import { applyDelta, applySnapshot } from "./queue.js";
+import { cards, pending, state, view } from "./state.js";
+
+function handle(frame) {
+  switch (frame.type) {
+    case "hello":
+      if (liveCount && typeof frame.live === "number") liveCount.textContent = frame.live;
+      // The server follows hello with a snapshot of the default view; ask for ours when it differs,
+      // and always after a reconnect (events were missed meanwhile).
+      if (state.gotSnapshot || view.offset || view.category || view.tier) resync();
+      retryPending();
+      claim();
+      break;
+    case "claimed": onClaimed(frame); break;
+    case "snapshot": applySnapshot(frame); break;
+    case "delta": applyDelta(frame); break;
+    case "ack": onAck(frame); break;
+    case "error": onError(frame); break;
+    case "pong": break;
+    default: break;
+  }
+}
+
+// --- filters and the window ---------------------------------------------------------------------
+function changeView(offset) {
+  view.offset = Math.max(0, offset);
+  view.category = filterCategory.value;
+  view.tier = filterTier.value;
+  state.focusedId = null;
+  resync();
+}
+
+keepClaiming();
+listenToHelp();
+listenToKeys();
+filterCategory.addEventListener("change", function () { changeView(0); });
+filterTier.addEventListener("change", function () { changeView(0); });
+prevButton.addEventListener("click", function () { changeView(view.offset - view.limit); });
+nextButton.addEventListener("click", function () { changeView(view.offset + view.limit); });
+document.getElementById("wall-filters").addEventListener("submit", function (event) { event.preventDefault(); });
+
+// The language menu submits itself (console.js does this on other pages).
+document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+  select.addEventListener("change", function () { select.form.submit(); });
+});
+
+connect(handle);
+setInterval(refreshTimes, 30000);
+// For tests and the curious: the wall's state, read-only by convention.
+window.liveward = {
+  cards: cards, view: view, pending: pending,
+  get order() { return state.order; }, get seq() { return state.lastSeq; }, get total() { return state.total; },
+  get paints() { return paintCount(); },
+};
