@@ -1,4 +1,4 @@
-"""The ingest gate: may this key publish now on this node? (PRODUCT.md §4.1)
+"""The ingest gate: may this key publish now on this node? (docs/regulation.md, "The ingest gate")
 
 The decision is an ordered list of rules, each a function of the context that returns a Denial or
 None. Later capabilities (blacklist, credit, news) add one function each to ``PUBLISH_RULES``.
