@@ -460,6 +460,16 @@ CELERY_BEAT_SCHEDULE["liveward-blacklist-sweep"] = {
     "options": {"expires": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS)},
 }
 
+# --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
+
+# A child of the run command that dies is restarted with backoff; one that dies more than this
+# many times within the window is given up (the ASGI server: the run command stops).
+LIVEWARD_RESTART_LIMIT = env_int("LIVEWARD_RESTART_LIMIT", 5, minimum=1, maximum=100)
+LIVEWARD_RESTART_WINDOW_SECONDS = env_int("LIVEWARD_RESTART_WINDOW_SECONDS", 60, minimum=5, maximum=86400)
+# Where the demo's stand-in node (simulate_streams) answers drop and stat calls; set when seed_demo
+# registers the node.
+LIVEWARD_SIMULATOR_CONTROL_PORT = env_int("LIVEWARD_SIMULATOR_CONTROL_PORT", 8081, minimum=1, maximum=65535)
+
 # --- logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
