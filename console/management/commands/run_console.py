@@ -20,6 +20,31 @@ from django.core.management.base import BaseCommand, CommandError
 from console.embedded import EmbeddedRedis
 from console.supervisor import RestartPolicy, Supervisor
 
+# The server's own limits (docs/deploy.md, "The server's own limits"). Headers: a deadline and a
+# size cap (console/http_protocol.py); bodies are limited in console/asgi.py.
+HTTP_PROTOCOL = "console.http_protocol:HeaderLimitedHttpToolsProtocol"
+# An idle kept-alive connection is closed after this many seconds (uvicorn's default, said aloud).
+KEEP_ALIVE_SECONDS = 5
+# On Ctrl-C, open requests and WebSockets get this long before the server closes them.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+# A WebSocket message larger than this closes the socket (1009). Console frames are refused above
+# 8 KiB with a clear error frame (console/consumers.py); uvicorn's default would read 16 MiB.
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def server_command(*, host: str, port: int, workers: int) -> list[str]:
+    """Return the uvicorn command line the run command starts: the console with the server's limits."""
+    return [
+        sys.executable, "-m", "uvicorn", "console.asgi:application",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--lifespan", "off",
+        "--http", HTTP_PROTOCOL,
+        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
+        "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
+        "--limit-concurrency", str(settings.LIVEWARD_MAX_CONNECTIONS),
+        "--ws-max-size", str(WS_MAX_MESSAGE_BYTES),
+    ]  # fmt: skip
+
 
 class Command(BaseCommand):
     help = "Start the console: embedded Redis (if REDIS_URL is unset), ASGI server, Celery worker and beat."
@@ -85,11 +110,7 @@ class Command(BaseCommand):
 
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
-        server = [
-            python, "-m", "uvicorn", "console.asgi:application",
-            "--host", options["host"], "--port", str(options["port"]),
-            "--workers", str(options["workers"]), "--no-access-log", "--lifespan", "off",
-        ]  # fmt: skip
+        server = server_command(host=options["host"], port=options["port"], workers=options["workers"])
         self._spawn("web", server, essential=True)
         self._spawn("worker", [python, "-m", "celery", "-A", "console", "worker", "-l", "INFO", "-c", "2"])
         beat = [python, "-m", "celery", "-A", "console", "beat", "-l", "INFO"]
