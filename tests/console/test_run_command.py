@@ -88,16 +88,27 @@ class RunCommand:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
-    def celery_round_trip(self, timeout: float = 90.0) -> str:
-        """Send the console's ping task through the embedded Redis and wait for the worker's answer."""
+    def celery_round_trip(self, timeout: float = 90.0) -> bool:
+        """Send the console's ping task through the embedded Redis; tell whether the worker answered it."""
         url = f"redis+socket://{self.var_dir / 'redis.sock'}"
         client = Celery("probe", broker=url, backend=url)
         token = uuid.uuid4().hex
         try:
             result = client.send_task("console.tasks.ping", args=[token])
-            return result.get(timeout=timeout)["token"] == token and token
+            return result.get(timeout=timeout)["token"] == token
         finally:
             client.close()
+
+    def pump(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _healthy(url: str) -> bool:
@@ -135,7 +146,7 @@ def run_command():
         text=True,
     )
     run = RunCommand(process=process, url=f"http://127.0.0.1:{port}", var_dir=var_dir)
-    threading.Thread(target=lambda: run.lines.extend(iter(process.stdout.readline, "")), daemon=True).start()
+    threading.Thread(target=run.pump, daemon=True).start()
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _healthy(run.url):
@@ -151,7 +162,7 @@ def run_command():
             except subprocess.TimeoutExpired:
                 process.kill()
         for leftover in run.seen.values():  # after a failure, leave nothing behind
-            if leftover.is_running():
+            if alive(leftover):
                 leftover.kill()
         shutil.rmtree(var_dir, ignore_errors=True)
 
@@ -173,7 +184,7 @@ def test_the_gate_answers_while_the_worker_is_killed_and_the_worker_comes_back(r
     run.wait_for_output("worker restarted (pid")
     assert run.celery_round_trip()
     assert run.children()["worker"].pid != worker.pid
-    assert not any(process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in pool)
+    assert not any(alive(process) for process in pool)  # the dead worker's pool went with it
 
     beat = run.children()["beat"]
     beat.send_signal(signal.SIGKILL)
@@ -191,7 +202,28 @@ def test_the_gate_answers_while_the_worker_is_killed_and_the_worker_comes_back(r
     run.process.send_signal(signal.SIGINT)
     assert run.process.wait(timeout=60) == 0
     assert run.seen
-    still_running = [p for p in run.seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert still_running == []
+    assert [process for process in run.seen.values() if alive(process)] == []
     assert not (run.var_dir / "redis.sock").exists()
     assert not _healthy(run.url)
+
+
+def test_a_killed_redis_or_asgi_server_is_restarted_and_the_console_recovers(run_command):
+    run = run_command
+    redis = run.children()["redis-server"]
+
+    redis.send_signal(signal.SIGKILL)
+
+    run.wait_for_output("redis restarted (pid")
+    assert run.celery_round_trip()  # the worker reconnected, or was restarted if it died of it
+    assert run.publish(GOOD_KEY, "probe-5") == (200, "allowed")
+
+    web = run.children()["uvicorn"]
+    web.send_signal(signal.SIGKILL)
+
+    run.wait_for_output("web exited (killed by SIGKILL); restarting it in")
+    run.wait_for_output("web restarted (pid")
+    deadline = time.monotonic() + 60
+    while not _healthy(run.url) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.publish(GOOD_KEY, "probe-6") == (200, "allowed")
+    assert run.process.poll() is None
