@@ -27,7 +27,9 @@ from accounts.roles import MACHINE_REVIEW
 from console.management.commands.run_console import server_command
 from tests.browser import AsgiServer, _stop, _wait_until_healthy, database_url_for_tests, free_port
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction=True: the server must see the sessions and tokens the tests write. serialized_rollback:
+# the flush after each test would otherwise leave the database unlike what later tests expect.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BODY_TIMEOUT = 2.0
 HEADER_TIMEOUT = 2.0
