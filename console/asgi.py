@@ -14,10 +14,13 @@ if settings.SERVE_STATIC:
 
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
+from console.body_limits import AnonymousBodyLimit, BodyDeadline  # noqa: E402
 from moderation.gate.asgi import GateASGIApp  # noqa: E402
 
 # The gate's callbacks are answered ahead of Django's middleware; everything else is Django's.
-http_app = GateASGIApp(django_asgi_app)
+# Every body must arrive in time; bodies for Django are limited before Django reads them (the
+# gate front limits its own: moderation/gate/limits.py).
+http_app = BodyDeadline(GateASGIApp(AnonymousBodyLimit(django_asgi_app)))
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

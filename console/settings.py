@@ -460,6 +460,30 @@ CELERY_BEAT_SCHEDULE["liveward-blacklist-sweep"] = {
     "options": {"expires": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS)},
 }
 
+# --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
+
+# A child of the run command that dies is restarted with backoff; one that dies more than this
+# many times within the window is given up (the ASGI server: the run command stops).
+LIVEWARD_RESTART_LIMIT = env_int("LIVEWARD_RESTART_LIMIT", 5, minimum=1, maximum=100)
+LIVEWARD_RESTART_WINDOW_SECONDS = env_int("LIVEWARD_RESTART_WINDOW_SECONDS", 60, minimum=5, maximum=86400)
+# Where the demo's stand-in node (simulate_streams) answers drop and stat calls; set when seed_demo
+# registers the node.
+LIVEWARD_SIMULATOR_CONTROL_PORT = env_int("LIVEWARD_SIMULATOR_CONTROL_PORT", 8081, minimum=1, maximum=65535)
+# Request bodies (console/body_limits.py, every ASGI server): seconds a body may take to arrive
+# after its headers; the largest body read from a request without a valid staff session or API
+# token; and from one with (at least 3 MiB: the snapshot API takes 2 MB images in base64).
+LIVEWARD_BODY_TIMEOUT = env_float("LIVEWARD_BODY_TIMEOUT", 30.0, minimum=0.5, maximum=3600.0)
+LIVEWARD_ANONYMOUS_MAX_BODY = env_int("LIVEWARD_ANONYMOUS_MAX_BODY", 64 * 1024, minimum=4096)
+LIVEWARD_MAX_BODY = env_int("LIVEWARD_MAX_BODY", 4 * 1024 * 1024, minimum=3 * 1024 * 1024)
+if LIVEWARD_MAX_BODY < LIVEWARD_ANONYMOUS_MAX_BODY:
+    raise _bad("LIVEWARD_MAX_BODY", str(LIVEWARD_MAX_BODY), "at least LIVEWARD_ANONYMOUS_MAX_BODY")
+# Request headers (console/http_protocol.py: the run command's uvicorn, or --http in production):
+# seconds from a request's first byte to the end of its headers, and their largest size.
+LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5, maximum=300.0)
+LIVEWARD_MAX_HEADER_BYTES = env_int("LIVEWARD_MAX_HEADER_BYTES", 32 * 1024, minimum=8 * 1024, maximum=1024 * 1024)
+# Connections (HTTP and WebSocket) one run-command server process holds before answering 503.
+LIVEWARD_MAX_CONNECTIONS = env_int("LIVEWARD_MAX_CONNECTIONS", 1000, minimum=10)
+
 # --- logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

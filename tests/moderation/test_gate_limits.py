@@ -33,3 +33,11 @@ def test_a_content_length_that_is_not_a_number_counts_as_too_large(content_lengt
 def test_without_a_content_length_the_bytes_received_decide():
     assert not limits.body_too_large()
     assert not limits.body_too_large(received=100)
+
+
+def test_another_limit_may_be_given_for_requests_outside_the_gate():
+    assert not limits.body_too_large(content_length=b"65536", limit=65536)
+    assert limits.body_too_large(content_length=b"65537", limit=65536)
+    assert limits.body_too_large(received=65537, limit=65536)
+    assert not limits.body_too_large(received=4096, limit=65536)  # over the gate's 2048, within this one
+    assert limits.body_too_large(content_length=b"lots", limit=65536)

@@ -1,23 +1,49 @@
 """Run the whole console under one parent: embedded Redis, ASGI server, Celery worker and beat, simulator.
 
-Ctrl-C (or SIGTERM) stops every child, then the embedded Redis. If one child dies, the rest are
-stopped too, so a half-running console never pretends to be up.
+Each child is supervised (console/supervisor.py): one that dies is restarted with backoff and the
+restart is logged; one that keeps dying is given up after LIVEWARD_RESTART_LIMIT deaths within
+LIVEWARD_RESTART_WINDOW_SECONDS (the ASGI server, which answers the gate, stops everything then).
+Only Ctrl-C (or SIGTERM) stops everything: the children newest first, the embedded Redis last.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from console.embedded import EmbeddedRedis
+from console.supervisor import RestartPolicy, Supervisor
+
+# The server's own limits (docs/deploy.md, "The server's own limits"). Headers: a deadline and a
+# size cap (console/http_protocol.py); bodies are limited in console/asgi.py.
+HTTP_PROTOCOL = "console.http_protocol:HeaderLimitedHttpToolsProtocol"
+# An idle kept-alive connection is closed after this many seconds (uvicorn's default, said aloud).
+KEEP_ALIVE_SECONDS = 5
+# On Ctrl-C, open requests and WebSockets get this long before the server closes them.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+# A WebSocket message larger than this closes the socket (1009). Console frames are refused above
+# 8 KiB with a clear error frame (console/consumers.py); uvicorn's default would read 16 MiB.
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def server_command(*, host: str, port: int, workers: int) -> list[str]:
+    """Return the uvicorn command line the run command starts: the console with the server's limits."""
+    return [
+        sys.executable, "-m", "uvicorn", "console.asgi:application",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--lifespan", "off",
+        "--http", HTTP_PROTOCOL,
+        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
+        "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
+        "--limit-concurrency", str(settings.LIVEWARD_MAX_CONNECTIONS),
+        "--ws-max-size", str(WS_MAX_MESSAGE_BYTES),
+    ]  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -39,27 +65,42 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="do not create demo accounts and publishers")
 
     def handle(self, *args, **options) -> None:
-        self.children: list[tuple[str, subprocess.Popen]] = []
-        self.redis: EmbeddedRedis | None = None
         self.stopping = False
+        self.supervisor = Supervisor(
+            policy=RestartPolicy(
+                limit=settings.LIVEWARD_RESTART_LIMIT, window=float(settings.LIVEWARD_RESTART_WINDOW_SECONDS)
+            ),
+            log=self._log,
+            error=self._error,
+        )
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
             self._start(options)
-            self._watch()
+            status = self.supervisor.run(lambda: self.stopping)
         finally:
-            self._stop_all()
+            self.supervisor.stop_all()
+            self.stdout.write("· stopped")
+        if status:
+            raise CommandError(f"{self.supervisor.failed} could not be kept running; the console has stopped.")
 
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
 
+    def _log(self, message: str) -> None:
+        self.stdout.write(f"· {message}")
+        self.stdout.flush()
+
+    def _error(self, message: str) -> None:
+        self.stderr.write(self.style.ERROR(f"! {message}"))
+        self.stderr.flush()
+
     def _start(self, options) -> None:
         if settings.REDIS_IS_EMBEDDED:
             self.stdout.write(f"· embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
+            redis = EmbeddedRedis(settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log")
             try:
-                self.redis = EmbeddedRedis(
-                    settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log"
-                ).start()
+                self.supervisor.add("redis", lambda: redis.start().process, cleanup=redis.stop)
             except RuntimeError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write("· migrating the database")
@@ -69,65 +110,25 @@ class Command(BaseCommand):
 
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        server = [
-            python, "-m", "uvicorn", "console.asgi:application",
-            "--host", options["host"], "--port", str(options["port"]),
-            "--workers", str(options["workers"]), "--no-access-log", "--lifespan", "off",
-        ]  # fmt: skip
-        self._spawn("web", server, env)
-        self._spawn("worker", [python, "-m", "celery", "-A", "console", "worker", "-l", "INFO", "-c", "2"], env)
-        self._spawn(
-            "beat",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "console",
-                "beat",
-                "-l",
-                "INFO",
-                "-s",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ],
-            env,
-        )
+        server = server_command(host=options["host"], port=options["port"], workers=options["workers"])
+        self._spawn("web", server, essential=True)
+        self._spawn("worker", [python, "-m", "celery", "-A", "console", "worker", "-l", "INFO", "-c", "2"])
+        beat = [python, "-m", "celery", "-A", "console", "beat", "-l", "INFO"]
+        self._spawn("beat", [*beat, "-s", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)])
         if not options["no_simulator"]:
             base_url = f"http://{options['host']}:{options['port']}"
             simulator = [python, manage, "simulate_streams", "--streams", str(options["simulated_streams"])]
-            self._spawn("simulator", [*simulator, "--gate-url", base_url], env)
+            self._spawn("simulator", [*simulator, "--gate-url", base_url])
         self.stdout.write(
             self.style.SUCCESS(f"Liveward is starting at http://{options['host']}:{options['port']} — Ctrl-C stops it.")
         )
 
-    def _spawn(self, name: str, command: list[str], env: dict) -> None:
-        # Each child gets its own process group so Ctrl-C reaches it only through us, in order.
-        process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
-        self.children.append((name, process))
+    def _spawn(self, name: str, command: list[str], *, essential: bool = False) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
-    def _watch(self) -> None:
-        while not self.stopping:
-            for name, process in self.children:
-                code = process.poll()
-                if code is not None:
-                    self.stderr.write(f"{name} exited with code {code}; stopping the console")
-                    self.stopping = True
-                    break
-            time.sleep(0.3)
+        def start() -> subprocess.Popen:
+            # Its own session (process group): Ctrl-C reaches it only through us, in order, and
+            # stopping it stops what it started.
+            return subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
 
-    def _stop_all(self) -> None:
-        for _name, process in reversed(self.children):
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _name, process in self.children:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if self.redis is not None:
-            self.redis.stop()
-        self.stdout.write("· stopped")
+        self.supervisor.add(name, start, essential=essential)

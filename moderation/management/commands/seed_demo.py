@@ -127,7 +127,6 @@ DEMO_BLACKLIST = [
 ]
 
 SIMULATOR_NODE = "sim-1"
-SIMULATOR_CONTROL_PORT = 8081
 
 
 def demo_id_number(first17: str) -> str:
@@ -269,12 +268,13 @@ class Command(BaseCommand):
                 node, secret = actions.register_media_server(
                     SIMULATOR_NODE,
                     kind=MediaServer.Kind.NGINX_RTMP,
-                    control_url=f"http://127.0.0.1:{SIMULATOR_CONTROL_PORT}/",
+                    control_url=f"http://127.0.0.1:{settings.LIVEWARD_SIMULATOR_CONTROL_PORT}/",
                 )
             else:  # the secret is stored hashed; a lost config file means a new secret
                 secret = actions.rotate_media_server_secret(node, actor=None)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"node": node.name, "secret": secret, "control_port": SIMULATOR_CONTROL_PORT}))
+            port = settings.LIVEWARD_SIMULATOR_CONTROL_PORT
+            path.write_text(json.dumps({"node": node.name, "secret": secret, "control_port": port}))
             path.chmod(0o600)
 
     def _credit(self) -> None:
