@@ -217,7 +217,8 @@
   }
 
   function handle(frame) {
-    if (frame.type === "hello") {
+    if (frame.type === "hello" || frame.type === "resync_needed") {
+      // resync_needed: events were lost on the server's side (docs/console-protocol.md).
       send({ type: "news.resync" });
     } else if (frame.type === "news.snapshot") {
       rows = new Map(); comments = new Map();

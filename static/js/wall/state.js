@@ -12,6 +12,7 @@ export const view = { offset: 0, limit: WINDOW, category: "", tier: "" };
 export const state = {
   order: [],                // ids in the window, in the server's priority order
   structureChanged: false,  // the order or membership changed
+  epoch: null,              // the server's sequence epoch that lastSeq counts in
   lastSeq: null,            // seq of the last applied snapshot or delta
   total: 0,
   gotSnapshot: false,
