@@ -221,7 +221,15 @@ def test_the_wall_catches_up_after_its_redis_restarts_without_a_reload(
     log_in(page, console_server, patroller)
     page.wait_for_selector(f"#card-{before[-1]}")
     page.wait_for_selector('#live-indicator[data-state="live"]')
-    page.evaluate("window.sameDocument = true")  # a reload forgets it
+    # Remember every state the indicator shows from here on, and mark this document: a reload loses both.
+    page.evaluate(
+        """() => {
+        const indicator = document.getElementById("live-indicator");
+        window.indicatorStates = [];
+        new MutationObserver(() => window.indicatorStates.push(indicator.dataset.state))
+            .observe(indicator, { attributes: true, attributeFilter: ["data-state"] });
+    }"""
+    )
     epoch = page.evaluate("window.liveward.epoch")
 
     own_redis.stop()
@@ -233,5 +241,8 @@ def test_the_wall_catches_up_after_its_redis_restarts_without_a_reload(
     page.wait_for_selector(f"#card-{after}", timeout=TIMEOUT * 1000)
 
     assert page.evaluate("window.liveward.epoch") not in (None, epoch)
-    assert page.evaluate("window.sameDocument") is True
+    states = page.evaluate("window.indicatorStates")  # undefined after a reload
+    assert "syncing" in states, states
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    assert page.inner_text("#live-indicator") == "在线"
     assert page.locator(".wall-card").count() == 5

@@ -205,13 +205,20 @@ def test_a_delta_of_a_new_epoch_is_applied_and_resyncs_though_its_seq_is_lower(w
     assert page.evaluate("window.liveward.seq") == 2
 
 
-def test_resync_needed_resyncs_and_the_missed_stream_appears(wall):
+def test_resync_needed_resyncs_and_the_indicator_shows_catching_up_until_the_snapshot(wall):
     page, stand_in = wall
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    stand_in.auto_resync = False
     stand_in.epoch, stand_in.seq = "epoch-2", 1
-    stand_in.cards = [*stand_in.cards, card(4, title="漏掉的直播")]
     stand_in.send({"type": "resync_needed", "epoch": "epoch-2", "seq": 1})
     wait_for(page, lambda: stand_in.frames("resync"), message="a resync on resync_needed")
+    page.wait_for_selector('#live-indicator[data-state="syncing"]')
+    assert page.inner_text("#live-indicator") == "正在同步…"
+    stand_in.cards = [*stand_in.cards, card(4, title="漏掉的直播")]
+    stand_in.send(stand_in.snapshot())
     page.wait_for_selector("#card-4")
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    assert page.inner_text("#live-indicator") == "在线"
 
 
 def test_resync_needed_older_than_the_snapshot_is_ignored(wall):
@@ -220,6 +227,17 @@ def test_resync_needed_older_than_the_snapshot_is_ignored(wall):
     stand_in.delta("stream.updated", card(1, title="之后的消息"))
     page.wait_for_function("document.querySelector('#card-1').textContent.includes('之后的消息')")
     assert not stand_in.frames("resync")
+
+
+def test_a_silent_connection_shows_as_lost_within_seconds_and_is_replaced(wall):
+    page, stand_in = wall
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    stand_in.silent.add(stand_in.sockets[-1])  # open, but nothing comes back: a dead connection
+    page.wait_for_selector('#live-indicator[data-state="down"]', timeout=8_000)  # was 25 s and more
+    assert page.inner_text("#live-indicator") == "连接中断"
+    wait_for(page, lambda: len(stand_in.sockets) == 2, timeout=10, message="a new socket")
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    wait_for(page, lambda: stand_in.frames("resync"), message="a resync after the reconnect")
 
 
 def test_filters_are_sent_as_resync(wall):

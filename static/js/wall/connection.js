@@ -15,7 +15,7 @@ export function send(frame) {
 }
 
 // Ask for the current view again: after a reconnect, a gap in seq, a new epoch, the server's
-// resync_needed, or a change of filter or window.
+// resync_needed, or a change of filter or window. The indicator says so until the snapshot comes.
 export function resync() {
   const frame = { type: "resync", offset: view.offset, limit: view.limit };
   if (view.category) frame.category = view.category;
@@ -23,10 +23,12 @@ export function resync() {
   state.resyncWanted = true;
   if (send(frame)) state.resyncSentAt = Date.now();
   statusLine.textContent = T.resyncing;
+  if (connection !== null) connection.syncing(true);
 }
 
 export function resynced() {
   statusLine.textContent = "";
+  if (connection !== null) connection.syncing(false);
 }
 
 // A resync that got no snapshot (unsent while the socket was down, or answered by an older view)
