@@ -229,6 +229,25 @@ def test_resync_needed_older_than_the_snapshot_is_ignored(wall):
     assert not stand_in.frames("resync")
 
 
+def test_resync_needed_during_a_resync_waits_for_its_snapshot(wall):
+    page, stand_in = wall
+    stand_in.auto_resync = False
+    stand_in.delta("stream.updated", card(1), seq=stand_in.seq + 2)  # a gap: the wall resyncs
+    wait_for(page, lambda: len(stand_in.frames("resync")) == 1, message="the resync after the gap")
+    stand_in.send({"type": "resync_needed", "epoch": stand_in.epoch, "seq": stand_in.seq + 1})
+    stand_in.seq += 1
+    stand_in.send(stand_in.snapshot())  # numbered after the resync_needed: it has everything
+    stand_in.delta("stream.updated", card(1, title="之后的消息"))
+    page.wait_for_function("document.querySelector('#card-1').textContent.includes('之后的消息')")
+    assert len(stand_in.frames("resync")) == 1
+
+    stand_in.delta("stream.updated", card(1), seq=stand_in.seq + 2)  # another gap, another resync
+    wait_for(page, lambda: len(stand_in.frames("resync")) == 2, message="the resync after the second gap")
+    stand_in.send({"type": "resync_needed", "epoch": stand_in.epoch, "seq": stand_in.seq + 1})
+    stand_in.send(stand_in.snapshot())  # numbered before it: not enough
+    wait_for(page, lambda: len(stand_in.frames("resync")) == 3, message="a resync after the older snapshot")
+
+
 def test_a_silent_connection_shows_as_lost_within_seconds_and_is_replaced(wall):
     page, stand_in = wall
     page.wait_for_selector('#live-indicator[data-state="live"]')

@@ -33,6 +33,9 @@ export function applySnapshot(frame) {
   state.structureChanged = true;
   resynced();
   schedulePaint();
+  const needed = state.resyncNeeded;
+  state.resyncNeeded = null;
+  if (needed && place(needed) !== "stale") applyResyncNeeded(needed); // this snapshot is older than it
 }
 
 // Where a numbered frame stands against what the wall has: "stale" (the wall has it already),
@@ -49,6 +52,11 @@ function place(frame) {
 export function applyResyncNeeded(frame) {
   if (typeof frame.seq !== "number" || state.lastSeq === null) return; // the first snapshot is on its way
   if (place(frame) === "stale") return;
+  if (state.resyncWanted && Date.now() - state.resyncSentAt < RESYNC_RETRY_MS) {
+    // A resync is on its way; its snapshot may be newer than this (each server process sends one).
+    state.resyncNeeded = { epoch: frame.epoch, seq: frame.seq };
+    return;
+  }
   state.epoch = frame.epoch;
   state.lastSeq = frame.seq;
   resync();

@@ -19,6 +19,7 @@ export const state = {
   descending: null,
   resyncSentAt: 0,
   resyncWanted: false,
+  resyncNeeded: null,       // {epoch, seq} of a resync_needed that came while a resync was on its way
   focusedId: null,
   picker: null,             // {form, streamId, kind, index, options, onConfirm}
   mine: new Set(),          // ids this patroller has claimed
