@@ -13,8 +13,10 @@
 (function () {
   "use strict";
   // A ping every PING_EVERY; a socket that answers nothing for PONG_TIMEOUT after one is dead, and so
-  // is one without a hello HELLO_TIMEOUT after it was opened. Any frame counts as an answer.
-  var PING_EVERY = 2000, PONG_TIMEOUT = 3000, HELLO_TIMEOUT = 10000, TICK = 500, MAX_BACKOFF = 30000;
+  // is one without a hello HELLO_TIMEOUT after it was opened. Any frame counts as an answer. The
+  // server answers a socket's frames in order, so a ping can wait behind an action whose media
+  // server takes its full timeout (LIVEWARD_MEDIA_SERVER_TIMEOUT, 3 s by default): hence 5 s.
+  var PING_EVERY = 2000, PONG_TIMEOUT = 5000, HELLO_TIMEOUT = 10000, TICK = 500, MAX_BACKOFF = 30000;
 
   function open(options) {
     var indicator = document.getElementById("live-indicator");

@@ -252,7 +252,7 @@ def test_a_silent_connection_shows_as_lost_within_seconds_and_is_replaced(wall):
     page, stand_in = wall
     page.wait_for_selector('#live-indicator[data-state="live"]')
     stand_in.silent.add(stand_in.sockets[-1])  # open, but nothing comes back: a dead connection
-    page.wait_for_selector('#live-indicator[data-state="down"]', timeout=8_000)  # was 25 s and more
+    page.wait_for_selector('#live-indicator[data-state="down"]', timeout=10_000)  # was 25 s and more
     assert page.inner_text("#live-indicator") == "连接中断"
     wait_for(page, lambda: len(stand_in.sockets) == 2, timeout=10, message="a new socket")
     page.wait_for_selector('#live-indicator[data-state="live"]')
