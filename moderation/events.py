@@ -255,6 +255,9 @@ class _Sender:
 
     def _ask_for_resync(self, loop: asyncio.AbstractEventLoop, layer) -> None:
         """Send ``resync_needed`` to the groups that may have missed events."""
+        if not self.lost:
+            self.resync_at = None
+            return
         try:
             # Numbered like a delta: a console that misses this frame still sees a gap at the next one.
             at = _reserve(1)
