@@ -84,12 +84,14 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         return groups
 
     def _hello(self) -> dict:
+        position = events.position()
         return {
             "type": "hello",
             "user": self.user.get_username(),
             "roles": sorted(self.user.role_names),
             "live": queries.live_stream_count(),
-            "seq": events.current_seq(),
+            "epoch": position.epoch,
+            "seq": position.seq,
         }
 
     async def disconnect(self, code: int) -> None:
@@ -143,11 +145,12 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         await self.send_json(snapshot)
 
     def _snapshot(self, offset: int, limit: int, category: str | None, tier: int | None) -> dict:
-        seq = events.current_seq()  # read first: a delta after this number is newer than the window
+        position = events.position()  # read first: a delta after this number is newer than the window
         total, cards = queries.queue_window(offset=offset, limit=limit, category=category, tier=tier)
         return {
             "type": "snapshot",
-            "seq": seq,
+            "epoch": position.epoch,
+            "seq": position.seq,
             "total": total,
             "offset": offset,
             "streams": cards,

@@ -4,9 +4,16 @@ Actions register these with ``transaction.on_commit`` so a rolled-back change se
 
 Sending never makes the caller wait: events go onto a queue that one background thread per
 process drains, in order. For queue deltas that thread builds the stream's card (one query for
-everything queued meanwhile), numbers the deltas from a platform-wide Redis counter, and hands
+everything queued meanwhile), numbers the deltas from a platform-wide sequence in Redis, and hands
 them to the channel layer. The gate and the block path therefore answer without waiting on the
-database read or Redis. A console that sees a gap in the numbers resyncs (docs/console-protocol.md).
+database read or Redis.
+
+The sequence has an epoch: a random id created with the counter, in one Redis hash, by one script,
+so a Redis that lost its keys (a restart without persistence, a failover) starts a new epoch
+instead of numbers the consoles have seen. A console that sees a gap in the numbers or a new epoch
+resyncs. When Redis does not answer, the sender drops what it cannot send (the callers never wait)
+and keeps trying Redis; once it answers, it tells the consoles that missed events to resync
+(``resync_needed``). docs/console-protocol.md has the frames.
 """
 
 from __future__ import annotations
@@ -17,13 +24,18 @@ import json
 import logging
 import os
 import queue
+import secrets
 import threading
 import time
+from typing import NamedTuple
 
 from django import db
-from django.core.cache import cache
+from django.conf import settings
 
+import redis
 from channels.layers import get_channel_layer
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from moderation import queries
 
@@ -53,19 +65,93 @@ PUBLISHER_SUSPENDED = "publisher.suspended"
 PUBLISHER_CLOSED = "publisher.closed"
 PUBLISHER_CREDIT_CHANGED = "publisher.credit_changed"
 
-SEQ_CACHE_KEY = "console:delta-seq"
+RESYNC_NEEDED = "resync_needed"  # a frame: events to these consoles were lost, fetch a snapshot
+
+# The delta sequence: one hash in the Redis of REDIS_URL, the one the channel layer uses, so a
+# Redis that lost the counter lost the pub/sub messages in flight with it.
+SEQUENCE_KEY = "liveward:console:delta-sequence"
+# Reserve ARGV[1] numbers (0: none) and return the epoch and the last number given out; a missing
+# hash is created with ARGV[2] as its epoch. One script, so no number is given out under a stale epoch.
+_RESERVE_SCRIPT = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+end
+return {epoch, redis.call('HINCRBY', KEYS[1], 'seq', ARGV[1])}
+"""
+# Redis on the console's hot path answers in a millisecond; one that does not within these is down
+# (the consumer reads the position on its database threads, which must not hang on it).
+_REDIS_TIMEOUT_SECONDS = 1.0
+_SEND_TIMEOUT_SECONDS = 2.0
+_PROBE_SECONDS = 1.0  # while Redis fails, the sender tries it again this often, dropping events between
+_SETTLE_SECONDS = 3.0  # channels_redis subscribes again within about a second of Redis coming back
+
 _QUEUE_LIMIT = 100_000
 _IDLE_SECONDS = 1.0
 _BATCH_WINDOW_SECONDS = 0.025  # the sender drops its database connection after this long without work
 _CLOSE = object()
 
 
+class Position(NamedTuple):
+    """Where the delta sequence stands: its epoch and a number in it."""
+
+    epoch: str
+    seq: int
+
+
+_sequence_lock = threading.Lock()
+_sequence: tuple[int, redis.commands.core.Script] | None = None
+
+
+def _reserve_script() -> redis.commands.core.Script:
+    global _sequence
+    with _sequence_lock:
+        if _sequence is None or _sequence[0] != os.getpid():
+            client = redis.Redis.from_url(
+                settings.REDIS_URL,
+                socket_timeout=_REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                # One retry on a fresh connection: the pooled one is dead after a Redis restart.
+                retry=Retry(NoBackoff(), 1),
+            )
+            _sequence = (os.getpid(), client.register_script(_RESERVE_SCRIPT))
+        return _sequence[1]
+
+
+def _reserve(count: int) -> Position:
+    """Reserve ``count`` consecutive numbers; return the epoch and the last of them."""
+    epoch, last = _reserve_script()(keys=[SEQUENCE_KEY], args=[count, secrets.token_hex(8)])
+    return Position(epoch.decode() if isinstance(epoch, bytes) else str(epoch), int(last))
+
+
+def position() -> Position:
+    """Return the epoch and the number of the last delta sent, platform-wide.
+
+    A new epoch starts here if Redis lost the sequence. Raises redis' errors when Redis does not
+    answer within a second: the caller (the consumer's hello and snapshot) then fails, and the
+    console reconnects.
+    """
+    return _reserve(0)
+
+
 class _Sender:
-    """One daemon thread with its own event loop, forwarding queued events to the channel layer."""
+    """One daemon thread with its own event loop, forwarding queued events to the channel layer.
+
+    When Redis fails, the sender drops what it cannot send (the callers never wait) and tries Redis
+    again every ``_PROBE_SECONDS``. Once Redis answers, and whenever the sequence's epoch changed
+    under it, it waits ``_SETTLE_SECONDS`` (the consoles' processes take a moment to subscribe
+    again to a restarted Redis) and tells the consoles that may have missed events to resync.
+    """
 
     def __init__(self) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=_QUEUE_LIMIT)
         self.pid = os.getpid()
+        self.failing = False  # Redis did not answer the last try
+        self.next_probe = 0.0
+        self.lost: set[str] = set()  # groups whose consoles may have missed events
+        self.resync_at: float | None = None  # when to tell them
+        self.epoch: str | None = None  # the sequence's epoch this sender last saw
         self.thread = threading.Thread(target=self._run, name="console-events", daemon=True)
         self.thread.start()
 
@@ -81,41 +167,129 @@ class _Sender:
         loop = asyncio.new_event_loop()
         layer = get_channel_layer()
         while True:
+            batch = self._gather()
             try:
-                first = self.queue.get(timeout=_IDLE_SECONDS)
-            except queue.Empty:
-                _close_database()
-                continue
-            # Gather what else arrives within a short window: one card query and one counter
-            # increment serve the whole batch (consoles repaint at most a few times a second anyway).
-            batch = [first]
-            window_ends = time.monotonic() + _BATCH_WINDOW_SECONDS
-            while len(batch) < 500:
-                remaining = window_ends - time.monotonic()
-                try:
-                    batch.append(self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                messages = _resolve(batch)
-                loop.run_until_complete(_send(layer, messages))
-            except Exception:  # the changes are committed already; consoles resync on reconnect
-                logger.exception("could not send %s console events", len(batch))
-                _close_database()
+                if self.failing and not self._probe():
+                    self._drop(batch)
+                    continue
+                if batch:
+                    self._deliver(batch, loop, layer)
+                if self.resync_at is not None and time.monotonic() >= self.resync_at:
+                    self._ask_for_resync(loop, layer)
+            except Exception as exc:  # the changes are committed already; the consoles will resync
+                self._drop(batch, exc)
             finally:
                 for _item in batch:
                     self.queue.task_done()
+
+    def _gather(self) -> list:
+        """Wait for events; return them with what else arrives within a short window ([] when idle)."""
+        try:
+            first = self.queue.get(timeout=_IDLE_SECONDS)
+        except queue.Empty:
+            _close_database()
+            return []
+        # One card query and one sequence reservation serve the whole batch (consoles repaint at
+        # most a few times a second anyway).
+        batch = [first]
+        window_ends = time.monotonic() + _BATCH_WINDOW_SECONDS
+        while len(batch) < 500:
+            remaining = window_ends - time.monotonic()
+            try:
+                batch.append(self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _deliver(self, batch: list, loop: asyncio.AbstractEventLoop, layer) -> None:
+        messages, epoch, complete = _resolve(batch)
+        if epoch is not None:
+            if self.epoch is not None and epoch != self.epoch:
+                self._schedule_resync({QUEUE_GROUP})  # Redis lost the sequence, and messages with it
+            self.epoch = epoch
+        if not complete:
+            self._schedule_resync({QUEUE_GROUP})  # some cards went out as bare ids
+        failed = loop.run_until_complete(_send(layer, messages))
+        if failed:
+            self._fail(failed)
+
+    def _drop(self, batch: list, exc: Exception | None = None) -> None:
+        """Forget events that cannot be sent now, remembering whose consoles missed them."""
+        groups = set()
+        for item in batch:
+            if item is _CLOSE:
+                _close_database()
+            elif item[0] == "delta":
+                groups.add(QUEUE_GROUP)
+            else:
+                groups.add(item[1])
+        if groups or exc is not None:
+            self._fail(groups, exc)
+
+    def _fail(self, groups: set[str], exc: Exception | None = None) -> None:
+        if not self.failing:
+            logger.error("console events could not be sent; consoles resync once Redis answers", exc_info=exc)
+        self.failing = True
+        self.next_probe = time.monotonic() + _PROBE_SECONDS
+        self.lost |= groups
+        self.resync_at = None
+
+    def _probe(self) -> bool:
+        """Try Redis again if it is time; return whether it answered."""
+        if time.monotonic() < self.next_probe:
+            return False
+        self.next_probe = time.monotonic() + _PROBE_SECONDS
+        try:
+            self.epoch = _reserve(0).epoch
+        except Exception:
+            return False
+        logger.warning("Redis answers again; consoles that missed events are told to resync")
+        self.failing = False
+        self._schedule_resync(set())
+        return True
+
+    def _schedule_resync(self, groups: set[str]) -> None:
+        self.lost |= groups
+        if self.resync_at is None:
+            self.resync_at = time.monotonic() + _SETTLE_SECONDS
+
+    def _ask_for_resync(self, loop: asyncio.AbstractEventLoop, layer) -> None:
+        """Send ``resync_needed`` to the groups that may have missed events."""
+        if not self.lost:
+            self.resync_at = None
+            return
+        try:
+            # Numbered like a delta: a console that misses this frame still sees a gap at the next one.
+            at = _reserve(1)
+        except Exception as exc:
+            self._fail(set(), exc)
+            return
+        self.epoch = at.epoch
+        text = json.dumps({"type": RESYNC_NEEDED, "epoch": at.epoch, "seq": at.seq})
+        # The consumer relays the text as it relays a delta's.
+        messages = [(group, {"type": "console.delta", "text": text}) for group in sorted(self.lost)]
+        failed = loop.run_until_complete(_send(layer, messages))
+        if failed:
+            self._fail(failed)
+            return
+        self.lost.clear()
+        self.resync_at = None
 
 
 def _close_database() -> None:
     db.connections.close_all()
 
 
-def _resolve(batch: list) -> list[tuple[str, dict]]:
-    """Turn queued items into channel-layer messages: cards for deltas, numbered in order."""
+def _resolve(batch: list) -> tuple[list[tuple[str, dict]], str | None, bool]:
+    """Turn queued items into channel-layer messages: cards for deltas, numbered in order.
+
+    Also return the epoch of their numbers (None without deltas) and whether every card could be
+    built. Raises redis' errors when the sequence cannot be reserved.
+    """
     deltas = [item for item in batch if item is not _CLOSE and item[0] == "delta"]
     cards: dict[int, dict] = {}
-    first_seq = 0
+    complete = True
+    at = Position("", 0)
     if deltas:
         try:
             wanted = {stream_id for _kind, _event, stream_id, card in deltas if card is None}
@@ -123,9 +297,11 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
         except Exception:
             logger.exception("could not build cards for console deltas")
             _close_database()
-        first_seq = _next_seq(len(deltas))
+            complete = False
+        last = _reserve(len(deltas))
+        at = Position(last.epoch, last.seq - len(deltas) + 1)
     messages: list[tuple[str, dict]] = []
-    seq = first_seq
+    seq = at.seq
     for item in batch:
         if item is _CLOSE:
             _close_database()
@@ -134,38 +310,42 @@ def _resolve(batch: list) -> list[tuple[str, dict]]:
             _kind, event, stream_id, given = item
             card = given or cards.get(stream_id) or {"id": stream_id}
             # Serialised once here, not once per console: a delta goes to hundreds of sockets.
-            frame = {"type": "delta", "seq": seq, "event": event, "stream": card}
+            frame = {"type": "delta", "epoch": at.epoch, "seq": seq, "event": event, "stream": card}
             text = json.dumps(frame, ensure_ascii=False)
             messages.append((QUEUE_GROUP, {"type": "console.delta", "seq": seq, "event": event, "text": text}))
             seq += 1
         else:
             _kind, group, message = item
             messages.append((group, message))
-    return messages
+    return messages, (at.epoch if deltas else None), complete
 
 
-def _next_seq(count: int) -> int:
-    """Reserve ``count`` consecutive sequence numbers; return the first."""
-    try:
-        last = cache.incr(SEQ_CACHE_KEY, count)
-    except ValueError:
-        cache.add(SEQ_CACHE_KEY, 0, timeout=None)
-        last = cache.incr(SEQ_CACHE_KEY, count)
-    return last - count + 1
+async def _send(layer, messages: list[tuple[str, dict]]) -> set[str]:
+    """Hand messages to the channel layer in order; return the groups of those that were not sent.
 
-
-def current_seq() -> int:
-    """The number of the last delta sent, platform-wide."""
-    return int(cache.get(SEQ_CACHE_KEY, 0))
-
-
-async def _send(layer, messages: list[tuple[str, dict]]) -> None:
-    for group, message in messages:
+    After the first failure the rest of the batch is not tried: Redis is likely down, and each try
+    could wait for the timeout.
+    """
+    if layer is None:
+        return set()
+    for index, (group, message) in enumerate(messages):
         try:
-            if layer is not None:
-                await layer.group_send(group, message)
-        except Exception:
-            logger.exception("could not send a console event to %s", group)
+            await _group_send(layer, group, message)
+        except Exception as exc:
+            logger.warning("could not send a console event to %s: %r", group, exc)
+            return {later for later, _message in messages[index:]}
+    return set()
+
+
+async def _group_send(layer, group: str, message: dict) -> None:
+    try:
+        async with asyncio.timeout(_SEND_TIMEOUT_SECONDS):
+            await layer.group_send(group, message)
+    except redis.ConnectionError:
+        # The layer's pooled connection died with a Redis restart (and redis' asyncio client does
+        # not retry); the second try opens a fresh one.
+        async with asyncio.timeout(_SEND_TIMEOUT_SECONDS):
+            await layer.group_send(group, message)
 
 
 _sender: _Sender | None = None

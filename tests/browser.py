@@ -8,6 +8,7 @@ test on a laptop and fail it in CI (the CI environment variable is set).
 - ``asgi_server``: ``uvicorn console.asgi:application`` in a subprocess on a free loopback port, against
   the test database (so it needs ``transactional_db``: what the test writes is committed and seen),
   the suite's Redis, static files served. pytest-django's ``live_server`` is WSGI, without WebSockets.
+  ``running_asgi_server(directory, redis_url=…)`` starts one against another Redis (a fault test's own).
 - ``browser`` (one Chromium per test), ``browser_page`` (a fresh context and page per test),
   ``new_page`` (more contexts in the same test: a second console).
 - ``log_in(page, server, user)``: log a persona in through the login form.
@@ -23,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -120,25 +122,23 @@ def _stop(process: subprocess.Popen, *, grace: float = 5.0) -> None:
         process.wait(timeout=grace)
 
 
-@pytest.fixture(scope="session")
-def _asgi_server_process(django_db_setup, tmp_path_factory) -> Iterator[AsgiServer]:
-    # One server for the session: the test database outlives each test (transactional tests flush it),
-    # and the server keeps no connection between requests (DB_CONN_MAX_AGE is 0).
-    tmp_path = tmp_path_factory.mktemp("asgi-server")
+@contextmanager
+def running_asgi_server(directory: Path, *, redis_url: str) -> Iterator[AsgiServer]:
+    """Run the console under uvicorn against the test database and the Redis at ``redis_url``."""
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_tests(),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or settings.SECRET_KEY,
-        "REDIS_URL": os.environ["REDIS_URL"],  # set by tests/environment.py
+        "REDIS_URL": redis_url,
         "SERVE_STATIC": "1",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DEBUG": "0",
         "DB_CONN_MAX_AGE": "0",
-        "LIVEWARD_VAR_DIR": str(tmp_path / "var"),
+        "LIVEWARD_VAR_DIR": str(directory / "var"),
         "PYTHONUNBUFFERED": "1",
     }
-    log = tmp_path / "uvicorn.log"
+    log = directory / "uvicorn.log"
     command = [
         sys.executable, "-m", "uvicorn", "console.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--log-level", "warning",
@@ -153,6 +153,15 @@ def _asgi_server_process(django_db_setup, tmp_path_factory) -> Iterator[AsgiServ
         yield server
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def _asgi_server_process(django_db_setup, tmp_path_factory) -> Iterator[AsgiServer]:
+    # One server for the session: the test database outlives each test (transactional tests flush it),
+    # and the server keeps no connection between requests (DB_CONN_MAX_AGE is 0).
+    directory = tmp_path_factory.mktemp("asgi-server")
+    with running_asgi_server(directory, redis_url=os.environ["REDIS_URL"]) as server:  # from tests/environment.py
+        yield server
 
 
 @pytest.fixture

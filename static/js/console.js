@@ -54,8 +54,8 @@
       var count = document.getElementById("live-count");
       if (count) count.textContent = frame.live;
       if (info.reconnected) scheduleRefresh(); // events may have been missed while we were away
-    } else if (frame.type === "event") {
-      scheduleRefresh();
+    } else if (frame.type === "event" || frame.type === "resync_needed") {
+      scheduleRefresh(); // resync_needed: events were lost on the server's side
     }
   }
 

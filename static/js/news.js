@@ -217,9 +217,11 @@
   }
 
   function handle(frame) {
-    if (frame.type === "hello") {
-      send({ type: "news.resync" });
+    if (frame.type === "hello" || frame.type === "resync_needed") {
+      // resync_needed: events were lost on the server's side (docs/console-protocol.md).
+      if (send({ type: "news.resync" })) connection.syncing(true);
     } else if (frame.type === "news.snapshot") {
+      connection.syncing(false);
       rows = new Map(); comments = new Map();
       frame.applications.forEach(function (row) { rows.set(row.id, row); });
       frame.comments.forEach(function (comment) { comments.set(comment.id, comment); });

@@ -4,21 +4,33 @@
 //
 //   var connection = LivewardSocket.open({ onFrame: function (frame, info) { … } });
 //   connection.send({ type: "resync" });   // false while the socket is not open
+//   connection.syncing(true);              // the page is fetching what it missed; false when done
 //
 // onFrame gets every frame; for hello, info.reconnected tells that frames may have been missed.
-// The indicator (#live-indicator) takes its texts from its data-text-<state> attributes.
+// The indicator (#live-indicator) takes its texts from its data-text-<state> attributes: live,
+// syncing (open, but the page is catching up), down, connecting. It follows the heartbeat, not the
+// close event: a dead connection can stay "open" for minutes before the browser notices.
 (function () {
   "use strict";
-  var PING_EVERY = 10000, PONG_TIMEOUT = 25000, MAX_BACKOFF = 30000;
+  // A ping every PING_EVERY; a socket that answers nothing for PONG_TIMEOUT after one is dead, and so
+  // is one without a hello HELLO_TIMEOUT after it was opened. Any frame counts as an answer. The
+  // server answers a socket's frames in order, so a ping can wait behind an action whose media
+  // server takes its full timeout (LIVEWARD_MEDIA_SERVER_TIMEOUT, 3 s by default): hence 5 s.
+  var PING_EVERY = 2000, PONG_TIMEOUT = 5000, HELLO_TIMEOUT = 10000, TICK = 500, MAX_BACKOFF = 30000;
 
   function open(options) {
     var indicator = document.getElementById("live-indicator");
-    var socket = null, backoff = 1000, reconnectTimer = null, lastHeard = 0, everConnected = false, dropped = false;
+    var socket = null, backoff = 1000, reconnectTimer = null, everConnected = false, dropped = false;
+    var greeted = false, openedAt = 0, lastHeard = 0, pingSentAt = 0, syncing = false;
 
     function setState(state) {
       if (!indicator || indicator.dataset.state === state) return;
       indicator.dataset.state = state;
       indicator.textContent = indicator.getAttribute("data-text-" + state) || state;
+    }
+
+    function showLive() {
+      setState(syncing ? "syncing" : "live");
     }
 
     function send(frame) {
@@ -35,16 +47,22 @@
     }
 
     function connect() {
-      if (socket && socket.readyState <= WebSocket.OPEN) return;
+      if (socket) return;
       setState(everConnected ? "down" : "connecting");
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+      var ws;
       try {
-        socket = new WebSocket(scheme + window.location.host + "/ws/console/");
+        ws = new WebSocket(scheme + window.location.host + "/ws/console/");
       } catch (error) {
         scheduleReconnect();
         return;
       }
-      socket.onmessage = function (message) {
+      socket = ws;
+      greeted = false;
+      openedAt = Date.now();
+      pingSentAt = 0;
+      ws.onmessage = function (message) {
+        if (ws !== socket) return;
         var frame;
         try { frame = JSON.parse(message.data); } catch (error) { return; }
         lastHeard = Date.now();
@@ -54,16 +72,29 @@
           info.reconnected = dropped;
           everConnected = true;
           dropped = false;
-          setState("live");
+          greeted = true;
+          showLive();
         }
         options.onFrame(frame, info);
       };
-      socket.onclose = function () {
-        socket = null;
-        dropped = true;
-        if (everConnected) setState("down");
-        scheduleReconnect();
+      ws.onclose = function () {
+        if (ws === socket) lose();
       };
+    }
+
+    // The socket closed or went silent: let it go (its late frames are ignored), show it, try again.
+    function lose() {
+      var dead = socket;
+      socket = null;
+      greeted = false;
+      dropped = true;
+      if (dead) {
+        dead.onmessage = null;
+        dead.onclose = null;
+        try { dead.close(); } catch (error) { /* closing a dead socket may throw; it is gone anyway */ }
+      }
+      setState(everConnected ? "down" : "connecting");
+      scheduleReconnect();
     }
 
     function reconnectNow() {
@@ -75,16 +106,33 @@
     }
 
     function heartbeat() {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return;
-      if (Date.now() - lastHeard > PONG_TIMEOUT) { socket.close(); return; } // onclose marks it down
-      send({ type: "ping", id: Date.now() });
+      if (!socket) return;
+      var now = Date.now();
+      if (!greeted) {
+        if (now - openedAt > HELLO_TIMEOUT) lose();
+        return;
+      }
+      // Awaiting an answer: measured from the ping, not the tick (a background tab's timers run late).
+      if (pingSentAt > lastHeard) {
+        if (now - pingSentAt > PONG_TIMEOUT) lose();
+        return;
+      }
+      if (now - pingSentAt >= PING_EVERY) {
+        pingSentAt = now;
+        send({ type: "ping", id: now });
+      }
+    }
+
+    function setSyncing(on) {
+      syncing = !!on;
+      if (greeted) showLive();
     }
 
     connect();
-    setInterval(heartbeat, PING_EVERY);
+    setInterval(heartbeat, TICK);
     window.addEventListener("online", reconnectNow);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
-    return { send: send };
+    return { send: send, syncing: setSyncing };
   }
 
   window.LivewardSocket = { open: open };

@@ -62,22 +62,28 @@ class StandIn:
 
     def __init__(self, page, cards: list[dict], *, seq: int = 40) -> None:
         self.cards = cards
+        self.epoch = "epoch-1"
         self.seq = seq
         self.received: list[dict] = []
         self.sockets: list = []
+        self.silent: set = set()  # sockets that answer nothing, as a dead connection
         self.auto_ack = True
+        self.auto_resync = True
         page.route_web_socket("**/ws/console/", self.accept)
 
     def accept(self, ws) -> None:
         self.sockets.append(ws)
         ws.on_message(lambda message: self.receive(ws, message))
-        hello = {"type": "hello", "user": "patroller", "roles": ["patroller"], "live": len(self.cards), "seq": self.seq}
+        hello = {
+            "type": "hello", "user": "patroller", "roles": ["patroller"], "live": len(self.cards),
+            "epoch": self.epoch, "seq": self.seq,
+        }  # fmt: skip
         self.send(hello)
         self.send(self.snapshot())
 
     def snapshot(self, offset: int = 0, filters: dict | None = None) -> dict:
         return {
-            "type": "snapshot", "seq": self.seq, "total": len(self.cards), "offset": offset,
+            "type": "snapshot", "epoch": self.epoch, "seq": self.seq, "total": len(self.cards), "offset": offset,
             "streams": self.cards, "filters": filters or {},
         }  # fmt: skip
 
@@ -86,14 +92,16 @@ class StandIn:
 
     def delta(self, event: str, stream: dict, *, seq: int | None = None) -> None:
         self.seq = seq if seq is not None else self.seq + 1
-        self.send({"type": "delta", "seq": self.seq, "event": event, "stream": stream})
+        self.send({"type": "delta", "epoch": self.epoch, "seq": self.seq, "event": event, "stream": stream})
 
     def receive(self, ws, message: str) -> None:
         frame = json.loads(message)
         self.received.append(frame)
+        if ws in self.silent:
+            return
         if frame["type"] == "ping":
             ws.send(json.dumps({"type": "pong", "id": frame.get("id")}))
-        elif frame["type"] == "resync":
+        elif frame["type"] == "resync" and self.auto_resync:
             filters = {key: frame[key] for key in ("category", "tier") if key in frame}
             ws.send(json.dumps(self.snapshot(frame.get("offset", 0), filters), ensure_ascii=False))
         elif frame["type"] == "action" and self.auto_ack:
@@ -182,6 +190,73 @@ def test_a_gap_in_seq_sends_resync_and_stale_deltas_are_dropped(wall):
     wait_for(page, lambda: stand_in.frames("resync"), message="a resync after the gap")
     assert "旧消息" not in page.inner_text("#card-1")
     assert page.url.endswith("/")  # no reload
+
+
+def test_a_delta_of_a_new_epoch_is_applied_and_resyncs_though_its_seq_is_lower(wall):
+    page, stand_in = wall
+    stand_in.auto_resync = False  # its snapshot would not hold the change
+    stand_in.epoch = "epoch-2"  # the server's Redis lost the sequence: numbers start again
+    stand_in.delta("stream.updated", card(1, title="重启后的消息"), seq=1)
+    wait_for(page, lambda: stand_in.frames("resync"), message="a resync on the new epoch")
+    page.wait_for_function("document.querySelector('#card-1').textContent.includes('重启后的消息')")
+    assert page.evaluate("[window.liveward.epoch, window.liveward.seq]") == ["epoch-2", 1]
+    stand_in.delta("stream.updated", card(2, title="接着编号"), seq=2)  # numbered on from there
+    page.wait_for_function("document.querySelector('#card-2').textContent.includes('接着编号')")
+    assert page.evaluate("window.liveward.seq") == 2
+
+
+def test_resync_needed_resyncs_and_the_indicator_shows_catching_up_until_the_snapshot(wall):
+    page, stand_in = wall
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    stand_in.auto_resync = False
+    stand_in.epoch, stand_in.seq = "epoch-2", 1
+    stand_in.send({"type": "resync_needed", "epoch": "epoch-2", "seq": 1})
+    wait_for(page, lambda: stand_in.frames("resync"), message="a resync on resync_needed")
+    page.wait_for_selector('#live-indicator[data-state="syncing"]')
+    assert page.inner_text("#live-indicator") == "正在同步…"
+    stand_in.cards = [*stand_in.cards, card(4, title="漏掉的直播")]
+    stand_in.send(stand_in.snapshot())
+    page.wait_for_selector("#card-4")
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    assert page.inner_text("#live-indicator") == "在线"
+
+
+def test_resync_needed_older_than_the_snapshot_is_ignored(wall):
+    page, stand_in = wall
+    stand_in.send({"type": "resync_needed", "epoch": stand_in.epoch, "seq": stand_in.seq})  # the snapshot had it
+    stand_in.delta("stream.updated", card(1, title="之后的消息"))
+    page.wait_for_function("document.querySelector('#card-1').textContent.includes('之后的消息')")
+    assert not stand_in.frames("resync")
+
+
+def test_resync_needed_during_a_resync_waits_for_its_snapshot(wall):
+    page, stand_in = wall
+    stand_in.auto_resync = False
+    stand_in.delta("stream.updated", card(1), seq=stand_in.seq + 2)  # a gap: the wall resyncs
+    wait_for(page, lambda: len(stand_in.frames("resync")) == 1, message="the resync after the gap")
+    stand_in.send({"type": "resync_needed", "epoch": stand_in.epoch, "seq": stand_in.seq + 1})
+    stand_in.seq += 1
+    stand_in.send(stand_in.snapshot())  # numbered after the resync_needed: it has everything
+    stand_in.delta("stream.updated", card(1, title="之后的消息"))
+    page.wait_for_function("document.querySelector('#card-1').textContent.includes('之后的消息')")
+    assert len(stand_in.frames("resync")) == 1
+
+    stand_in.delta("stream.updated", card(1), seq=stand_in.seq + 2)  # another gap, another resync
+    wait_for(page, lambda: len(stand_in.frames("resync")) == 2, message="the resync after the second gap")
+    stand_in.send({"type": "resync_needed", "epoch": stand_in.epoch, "seq": stand_in.seq + 1})
+    stand_in.send(stand_in.snapshot())  # numbered before it: not enough
+    wait_for(page, lambda: len(stand_in.frames("resync")) == 3, message="a resync after the older snapshot")
+
+
+def test_a_silent_connection_shows_as_lost_within_seconds_and_is_replaced(wall):
+    page, stand_in = wall
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    stand_in.silent.add(stand_in.sockets[-1])  # open, but nothing comes back: a dead connection
+    page.wait_for_selector('#live-indicator[data-state="down"]', timeout=10_000)  # was 25 s and more
+    assert page.inner_text("#live-indicator") == "连接中断"
+    wait_for(page, lambda: len(stand_in.sockets) == 2, timeout=10, message="a new socket")
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    wait_for(page, lambda: stand_in.frames("resync"), message="a resync after the reconnect")
 
 
 def test_filters_are_sent_as_resync(wall):

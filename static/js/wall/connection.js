@@ -1,7 +1,7 @@
 // The wall's side of the console socket. socket.js (a classic script that base.html loads before
 // this module; deferred classic and module scripts run in document order) gives
 // window.LivewardSocket: heartbeat, reconnect with backoff, the live indicator.
-import { T, config, statusLine } from "./page.js";
+import { RESYNC_RETRY_MS, T, config, statusLine } from "./page.js";
 import { elements, state, view } from "./state.js";
 
 let connection = null;
@@ -14,7 +14,8 @@ export function send(frame) {
   return connection !== null && connection.send(frame);
 }
 
-// Ask for the current view again: after a reconnect, a gap in seq, or a change of filter or window.
+// Ask for the current view again: after a reconnect, a gap in seq, a new epoch, the server's
+// resync_needed, or a change of filter or window. The indicator says so until the snapshot comes.
 export function resync() {
   const frame = { type: "resync", offset: view.offset, limit: view.limit };
   if (view.category) frame.category = view.category;
@@ -22,6 +23,20 @@ export function resync() {
   state.resyncWanted = true;
   if (send(frame)) state.resyncSentAt = Date.now();
   statusLine.textContent = T.resyncing;
+  if (connection !== null) connection.syncing(true);
+}
+
+export function resynced() {
+  statusLine.textContent = "";
+  if (connection !== null) connection.syncing(false);
+}
+
+// A resync that got no snapshot (unsent while the socket was down, or answered by an older view)
+// is asked again.
+export function keepResyncing() {
+  setInterval(function () {
+    if (state.resyncWanted && Date.now() - state.resyncSentAt > RESYNC_RETRY_MS) resync();
+  }, RESYNC_RETRY_MS);
 }
 
 // --- claims -------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // The patrol wall (巡查墙): live-stream cards over the console WebSocket (docs/console-protocol.md).
 //
-// One socket per tab: hello, snapshot, then deltas by seq. Deltas go into an in-memory map and mark
+// One socket per tab: hello, snapshot, then deltas by epoch and seq. Deltas go into an in-memory map and mark
 // their card dirty; the wall repaints at most every REPAINT_MS (a timer, then requestAnimationFrame),
-// re-rendering only the touched cards. A gap in seq, or a reconnect, sends `resync`: no page reload.
+// re-rendering only the touched cards. A gap in seq, a new epoch, the server's resync_needed or a
+// reconnect sends `resync`: no page reload.
 // Actions carry a request id that a retry after a reconnect reuses, so nothing is done twice.
 // Every text comes from the page (#wall-config), already translated.
 //
@@ -13,10 +14,10 @@
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
 import { onAck, onError, retryPending } from "./actions.js";
 import { refreshTimes } from "./cards.js";
-import { claim, connect, keepClaiming, onClaimed, resync } from "./connection.js";
+import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
 import { listenToHelp, listenToKeys } from "./keys.js";
 import { paintCount } from "./paint.js";
-import { applyDelta, applySnapshot } from "./queue.js";
+import { applyDelta, applyResyncNeeded, applySnapshot } from "./queue.js";
 import { cards, pending, state, view } from "./state.js";
 
 function handle(frame) {
@@ -32,6 +33,7 @@ function handle(frame) {
     case "claimed": onClaimed(frame); break;
     case "snapshot": applySnapshot(frame); break;
     case "delta": applyDelta(frame); break;
+    case "resync_needed": applyResyncNeeded(frame); break;
     case "ack": onAck(frame); break;
     case "error": onError(frame); break;
     case "pong": break;
@@ -49,6 +51,7 @@ function changeView(offset) {
 }
 
 keepClaiming();
+keepResyncing();
 listenToHelp();
 listenToKeys();
 filterCategory.addEventListener("change", function () { changeView(0); });
@@ -67,6 +70,7 @@ setInterval(refreshTimes, 30000);
 // For tests and the curious: the wall's state, read-only by convention.
 window.liveward = {
   cards: cards, view: view, pending: pending,
-  get order() { return state.order; }, get seq() { return state.lastSeq; }, get total() { return state.total; },
+  get order() { return state.order; }, get seq() { return state.lastSeq; }, get epoch() { return state.epoch; },
+  get total() { return state.total; },
   get paints() { return paintCount(); },
 };

@@ -1,7 +1,8 @@
-// The queue in the window: the snapshot replaces it, deltas (by seq) update, slot in or drop cards
-// in the server's priority order. A gap in seq asks for a resync and keeps applying meanwhile.
-import { ENDED_LINGER_MS, RESYNC_RETRY_MS, liveCount, statusLine } from "./page.js";
-import { resync } from "./connection.js";
+// The queue in the window: the snapshot replaces it, deltas (by epoch and seq) update, slot in or
+// drop cards in the server's priority order. A gap in seq or a new epoch (the server's sequence
+// restarted) asks for a resync and keeps applying meanwhile; so does the server's resync_needed.
+import { ENDED_LINGER_MS, RESYNC_RETRY_MS, liveCount } from "./page.js";
+import { resync, resynced } from "./connection.js";
 import { markDirty, schedulePaint } from "./paint.js";
 import { cards, dirty, elements, state, view } from "./state.js";
 
@@ -17,7 +18,10 @@ export function applySnapshot(frame) {
   if (state.resyncWanted && !sameView(frame)) return;
   state.resyncWanted = false;
   state.gotSnapshot = true;
-  state.lastSeq = typeof frame.seq === "number" ? frame.seq : state.lastSeq;
+  if (typeof frame.seq === "number") {
+    state.epoch = frame.epoch;
+    state.lastSeq = frame.seq;
+  }
   state.total = frame.total || 0;
   const streams = frame.streams || [];
   cards.clear();
@@ -27,8 +31,35 @@ export function applySnapshot(frame) {
   elements.forEach(function (element, id) { if (!cards.has(id)) { element.remove(); elements.delete(id); } });
   state.order.forEach(function (id) { dirty.add(id); });
   state.structureChanged = true;
-  statusLine.textContent = "";
+  resynced();
   schedulePaint();
+  const needed = state.resyncNeeded;
+  state.resyncNeeded = null;
+  if (needed && place(needed) !== "stale") applyResyncNeeded(needed); // this snapshot is older than it
+}
+
+// Where a numbered frame stands against what the wall has: "stale" (the wall has it already),
+// "next", "gap" (frames were missed) or "epoch" (the server's sequence restarted: its numbers say
+// nothing about ours).
+function place(frame) {
+  if (frame.epoch !== state.epoch) return "epoch";
+  if (frame.seq <= state.lastSeq) return "stale";
+  return frame.seq === state.lastSeq + 1 ? "next" : "gap";
+}
+
+// The server lost events meant for this console (its Redis was away): fetch the window again,
+// unless a snapshot taken after this frame was numbered already has everything.
+export function applyResyncNeeded(frame) {
+  if (typeof frame.seq !== "number" || state.lastSeq === null) return; // the first snapshot is on its way
+  if (place(frame) === "stale") return;
+  if (state.resyncWanted && Date.now() - state.resyncSentAt < RESYNC_RETRY_MS) {
+    // A resync is on its way; its snapshot may be newer than this (each server process sends one).
+    state.resyncNeeded = { epoch: frame.epoch, seq: frame.seq };
+    return;
+  }
+  state.epoch = frame.epoch;
+  state.lastSeq = frame.seq;
+  resync();
 }
 
 function inferDirection(streams) {
@@ -48,11 +79,15 @@ function matchesView(card) {
 
 export function applyDelta(frame) {
   if (typeof frame.seq !== "number" || state.lastSeq === null) return; // before the first snapshot
-  if (frame.seq <= state.lastSeq) return; // stale: the snapshot already had it
-  if (frame.seq !== state.lastSeq + 1) {
-    // A gap: something was missed. Ask again (once per RESYNC_RETRY_MS) and keep applying meanwhile.
+  const where = place(frame);
+  if (where === "stale") return; // the snapshot already had it
+  if (where === "epoch") {
+    resync(); // a new epoch comes once: from here on its numbers are ours
+  } else if (where === "gap") {
+    // Something was missed. Ask again (once per RESYNC_RETRY_MS) and keep applying meanwhile.
     if (!state.resyncWanted || Date.now() - state.resyncSentAt > RESYNC_RETRY_MS) resync();
   }
+  state.epoch = frame.epoch;
   state.lastSeq = frame.seq;
   const incoming = frame.stream || {};
   const id = incoming.id;

@@ -12,12 +12,14 @@ export const view = { offset: 0, limit: WINDOW, category: "", tier: "" };
 export const state = {
   order: [],                // ids in the window, in the server's priority order
   structureChanged: false,  // the order or membership changed
+  epoch: null,              // the server's sequence epoch that lastSeq counts in
   lastSeq: null,            // seq of the last applied snapshot or delta
   total: 0,
   gotSnapshot: false,
   descending: null,
   resyncSentAt: 0,
   resyncWanted: false,
+  resyncNeeded: null,       // {epoch, seq} of a resync_needed that came while a resync was on its way
   focusedId: null,
   picker: null,             // {form, streamId, kind, index, options, onConfirm}
   mine: new Set(),          // ids this patroller has claimed
