@@ -129,15 +129,15 @@ class TextInputForm:
                 field.validators.append(multiline if isinstance(field.widget, forms.Textarea) else single_line)
 
 
-def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse a JSON document from outside, or raise JSONRefused: its depth and every string checked."""
+def load_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, strings: bool = True) -> Any:
+    """Parse a JSON document from outside, or raise JSONRefused: its depth and (``strings``) every string checked."""
     try:
         value = json.loads(data)
     except RecursionError:
         raise JSONRefused("too_deep", f"JSON is nested deeper than {max_depth} levels") from None
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise JSONRefused("bad_json", "the body is not JSON") from None
-    check_json(value, max_depth=max_depth)
+    check_json(value, max_depth=max_depth, strings=strings)
     return value
 
 
