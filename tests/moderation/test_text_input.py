@@ -1,14 +1,20 @@
-"""The one rule for text from outside (moderation/text_input.py)."""
+"""The one rule for text from outside (moderation/text_input.py), and the export that writes whatever was stored."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from django import forms
+from django.utils import timezone
 
 import pytest
+from openpyxl import load_workbook
 
-from moderation import text_input
+from moderation import actions, text_input
+from moderation.identity import Kind
+from moderation.models import BlacklistEntry, Publisher, ReasonCode
 
 C0_CONTROLS = [chr(code) for code in range(0x20) if chr(code) not in "\t\n\r"]
 REFUSED_EVERYWHERE = ["\x00", *C0_CONTROLS, "\x7f", "\x85", "\x9f", "\ud800", "\udfff"]
@@ -107,3 +113,34 @@ def test_malformed_json_is_refused_as_such():
 def test_for_export_replaces_what_files_cannot_hold_and_keeps_the_rest():
     assert text_input.for_export("a\x00b\x07c\x1bd\ufffee") == "a\ufffdb\ufffdc\ufffdd\ufffde"
     assert text_input.for_export("第一行\r\n第二行\t完") == "第一行\r\n第二行\t完"
+
+
+@pytest.mark.django_db
+def test_an_export_writes_a_control_character_in_a_note_and_a_display_name(admin, agreement):
+    # The platform API accepted such names before the rule, and rows stored then are still there.
+    publisher = actions.register_publisher(
+        "acct-ctl", display_name="主播\x07小\x1b王", phone="+8613911112222", agreement_version="2026-01"
+    )
+    entry = actions.add_blacklist_entry(
+        Kind.PHONE,
+        "13911112222",
+        actor=admin,
+        reason=ReasonCode.FRAUD,
+        note="第一行\x01\x0b第二行\n第三行",
+        source_publisher=publisher,
+    )
+    today = timezone.localdate()
+
+    export = actions.export_blacklist(actor=admin, period_start=today, period_end=today)
+
+    assert export.entry_count == 1
+    rows = list(csv.reader(io.StringIO(export.csv_file.read().decode("utf-8-sig"))))
+    row = dict(zip([title.split(" ")[0] for title in rows[0]], rows[1], strict=True))
+    assert row["主播名称"] == "主播\ufffd小\ufffd王"
+    assert row["说明"] == "第一行\ufffd\ufffd第二行\n第三行"
+    sheet = load_workbook(io.BytesIO(export.xlsx_file.read())).active
+    assert sheet.cell(row=2, column=6).value == "主播\ufffd小\ufffd王"
+    assert sheet.cell(row=2, column=9).value == "第一行\ufffd\ufffd第二行\n第三行"
+    # The stored values are what was given; only the files carry the replacement.
+    assert Publisher.objects.get(pk=publisher.pk).display_name == "主播\x07小\x1b王"
+    assert BlacklistEntry.objects.get(pk=entry.pk).note == "第一行\x01\x0b第二行\n第三行"
