@@ -18,7 +18,7 @@ from django.conf import settings
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.roles import refresh_roles
-from moderation import actions, events, permissions, queries
+from moderation import actions, events, permissions, queries, text_input
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.news import STAFF_DECISIONS
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
@@ -26,7 +26,7 @@ from moderation.database_threads import DatabaseThreads
 from moderation.models import ModerationAction, ReasonCode, Stream
 
 MAX_FRAME_BYTES = 8 * 1024
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,64}")
 _NOTE_MAX = 500
 
 Kind = ModerationAction.Kind
@@ -110,9 +110,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.send_error("frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
             return
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            await self.send_error("bad_json", "the frame is not JSON")
+            # At most text_input.MAX_JSON_DEPTH levels, and no control characters or lone surrogates in any string.
+            message = text_input.load_json(text_data)
+        except text_input.JSONRefused as exc:
+            await self.send_error(exc.code, "the frame is not JSON" if exc.code == "bad_json" else str(exc))
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.send_error("bad_message", "a message is a JSON object with a string 'type'")
@@ -159,7 +160,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def handle_action(self, message: dict, received: float) -> None:
         request_id = message.get("request_id")
-        if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
+        if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
             raise FrameError("missing_field", "request_id: 1–64 letters, digits, - _ : .")
         kind = message.get("kind")
         if kind not in ACTION_FUNCTIONS:
@@ -322,7 +323,7 @@ def _int_field(message: dict, name: str, *, default, minimum: int, maximum: int)
 
 def _request_id(message: dict) -> str:
     request_id = message.get("request_id")
-    if not isinstance(request_id, str) or not _REQUEST_ID.match(request_id):
+    if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
         raise FrameError("missing_field", "request_id: 1–64 letters, digits, - _ : .")
     return request_id
 

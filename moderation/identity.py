@@ -43,8 +43,8 @@ RESIDENT_ID = "resident_id"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SEPARATORS = re.compile(r"[\s\-‐-―−()（）.·]")
-_DEVICE = re.compile(r"^[a-z0-9][a-z0-9_\-:.]{3,127}$")
-_ACCOUNT = re.compile(r"^[A-Za-z0-9_\-.:@]{1,64}$")
+_DEVICE = re.compile(r"[a-z0-9][a-z0-9_\-:.]{3,127}")
+_ACCOUNT = re.compile(r"[A-Za-z0-9_\-.:@]{1,64}")
 
 
 def resident_id_check_digit(first17: str) -> str:
@@ -121,7 +121,7 @@ def _chinese_mobile(national: str) -> str:
 def normalise_device(value: str) -> str:
     """Return the device id trimmed and lower-cased."""
     text = str(value or "").strip().lower()
-    if not _DEVICE.match(text):
+    if not _DEVICE.fullmatch(text):
         raise IdentityError("a device id is 4 to 128 letters, digits and _ - : .")
     return text
 
@@ -129,7 +129,7 @@ def normalise_device(value: str) -> str:
 def normalise_account(value: str) -> str:
     """Return the platform account id trimmed (its case is significant)."""
     text = str(value or "").strip()
-    if not _ACCOUNT.match(text):
+    if not _ACCOUNT.fullmatch(text):
         raise IdentityError("a platform account id is 1 to 64 letters, digits and _ - . : @")
     return text
 

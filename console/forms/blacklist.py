@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from moderation.identity import RESIDENT_ID, IdentityError, Kind, hash_of
 from moderation.models import BlacklistEntry, ModerationAction, Publisher, ReasonCode
+from moderation.text_input import TextInputForm
 
 
-class EntryForm(forms.Form):
+class EntryForm(TextInputForm, forms.Form):
     """Add an entry: the identity, why, and for how long."""
 
     kind = forms.ChoiceField(label=_("Identity kind"), choices=BlacklistEntry.Kind.choices)
@@ -84,11 +85,11 @@ class EntryForm(forms.Form):
         }.get(kind, "")
 
 
-class RemovalRequestForm(forms.Form):
+class RemovalRequestForm(TextInputForm, forms.Form):
     reason = forms.CharField(label=_("Reason for removal"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class ExportForm(forms.Form):
+class ExportForm(TextInputForm, forms.Form):
     period_start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
 

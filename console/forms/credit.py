@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from moderation.actions.credit import CHARGEABLE_KINDS, LevelSpec
 from moderation.credit_policy import PolicyRules
 from moderation.models import Category, ModerationAction
+from moderation.text_input import TextInputForm
 
 
-class CreditAdjustmentForm(forms.Form):
+class CreditAdjustmentForm(TextInputForm, forms.Form):
     points = forms.IntegerField(
         label=_("Points"), min_value=-1000, max_value=1000, help_text=_("Negative takes points, positive gives.")
     )
@@ -29,7 +30,7 @@ class CreditAdjustmentForm(forms.Form):
         return reason
 
 
-class AppealDecisionForm(forms.Form):
+class AppealDecisionForm(TextInputForm, forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[("uphold", _("Uphold: reverse the event and its effects")), ("dismiss", _("Dismiss"))],
@@ -44,7 +45,7 @@ class AppealDecisionForm(forms.Form):
         return note
 
 
-class CreditPolicyForm(forms.Form):
+class CreditPolicyForm(TextInputForm, forms.Form):
     """The scale, the costs per action kind and the earn-back of a new policy version."""
 
     score_min = forms.IntegerField(label=_("Lowest score"), min_value=-10000, max_value=10000)
@@ -87,10 +88,10 @@ class CreditPolicyForm(forms.Form):
         return initial
 
 
-class CreditLevelForm(forms.Form):
+class CreditLevelForm(TextInputForm, forms.Form):
     code = forms.RegexField(
         label=_("Code"),
-        regex=r"^[A-Z][A-Z0-9]{0,7}$",
+        regex=r"\A[A-Z][A-Z0-9]{0,7}\Z",
         max_length=8,
         error_messages={"invalid": _("A capital letter, then up to 7 capitals or digits.")},
     )

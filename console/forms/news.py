@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from moderation.actions.news import NOTE_MAX
 from moderation.models import LicenceScope
+from moderation.text_input import TextInputForm
 
 # Decisions in the order the page and the queue offer them, with their key.
 DECISIONS: list[tuple[str, str, str]] = [
@@ -18,14 +19,14 @@ DECISIONS: list[tuple[str, str, str]] = [
 ]
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(TextInputForm, forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=[(kind, label) for kind, _key, label in DECISIONS])
     note = forms.CharField(
         label=_("Note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class PlatformLicenceForm(forms.Form):
+class PlatformLicenceForm(TextInputForm, forms.Form):
     number = forms.CharField(label=_("Licence number"), max_length=64)
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"), choices=LicenceScope.choices, widget=forms.CheckboxSelectMultiple

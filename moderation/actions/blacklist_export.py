@@ -1,7 +1,9 @@
 """Reporting blacklistings to the provincial office (Art. 15): the export as CSV and XLSX with a manifest.
 
 The export lists the entries of a period with masked identities only, marks them reported, and keeps
-the files with their SHA-256 digests. Every cell is written so a spreadsheet reads it as text.
+the files with their SHA-256 digests. Every cell is written so a spreadsheet reads it as text, and
+whatever was stored (a control character in a note or a publisher's name) is written in a form both
+files can hold (moderation/text_input.py's ``for_export``); the stored values stay as they are.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from moderation.models import (
     ReasonCode,
 )
 from moderation.queries import blacklist_entries_for_export
+from moderation.text_input import for_export
 
 # The columns the provincial office gets (docs/blacklist.md says why each is there).
 EXPORT_COLUMNS: list[tuple[str, str]] = [
@@ -68,24 +71,23 @@ def _export_rows(entries: list[BlacklistEntry]) -> list[list[str]]:
         for entry in entries:
             local = timezone.localtime(entry.created_at)
             source = entry.source_publisher
-            rows.append(
-                [
-                    entry.reference,
-                    local.strftime("%Y-%m-%d %H:%M:%S"),
-                    _KIND_ZH.get(entry.kind, entry.kind),
-                    entry.masked_value,
-                    source.platform_account_id if source else "",
-                    source.display_name if source else "",
-                    entry.reason,
-                    str(ReasonCode(entry.reason).label),
-                    entry.note,
-                    str(entry.source_action_id or ""),
-                    "永久" if entry.expires_at is None else timezone.localtime(entry.expires_at).strftime("%Y-%m-%d"),
-                    _STATUS_ZH.get(entry.status, entry.status),
-                    str(entry.closed_count),
-                    entry.author.get_username() if entry.author else "",
-                ]
-            )
+            row = [
+                entry.reference,
+                local.strftime("%Y-%m-%d %H:%M:%S"),
+                _KIND_ZH.get(entry.kind, entry.kind),
+                entry.masked_value,
+                source.platform_account_id if source else "",
+                source.display_name if source else "",
+                entry.reason,
+                str(ReasonCode(entry.reason).label),
+                entry.note,
+                str(entry.source_action_id or ""),
+                "永久" if entry.expires_at is None else timezone.localtime(entry.expires_at).strftime("%Y-%m-%d"),
+                _STATUS_ZH.get(entry.status, entry.status),
+                str(entry.closed_count),
+                entry.author.get_username() if entry.author else "",
+            ]
+            rows.append([for_export(value) for value in row])
     return rows
 
 

@@ -37,7 +37,7 @@ CHARGEABLE_KINDS = tuple(
     for kind in ModerationAction.Kind.values
     if kind not in (ModerationAction.Kind.LIFT, ModerationAction.Kind.MARK_PATROLLED, ModerationAction.Kind.NEWS_CUT)
 )
-LEVEL_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+LEVEL_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 MAX_ADJUSTMENT = 1000
 
 
@@ -328,7 +328,7 @@ def _check_policy(
         raise bad("the lowest level must start at the lowest score")
     known = set(Category.objects.values_list("slug", flat=True))
     for level in levels:
-        if not LEVEL_CODE.match(level.code):
+        if not LEVEL_CODE.fullmatch(level.code):
             raise bad(f"bad level code {level.code[:10]!r}: a capital letter, then up to 7 capitals or digits")
         if not score_min <= level.min_score <= score_max:
             raise bad(f"level {level.code}: the threshold must lie on the scale")

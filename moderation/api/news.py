@@ -15,10 +15,11 @@ from rest_framework.views import APIView
 from moderation import actions
 from moderation.models import Comment, LicenceScope, NewsApplication, Publisher, PublisherLicence, Stream, StreamKey
 from moderation.permissions import HasCapability
+from moderation.text_input import multiline, single_line
 
 
 class SourceSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, trim_whitespace=True)
+    name = serializers.CharField(max_length=200, trim_whitespace=True, validators=[single_line])
     url = serializers.URLField(max_length=500)
 
     def validate_url(self, value: str) -> str:
@@ -31,8 +32,8 @@ class NewsApplicationRequestSerializer(serializers.Serializer):
     """What the platform sends to apply for a news live stream on a publisher's behalf."""
 
     stream_key = serializers.IntegerField(min_value=1, help_text="Id of the publisher's news stream key.")
-    title = serializers.CharField(max_length=200, trim_whitespace=True)
-    outline = serializers.CharField(max_length=5000, trim_whitespace=True)
+    title = serializers.CharField(max_length=200, trim_whitespace=True, validators=[single_line])
+    outline = serializers.CharField(max_length=5000, trim_whitespace=True, validators=[multiline])
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
     origin = serializers.ChoiceField(choices=NewsApplication.Origin.choices)
@@ -115,7 +116,7 @@ class NewsApplicationDetail(APIView):
 
 
 class WithdrawSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="", validators=[multiline])
 
 
 class NewsApplicationWithdraw(APIView):
@@ -134,14 +135,16 @@ class NewsApplicationWithdraw(APIView):
 
 
 class PublisherLicenceRequestSerializer(serializers.Serializer):
-    number = serializers.CharField(max_length=64, trim_whitespace=True)
+    number = serializers.CharField(max_length=64, trim_whitespace=True, validators=[single_line])
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=[LicenceScope.GATHERING, LicenceScope.REPOSTING]), min_length=1
     )
     valid_from = serializers.DateField()
     valid_until = serializers.DateField()
-    scan_base64 = serializers.CharField(required=False, max_length=7 * 1024 * 1024, help_text="PDF/JPEG/PNG, ≤ 5 MB.")
-    scan_name = serializers.CharField(required=False, max_length=100, default="scan.pdf")
+    scan_base64 = serializers.CharField(
+        required=False, max_length=7 * 1024 * 1024, help_text="PDF/JPEG/PNG, ≤ 5 MB.", validators=[multiline]
+    )
+    scan_name = serializers.CharField(required=False, max_length=100, default="scan.pdf", validators=[single_line])
 
     def validate_scan_base64(self, value: str) -> bytes:
         try:
@@ -187,10 +190,10 @@ class PublisherLicenceSubmit(APIView):
 
 
 class CommentRequestSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text="The platform's id of the comment.")
-    viewer_id = serializers.CharField(max_length=64)
+    id = serializers.CharField(max_length=64, help_text="The platform's id of the comment.", validators=[single_line])
+    viewer_id = serializers.CharField(max_length=64, validators=[single_line])
     viewer_phone_verified = serializers.BooleanField(default=False)
-    text = serializers.CharField(max_length=2000, trim_whitespace=False)
+    text = serializers.CharField(max_length=2000, trim_whitespace=False, validators=[multiline])
     posted_at = serializers.DateTimeField(required=False)
 
 

@@ -7,7 +7,7 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from moderation import credit_policy
+from moderation import credit_policy, text_input
 from moderation.identity import (
     IdentityError,
     mask_document_number,
@@ -28,7 +28,7 @@ from moderation.models import (
     StreamKey,
 )
 
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_\-.:@]+$")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9_\-.:@]+")
 
 
 class StreamSerializer(serializers.ModelSerializer):
@@ -117,9 +117,15 @@ class GateDecisionFilterSerializer(serializers.Serializer):
     allowed = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-def _text(max_length: int, *, required: bool = False, **kwargs) -> serializers.CharField:
+def _text(max_length: int, *, required: bool = False, multiline: bool = False, **kwargs) -> serializers.CharField:
+    """A text field from a platform client: trimmed, one line unless ``multiline`` (moderation/text_input.py)."""
     return serializers.CharField(
-        max_length=max_length, required=required, allow_blank=not required, trim_whitespace=True, **kwargs
+        max_length=max_length,
+        required=required,
+        allow_blank=not required,
+        trim_whitespace=True,
+        validators=[text_input.multiline if multiline else text_input.single_line],
+        **kwargs,
     )
 
 
@@ -139,7 +145,7 @@ class PublisherRegistrationSerializer(serializers.Serializer):
     agreement_version = _text(32, default="")
 
     def validate_platform_account_id(self, value: str) -> str:
-        if not _ACCOUNT_ID.match(value):
+        if not _ACCOUNT_ID.fullmatch(value):
             raise serializers.ValidationError("Use letters, digits and _ - . : @ only.")
         return value
 
@@ -289,7 +295,7 @@ class AppealSubmissionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Appeal.Kind.choices)
     target = serializers.IntegerField(min_value=1, help_text="The credit event's (or blacklisting's) id.")
     publisher = _text(64, required=True, help_text="The publisher's platform_account_id.")
-    statement = _text(4000, required=True)
+    statement = _text(4000, required=True, multiline=True)
     reference = _text(64, default="", help_text="The platform's own id for the appeal, echoed in the webhook.")
 
 

@@ -13,15 +13,17 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from moderation import actions
 from moderation.actions.snapshots import MAX_IMAGE_BYTES, VERDICT_LABEL_MAX, image_extension
+from moderation.api.parsers import JSONParser
 from moderation.models import Snapshot, Stream
 from moderation.permissions import HasCapability
 from moderation.queries.payloads import snapshot_url
+from moderation.text_input import multiline, single_line
 
 # Base64 of MAX_IMAGE_BYTES, plus slack for line breaks; anything longer is refused undecoded.
 MAX_BASE64_CHARS = (MAX_IMAGE_BYTES + 2) // 3 * 4 + 4096
@@ -57,7 +59,7 @@ class SnapshotJSONParser(BaseParser):
 
 
 class VerdictSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=VERDICT_LABEL_MAX, trim_whitespace=True)
+    label = serializers.CharField(max_length=VERDICT_LABEL_MAX, trim_whitespace=True, validators=[single_line])
     score = serializers.FloatField(min_value=0.0, max_value=1.0)
     suggestion = serializers.ChoiceField(
         choices=[s for s in Snapshot.Suggestion.values if s], required=False, default=Snapshot.Suggestion.NONE
@@ -66,7 +68,11 @@ class VerdictSerializer(serializers.Serializer):
 
 class SnapshotPushSerializer(serializers.Serializer):
     image_base64 = serializers.CharField(
-        required=False, trim_whitespace=True, max_length=MAX_BASE64_CHARS, help_text="JPEG or PNG, at most 2 MB."
+        required=False,
+        trim_whitespace=True,
+        max_length=MAX_BASE64_CHARS,
+        help_text="JPEG or PNG, at most 2 MB.",
+        validators=[multiline],
     )
     taken_at = serializers.DateTimeField(required=False, help_text="When the frame was taken; default now.")
     verdict = VerdictSerializer(required=False)

@@ -24,8 +24,8 @@ from moderation.gate import limits, protocols, registration
 
 logger = logging.getLogger(__name__)
 
-_NGINX_PATH = re.compile(r"^/gate/nginx-rtmp/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/(?P<hook>[^/]{1,32})$")
-_SRS_PATH = re.compile(r"^/gate/srs/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/$")
+_NGINX_PATH = re.compile(r"^/gate/nginx-rtmp/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/(?P<hook>[^/]{1,32})\Z")
+_SRS_PATH = re.compile(r"^/gate/srs/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/\Z")
 
 _threads = DatabaseThreads("gate", lambda: settings.LIVEWARD_GATE_THREADS)
 

@@ -19,18 +19,22 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from moderation import actions
+from moderation import actions, text_input
 from moderation.gate import rules
 from moderation.models import GateDecision, MediaServer
 
 logger = logging.getLogger(__name__)
 Reason = GateDecision.Reason
 
-# What a stream key, app and client id may look like; anything else is a malformed callback.
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-.~]{1,128}$")
-_APP_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,64}$")
-_CLIENT_RE = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
+# What a stream key, app and client id may look like, whole (fullmatch: a trailing newline is not
+# part of a key); anything else is a malformed callback. Free text (title, addr, param) follows
+# moderation/text_input.py: one line, no control characters, no lone surrogates.
+_KEY_RE = re.compile(r"[A-Za-z0-9_\-.~]{1,128}")
+_APP_RE = re.compile(r"[A-Za-z0-9_\-.]{1,64}")
+_CLIENT_RE = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
 _TITLE_MAX = 200
+# Node names are slugs (register_media_server); anything else is no node of ours, asked of no database.
+_NODE_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 NGINX_HOOKS = {
     # hook in the URL: the `call` values nginx-rtmp sends with it (seen from Debian's module 1.2.2)
@@ -57,7 +61,7 @@ def _field(data: dict, name: str, pattern: re.Pattern, *, required: bool = True)
         raise BadCallback(f"{name} must be a string")
     if not value and not required:
         return ""
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise BadCallback(f"{name} missing or malformed")
     return value
 
@@ -67,9 +71,23 @@ def _text(value: object, name: str, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise BadCallback(f"{name} must be a string")
-    if "\x00" in value:
-        raise BadCallback(f"{name} contains NUL")
+    try:
+        text_input.check_text(value, name)
+    except text_input.TextRefused as exc:
+        raise BadCallback(str(exc)) from None
     return value.strip()[:limit]
+
+
+def _shown_node(node_name: str) -> str:
+    """The node name as the record keeps it: a slug as it is, anything else escaped (repr), never raw."""
+    return node_name[:64] if _NODE_RE.fullmatch(node_name) else repr(node_name[:64])[:64]
+
+
+def _known_node(node_name: str, secret: str, kind: str) -> MediaServer | None:
+    """The node this callback names and authenticates, or None."""
+    if not _NODE_RE.fullmatch(node_name):
+        return None
+    return rules.authenticate_node(node_name, secret, kind)
 
 
 # --- nginx-rtmp -----------------------------------------------------------------------------
@@ -101,10 +119,14 @@ def nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, a
         return _nginx_deny(404, "unknown hook")
     decision_hook = GateDecision.Hook.UPDATE if hook == "on_update" else GateDecision.Hook.PUBLISH
     addr = addr[:64]
-    node = rules.authenticate_node(node_name, secret, MediaServer.Kind.NGINX_RTMP)
+    node = _known_node(node_name, secret, MediaServer.Kind.NGINX_RTMP)
     if node is None:
         rules.record_rejected_callback(
-            hook=decision_hook, node=None, reason=Reason.UNKNOWN_NODE, detail=node_name[:64], addr=addr
+            hook=decision_hook,
+            node=None,
+            reason=Reason.UNKNOWN_NODE,
+            detail=_shown_node(node_name),
+            addr=addr,
         )
         return _nginx_deny(403, Reason.UNKNOWN_NODE)
     try:
@@ -165,23 +187,27 @@ _SRS_OK = _json_reply(200, {"code": 0})
 def srs_callback(node_name: str, secret: str, body: bytes | None, addr: str) -> GateReply:
     """Answer an SRS HTTP hook (on_publish or on_unpublish); ``body`` None means too large."""
     addr = addr[:64]
-    node = rules.authenticate_node(node_name, secret, MediaServer.Kind.SRS)
+    node = _known_node(node_name, secret, MediaServer.Kind.SRS)
     if node is None:
         rules.record_rejected_callback(
-            hook=GateDecision.Hook.PUBLISH, node=None, reason=Reason.UNKNOWN_NODE, detail=node_name[:64], addr=addr
+            hook=GateDecision.Hook.PUBLISH,
+            node=None,
+            reason=Reason.UNKNOWN_NODE,
+            detail=_shown_node(node_name),
+            addr=addr,
         )
         return _srs_deny(403, Reason.UNKNOWN_NODE)
     try:
         if body is None:
             raise BadCallback("body too large")
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise BadCallback("body is not JSON") from None
+            data = text_input.load_json(body)
+        except text_input.JSONRefused as exc:
+            raise BadCallback(str(exc)) from None
         if not isinstance(data, dict):
             raise BadCallback("body is not a JSON object")
         action = data.get("action")
-        if action not in {"on_publish", "on_unpublish"}:
+        if not isinstance(action, str) or action not in {"on_publish", "on_unpublish"}:
             raise BadCallback("action must be on_publish or on_unpublish")
         param = _text(data.get("param"), "param", 2000)
         args = dict(parse_qsl(param.lstrip("?"), keep_blank_values=True, max_num_fields=50)) if param else {}
@@ -194,7 +220,7 @@ def srs_callback(node_name: str, secret: str, body: bytes | None, addr: str) -> 
             app=_field(data, "app", _APP_RE),
             client_id=_field({"client_id": client_id}, "client_id", _CLIENT_RE),
             addr=_text(data.get("ip"), "ip", 64),
-            title=args.get("title", "")[:_TITLE_MAX],
+            title=_text(args.get("title"), "title", _TITLE_MAX),
             args={k[:40]: v[:200] for k, v in args.items()},
         )
     except (BadCallback, ValueError) as exc:

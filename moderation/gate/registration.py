@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 
-from moderation import permissions
+from moderation import permissions, text_input
 from moderation.blacklist_matching import registration_check
 from moderation.gate.protocols import GateReply
 
@@ -68,8 +68,9 @@ def answer(authorization: str, body: bytes | None) -> GateReply:
     if body is None:
         return _error(413, "too_large", "The request body is too large.")
     try:
-        data = json.loads(body or b"null")
-    except (UnicodeDecodeError, ValueError):
-        return _error(400, "parse_error", "Malformed JSON.")
+        # Depth only, as the DRF view's parser: the identity fields refuse what they cannot normalise.
+        data = text_input.load_json(body or b"null", strings=False)
+    except text_input.JSONRefused as exc:
+        return _error(400, "parse_error", f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
     status, payload = registration_check(data)
     return _reply(status, payload)
