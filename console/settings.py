@@ -15,88 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from celery.schedules import crontab
 
+from console.environment import bad_value, check_url, env_bool, env_float, env_int, env_list, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LIVEWARD_VAR_DIR") or BASE_DIR / "var")
-
-
-# --- tiny helpers ---------------------------------------------------------------------------
-
-
-def _bad(name: str, value: str, expected: str) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"Environment variable {name}={value!r} is invalid: expected {expected}.")
-
-
-def env_str(name: str, default: str = "") -> str:
-    """Return NAME, or the contents of the file named by NAME_FILE, or the default."""
-    if name in os.environ:
-        return os.environ[name]
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
-        try:
-            return Path(file_name).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
-    return default
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise _bad(name, value, "one of 1/0, true/false, yes/no, on/off")
-
-
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise _bad(name, value, "an integer") from None
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise _bad(name, value, f"an integer between {minimum} and {maximum}")
-    return number
-
-
-def env_float(name: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise _bad(name, value, "a number") from None
-    if number != number or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise _bad(name, value, f"a number between {minimum} and {maximum}")
-    return number
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def _check_url(name: str, value: str, schemes: set[str]) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in schemes:
-        raise _bad(name, value, "a URL with scheme " + " or ".join(sorted(schemes)))
-    if parsed.scheme == "sqlite":
-        if not parsed.path or parsed.path == "/":
-            raise _bad(name, value, "sqlite:////absolute/path/to/file.sqlite3")
-    elif parsed.scheme.startswith("unix") or parsed.scheme.endswith("socket"):
-        if not parsed.path:
-            raise _bad(name, value, "a unix socket URL with a path")
-    elif not parsed.hostname:
-        raise _bad(name, value, "a URL with a host")
-    return value
 
 
 # --- core -----------------------------------------------------------------------------------
@@ -113,7 +35,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 for _origin in CSRF_TRUSTED_ORIGINS:
-    _check_url("CSRF_TRUSTED_ORIGINS", _origin, {"http", "https"})
+    check_url("CSRF_TRUSTED_ORIGINS", _origin, {"http", "https"})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -178,7 +100,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    _check_url("DATABASE_URL", DATABASE_URL, {"postgres", "postgresql", "sqlite"})
+    check_url("DATABASE_URL", DATABASE_URL, {"postgres", "postgresql", "sqlite"})
     import dj_database_url
 
     try:
@@ -188,7 +110,7 @@ if DATABASE_URL:
         # WebSocket work (moderation/database_threads.py); use pgbouncer for more.
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
-        raise _bad("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc
+        raise bad_value("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
@@ -215,7 +137,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    _check_url("REDIS_URL", REDIS_URL, {"redis", "rediss", "unix"})
+    check_url("REDIS_URL", REDIS_URL, {"redis", "rediss", "unix"})
 else:
     REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}"
 REDIS_IS_EMBEDDED = not env_str("REDIS_URL")
@@ -252,7 +174,7 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _celery_redis_url(REDIS_URL)
-_check_url("CELERY_BROKER_URL", CELERY_BROKER_URL, {"redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp"})
+check_url("CELERY_BROKER_URL", CELERY_BROKER_URL, {"redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp"})
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or _celery_redis_url(REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -274,7 +196,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
-    raise _bad("LANGUAGE_CODE", LANGUAGE_CODE, "zh-hans or en")
+    raise bad_value("LANGUAGE_CODE", LANGUAGE_CODE, "zh-hans or en")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 try:
@@ -282,7 +204,7 @@ try:
 
     zoneinfo.ZoneInfo(TIME_ZONE)
 except Exception:
-    raise _bad("TIME_ZONE", TIME_ZONE, "an IANA time zone such as Asia/Shanghai") from None
+    raise bad_value("TIME_ZONE", TIME_ZONE, "an IANA time zone such as Asia/Shanghai") from None
 USE_I18N = True
 # Beat's crontab entries (the nightly credit earn-back) read the console's local time.
 CELERY_TIMEZONE = TIME_ZONE
@@ -369,7 +291,9 @@ LIVEWARD_REVIEW_FLAG_SCORE = env_float("LIVEWARD_REVIEW_FLAG_SCORE", 0.8, minimu
 LIVEWARD_AUTO_BLOCK_SUGGESTIONS = env_list("LIVEWARD_AUTO_BLOCK_SUGGESTIONS", [])
 for _suggestion in LIVEWARD_AUTO_BLOCK_SUGGESTIONS:
     if _suggestion not in {"review", "block"}:
-        raise _bad("LIVEWARD_AUTO_BLOCK_SUGGESTIONS", ",".join(LIVEWARD_AUTO_BLOCK_SUGGESTIONS), "review and/or block")
+        raise bad_value(
+            "LIVEWARD_AUTO_BLOCK_SUGGESTIONS", ",".join(LIVEWARD_AUTO_BLOCK_SUGGESTIONS), "review and/or block"
+        )
 # ... and only when the verdict's score is at least this.
 LIVEWARD_AUTO_BLOCK_MIN_SCORE = env_float("LIVEWARD_AUTO_BLOCK_MIN_SCORE", 0.95, minimum=0.0, maximum=1.0)
 
@@ -399,7 +323,7 @@ CELERY_BEAT_SCHEDULE["liveward-credit-settle"] = {
 LIVEWARD_PLATFORM_WEBHOOK_URL = env_str("LIVEWARD_PLATFORM_WEBHOOK_URL")
 LIVEWARD_PLATFORM_WEBHOOK_SECRET = env_str("LIVEWARD_PLATFORM_WEBHOOK_SECRET")
 if LIVEWARD_PLATFORM_WEBHOOK_URL:
-    _check_url("LIVEWARD_PLATFORM_WEBHOOK_URL", LIVEWARD_PLATFORM_WEBHOOK_URL, {"http", "https"})
+    check_url("LIVEWARD_PLATFORM_WEBHOOK_URL", LIVEWARD_PLATFORM_WEBHOOK_URL, {"http", "https"})
     if len(LIVEWARD_PLATFORM_WEBHOOK_SECRET) < 16:
         raise ImproperlyConfigured(
             "LIVEWARD_PLATFORM_WEBHOOK_SECRET (or LIVEWARD_PLATFORM_WEBHOOK_SECRET_FILE) is required when "
@@ -479,7 +403,7 @@ LIVEWARD_BODY_TIMEOUT = env_float("LIVEWARD_BODY_TIMEOUT", 30.0, minimum=0.5, ma
 LIVEWARD_ANONYMOUS_MAX_BODY = env_int("LIVEWARD_ANONYMOUS_MAX_BODY", 64 * 1024, minimum=4096)
 LIVEWARD_MAX_BODY = env_int("LIVEWARD_MAX_BODY", 4 * 1024 * 1024, minimum=3 * 1024 * 1024)
 if LIVEWARD_MAX_BODY < LIVEWARD_ANONYMOUS_MAX_BODY:
-    raise _bad("LIVEWARD_MAX_BODY", str(LIVEWARD_MAX_BODY), "at least LIVEWARD_ANONYMOUS_MAX_BODY")
+    raise bad_value("LIVEWARD_MAX_BODY", str(LIVEWARD_MAX_BODY), "at least LIVEWARD_ANONYMOUS_MAX_BODY")
 # Request headers (console/http_protocol.py: the run command's uvicorn, or --http in production):
 # seconds from a request's first byte to the end of its headers, and their largest size.
 LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5, maximum=300.0)
@@ -491,7 +415,7 @@ LIVEWARD_MAX_CONNECTIONS = env_int("LIVEWARD_MAX_CONNECTIONS", 1000, minimum=10)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise _bad("LOG_LEVEL", LOG_LEVEL, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    raise bad_value("LOG_LEVEL", LOG_LEVEL, "DEBUG, INFO, WARNING, ERROR or CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
