@@ -113,7 +113,8 @@ def charge_for_action(action: ModerationAction, *, announced_stream_ids: Iterabl
     if cost <= 0:
         return None
     with transaction.atomic():
-        # Serialised on the publisher's row (apply_points locks it): a second call sees the first's event.
+        # Serialised on the publisher's row (apply_points locks it): a second call sees the first's
+        # event. The constraint one_charge_per_action holds it in the database as well.
         Publisher.objects.select_for_update().filter(pk=action.publisher_id).values_list("pk").first()
         earlier = CreditEvent.objects.filter(action=action, kind=EventKind.ACTION).first()
         if earlier is not None:
