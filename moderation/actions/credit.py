@@ -31,12 +31,15 @@ EventKind = CreditEvent.Kind
 
 # Action kinds that may carry a cost. Lifting and routine patrol never do, nor does the cut that
 # ends a news stream whose approval ended or was revoked: that is the review's decision, not a
-# violation (a violation on a news stream is blocked, warned … like any other, and costs that).
-CHARGEABLE_KINDS = tuple(
-    kind
-    for kind in ModerationAction.Kind.values
-    if kind not in (ModerationAction.Kind.LIFT, ModerationAction.Kind.MARK_PATROLLED, ModerationAction.Kind.NEWS_CUT)
+# violation (a violation on a news stream is blocked, warned … like any other, and costs that);
+# nor the gate's cut of a session that a new publish of its key replaced.
+_FREE = (
+    ModerationAction.Kind.LIFT,
+    ModerationAction.Kind.MARK_PATROLLED,
+    ModerationAction.Kind.NEWS_CUT,
+    ModerationAction.Kind.REPLACE,
 )
+CHARGEABLE_KINDS = tuple(kind for kind in ModerationAction.Kind.values if kind not in _FREE)
 LEVEL_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 MAX_ADJUSTMENT = 1000
 

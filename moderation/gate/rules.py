@@ -11,6 +11,13 @@ two more (the publisher's licences, the approved application covering now); the 
 comes from a per-process cache (moderation/licences.py). The credit rule reads the level on the publisher's
 row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
 query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS.
+
+A key has at most one live session platform-wide. A publish of a key that is live elsewhere is
+refused (``LIVEWARD_SECOND_PUBLISH=refuse``) or replaces that session (``replace``, the default),
+which costs a savepoint and three more queries: ending the old session, recording its cut (a
+``replace`` action, dropped at its node after the commit) and reading the key again, so that a
+block committed meanwhile denies this publish instead of being replaced by it. Two publishes of one
+key at once resolve the same way: the one whose insert loses the unique index decides again.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from moderation import actions, credit_policy, licences, queries
@@ -148,6 +156,15 @@ def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
     return None
 
 
+def key_is_not_live_elsewhere(ctx: GateContext) -> Denial | None:
+    """Under ``LIVEWARD_SECOND_PUBLISH=refuse``, a key live in another session may not publish again."""
+    if ctx.hook != GateDecision.Hook.PUBLISH or ctx.key.live_stream_id is None:
+        return None
+    if settings.LIVEWARD_SECOND_PUBLISH != "refuse":
+        return None  # "replace": decide_publish ends and cuts the other session
+    return Denial(Reason.KEY_IN_USE, f"stream {ctx.key.live_stream_id}")
+
+
 def needs_pre_review(ctx: GateContext) -> bool:
     """Tell whether this publish needs an approved application covering now (先审后发).
 
@@ -203,6 +220,7 @@ PUBLISH_RULES: list[Rule] = [
     publisher_accepted_current_agreement,
     publisher_credit_level_allows,
     key_is_not_cooling_off,
+    key_is_not_live_elsewhere,
     news_licences_are_valid,
     approved_application_covers_now,
 ]
@@ -250,49 +268,99 @@ def forget_cached_nodes() -> None:
 # --- decisions ------------------------------------------------------------------------------
 
 
+# Attempts at a publish whose insert lost the key's one live slot to a concurrent publish of the key,
+# and sessions one attempt replaces in turn when concurrent publishes of the key keep replacing theirs.
+PUBLISH_ATTEMPTS = 3
+REPLACE_TURNS = 5
+
+
 def decide_publish(request: PublishRequest) -> GateOutcome:
     """Decide a publish, open the stream on allow, keep the decision; deny on any error."""
+    attempt = 1
+    while True:
+        try:
+            return _decide_publish_once(request)
+        except IntegrityError as exc:
+            # A concurrent publish of the key took its one live slot (the partial unique index)
+            # after this decision read the key: decide again, seeing it, by the same policy.
+            if attempt == PUBLISH_ATTEMPTS:
+                return _failed_closed(request, exc)
+            attempt += 1
+        except Exception as exc:
+            return _failed_closed(request, exc)
+
+
+def _decide_publish_once(request: PublishRequest) -> GateOutcome:
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            key = load_key(request.key_name, now)
-            ctx = GateContext(request=request, key=key, now=now)
-            denial = evaluate(ctx)
-            stream_id = None
-            if denial is None:
-                stream = actions.open_stream(
-                    key,
-                    node=request.node,
-                    app=request.app,
-                    client_id=request.client_id,
-                    addr=request.addr,
-                    title=request.title,
-                    replacing_stream_id=key.live_stream_id,
-                    at=now,
-                )
-                stream_id = stream.pk
-            actions.record_gate_decision(
-                hook=GateDecision.Hook.PUBLISH,
-                allowed=denial is None,
-                reason=Reason.ALLOWED if denial is None else denial.reason,
-                detail="" if denial is None else denial.detail,
+    with transaction.atomic():
+        key = load_key(request.key_name, now)
+        ctx = GateContext(request=request, key=key, now=now)
+        denial = evaluate(ctx)
+        if denial is None and key.live_stream_id is not None:
+            denial = _replace_live_session(request, key, now)
+        stream_id = None
+        if denial is None:
+            stream = actions.open_stream(
+                key,
                 node=request.node,
-                key_name=request.key_name,
-                stream_key_id=key.pk if key else None,
-                publisher_id=key.publisher_id if key else None,
-                stream_id=stream_id,
+                app=request.app,
                 client_id=request.client_id,
                 addr=request.addr,
+                title=request.title,
                 at=now,
             )
-    except Exception as exc:
-        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
-        logger.exception("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name)
-        record_failure(request, GateDecision.Hook.PUBLISH, exc)
-        return GateOutcome(False, Reason.GATE_ERROR)
+            stream_id = stream.pk
+        actions.record_gate_decision(
+            hook=GateDecision.Hook.PUBLISH,
+            allowed=denial is None,
+            reason=Reason.ALLOWED if denial is None else denial.reason,
+            detail="" if denial is None else denial.detail,
+            node=request.node,
+            key_name=request.key_name,
+            stream_key_id=key.pk if key else None,
+            publisher_id=key.publisher_id if key else None,
+            stream_id=stream_id,
+            client_id=request.client_id,
+            addr=request.addr,
+            at=now,
+        )
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
+
+
+def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime) -> Denial | None:
+    """End and cut the key's live session for this publish; a denial (nothing ended) if the key turned denied.
+
+    Ending a session waits for whoever holds its row: a block (it locks the stream it cuts) or a
+    concurrent publish of the key replacing it first. The key is then read again: a measure committed
+    meanwhile denies this publish, and a session another publish opened meanwhile is replaced in turn.
+    """
+    with transaction.atomic():  # a savepoint, undone on a denial
+        live_stream_id = key.live_stream_id
+        for _turn in range(REPLACE_TURNS):
+            actions.replace_live_session(
+                live_stream_id,
+                publisher_id=key.publisher_id,
+                note=f"replaced by a publish on {request.node.name} (client {request.client_id})",
+                at=now,
+            )
+            fresh = load_key(request.key_name, now)
+            denial = evaluate(GateContext(request=request, key=fresh, now=now))
+            if denial is not None:
+                transaction.set_rollback(True)
+                return denial
+            if fresh.live_stream_id is None:
+                break
+            live_stream_id = fresh.live_stream_id
+    return None  # after REPLACE_TURNS the insert may still lose the slot: decide_publish decides again
+
+
+def _failed_closed(request: PublishRequest, exc: Exception) -> GateOutcome:
+    forget_cached_nodes()  # a node re-registered under the same name must not keep failing
+    logger.error("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name, exc_info=exc)
+    record_failure(request, GateDecision.Hook.PUBLISH, exc)
+    return GateOutcome(False, Reason.GATE_ERROR)
 
 
 def decide_update(request: PublishRequest) -> GateOutcome:

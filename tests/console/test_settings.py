@@ -66,6 +66,7 @@ def test_postgres_redis_and_rabbitmq_urls_are_taken():
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
         ({"LIVEWARD_BLOCK_COOLING_OFF_MINUTES": "ten"}, "LIVEWARD_BLOCK_COOLING_OFF_MINUTES"),
         ({"LIVEWARD_MEDIA_SERVER_TIMEOUT": "0"}, "LIVEWARD_MEDIA_SERVER_TIMEOUT"),
+        ({"LIVEWARD_SECOND_PUBLISH": "both"}, "LIVEWARD_SECOND_PUBLISH"),
         ({"CSRF_TRUSTED_ORIGINS": "console.example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"SECRET_KEY": None, "SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
     ],
