@@ -173,6 +173,22 @@ def test_measures_cut_every_session_of_their_key_or_publisher(client, nginx_node
     assert covered(Kind.BLOCK, live) == {live.pk}  # confirmed off air: no longer anyone's to cut
 
 
+@pytest.mark.django_db
+def test_a_replaced_card_can_still_be_blocked_and_the_block_cuts_the_keys_new_session(
+    client, nginx_node, stream_key, patroller
+):
+    assert on_publish(client, stream_key.key, "1").status_code == 200
+    replaced = live_of(stream_key)
+    assert on_publish(client, stream_key.key, "2").status_code == 200
+    live = live_of(stream_key)
+
+    block = actions.block_stream(replaced, actor=patroller, reason=ReasonCode.FRAUD, request_id="stale-card")
+
+    assert block.stream == replaced and block.kind == Kind.BLOCK
+    assert {session.pk for session in cuts.sessions_on_air(block)} == {replaced.pk, live.pk}
+    assert on_publish(client, stream_key.key, "3").status_code == 403  # the key is denied for the cooling-off
+
+
 # --- on the SRS stand-in ---------------------------------------------------------------------------
 
 
