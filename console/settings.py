@@ -264,6 +264,12 @@ SPECTACULAR_SETTINGS = {
 
 # Minutes a stream key stays denied at the gate after a block, unless a reviewer lifts it.
 LIVEWARD_BLOCK_COOLING_OFF_MINUTES = env_int("LIVEWARD_BLOCK_COOLING_OFF_MINUTES", 10, minimum=0)
+# What the gate does with a publish of a key that is live in another session (docs/patrol.md,
+# "One key, one session"): "replace" ends the earlier session and cuts it at its node; "refuse"
+# denies the new publish while the earlier one is live.
+LIVEWARD_SECOND_PUBLISH = env_str("LIVEWARD_SECOND_PUBLISH", "replace").strip().lower() or "replace"
+if LIVEWARD_SECOND_PUBLISH not in {"replace", "refuse"}:
+    raise bad_value("LIVEWARD_SECOND_PUBLISH", LIVEWARD_SECOND_PUBLISH, "replace or refuse")
 # Seconds a media-server adapter waits for a node before counting the call as failed.
 LIVEWARD_MEDIA_SERVER_TIMEOUT = env_int("LIVEWARD_MEDIA_SERVER_TIMEOUT", 3, minimum=1, maximum=60)
 # Largest gate callback body accepted, in bytes; larger bodies are denied with 400.

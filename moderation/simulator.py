@@ -6,7 +6,7 @@ It speaks the two halves of nginx-rtmp that Liveward touches:
   the gate, with the fields nginx-rtmp sends (``call=publish`` …) and the publish URL's query args
   (``title``) after them. A non-2xx answer to ``on_publish`` denies the publish; to ``on_update``
   it ends the session, which then reports ``on_publish_done`` as nginx does.
-- the control and stat modules on its own HTTP port: ``GET /control/drop/publisher?app=&name=``
+- the control and stat modules on its own HTTP port: ``GET /control/drop/publisher?app=&name=&clientid=``
   answers the number of sessions dropped (``0`` when none) and then reports them done;
   ``GET /stat`` answers the stat XML (rtmp > server > application > live > stream > client).
 
@@ -297,12 +297,16 @@ class Simulator:
             delay = self._retry_later(session.key)
             self.publish_done(session, why=f"churn; back in {delay:.0f}s")
 
-    def drop(self, *, app: str | None, name: str | None) -> list[Session]:
-        """Remove the publishing sessions matching app and name (all when absent), as the control module does."""
+    def drop(self, *, app: str | None, name: str | None, client_id: str | None = None) -> list[Session]:
+        """Remove the sessions matching app, name and client id (any, where absent), as the control module does."""
         with self.lock:
             if app and app != APP:
                 return []
-            dropped = [s for key, s in self.sessions.items() if name is None or key == name]
+            dropped = [
+                s
+                for key, s in self.sessions.items()
+                if (name is None or key == name) and (client_id is None or str(s.client_id) == client_id)
+            ]
             for session in dropped:
                 del self.sessions[session.key]
                 self.retry_at[session.key] = time.monotonic() + random.uniform(*self.republish_delay)
@@ -410,7 +414,11 @@ class ControlHandler(BaseHTTPRequestHandler):
             self._answer(500, "", "text/plain")  # nginx-rtmp: "Undefined filter"
             return
         # The simulated sessions are all publishers: a subscriber drop finds none.
-        dropped = [] if method == "subscriber" else self.sim.drop(app=query.get("app"), name=query.get("name"))
+        dropped = (
+            []
+            if method == "subscriber"
+            else self.sim.drop(app=query.get("app"), name=query.get("name"), client_id=query.get("clientid"))
+        )
         self._answer(200, str(len(dropped)), "text/plain")
         for session in dropped:
             self.sim.log(f"drop {session.label}: dropped by control request")

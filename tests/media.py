@@ -9,6 +9,7 @@ The ``nginx_rtmp`` fixture runs nginx on free loopback ports, in its own prefix 
 callbacks pointing at pytest-django's ``live_server`` (``nginx_rtmp_asgi``: at the uvicorn
 ``asgi_server`` of tests/browser.py instead); it registers the node through
 ``actions.register_media_server`` and tears everything down (nginx and any ffmpeg it started).
+``nginx_rtmp_pair`` runs two such nodes (``edge-live`` and ``edge-live-2``), each in its own prefix.
 """
 
 from __future__ import annotations
@@ -326,6 +327,18 @@ def nginx_rtmp_fixture(live_server) -> Iterator[NginxRtmp]:
     yield from _nginx_rtmp_calling(live_server.url)
 
 
+@pytest.fixture(name="nginx_rtmp_pair")
+def nginx_rtmp_pair_fixture(live_server) -> Iterator[tuple[NginxRtmp, NginxRtmp]]:
+    """Run two nginx-rtmp nodes, ``edge-live`` and ``edge-live-2``, both calling the gate at ``live_server``."""
+    first = _nginx_rtmp_calling(live_server.url)
+    second = _nginx_rtmp_calling(live_server.url, name=f"{NODE_NAME}-2", secret=f"{NODE_SECRET}-2")
+    try:
+        yield next(first), next(second)
+    finally:
+        second.close()
+        first.close()
+
+
 @pytest.fixture(name="nginx_rtmp_asgi")
 def nginx_rtmp_asgi_fixture(asgi_server) -> Iterator[NginxRtmp]:
     """Like ``nginx_rtmp``, but calling the gate at the uvicorn ``asgi_server`` (tests/browser.py).
@@ -336,11 +349,11 @@ def nginx_rtmp_asgi_fixture(asgi_server) -> Iterator[NginxRtmp]:
     yield from _nginx_rtmp_calling(asgi_server.url)
 
 
-def _nginx_rtmp_calling(server_url: str) -> Iterator[NginxRtmp]:
+def _nginx_rtmp_calling(server_url: str, *, name: str = NODE_NAME, secret: str = NODE_SECRET) -> Iterator[NginxRtmp]:
     nginx, ffmpeg = require_media_tools()
     # The gate URL uses 127.0.0.1: nginx resolves names once, and "localhost" may mean ::1.
     port = urlsplit(server_url).port
-    callback_base = f"http://127.0.0.1:{port}/gate/nginx-rtmp/{NODE_NAME}/{NODE_SECRET}"
+    callback_base = f"http://127.0.0.1:{port}/gate/nginx-rtmp/{name}/{secret}"
     # nginx's workers run as nobody when the tests run as root: keep the prefix traversable.
     prefix = Path(tempfile.mkdtemp(prefix="liveward-nginx-"))
     prefix.chmod(0o755)
@@ -348,7 +361,7 @@ def _nginx_rtmp_calling(server_url: str) -> Iterator[NginxRtmp]:
     try:
         server.start()
         server.node, _secret = actions.register_media_server(
-            NODE_NAME, kind=MediaServer.Kind.NGINX_RTMP, control_url=server.control_url, secret=NODE_SECRET
+            name, kind=MediaServer.Kind.NGINX_RTMP, control_url=server.control_url, secret=secret
         )
         yield server
     finally:

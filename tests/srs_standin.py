@@ -3,16 +3,21 @@
 It follows SRS 5's documented behaviour:
 
 - HTTP API v1: ``GET /api/v1/streams?start=&count=`` lists streams (default page of 10) with
-  ``publish: {"active": true, "cid": "<client id>"}``; ``DELETE /api/v1/clients/{cid}`` kicks a client
-  and answers ``{"code": 0}``, or HTTP 200 with ``{"code": 2049}`` (ERROR_RTMP_CLIENT_NOT_FOUND) for
-  an unknown client — SRS reports API errors in the body's code, not in the HTTP status.
+  ``publish: {"active": true, "cid": "<client id>"}``; ``GET /api/v1/clients/{cid}`` answers one
+  client (``{"code": 0, "client": {"id", "url": "/app/stream", "name", "type", "publish", …}}``);
+  ``DELETE /api/v1/clients/{cid}`` kicks a client and answers ``{"code": 0}``. Both answer HTTP 200
+  with ``{"code": 2049}`` (ERROR_RTMP_CLIENT_NOT_FOUND) for an unknown client — SRS reports API
+  errors in the body's code, not in the HTTP status. The client id is the ``client_id`` its hooks
+  sent. One node may carry several publishers of one key under different apps (``live/k``,
+  ``live2/k``): SRS keeps a stream per vhost, app and name.
 - HTTP callbacks: a publish first POSTs ``on_publish`` (JSON: server_id, service_id, action,
   client_id, ip, vhost, app, tcUrl, stream, param, stream_url, stream_id) and goes live only on
   HTTP 200 with ``{"code": 0}`` (or a bare ``0``); an ended or kicked publish POSTs ``on_unpublish``
   with the same fields, after the client is gone.
 
-Fixtures (import ``srs_standin_fixture`` / ``srs_live_fixture`` into a test module): ``srs_standin``
-alone, and ``srs_live``, registered as a node whose hooks call the gate at pytest-django's live_server.
+Fixtures (import ``srs_standin_fixture`` / ``srs_live_fixture`` / ``srs_live_pair_fixture`` into a test
+module): ``srs_standin`` alone; ``srs_live``, registered as a node whose hooks call the gate at
+pytest-django's live_server; ``srs_live_pair``, two such nodes.
 
 ``mode`` makes the API misbehave for adapter tests: "http_500", "garbage" or "hang".
 """
@@ -28,7 +33,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -66,6 +71,7 @@ class SrsStandIn:
 
     def __init__(self, hook_url: str | None = None) -> None:
         self.hook_url = hook_url
+        self.node: MediaServer | None = None  # set when registered with the console
         self.mode = "ok"
         self.server_id = "vid-" + secrets.token_hex(4)
         self.streams: dict[str, PublishedStream] = {}  # by client id
@@ -190,6 +196,30 @@ class SrsStandIn:
             "streams": [self.stream_document(e) for e in page],
         }
 
+    def client_document(self, client_id: str) -> dict:
+        with self._lock:
+            entry = self.streams.get(client_id)
+        if entry is None:
+            return {"code": CLIENT_NOT_FOUND}
+        client = {
+            "id": entry.client_id,
+            "vhost": "vid-default",
+            "stream": entry.id,
+            "ip": entry.ip,
+            "pageUrl": "",
+            "swfUrl": "",
+            "tcUrl": f"rtmp://127.0.0.1/{entry.app}",
+            "url": f"/{entry.app}/{entry.name}",
+            "name": entry.name,
+            "type": "fmle-publish",
+            "publish": True,
+            "alive": round(time.monotonic() - entry.started, 3),
+            "send_bytes": 0,
+            "recv_bytes": int((time.monotonic() - entry.started) * 60_000),
+            "kbps": {"recv_30s": 480, "send_30s": 0},
+        }
+        return {"code": 0, "server": self.server_id, "service": "standin", "pid": "1", "client": client}
+
     def kick(self, client_id: str) -> dict:
         if not self.unpublish(client_id):
             return {"code": CLIENT_NOT_FOUND}
@@ -206,10 +236,20 @@ def _code_is_zero(answer: str) -> bool:
     return document == 0 and not isinstance(document, bool)
 
 
+def _client_id_in(path: str) -> str:
+    """The client id of an ``/api/v1/clients/{id}`` path, or '' for any other path."""
+    prefix = "/api/v1/clients/"
+    return unquote(path[len(prefix) :]) if path.startswith(prefix) else ""
+
+
 def _handler_for(standin: SrsStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            client_id = _client_id_in(url.path)
+            if client_id:
+                self._answer(lambda: standin.client_document(client_id))
+                return
             if url.path.rstrip("/") != "/api/v1/streams":
                 self._json(404, {"code": 404})
                 return
@@ -219,12 +259,10 @@ def _handler_for(standin: SrsStandIn) -> type[BaseHTTPRequestHandler]:
             self._answer(lambda: standin.list_streams(start, count))
 
         def do_DELETE(self) -> None:
-            prefix = "/api/v1/clients/"
-            path = urlsplit(self.path).path
-            if not path.startswith(prefix) or not path[len(prefix) :]:
+            client_id = _client_id_in(urlsplit(self.path).path)
+            if not client_id:
                 self._json(404, {"code": 404})
                 return
-            client_id = path[len(prefix) :]
             self._answer(lambda: standin.kick(client_id))
 
         def _answer(self, build) -> None:
@@ -262,13 +300,29 @@ def srs_standin_fixture() -> Iterator[SrsStandIn]:
     standin.stop()
 
 
+def registered_standin(server_url: str, name: str = NODE_NAME, secret: str = NODE_SECRET) -> SrsStandIn:
+    """Start a stand-in registered as node ``name`` (``.node``) whose hooks call the gate at ``server_url``."""
+    port = urlsplit(server_url).port
+    standin = SrsStandIn(hook_url=f"http://127.0.0.1:{port}/gate/srs/{name}/{secret}/").start()
+    standin.node, _secret = actions.register_media_server(
+        name, kind=MediaServer.Kind.SRS, control_url=standin.url, secret=secret
+    )
+    return standin
+
+
 @pytest.fixture(name="srs_live")
 def srs_live_fixture(live_server) -> Iterator[tuple[SrsStandIn, MediaServer]]:
     """Run a stand-in registered as node ``srs-standin`` whose hooks call the gate at ``live_server``."""
-    port = urlsplit(live_server.url).port
-    standin = SrsStandIn(hook_url=f"http://127.0.0.1:{port}/gate/srs/{NODE_NAME}/{NODE_SECRET}/").start()
-    node, _secret = actions.register_media_server(
-        NODE_NAME, kind=MediaServer.Kind.SRS, control_url=standin.url, secret=NODE_SECRET
-    )
-    yield standin, node
+    standin = registered_standin(live_server.url)
+    yield standin, standin.node
     standin.stop()
+
+
+@pytest.fixture(name="srs_live_pair")
+def srs_live_pair_fixture(live_server) -> Iterator[tuple[SrsStandIn, SrsStandIn]]:
+    """Run two registered stand-ins, ``srs-standin`` and ``srs-standin-2``, both calling the gate at ``live_server``."""
+    first = registered_standin(live_server.url)
+    second = registered_standin(live_server.url, f"{NODE_NAME}-2", f"{NODE_SECRET}-2")
+    yield first, second
+    first.stop()
+    second.stop()

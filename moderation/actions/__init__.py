@@ -43,6 +43,7 @@ from moderation.actions.gate import (
     end_stream_session,
     open_stream,
     record_gate_decision,
+    replace_live_session,
     touch_stream_session,
 )
 from moderation.actions.licences import (
@@ -149,6 +150,7 @@ __all__ = [
     "reject_blacklist_removal",
     "release_claims",
     "reopen_publisher",
+    "replace_live_session",
     "request_blacklist_removal",
     "reverse_blacklisting",
     "reverse_credit_event",

@@ -31,12 +31,15 @@ EventKind = CreditEvent.Kind
 
 # Action kinds that may carry a cost. Lifting and routine patrol never do, nor does the cut that
 # ends a news stream whose approval ended or was revoked: that is the review's decision, not a
-# violation (a violation on a news stream is blocked, warned … like any other, and costs that).
-CHARGEABLE_KINDS = tuple(
-    kind
-    for kind in ModerationAction.Kind.values
-    if kind not in (ModerationAction.Kind.LIFT, ModerationAction.Kind.MARK_PATROLLED, ModerationAction.Kind.NEWS_CUT)
+# violation (a violation on a news stream is blocked, warned … like any other, and costs that);
+# nor the gate's cut of a session that a new publish of its key replaced.
+_FREE = (
+    ModerationAction.Kind.LIFT,
+    ModerationAction.Kind.MARK_PATROLLED,
+    ModerationAction.Kind.NEWS_CUT,
+    ModerationAction.Kind.REPLACE,
 )
+CHARGEABLE_KINDS = tuple(kind for kind in ModerationAction.Kind.values if kind not in _FREE)
 LEVEL_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 MAX_ADJUSTMENT = 1000
 
@@ -113,7 +116,8 @@ def charge_for_action(action: ModerationAction, *, announced_stream_ids: Iterabl
     if cost <= 0:
         return None
     with transaction.atomic():
-        # Serialised on the publisher's row (apply_points locks it): a second call sees the first's event.
+        # Serialised on the publisher's row (apply_points locks it): a second call sees the first's
+        # event. The constraint one_charge_per_action holds it in the database as well.
         Publisher.objects.select_for_update().filter(pk=action.publisher_id).values_list("pk").first()
         earlier = CreditEvent.objects.filter(action=action, kind=EventKind.ACTION).first()
         if earlier is not None:

@@ -1,4 +1,11 @@
-"""The cut at the media server: drop an action's live streams at their nodes and record the outcome.
+"""The cut at the media server: drop every session an action covers at its node and record the outcome.
+
+What an action cuts (``sessions_on_air``): a block or a news cut, every session of the stream's
+key; a suspension or a closure, every session of the publisher; a replacement (the gate's, when a
+new publish of a key replaced its live session), that one earlier session. "Every session" is the
+live streams and the sessions a replacement ended in the database whose cut is still pending: they
+may be on air until their node drops them. Each is dropped at its own node by its own client id,
+never by the key's name alone.
 
 A failed drop leaves the action "pending" and queues a retry with backoff (moderation/tasks/cuts.py,
 queued by name through moderation.task_queue); the gate keeps the key denied meanwhile.
@@ -7,53 +14,67 @@ queued by name through moderation.task_queue); the gate keeps the key denied mea
 from __future__ import annotations
 
 import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db.models import Q
+from django import db
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from moderation import events, mediaservers, task_queue
-from moderation.actions.gate import CUT_KINDS, STREAM_CUT_KINDS
 from moderation.backoff import backoff_delay
 from moderation.models import ModerationAction, Stream
 
 logger = logging.getLogger(__name__)
+Kind = ModerationAction.Kind
 MediaStatus = ModerationAction.MediaStatus
 RETRY_TASK = "moderation.tasks.cuts.retry_cut"
 
+# The action kinds that cut streams.
+CUT_KINDS = (Kind.BLOCK, Kind.SUSPEND, Kind.CLOSE, Kind.NEWS_CUT, Kind.REPLACE)
+# The kinds that cut every session of the stream's key, and those that cut every session of the publisher.
+STREAM_CUT_KINDS = (Kind.BLOCK, Kind.NEWS_CUT)
+PUBLISHER_CUT_KINDS = (Kind.SUSPEND, Kind.CLOSE)
 
-def cut_targets(action: ModerationAction) -> list[Stream]:
-    """The live streams this action must cut: the stream for a block, all the publisher's otherwise."""
-    live = Stream.objects.live().select_related("node", "key")
+
+def sessions_on_air(action: ModerationAction, *, exclude=()) -> list[Stream]:
+    """The sessions this action must cut, with their nodes and keys, but those in ``exclude`` (ids)."""
+    streams = Stream.objects.select_related("node", "key").exclude(pk__in=list(exclude))
+    if action.kind == Kind.REPLACE:
+        return list(streams.filter(pk=action.stream_id))  # ended in the database, maybe still on air
+    uncut = ModerationAction.objects.filter(stream=OuterRef("pk"), kind=Kind.REPLACE, media_status=MediaStatus.PENDING)
+    replaced_uncut = Q(end_reason=Stream.EndReason.REPLACED) & Q(Exists(uncut))
+    on_air = streams.filter(Q(ended_at__isnull=True) | replaced_uncut)
     if action.kind in STREAM_CUT_KINDS:
-        return list(live.filter(pk=action.stream_id))
-    return list(live.filter(publisher_id=action.publisher_id))
+        key = Stream.objects.filter(pk=action.stream_id).values("key_id")[:1]
+        return list(on_air.filter(key_id=Subquery(key)).order_by("pk"))
+    return list(on_air.filter(publisher_id=action.publisher_id).order_by("pk"))
 
 
 def perform_cut(action_id: int) -> str:
-    """Drop the action's streams at their nodes; record the outcome; schedule a retry on failure.
+    """Drop the action's sessions at their nodes; record the outcome; schedule a retry on failure.
 
-    Safe to run twice and concurrently: a drop of a publisher that is gone drops nothing, and the
+    Safe to run twice and concurrently: a drop of a session that is gone drops nothing, and the
     outcome is recorded only while the action is still pending.
     """
     action = ModerationAction.objects.filter(pk=action_id).first()
     if action is None or action.media_status != MediaStatus.PENDING:
         return action.media_status if action is not None else MediaStatus.NOT_APPLICABLE
-    return drop_and_record(action, cut_targets(action))
+    return drop_and_record(action)
 
 
-def drop_and_record(action: ModerationAction, targets: list[Stream]) -> str:
-    """Drop ``targets`` at their nodes and record the outcome on the pending action."""
-    errors: list[str] = []
-    dropped_any = False
-    for stream in targets:
-        try:
-            result = mediaservers.adapter_for(stream.node).drop(stream)
-        except mediaservers.MediaServerError as exc:
-            errors.append(str(exc)[:150])
-            continue
-        dropped_any = dropped_any or result.dropped > 0
-        close_cut_stream(stream.pk)
+def drop_and_record(action: ModerationAction, targets: list[Stream] | None = None) -> str:
+    """Drop ``targets`` at their nodes, then every other session the action covers; record the outcome.
+
+    ``targets``: sessions the action has loaded already (the block's stream), dropped before the
+    others are looked up, so the stream the patroller saw is cut without waiting on that query.
+    """
+    first = list(targets or [])
+    errors, dropped_any = _drop_each(first)
+    more_errors, dropped_more = _drop_each(sessions_on_air(action, exclude=[stream.pk for stream in first]))
+    errors, dropped_any = errors + more_errors, dropped_any or dropped_more
     if errors:
         record_cut_failure(action.pk, "; ".join(errors))
         return MediaStatus.PENDING
@@ -62,9 +83,25 @@ def drop_and_record(action: ModerationAction, targets: list[Stream]) -> str:
     confirmed = ModerationAction.objects.filter(pk=action.pk, media_status=MediaStatus.PENDING).update(
         media_status=outcome, media_confirmed_at=now, media_attempts=action.media_attempts + 1, media_last_error=""
     )
-    if confirmed and action.stream_id:
+    # A replaced session left the queue when it was replaced: consoles have nothing to update.
+    if confirmed and action.stream_id and action.kind != Kind.REPLACE:
         events.queue_delta(events.STREAM_CUT_CONFIRMED, action.stream_id)
     return outcome
+
+
+def _drop_each(streams: list[Stream]) -> tuple[list[str], bool]:
+    """Drop each session at its node; return the errors and whether any node dropped something."""
+    errors: list[str] = []
+    dropped_any = False
+    for stream in streams:
+        try:
+            result = mediaservers.adapter_for(stream.node).drop(stream)
+        except mediaservers.MediaServerError as exc:
+            errors.append(str(exc)[:150])
+            continue
+        dropped_any = dropped_any or result.dropped > 0
+        close_cut_stream(stream.pk)
+    return errors, dropped_any
 
 
 def close_cut_stream(stream_id: int) -> None:
@@ -106,3 +143,33 @@ def pending_cuts(now=None) -> list[int]:
         .order_by("at")
         .values_list("pk", flat=True)[:500]
     )
+
+
+# --- cuts that nobody waits for ------------------------------------------------------------
+
+# The gate's replacement cuts run here, so a publish is answered without waiting on the old
+# session's node. A few threads: a hung node holds one for LIVEWARD_MEDIA_SERVER_TIMEOUT at most.
+BACKGROUND_CUT_THREADS = 4
+_background: tuple[int, ThreadPoolExecutor] | None = None
+_background_lock = threading.Lock()
+
+
+def cut_in_background(action_id: int) -> None:
+    """Make the action's first drop on a background thread; a failure retries as any cut does."""
+    global _background
+    with _background_lock:
+        # A forked child (a Celery prefork worker) needs threads of its own.
+        if _background is None or _background[0] != os.getpid():
+            executor = ThreadPoolExecutor(max_workers=BACKGROUND_CUT_THREADS, thread_name_prefix="cut")
+            _background = (os.getpid(), executor)
+        executor = _background[1]
+    executor.submit(_cut_and_let_go, action_id)
+
+
+def _cut_and_let_go(action_id: int) -> None:
+    try:
+        perform_cut(action_id)
+    except Exception:  # the sweep retries a cut left pending
+        logger.exception("background cut of action %s failed", action_id)
+    finally:
+        db.connections.close_all()  # these threads are idle most of the time: hold no connection

@@ -1,4 +1,4 @@
-"""The ingest gate's writes: decisions, streams opened and closed."""
+"""The ingest gate's writes: decisions, streams opened, replaced and closed."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from moderation import events
+from moderation.actions.cuts import PUBLISHER_CUT_KINDS, cut_in_background
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -58,16 +59,10 @@ def open_stream(
     client_id: str,
     addr: str,
     title: str,
-    replacing_stream_id: int | None = None,
     at: datetime | None = None,
 ) -> Stream:
-    """Open a stream for an allowed publish, ending the key's previous live session if any."""
+    """Open a stream for an allowed publish (the key has no other live session: see replace_live_session)."""
     at = at or timezone.now()
-    if replacing_stream_id is not None:
-        Stream.objects.filter(pk=replacing_stream_id, ended_at__isnull=True).update(
-            ended_at=at, end_reason=Stream.EndReason.REPLACED
-        )
-        transaction.on_commit(lambda: events.stream_ended(replacing_stream_id, Stream.EndReason.REPLACED))
     stream = Stream.objects.create(
         key=stream_key,
         publisher_id=stream_key.publisher_id,
@@ -81,6 +76,31 @@ def open_stream(
     )
     transaction.on_commit(lambda: events.stream_opened(stream.pk))
     return stream
+
+
+def replace_live_session(stream_id: int, *, publisher_id: int, note: str, at: datetime) -> ModerationAction | None:
+    """End a key's live session for a new publish of the key, and cut it at its node; None if it had ended.
+
+    The cut is a ``replace`` action, pending until the node confirms, made on a background thread
+    after the commit (the publish is not kept waiting on the old session's node) and retried like
+    any cut. Until it is confirmed every measure on the key or publisher cuts that session too.
+    """
+    ended = Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
+        ended_at=at, end_reason=Stream.EndReason.REPLACED
+    )
+    if not ended:
+        return None
+    action = ModerationAction.objects.create(
+        kind=ModerationAction.Kind.REPLACE,
+        stream_id=stream_id,
+        publisher_id=publisher_id,
+        note=note[:1000],
+        media_status=ModerationAction.MediaStatus.PENDING,
+        at=at,
+    )
+    transaction.on_commit(lambda: events.stream_ended(stream_id, Stream.EndReason.REPLACED))
+    transaction.on_commit(lambda: cut_in_background(action.pk))
+    return action
 
 
 def end_stream_session(
@@ -112,15 +132,3 @@ def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) ->
     return Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True).update(
         last_update_at=timezone.now()
     )
-
-
-# The action kinds that cut streams (block one; suspend and close all of a publisher's).
-CUT_KINDS = (
-    ModerationAction.Kind.BLOCK,
-    ModerationAction.Kind.SUSPEND,
-    ModerationAction.Kind.CLOSE,
-    ModerationAction.Kind.NEWS_CUT,
-)
-# The kinds that cut one stream, and those that cut every live stream of the publisher.
-STREAM_CUT_KINDS = (ModerationAction.Kind.BLOCK, ModerationAction.Kind.NEWS_CUT)
-PUBLISHER_CUT_KINDS = (ModerationAction.Kind.SUSPEND, ModerationAction.Kind.CLOSE)

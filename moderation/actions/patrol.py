@@ -7,11 +7,15 @@ confirm, the action stays "cut pending" and Celery retries with backoff until th
 or the stream is gone (moderation/tasks/cuts.py; a beat sweep picks up cuts whose process died in between).
 
 Every action is idempotent by the client's request id: the same id from the same actor returns
-the first action (``action.replayed`` is True) and changes nothing.
+the first action (``action.replayed`` is True) and changes nothing, also when the two frames race.
+A measure (block, suspension, closure) is moreover taken once per stream: a second one of the same
+kind on the stream, from anyone, returns the first (a block also the key's block whose cut is still
+pending), so it cuts and charges once. The stream's row lock serialises them (a block's also its key's).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -20,6 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actions import log_staff_action
@@ -65,6 +70,59 @@ def _valid_reason(reason: str) -> str:
     return reason
 
 
+class RequestIdClash(ModerationError):
+    """Another frame with the same request id committed its action between our check and our insert."""
+
+
+def _replaying_clashes(action_function):
+    """Answer a request whose id a concurrent frame committed first with that frame's action, if it is the actor's."""
+
+    @functools.wraps(action_function)
+    def answer(stream, *, actor, request_id=None, **arguments):
+        try:
+            return action_function(stream, actor=actor, request_id=request_id, **arguments)
+        except RequestIdClash:
+            if transaction.get_connection().in_atomic_block:
+                raise  # the caller's transaction is broken by the clash; it must not go on
+            done = replayed_action(request_id, actor)
+            if done is None:
+                raise
+            return done
+
+    return answer
+
+
+def _lock_for_measure(stream: Stream, kind: str) -> tuple[Stream, ModerationAction | None]:
+    """Lock the stream (a block: and its key); return it with the measure of this kind already taken on it.
+
+    Locked first, then looked up: of two measures racing on one stream (blocks: on one key) the second
+    finds the first's action once that commits. A stream a new publish of its key replaced may still
+    be measured: its key and publisher are what the measure is about.
+    """
+    lock = ("self", "key") if kind == Kind.BLOCK else ("self",)
+    locked = Stream.objects.select_for_update(of=lock).select_related("key", "publisher", "node").filter(pk=stream.pk)
+    locked = locked.first()
+    if locked is None:
+        raise ModerationError("no such stream", code="not_found")
+    taken = ModerationAction.objects.filter(kind=kind, stream_id=locked.pk)
+    if kind == Kind.BLOCK:
+        # A block whose cut is pending covers every session of its key: this one too.
+        same_key = Q(stream_id=locked.pk) | Q(media_status=MediaStatus.PENDING)
+        taken = ModerationAction.objects.filter(same_key, kind=kind, stream__key_id=locked.key_id)
+    existing = taken.order_by("pk").first()
+    if existing is None and locked.ended_at is not None and locked.end_reason != Stream.EndReason.REPLACED:
+        raise ModerationError("the stream has ended", code="stream_ended")
+    return locked, existing
+
+
+def _taken_already(existing: ModerationAction, request_id: str | None, actor: User | None) -> ModerationAction:
+    """Answer a measure that was taken already with its action; a request id stays its owner's."""
+    if request_id and existing.request_id == request_id and existing.actor_id != (actor.pk if actor else None):
+        raise ModerationError("this request id belongs to another action", code="request_id_taken")
+    existing.replayed = True
+    return existing
+
+
 def _live_stream_for_update(stream: Stream) -> Stream:
     # Lock the stream row only: the joined publisher and node rows stay free for other actions and
     # for the gate (a node's row must not serialise blocks of its different streams).
@@ -85,7 +143,7 @@ def _create_action(**fields) -> ModerationAction:
             return ModerationAction.objects.create(**fields)
     except IntegrityError:
         # The same request id raced in from a second frame: the first one wins.
-        raise ModerationError("this request is being handled already", code="request_id_taken") from None
+        raise RequestIdClash("this request is being handled already", code="request_id_taken") from None
 
 
 def _digest(payload: dict) -> tuple[dict, str]:
@@ -173,6 +231,7 @@ def _cut_now(action: ModerationAction, stamps: dict, targets: list[Stream] | Non
         stamps["media_confirmed"] = time.perf_counter()
 
 
+@_replaying_clashes
 def mark_patrolled(stream: Stream, *, actor: User, note: str = "", request_id: str | None = None) -> ModerationAction:
     """Note that the actor patrolled the stream now."""
     if (done := replayed_action(request_id, actor)) is not None:
@@ -199,6 +258,7 @@ def mark_patrolled(stream: Stream, *, actor: User, note: str = "", request_id: s
     return action
 
 
+@_replaying_clashes
 def block_stream(
     stream: Stream,
     *,
@@ -214,7 +274,9 @@ def block_stream(
     _valid_reason(reason)
     minutes = settings.LIVEWARD_BLOCK_COOLING_OFF_MINUTES if cooling_off_minutes is None else cooling_off_minutes
     with transaction.atomic():
-        stream = _live_stream_for_update(stream)
+        stream, existing = _lock_for_measure(stream, Kind.BLOCK)
+        if existing is not None:
+            return _taken_already(existing, request_id, actor)
         now = timezone.now()
         until = now + timedelta(minutes=minutes)
         # Deny first: from this commit on the key cannot come back, whatever the media server does.
@@ -238,6 +300,7 @@ def block_stream(
     return action
 
 
+@_replaying_clashes
 def suspend_publisher(
     stream: Stream,
     *,
@@ -267,6 +330,7 @@ def suspend_publisher(
     )
 
 
+@_replaying_clashes
 def close_publisher(
     stream: Stream, *, actor: User | None, reason: str, note: str = "", request_id: str | None = None
 ) -> ModerationAction:
@@ -325,7 +389,9 @@ def _cut_publisher(
     """
     with transaction.atomic():
         if stream is not None:
-            stream = _live_stream_for_update(stream)
+            stream, existing = _lock_for_measure(stream, kind)
+            if existing is not None:
+                return _taken_already(existing, request_id, actor)
         publisher = Publisher.objects.select_for_update().get(pk=stream.publisher_id if stream else publisher.pk)
         if publisher.status == Publisher.Status.CLOSED:
             raise ModerationError("the account is closed", code="invalid")
@@ -351,6 +417,7 @@ def _cut_publisher(
     return action
 
 
+@_replaying_clashes
 def escalate_stream(
     stream: Stream, *, actor: User, reason: str, note: str = "", request_id: str | None = None
 ) -> ModerationAction:

@@ -5,35 +5,40 @@ None. Later capabilities (blacklist, credit, news) add one function each to ``PU
 Any error inside the gate denies: it fails closed, and the error is logged.
 
 One decision costs at most three queries: the key with its publisher, category, current agreement,
-live session and blacklist match (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
+live session and blacklist match (one SELECT, compiled once per connection in key_lookup.py), the new
+stream (INSERT) and the decision (INSERT). A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
 comes from a per-process cache (moderation/licences.py). The credit rule reads the level on the publisher's
 row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
 query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS.
+
+A key has at most one live session platform-wide. A publish of a key that is live elsewhere is
+refused (``LIVEWARD_SECOND_PUBLISH=refuse``) or replaces that session (``replace``, the default),
+which costs a savepoint and three more queries: ending the old session, recording its cut (a
+``replace`` action, dropped at its node after the commit) and reading the key again, so that a
+block committed meanwhile denies this publish instead of being replaced by it. Two publishes of one
+key at once resolve the same way: the one whose insert loses the unique index decides again.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import OuterRef, Subquery
-from django.db.models.query import get_related_populators
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from moderation import actions, credit_policy, licences, queries
-from moderation.blacklist_matching import blacklist_reference_of
+from moderation.gate.key_lookup import load_key
 from moderation.models import (
     GateDecision,
     MediaServer,
     Publisher,
     PublisherLicence,
-    ServiceAgreement,
     Stream,
     StreamKey,
 )
@@ -151,6 +156,15 @@ def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
     return None
 
 
+def key_is_not_live_elsewhere(ctx: GateContext) -> Denial | None:
+    """Under ``LIVEWARD_SECOND_PUBLISH=refuse``, a key live in another session may not publish again."""
+    if ctx.hook != GateDecision.Hook.PUBLISH or ctx.key.live_stream_id is None:
+        return None
+    if settings.LIVEWARD_SECOND_PUBLISH != "refuse":
+        return None  # "replace": decide_publish ends and cuts the other session
+    return Denial(Reason.KEY_IN_USE, f"stream {ctx.key.live_stream_id}")
+
+
 def needs_pre_review(ctx: GateContext) -> bool:
     """Tell whether this publish needs an approved application covering now (先审后发).
 
@@ -206,6 +220,7 @@ PUBLISH_RULES: list[Rule] = [
     publisher_accepted_current_agreement,
     publisher_credit_level_allows,
     key_is_not_cooling_off,
+    key_is_not_live_elsewhere,
     news_licences_are_valid,
     approved_application_covers_now,
 ]
@@ -220,97 +235,7 @@ def evaluate(ctx: GateContext, rules: list[Rule] | None = None) -> Denial | None
     return None
 
 
-# --- loading --------------------------------------------------------------------------------
-
-
-def key_queryset(key_name: str, now: datetime):
-    """The key with everything the rules read: publisher, category, current agreement, live session,
-    and the reference of a blacklist entry in force matching the publisher (or None)."""
-    current_agreement = (
-        ServiceAgreement.objects.filter(effective_at__lte=now).order_by("-effective_at").values("version")[:1]
-    )
-    live_stream = Stream.objects.filter(key=OuterRef("pk"), ended_at__isnull=True).values("pk")[:1]
-    return (
-        StreamKey.objects.select_related("publisher", "category")
-        .annotate(
-            current_agreement_version=Subquery(current_agreement),
-            live_stream_id=Subquery(live_stream),
-            blacklist_reference=blacklist_reference_of("publisher__", now),
-        )
-        .filter(key=key_name)
-    )
-
-
-class CompiledKeyLookup:
-    """``key_queryset`` compiled to SQL once per database connection, then only executed.
-
-    Compiling that queryset costs more than running it (about 3 ms against 2 ms here), and the gate
-    runs it on every callback. The SQL, its converters and the row-to-model mapping are kept; each
-    call substitutes the key and the time into the parameters and builds the instances the way
-    Django's ModelIterable does. tests/moderation/test_gate.py checks it against the queryset.
-    """
-
-    _KEYS = ("\x00gate-key-a", "\x00gate-key-b")
-    _TIMES = (datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC), datetime(2002, 3, 4, 5, 6, 7, 8, tzinfo=UTC))
-
-    def __init__(self, connection) -> None:
-        self.connection = connection
-        compiled = [self._compile(key, at) for key, at in zip(self._KEYS, self._TIMES, strict=True)]
-        (self.sql, params_a, self.compiler), (sql_b, params_b, _compiler) = compiled
-        if self.sql != sql_b or len(params_a) != len(params_b):
-            raise RuntimeError("the key lookup does not compile to one SQL shape")
-        self.params = list(params_a)
-        self.key_positions = [i for i, value in enumerate(params_a) if value == self._KEYS[0]]
-        self.time_positions = [
-            i for i, (a, b) in enumerate(zip(params_a, params_b, strict=True)) if a != b and i not in self.key_positions
-        ]
-        if len(self.key_positions) != 1 or not self.time_positions:
-            raise RuntimeError("cannot find the key and time parameters of the key lookup")
-        compiler = self.compiler
-        self.converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
-        select_fields = compiler.klass_info["select_fields"]
-        self.model_slice = slice(select_fields[0], select_fields[-1] + 1)
-        self.init_list = [column[0].target.attname for column in compiler.select[self.model_slice]]
-        self.related_populators = get_related_populators(compiler.klass_info, compiler.select, connection.alias)
-        self.annotation_col_map = dict(compiler.annotation_col_map)
-        self.time_field = ServiceAgreement._meta.get_field("effective_at")
-
-    def _compile(self, key: str, at: datetime):
-        compiler = key_queryset(key, at).query.get_compiler(connection=self.connection)
-        sql, params = compiler.as_sql()
-        return sql, params, compiler
-
-    def __call__(self, key_name: str, now: datetime) -> StreamKey | None:
-        params = list(self.params)
-        params[self.key_positions[0]] = key_name
-        at = self.time_field.get_db_prep_value(now, self.connection)
-        for position in self.time_positions:  # the agreement's and the blacklist's "now"
-            params[position] = at
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if self.converters:
-            row = next(self.compiler.apply_converters([row], self.converters))
-        stream_key = StreamKey.from_db(self.connection.alias, self.init_list, row[self.model_slice])
-        for populator in self.related_populators:
-            populator.populate(row, stream_key)
-        for name, position in self.annotation_col_map.items():
-            setattr(stream_key, name, row[position])
-        return stream_key
-
-
-_lookups = threading.local()
-
-
-def load_key(key_name: str, now: datetime) -> StreamKey | None:
-    """Fetch the key with everything the rules read, in one query."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    lookup = getattr(_lookups, "key", None)
-    if lookup is None or lookup.connection is not connection:
-        lookup = _lookups.key = CompiledKeyLookup(connection)
-    return lookup(key_name, now)
+# --- nodes -----------------------------------------------------------------------------------
 
 
 # Positive node lookups are cached per process for a few seconds: the node check runs on every
@@ -343,49 +268,99 @@ def forget_cached_nodes() -> None:
 # --- decisions ------------------------------------------------------------------------------
 
 
+# Attempts at a publish whose insert lost the key's one live slot to a concurrent publish of the key,
+# and sessions one attempt replaces in turn when concurrent publishes of the key keep replacing theirs.
+PUBLISH_ATTEMPTS = 3
+REPLACE_TURNS = 5
+
+
 def decide_publish(request: PublishRequest) -> GateOutcome:
     """Decide a publish, open the stream on allow, keep the decision; deny on any error."""
+    attempt = 1
+    while True:
+        try:
+            return _decide_publish_once(request)
+        except IntegrityError as exc:
+            # A concurrent publish of the key took its one live slot (the partial unique index)
+            # after this decision read the key: decide again, seeing it, by the same policy.
+            if attempt == PUBLISH_ATTEMPTS:
+                return _failed_closed(request, exc)
+            attempt += 1
+        except Exception as exc:
+            return _failed_closed(request, exc)
+
+
+def _decide_publish_once(request: PublishRequest) -> GateOutcome:
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            key = load_key(request.key_name, now)
-            ctx = GateContext(request=request, key=key, now=now)
-            denial = evaluate(ctx)
-            stream_id = None
-            if denial is None:
-                stream = actions.open_stream(
-                    key,
-                    node=request.node,
-                    app=request.app,
-                    client_id=request.client_id,
-                    addr=request.addr,
-                    title=request.title,
-                    replacing_stream_id=key.live_stream_id,
-                    at=now,
-                )
-                stream_id = stream.pk
-            actions.record_gate_decision(
-                hook=GateDecision.Hook.PUBLISH,
-                allowed=denial is None,
-                reason=Reason.ALLOWED if denial is None else denial.reason,
-                detail="" if denial is None else denial.detail,
+    with transaction.atomic():
+        key = load_key(request.key_name, now)
+        ctx = GateContext(request=request, key=key, now=now)
+        denial = evaluate(ctx)
+        if denial is None and key.live_stream_id is not None:
+            denial = _replace_live_session(request, key, now)
+        stream_id = None
+        if denial is None:
+            stream = actions.open_stream(
+                key,
                 node=request.node,
-                key_name=request.key_name,
-                stream_key_id=key.pk if key else None,
-                publisher_id=key.publisher_id if key else None,
-                stream_id=stream_id,
+                app=request.app,
                 client_id=request.client_id,
                 addr=request.addr,
+                title=request.title,
                 at=now,
             )
-    except Exception as exc:
-        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
-        logger.exception("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name)
-        record_failure(request, GateDecision.Hook.PUBLISH, exc)
-        return GateOutcome(False, Reason.GATE_ERROR)
+            stream_id = stream.pk
+        actions.record_gate_decision(
+            hook=GateDecision.Hook.PUBLISH,
+            allowed=denial is None,
+            reason=Reason.ALLOWED if denial is None else denial.reason,
+            detail="" if denial is None else denial.detail,
+            node=request.node,
+            key_name=request.key_name,
+            stream_key_id=key.pk if key else None,
+            publisher_id=key.publisher_id if key else None,
+            stream_id=stream_id,
+            client_id=request.client_id,
+            addr=request.addr,
+            at=now,
+        )
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
+
+
+def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime) -> Denial | None:
+    """End and cut the key's live session for this publish; a denial (nothing ended) if the key turned denied.
+
+    Ending a session waits for whoever holds its row: a block (it locks the stream it cuts) or a
+    concurrent publish of the key replacing it first. The key is then read again: a measure committed
+    meanwhile denies this publish, and a session another publish opened meanwhile is replaced in turn.
+    """
+    with transaction.atomic():  # a savepoint, undone on a denial
+        live_stream_id = key.live_stream_id
+        for _turn in range(REPLACE_TURNS):
+            actions.replace_live_session(
+                live_stream_id,
+                publisher_id=key.publisher_id,
+                note=f"replaced by a publish on {request.node.name} (client {request.client_id})",
+                at=now,
+            )
+            fresh = load_key(request.key_name, now)
+            denial = evaluate(GateContext(request=request, key=fresh, now=now))
+            if denial is not None:
+                transaction.set_rollback(True)
+                return denial
+            if fresh.live_stream_id is None:
+                break
+            live_stream_id = fresh.live_stream_id
+    return None  # after REPLACE_TURNS the insert may still lose the slot: decide_publish decides again
+
+
+def _failed_closed(request: PublishRequest, exc: Exception) -> GateOutcome:
+    forget_cached_nodes()  # a node re-registered under the same name must not keep failing
+    logger.error("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name, exc_info=exc)
+    record_failure(request, GateDecision.Hook.PUBLISH, exc)
+    return GateOutcome(False, Reason.GATE_ERROR)
 
 
 def decide_update(request: PublishRequest) -> GateOutcome:

@@ -69,7 +69,11 @@ class MediaServerAdapter(ABC):
 
     @abstractmethod
     def drop(self, stream: Stream) -> DropResult:
-        """End the publisher of this stream's app and key at the node; 0 dropped if none publishes."""
+        """End this stream's own session at the node (its client id, app and key); 0 dropped if it is gone.
+
+        Never the key's other sessions: a key may be published in two places for a moment, and each
+        session is cut by its own drop.
+        """
 
     @abstractmethod
     def live_streams(self) -> list[LiveSession]:

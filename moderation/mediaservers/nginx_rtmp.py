@@ -23,8 +23,12 @@ class NginxRtmpAdapter(MediaServerAdapter):
     """Drive an nginx-rtmp node through its control and stat modules."""
 
     def drop(self, stream: Stream) -> DropResult:
-        """Drop the publisher of the stream's app and key; the body nginx answers is the count."""
-        query = urlencode({"app": stream.app, "name": stream.key.key})
+        """Drop the stream's own session: its app, key and client id; the body nginx answers is the count.
+
+        ``clientid`` is the connection number nginx-rtmp sent in on_publish; the control module drops
+        only the publisher with that number, so another session of the key is left to its own cut.
+        """
+        query = urlencode({"app": stream.app, "name": stream.key.key, "clientid": stream.client_id})
         answer = transport.request("GET", self.node.control_url, f"control/drop/publisher?{query}", node=self.node.name)
         text = answer.body.decode("ascii", errors="replace").strip()
         if not text.isdigit():

@@ -1,4 +1,4 @@
-"""The SRS adapter: HTTP API v1, ``GET /api/v1/streams`` to list and ``DELETE /api/v1/clients/{cid}`` to kick.
+"""The SRS adapter: HTTP API v1, ``GET /api/v1/streams`` to list, ``GET`` then ``DELETE /api/v1/clients/{cid}`` to kick.
 
 SRS answers errors as HTTP 200 with a non-zero ``code`` in the JSON body, so every answer's code is
 read. SRS 3 sent ids as numbers, SRS 4 and later send strings; both are accepted.
@@ -39,16 +39,27 @@ class SrsAdapter(MediaServerAdapter):
     """Drive an SRS node through its HTTP API."""
 
     def drop(self, stream: Stream) -> DropResult:
-        """Kick the client publishing the stream's app and key; 0 dropped if none publishes."""
-        key_name = stream.key.key
-        for entry in self._stream_entries():
-            if entry.get("app") == stream.app and entry.get("name") == key_name:
-                client_id = _publisher_id(entry, node=self.node.name)
-                if client_id is None:
-                    continue
-                document = self._call("DELETE", f"api/v1/clients/{quote(client_id, safe='')}", allow={CLIENT_NOT_FOUND})
-                return DropResult(dropped=0 if document["code"] == CLIENT_NOT_FOUND else 1)
-        return DropResult(dropped=0)
+        """Kick the stream's own client once SRS confirms it still publishes this app and key; 0 if gone.
+
+        The client id is the one SRS sent in on_publish. ``GET /api/v1/clients/{id}`` answers the
+        client with ``publish`` and ``url`` (``/app/stream``, after the vhost for another vhost); a
+        client that left, or an id that now names another connection (SRS 3 counts ids from 1 again
+        after a restart), is not kicked.
+        """
+        path = f"api/v1/clients/{quote(stream.client_id, safe='')}"
+        document = self._call("GET", path, allow={CLIENT_NOT_FOUND})
+        if document["code"] == CLIENT_NOT_FOUND or not self._publishes(document.get("client"), stream):
+            return DropResult(dropped=0)
+        document = self._call("DELETE", path, allow={CLIENT_NOT_FOUND})
+        return DropResult(dropped=0 if document["code"] == CLIENT_NOT_FOUND else 1)
+
+    def _publishes(self, client: object, stream: Stream) -> bool:
+        if not isinstance(client, dict):
+            raise MediaServerBadAnswer("client answer has no client", node=self.node.name)
+        url = client.get("url")
+        if client.get("publish") is not True or not isinstance(url, str):
+            return False
+        return url.endswith(f"/{stream.app}/{stream.key.key}")
 
     def live_streams(self) -> list[LiveSession]:
         """List the streams SRS reports with an active publisher."""

@@ -130,6 +130,8 @@ class CreditEvent(models.Model):
                 condition=Q(earned_for__isnull=False),
                 name="one_earn_back_per_publisher_night",
             ),
+            # An action costs its points once, however many times (and from wherever) it is charged.
+            models.UniqueConstraint(fields=["action"], condition=Q(kind="action"), name="one_charge_per_action"),
         ]
         indexes = [models.Index(fields=["publisher", "at"], name="credit_event_publisher_at")]
 

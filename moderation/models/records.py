@@ -43,6 +43,8 @@ class ModerationAction(models.Model):
         ESCALATE = "escalate", _("Escalate")
         LIFT = "lift", _("Lift")
         NEWS_CUT = "news_cut", _("Cut (news approval ended)")
+        # The gate's, not staff's: a new publish of the key replaced this session, which is cut.
+        REPLACE = "replace", _("Earlier session cut (key published again)")
 
     class MediaStatus(models.TextChoices):
         NOT_APPLICABLE = "n/a", _("No cut needed")

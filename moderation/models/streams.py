@@ -147,6 +147,7 @@ class GateDecision(models.Model):
         UNKNOWN_KEY = "unknown_key", _("Unknown stream key")
         KEY_REVOKED = "key_revoked", _("Stream key revoked")
         KEY_COOLING_OFF = "key_cooling_off", _("Stream key in cooling-off after a block")
+        KEY_IN_USE = "key_in_use", _("Stream key live in another session")
         PUBLISHER_CLOSED = "publisher_closed", _("Publisher account closed")
         BLACKLISTED = "blacklisted", _("Publisher identity blacklisted")
         PUBLISHER_SUSPENDED = "publisher_suspended", _("Publisher suspended")

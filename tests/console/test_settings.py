@@ -69,6 +69,7 @@ def test_postgres_redis_and_rabbitmq_urls_are_taken():
         ({"LIVEWARD_BODY_TIMEOUT": "soon"}, "LIVEWARD_BODY_TIMEOUT"),
         ({"LIVEWARD_ANONYMOUS_MAX_BODY": "100"}, "LIVEWARD_ANONYMOUS_MAX_BODY"),
         ({"LIVEWARD_RESTART_LIMIT": "0"}, "LIVEWARD_RESTART_LIMIT"),
+        ({"LIVEWARD_SECOND_PUBLISH": "both"}, "LIVEWARD_SECOND_PUBLISH"),
         ({"CSRF_TRUSTED_ORIGINS": "console.example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"SECRET_KEY": None, "SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE"),
     ],

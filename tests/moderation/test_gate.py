@@ -13,7 +13,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import actions, credit_policy
-from moderation.gate import rules
+from moderation.gate import key_lookup, rules
 from moderation.models import GateDecision, Publisher, Stream, StreamKey
 from tests.conftest import NODE_SECRET, make_publisher
 
@@ -372,8 +372,8 @@ def test_srs_malformed_callbacks_get_400(client, srs_node, stream_key, body):
 def test_compiled_key_lookup_matches_the_queryset(client, nginx_node, stream_key, agreement):
     on_publish(client, stream_key.key, client_id="c1")
     now = timezone.now()
-    expected = rules.key_queryset(stream_key.key, now).get()
-    got = rules.load_key(stream_key.key, now)
+    expected = key_lookup.key_queryset(stream_key.key, now).get()
+    got = key_lookup.load_key(stream_key.key, now)
     assert got == expected
     for name in ("key", "status", "denied_until", "publisher_id", "category_id"):
         assert getattr(got, name) == getattr(expected, name)
@@ -381,11 +381,11 @@ def test_compiled_key_lookup_matches_the_queryset(client, nginx_node, stream_key
     assert (got.publisher.display_name, got.category.slug) == (expected.publisher.display_name, "entertainment")
     assert got.current_agreement_version == expected.current_agreement_version == "2026-01"
     assert got.live_stream_id == expected.live_stream_id == Stream.objects.live().get().pk
-    assert rules.load_key("no-such-key", now) is None
+    assert key_lookup.load_key("no-such-key", now) is None
 
 
 def test_compiled_key_lookup_applies_the_time(client, nginx_node, stream_key, agreement):
     later = actions.publish_agreement("2027-01", title="下一版协议", effective_at=timezone.now() + timedelta(days=30))
-    assert rules.load_key(stream_key.key, timezone.now()).current_agreement_version == "2026-01"
+    assert key_lookup.load_key(stream_key.key, timezone.now()).current_agreement_version == "2026-01"
     in_a_month = later.effective_at + timedelta(seconds=1)
-    assert rules.load_key(stream_key.key, in_a_month).current_agreement_version == "2027-01"
+    assert key_lookup.load_key(stream_key.key, in_a_month).current_agreement_version == "2027-01"

@@ -111,6 +111,20 @@ def test_drop_of_a_stream_no_longer_publishing_drops_nothing(nginx_rtmp, stream_
 
 
 @media_server
+def test_drop_names_the_session_and_leaves_another_client_of_the_key_alone(nginx_rtmp, stream_key):
+    publish, stream = go_live(nginx_rtmp, stream_key)
+    adapter = mediaservers.adapter_for(nginx_rtmp.node)
+    # The same key and app, but another connection's number (a session the gate replaced, say).
+    other_session = Stream(key=stream_key, app="live", client_id=str(int(stream.client_id) + 1000), node=stream.node)
+
+    assert adapter.drop(other_session) == DropResult(dropped=0)
+    assert publish.running
+    assert [session.client_id for session in adapter.live_streams()] == [stream.client_id]
+    assert adapter.drop(stream) == DropResult(dropped=1)
+    assert publish.wait(timeout=10) != 0
+
+
+@media_server
 def test_update_denial_makes_nginx_drop_the_publisher(nginx_rtmp, stream_key):
     publish, stream = go_live(nginx_rtmp, stream_key)
     wait_until(

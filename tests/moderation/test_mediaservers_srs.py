@@ -102,15 +102,15 @@ def standin_node(srs_standin: SrsStandIn, db) -> MediaServer:
     return MediaServer(name="srs-x", kind=MediaServer.Kind.SRS, control_url=srs_standin.url)
 
 
-def a_stream_on(node: MediaServer, key: StreamKey) -> Stream:
-    # An unsaved stream is enough: the adapter reads only its app and key.
-    return Stream(key=key, app="live", client_id="k1", node=node)
+def a_stream_on(node: MediaServer, key: StreamKey, client_id: str = "k1", app: str = "live") -> Stream:
+    # An unsaved stream is enough: the adapter reads only its client id, app and key.
+    return Stream(key=key, app=app, client_id=client_id, node=node)
 
 
 def test_kicking_a_client_that_just_left_drops_nothing(srs_standin, standin_node, stream_key):
-    srs_standin.publish(stream_key.key)
+    client_id = srs_standin.publish(stream_key.key)
     adapter = mediaservers.adapter_for(standin_node)
-    # The client leaves between the listing and the kick: SRS answers code 2049.
+    # The client leaves between the check and the kick: SRS answers code 2049.
     original_kick = srs_standin.kick
 
     def leave_then_kick(client_id: str) -> dict:
@@ -119,7 +119,56 @@ def test_kicking_a_client_that_just_left_drops_nothing(srs_standin, standin_node
 
     srs_standin.kick = leave_then_kick
 
-    assert adapter.drop(a_stream_on(standin_node, stream_key)) == DropResult(dropped=0)
+    assert adapter.drop(a_stream_on(standin_node, stream_key, client_id)) == DropResult(dropped=0)
+    assert f"DELETE /api/v1/clients/{client_id}" in srs_standin.api_requests
+
+
+def test_drop_kicks_its_own_client_when_the_key_publishes_under_two_apps(srs_standin, standin_node, stream_key):
+    first = srs_standin.publish(stream_key.key, app="live")
+    second = srs_standin.publish(stream_key.key, app="live2")
+    adapter = mediaservers.adapter_for(standin_node)
+
+    assert adapter.drop(a_stream_on(standin_node, stream_key, first, app="live")) == DropResult(dropped=1)
+
+    assert list(srs_standin.streams) == [second]
+    assert [request for request in srs_standin.api_requests if request.startswith("DELETE")] == [
+        f"DELETE /api/v1/clients/{first}"
+    ]
+
+
+def test_drop_of_a_session_that_left_spares_the_next_publisher_of_the_key(srs_standin, standin_node, stream_key):
+    earlier = srs_standin.publish(stream_key.key)
+    srs_standin.unpublish(earlier)
+    later = srs_standin.publish(stream_key.key)  # the same app and key, another connection
+
+    result = mediaservers.adapter_for(standin_node).drop(a_stream_on(standin_node, stream_key, earlier))
+
+    assert result == DropResult(dropped=0)
+    assert list(srs_standin.streams) == [later]
+
+
+def test_a_client_id_that_now_names_another_stream_is_not_kicked(srs_standin, standin_node, stream_key):
+    other = srs_standin.publish("somebody-elses-key")
+
+    result = mediaservers.adapter_for(standin_node).drop(a_stream_on(standin_node, stream_key, other))
+
+    assert result == DropResult(dropped=0)
+    assert other in srs_standin.streams
+    assert not any(request.startswith("DELETE") for request in srs_standin.api_requests)
+
+
+def test_standin_answers_a_client_like_srs(srs_standin, stream_key):
+    client_id = srs_standin.publish(stream_key.key, app="live2")
+    with urllib.request.urlopen(f"{srs_standin.url}api/v1/clients/{client_id}", timeout=5) as response:
+        document = json.loads(response.read())
+    client = document["client"]
+    assert document["code"] == 0
+    assert (client["id"], client["url"], client["name"], client["publish"]) == (
+        client_id,
+        f"/live2/{stream_key.key}",
+        stream_key.key,
+        True,
+    )
 
 
 def test_standin_answers_an_unknown_client_like_srs(srs_standin):

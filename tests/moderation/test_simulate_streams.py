@@ -136,7 +136,10 @@ def test_publishes_drops_reports_and_ends_clean(live_server, sim_node, keys, con
         denied = GateDecision.objects.get(key_name=revoked.key)
         assert not denied.allowed and denied.reason == GateDecision.Reason.KEY_REVOKED
 
-        status, body = sim.get("/control/drop/publisher?app=live&name=sim-key-2")
+        # As nginx-rtmp's control module does, a clientid narrows the drop to that connection.
+        client_id = Stream.objects.live().get(key__key="sim-key-2").client_id
+        assert sim.get(f"/control/drop/publisher?app=live&name=sim-key-2&clientid={client_id}0") == (200, "0")
+        status, body = sim.get(f"/control/drop/publisher?app=live&name=sim-key-2&clientid={client_id}")
         assert (status, body) == (200, "1")
         dropped = wait_for(lambda: Stream.objects.filter(key__key="sim-key-2", ended_at__isnull=False).first())
         assert dropped.end_reason == Stream.EndReason.UNPUBLISHED
