@@ -4,14 +4,18 @@ The consumer only validates frames and relays: reads go through moderation.queri
 change through moderation.actions, on the console's long-lived database threads
 (moderation/database_threads.py), so an action does not open a database connection of its own. The
 role is checked again, freshly read, in the same call as each action. Refused frames get an error
-frame with a code; nothing is written and the socket stays open.
+frame with a code; nothing is written and the socket stays open. A block's drop at the media server
+runs on the cut threads (moderation/cut_threads.py): the ack waits for the node's answer there,
+holding no database thread, so a slow node delays only its own cut.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
+from concurrent.futures import Future
 
 from django.conf import settings
 
@@ -173,8 +177,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         extra = {}
         if kind == Kind.SUSPEND:
             extra["minutes"] = _int_field(message, "minutes", default=None, minimum=1, maximum=MAX_SUSPEND_MINUTES)
-        ack = await _threads.run(self._act, kind, stream_id, request_id, reason, note, extra, received)
-        await self.send_json(ack)
+        action = await _threads.run(self._act, kind, stream_id, request_id, reason, note, extra)
+        await _cut_answered(getattr(action, "cut", None))
+        await self.send_json(_ack(action, request_id, received))
 
     async def handle_claim(self, message: dict, received: float) -> None:
         limit = _int_field(message, "limit", default=20, minimum=1, maximum=queries.QUEUE_WINDOW_MAX)
@@ -187,7 +192,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         except actions.ModerationError as exc:
             raise FrameError(exc.code, str(exc)) from None
 
-    def _act(self, kind, stream_id, request_id, reason, note, extra, received) -> dict:
+    def _act(self, kind, stream_id, request_id, reason, note, extra) -> ModerationAction:
         # Roles and the active flag are read afresh: a role taken away mid-shift stops the next action.
         refresh_roles(self.user)
         if not permissions.may(self.user, permissions.action_capability(kind)):
@@ -198,18 +203,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if kind != Kind.MARK_PATROLLED:
             arguments["reason"] = reason
         try:
-            action = function(stream, **arguments)
+            return function(stream, **arguments)
         except actions.ModerationError as exc:
             raise FrameError(exc.code, str(exc)) from None
-        stamps = getattr(action, "stamps", {}) or {}
-        timings = {name: round((at - received) * 1000, 2) for name, at in stamps.items()}
-        return {
-            "type": "ack",
-            "request_id": request_id,
-            "replayed": bool(getattr(action, "replayed", False)),
-            "action": {"id": action.pk, "kind": action.kind, "media_status": action.media_status},
-            "timings": timings,
-        }
 
     # --- news (docs/console-protocol.md, "News review") -----------------------------------------
 
@@ -306,6 +302,29 @@ MESSAGE_HANDLERS = {
     "news.decide": ConsoleConsumer.handle_news_decide,
     "comment.decide": ConsoleConsumer.handle_comment_decide,
 }
+
+
+async def _cut_answered(cut: Future | None) -> None:
+    """Wait, without a database thread, until the node answered the action's drop (or its time ran out)."""
+    if cut is None:
+        return
+    waiting = asyncio.wrap_future(cut)
+    # The drop gives up after the media-server timeout; past that (a cut waiting in its node's lane)
+    # the ack says "pending" and the stream.cut_confirmed delta follows.
+    await asyncio.wait({waiting}, timeout=settings.LIVEWARD_MEDIA_SERVER_TIMEOUT + 1)
+    waiting.add_done_callback(lambda done: done.cancelled() or done.exception())  # logged by the cut threads
+
+
+def _ack(action: ModerationAction, request_id: str, received: float) -> dict:
+    """The acknowledgement of an action: what the node said so far and the server's timings."""
+    stamps = dict(getattr(action, "stamps", None) or {})  # one copy: a cut thread may still add to it
+    return {
+        "type": "ack",
+        "request_id": request_id,
+        "replayed": bool(getattr(action, "replayed", False)),
+        "action": {"id": action.pk, "kind": action.kind, "media_status": action.media_status},
+        "timings": {name: round((at - received) * 1000, 2) for name, at in stamps.items()},
+    }
 
 
 def _int_field(message: dict, name: str, *, default, minimum: int, maximum: int):

@@ -348,6 +348,9 @@ LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=6
 # Threads per ASGI process doing the consoles' database work (actions, snapshots, claims), each
 # keeping its connection: a block does not wait for a new database connection.
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
+# Threads per ASGI process that cut at media servers for the consoles and the gate (moderation/cut_threads.py),
+# so that a slow node holds none of theirs; each keeps its connection (the cut records its outcome).
+LIVEWARD_CUT_THREADS = env_int("LIVEWARD_CUT_THREADS", 4, minimum=1, maximum=64)
 # Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
 # Snapshots: seconds one ffmpeg frame grab may take before it is killed, and how often beat looks

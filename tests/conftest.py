@@ -9,7 +9,7 @@ import pytest
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from console import consumers
-from moderation import actions, credit_policy, events
+from moderation import actions, credit_policy, cut_threads, events
 from moderation import licences as news_licences
 from moderation.gate import asgi, rules
 from moderation.models import MediaServer, Publisher
@@ -34,6 +34,7 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
     events.release_database()
     consumers.shutdown()
     asgi.shutdown()
+    cut_threads.shutdown()
 
 
 @pytest.fixture(autouse=True)
