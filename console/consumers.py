@@ -6,17 +6,20 @@ change through moderation.actions, on the console's long-lived database threads
 role is checked again, freshly read, in the same call as each action. Refused frames get an error
 frame with a code; nothing is written and the socket stays open. A block's drop at the media server
 runs on the cut threads (moderation/cut_threads.py): the ack waits for the node's answer there,
-holding no database thread, so a slow node delays only its own cut.
+holding no database thread, so a slow node delays only its own cut. While the database is
+unavailable, frames get the error ``unavailable`` and the socket stays open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from concurrent.futures import Future
 
+from django import db
 from django.conf import settings
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -29,6 +32,7 @@ from moderation.actions.patrol import MAX_SUSPEND_MINUTES
 from moderation.database_threads import DatabaseThreads
 from moderation.models import ModerationAction, ReasonCode, Stream
 
+logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
 _NOTE_MAX = 500
@@ -67,7 +71,13 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await _threads.run(permissions.may, user, "console.view"):
+        try:
+            allowed = await _threads.run(permissions.may, user, "console.view")
+        except db.Error:
+            logger.warning("console connection refused: the database is unavailable", exc_info=True)
+            await self.close(code=4503)
+            return
+        if not allowed:
             await self.close(code=4403)
             return
         self.user = user
@@ -124,11 +134,14 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
             return
+        request_id = message.get("request_id") if isinstance(message.get("request_id"), str) else None
         try:
             await handler(self, message, received)
         except FrameError as exc:
-            request_id = message.get("request_id") if isinstance(message.get("request_id"), str) else None
             await self.send_error(exc.code, str(exc), request_id=request_id)
+        except db.Error:
+            logger.warning("console frame %r failed in the database", kind[:40], exc_info=True)
+            await self.send_error("unavailable", "the database is unavailable; try again", request_id=request_id)
 
     async def handle_ping(self, message: dict, received: float) -> None:
         await self.send_json({"type": "pong", "id": message.get("id")})

@@ -175,6 +175,19 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- database -------------------------------------------------------------------------------
 
+# Timeouts (docs/deploy.md § 1a), in seconds: a database that stops answering costs an error, not a
+# thread held forever. Connecting always has one; 0 turns the statement or lock timeout off.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1, maximum=300)
+DB_STATEMENT_TIMEOUT = env_float("DB_STATEMENT_TIMEOUT", 30.0, minimum=0.0, maximum=86400.0)
+DB_LOCK_TIMEOUT = env_float("DB_LOCK_TIMEOUT", 10.0, minimum=0.0, maximum=86400.0)
+# libpq also ends a connection whose network stops answering without a reset: data unacknowledged
+# for 10 s, or an idle connection whose keepalives go unanswered. SQLite: the busy timeout (0: 1 h).
+_LIBPQ_TIMEOUTS = {"connect_timeout": DB_CONNECT_TIMEOUT, "tcp_user_timeout": 10_000, "keepalives": 1}
+_LIBPQ_TIMEOUTS |= {"keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
+_STATEMENT_MS, _LOCK_MS = round(DB_STATEMENT_TIMEOUT * 1000), round(DB_LOCK_TIMEOUT * 1000)
+_SERVER_TIMEOUTS = f"-c statement_timeout={_STATEMENT_MS} -c lock_timeout={_LOCK_MS}"
+_SQLITE_BUSY_TIMEOUT = DB_LOCK_TIMEOUT or 3600.0
+
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     _check_url("DATABASE_URL", DATABASE_URL, {"postgres", "postgresql", "sqlite"})
@@ -188,8 +201,13 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
         raise _bad("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A kept connection (DB_CONN_MAX_AGE > 0) is checked before each request reuses it.
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        _options |= _LIBPQ_TIMEOUTS | {"options": " ".join(filter(None, [_options.get("options"), _SERVER_TIMEOUTS]))}
+    else:
+        _options["timeout"] = _SQLITE_BUSY_TIMEOUT
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -200,8 +218,8 @@ else:
                 # WAL lets the console read while the gate writes; IMMEDIATE avoids the
                 # deadlock-prone upgrade from a read to a write lock under concurrency.
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+                "timeout": _SQLITE_BUSY_TIMEOUT,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # A file, not memory, so live-server threads and subprocesses share it; per process, so runs never collide.
             "TEST": {"NAME": VAR_DIR / f"test-liveward-{os.getpid()}.sqlite3"},
@@ -348,8 +366,7 @@ LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=6
 # Threads per ASGI process doing the consoles' database work (actions, snapshots, claims), each
 # keeping its connection: a block does not wait for a new database connection.
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
-# Threads per ASGI process that cut at media servers for the consoles and the gate (moderation/cut_threads.py),
-# so that a slow node holds none of theirs; each keeps its connection (the cut records its outcome).
+# Threads per ASGI process that drop publishers at the nodes for consoles and gate (moderation/cut_threads.py).
 LIVEWARD_CUT_THREADS = env_int("LIVEWARD_CUT_THREADS", 4, minimum=1, maximum=64)
 # Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)

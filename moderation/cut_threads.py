@@ -23,7 +23,12 @@ from typing import Any
 
 from django.conf import settings
 
-from moderation.database_threads import DatabaseThreads, drop_failed_connections, may_wait_on_media_servers
+from moderation.database_threads import (
+    DatabaseThreads,
+    check_lazily,
+    drop_failed_connections,
+    may_wait_on_media_servers,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +62,7 @@ class CutThreads:
             future, function, args = job
             if future.set_running_or_notify_cancel():
                 try:
+                    check_lazily()  # the lane's later cuts run in this same call
                     future.set_result(function(*args))
                 except BaseException as exc:
                     logger.exception("cut failed on its cut thread; the pending-cut sweep retries it")

@@ -4,8 +4,14 @@ Under ASGI, Django (and Channels' ``database_sync_to_async``) runs ORM work on s
 threads and closes the connection after every call when ``CONN_MAX_AGE`` is 0, so each gate
 callback or console action would pay a new PostgreSQL connection (several milliseconds, more under
 load). The gate callbacks and the console's WebSocket work run instead on small pools of threads
-that live as long as the process, each holding its own connection between calls. A call that
-failed in the database drops its thread's connection, so a broken one never poisons the next call.
+that live as long as the process, each holding its own connection between calls.
+
+A kept connection can break while it waits (the database restarted, a network fault, an idle
+timeout), so each call first checks its thread's connection (``is_usable``: one ``SELECT 1`` on
+PostgreSQL, free on SQLite) and replaces a broken one before the work starts; a call that failed in
+the database drops its thread's connection, so a broken one never poisons the next call either. A
+pool whose work starts elsewhere (the cut threads call the node first) checks lazily instead, at
+its first query, with Django's own health check (``CONN_HEALTH_CHECKS``, on for PostgreSQL).
 
 The threads answering consoles and the gate never wait on a media server: a pool made with
 ``waits_on_media_servers=False`` (the default) says so, and the cut hands its drop to the cut threads
@@ -29,10 +35,18 @@ _here = threading.local()
 class DatabaseThreads:
     """A named pool of threads that keep their database connections between calls."""
 
-    def __init__(self, name: str, size: Callable[[], int], *, waits_on_media_servers: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        size: Callable[[], int],
+        *,
+        waits_on_media_servers: bool = False,
+    ) -> None:
         self.name = name
         self._size = size  # read when the pool starts, not at import (settings may not be ready)
         self.waits_on_media_servers = waits_on_media_servers
+        # The cut threads' work starts at the node: a check before it would delay the drop.
+        self.check_connections = check_lazily if waits_on_media_servers else replace_broken_connections
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -83,6 +97,19 @@ def may_wait_on_media_servers() -> bool:
     return pool is None or pool.waits_on_media_servers
 
 
+def replace_broken_connections() -> None:
+    """Close this thread's kept connections that no longer answer, so the next query reconnects."""
+    for connection in db.connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.in_atomic_block and not connection.is_usable():
+            connection.close()
+
+
+def check_lazily() -> None:
+    """Have this thread's kept connections checked at their next query, as Django does per request."""
+    for connection in db.connections.all(initialized_only=True):
+        connection.health_check_done = False
+
+
 def drop_failed_connections() -> None:
     """Close this thread's connections that saw a database error or were left inside a transaction."""
     for connection in db.connections.all(initialized_only=True):
@@ -91,6 +118,7 @@ def drop_failed_connections() -> None:
 
 
 def _call(function: Callable[..., Any], args: tuple) -> Any:
+    _here.pool.check_connections()
     try:
         return function(*args)
     except BaseException:
