@@ -368,6 +368,10 @@ LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=6
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
 # Threads per ASGI process that drop publishers at the nodes for consoles and gate (moderation/cut_threads.py).
 LIVEWARD_CUT_THREADS = env_int("LIVEWARD_CUT_THREADS", 4, minimum=1, maximum=64)
+# The gate answers within this many seconds whatever the database does (its statements get half);
+# during a database outage on_update keeps running sessions on air this long (docs/deploy.md § 1a).
+LIVEWARD_GATE_ANSWER_SECONDS = env_float("LIVEWARD_GATE_ANSWER_SECONDS", 2.0, minimum=0.2, maximum=30.0)
+LIVEWARD_GATE_UPDATE_GRACE_SECONDS = env_int("LIVEWARD_GATE_UPDATE_GRACE_SECONDS", 60, minimum=0, maximum=3600)
 # Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
 # Snapshots: seconds one ffmpeg frame grab may take before it is killed, and how often beat looks

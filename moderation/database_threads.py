@@ -16,6 +16,7 @@ its first query, with Django's own health check (``CONN_HEALTH_CHECKS``, on for 
 The threads answering consoles and the gate never wait on a media server: a pool made with
 ``waits_on_media_servers=False`` (the default) says so, and the cut hands its drop to the cut threads
 (moderation/cut_threads.py) when it finds itself on one of them (``may_wait_on_media_servers``).
+A pool may also prepare each connection it opens (``on_connect``: the gate bounds its statements).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django import db
+from django.db.backends.signals import connection_created
 
 # Which pool, if any, the current thread belongs to.
 _here = threading.local()
@@ -41,10 +43,12 @@ class DatabaseThreads:
         size: Callable[[], int],
         *,
         waits_on_media_servers: bool = False,
+        on_connect: Callable[[Any], None] | None = None,
     ) -> None:
         self.name = name
         self._size = size  # read when the pool starts, not at import (settings may not be ready)
         self.waits_on_media_servers = waits_on_media_servers
+        self.on_connect = on_connect
         # The cut threads' work starts at the node: a check before it would delay the drop.
         self.check_connections = check_lazily if waits_on_media_servers else replace_broken_connections
         self._executor: ThreadPoolExecutor | None = None
@@ -95,6 +99,15 @@ def may_wait_on_media_servers() -> bool:
     """Tell whether the calling thread may wait on a media server (not one answering consoles or the gate)."""
     pool = getattr(_here, "pool", None)
     return pool is None or pool.waits_on_media_servers
+
+
+def _prepare_connection(sender, connection, **kwargs) -> None:
+    pool = getattr(_here, "pool", None)
+    if pool is not None and pool.on_connect is not None:
+        pool.on_connect(connection)
+
+
+connection_created.connect(_prepare_connection, dispatch_uid="moderation.database_threads")
 
 
 def replace_broken_connections() -> None:

@@ -11,7 +11,7 @@ from accounts.roles import Role
 from console import consumers
 from moderation import actions, credit_policy, cut_threads, events
 from moderation import licences as news_licences
-from moderation.gate import asgi, rules
+from moderation.gate import asgi, faults, rules
 from moderation.models import MediaServer, Publisher
 
 # The news world's fixtures (platform licence, licensed news publisher and key, approvals).
@@ -42,10 +42,12 @@ def _fresh_process_state():
     rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
     credit_policy.forget_cached_policy()
+    faults.forget_outage()
     yield
     rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
     credit_policy.forget_cached_policy()
+    faults.forget_outage()
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from moderation.actions.gate import (
     open_stream,
     record_gate_decision,
     touch_stream_session,
+    withdraw_unanswered_stream,
 )
 from moderation.actions.licences import (
     record_platform_licence,
@@ -168,4 +169,5 @@ __all__ = [
     "warn_publisher",
     "withdraw_news_application",
     "withdraw_platform_licence",
+    "withdraw_unanswered_stream",
 ]

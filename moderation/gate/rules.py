@@ -2,7 +2,9 @@
 
 The decision is an ordered list of rules, each a function of the context that returns a Denial or
 None. Later capabilities (blacklist, credit, news) add one function each to ``PUBLISH_RULES``.
-Any error inside the gate denies: it fails closed, and the error is logged.
+Any error inside the gate denies: it fails closed, and the error is logged. So does a database
+that is down or slower than the answer budget, with one exception: a running session's on_update
+is allowed through an outage younger than LIVEWARD_GATE_UPDATE_GRACE_SECONDS (moderation/gate/faults.py).
 
 One decision costs at most three queries: the key with its publisher, category, current agreement,
 live session and blacklist match (one SELECT), the new stream (INSERT) and the decision (INSERT). A news key costs
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from moderation import actions, credit_policy, licences, queries
 from moderation.blacklist_matching import blacklist_reference_of
+from moderation.gate import faults
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -344,8 +347,13 @@ def forget_cached_nodes() -> None:
 
 
 def decide_publish(request: PublishRequest) -> GateOutcome:
-    """Decide a publish, open the stream on allow, keep the decision; deny on any error."""
+    """Decide a publish, open the stream on allow, keep the decision; deny on any error.
+
+    The stream is live only if the node gets this allow: a decision the front answered for first
+    (the database held it past the budget) is rolled back, or withdrawn after its commit (faults).
+    """
     now = timezone.now()
+    stream_id = None
     try:
         with transaction.atomic():
             key = load_key(request.key_name, now)
@@ -378,18 +386,28 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
                 addr=request.addr,
                 at=now,
             )
+            faults.ensure_awaited()  # the last statement before the commit
     except Exception as exc:
-        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
-        logger.exception("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name)
+        if stream_id is not None:
+            faults.remember_unsettled(stream_id)  # a failed commit may still have committed
+        _log_failure(exc, "gate failed closed for key %.8s… on node %s", request)
         record_failure(request, GateDecision.Hook.PUBLISH, exc)
         return GateOutcome(False, Reason.GATE_ERROR)
+    answered = faults.settle()
+    faults.database_answered()
+    if denial is None and not answered:
+        faults.withdraw(stream_id)
+        return GateOutcome(False, Reason.GATE_ERROR, "answered before the database")
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
 
 
 def decide_update(request: PublishRequest) -> GateOutcome:
-    """Re-ask the rules for a running session; a denial makes the node end it."""
+    """Re-ask the rules for a running session; a denial makes the node end it.
+
+    Fails closed, except that a database outage younger than the grace keeps the session (faults).
+    """
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -423,14 +441,27 @@ def decide_update(request: PublishRequest) -> GateOutcome:
                     key_name=request.key_name,
                     reason=Stream.EndReason.GATE_DENIED,
                 )
+            faults.ensure_awaited()
     except Exception as exc:
-        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
-        logger.exception("gate update failed closed for key %.8s… on node %s", request.key_name, request.node.name)
+        if faults.keeps_session_through(exc):
+            logger.warning("gate update for key %.8s… kept on air: database unavailable", request.key_name)
+            return GateOutcome(True, Reason.ALLOWED, "database unavailable")
+        _log_failure(exc, "gate update failed closed for key %.8s… on node %s", request)
         record_failure(request, GateDecision.Hook.UPDATE, exc)
         return GateOutcome(False, Reason.GATE_ERROR)
+    faults.database_answered()
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED)
+
+
+def _log_failure(exc: Exception, message: str, request: PublishRequest) -> None:
+    if faults.is_database_unavailable(exc):
+        faults.database_failed()  # an outage: one line per callback, and the node cache is kept
+        logger.warning(message + ": database unavailable (%s)", request.key_name, request.node.name, exc)
+    else:
+        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
+        logger.exception(message, request.key_name, request.node.name)
 
 
 def record_failure(request: PublishRequest, hook: str, exc: Exception) -> None:

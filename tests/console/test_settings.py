@@ -155,6 +155,8 @@ def test_sqlite_waits_for_another_writer_as_long_as_the_lock_timeout(tmp_path):
         ("DB_CONNECT_TIMEOUT", "0"),
         ("DB_STATEMENT_TIMEOUT", "-1"),
         ("DB_LOCK_TIMEOUT", "soon"),
+        ("LIVEWARD_GATE_ANSWER_SECONDS", "0"),
+        ("LIVEWARD_GATE_UPDATE_GRACE_SECONDS", "-5"),
         ("LIVEWARD_CUT_THREADS", "0"),
     ],
 )

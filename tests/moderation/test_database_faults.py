@@ -13,7 +13,7 @@ import json
 import threading
 from urllib.parse import urlencode
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client, RequestFactory
 
 import pytest
@@ -23,16 +23,19 @@ from console import consumers
 from console.asgi import application
 from console.views.health import healthz
 from moderation import cut_threads, events
-from moderation.gate import asgi
-from moderation.models import ModerationAction, Stream
+from moderation.gate import asgi, rules
+from moderation.models import GateDecision, ModerationAction, Stream, StreamKey
 from tests.conftest import NODE_SECRET
 from tests.console.communicator import WebsocketCommunicator
 from tests.db_proxy import CuttableProxy, route_database_through
+from tests.media import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FORM = "application/x-www-form-urlencoded"
+BUDGET = 1.0  # LIVEWARD_GATE_ANSWER_SECONDS in these tests
 GUARD = 20.0  # a test fails, rather than hangs, when something waits on the database for good
+DENIED = (403, 503)  # nginx-rtmp ends or refuses a session on any answer but 2xx
 
 
 @pytest.fixture
@@ -46,6 +49,7 @@ def proxy(settings, nginx_node):
         pytest.skip("database fault tests need PostgreSQL (CI runs them; set DATABASE_URL)")
     settings.LIVEWARD_GATE_THREADS = 1
     settings.LIVEWARD_CONSOLE_THREADS = 1
+    settings.LIVEWARD_GATE_ANSWER_SECONDS = BUDGET
     connection.ensure_connection()  # the test's own connection stays direct: assertions never hang
     _restart_pools()
     host, port = connection.settings_dict["HOST"], connection.settings_dict["PORT"]
@@ -105,6 +109,10 @@ async def answer(hook: str, key: str, client_id: str = "31") -> tuple[int, bytes
     return start["status"], b"".join(message.get("body", b"") for message in sent if message["type"] != start["type"])
 
 
+def ask(hook: str, key: str, client_id: str = "31") -> tuple[int, bytes]:
+    return asyncio.run(answer(hook, key, client_id))
+
+
 def in_a_new_thread(function):
     """Run ``function`` in a thread of its own (a new connection, as a page request under ASGI gets)."""
     result: list = []
@@ -123,11 +131,22 @@ def in_a_new_thread(function):
     return result[0]
 
 
+def live_streams_of(key: StreamKey) -> list[Stream]:
+    return list(Stream.objects.live().filter(key=key))
+
+
 @pytest.fixture
 def second_key(publisher, entertainment):
     from moderation import actions
 
     return actions.issue_stream_key(publisher, category=entertainment, default_title="第二路")
+
+
+@pytest.fixture
+def third_key(publisher, entertainment):
+    from moderation import actions
+
+    return actions.issue_stream_key(publisher, category=entertainment, default_title="第三路")
 
 
 # --- timeouts on every connection (both databases) ----------------------------------------------
@@ -148,6 +167,94 @@ def test_every_connection_has_the_configured_timeouts():
     expected = {"busy_timeout": "10000"} if connection.vendor == "sqlite" else {}
     expected = expected or {"statement_timeout": "30s", "lock_timeout": "10s"}
     assert in_a_new_thread(session_timeouts) == expected
+
+
+def test_gate_threads_bound_statements_and_lock_waits_to_half_the_answer_budget(settings):
+    settings.LIVEWARD_GATE_ANSWER_SECONDS = 1.5
+    asgi.shutdown()  # its threads connect afresh
+    try:
+        bounded = asyncio.run(asgi._threads.run(session_timeouts))
+    finally:
+        asgi.shutdown()
+    half = {"busy_timeout": "750"} if connection.vendor == "sqlite" else {}
+    assert bounded == (half or {"statement_timeout": "750ms", "lock_timeout": "750ms"})
+
+
+# --- the gate ---------------------------------------------------------------------------------
+
+
+def test_a_frozen_database_gets_a_publish_denied_within_the_budget_and_no_stream_live(
+    proxy, stream_key, second_key, third_key
+):
+    assert ask("on_publish", stream_key.key)[0] == 200  # the gate thread's connection is up
+    proxy.pause()
+    status, body = ask("on_publish", second_key.key, client_id="32")
+    assert status == 503, body  # denied by the budget while the database says nothing
+    # A running session's on_update is kept on air through the outage's first seconds.
+    assert ask("on_update", stream_key.key)[0] == 200
+    proxy.resume()
+    # The next publish waits behind the stalled decision on the one gate thread, then is allowed.
+    assert ask("on_publish", third_key.key, client_id="33")[0] == 200
+    assert live_streams_of(second_key) == []
+    assert len(live_streams_of(stream_key)) == 1
+
+
+def test_a_commit_held_past_the_budget_leaves_no_live_stream(proxy, stream_key, second_key, third_key):
+    assert ask("on_publish", stream_key.key)[0] == 200
+    proxy.pause_when_client_sends(b"COMMIT")
+    status, _body = ask("on_publish", second_key.key, client_id="32")
+    assert proxy.paused.is_set(), "the decision should have reached its commit"
+    assert status == 503
+    proxy.resume()  # the held COMMIT reaches PostgreSQL now: the row commits after the node was refused
+    assert ask("on_publish", third_key.key, client_id="33")[0] == 200
+    assert live_streams_of(second_key) == []
+    withdrawn = Stream.objects.get(key=second_key)
+    assert withdrawn.end_reason == Stream.EndReason.GATE_DENIED
+    decision = GateDecision.objects.get(stream_id=withdrawn.pk, allowed=False)
+    assert decision.reason == GateDecision.Reason.GATE_ERROR and decision.detail.startswith("withdrawn")
+
+
+def test_on_update_keeps_sessions_through_a_short_outage_and_denies_after_the_grace(
+    proxy, settings, stream_key, second_key
+):
+    assert ask("on_publish", stream_key.key)[0] == 200
+    proxy.refuse(True)
+    proxy.drop_connections()  # the database is down: connections reset, new ones refused
+    assert ask("on_update", stream_key.key)[0] == 200
+    assert ask("on_publish", second_key.key, client_id="32")[0] in DENIED  # new publishes fail closed
+    rules.forget_cached_nodes()  # even the node's lookup fails now
+    assert ask("on_update", stream_key.key)[0] == 200
+    settings.LIVEWARD_GATE_UPDATE_GRACE_SECONDS = 1
+    wait_until(lambda: ask("on_update", stream_key.key)[0] in DENIED, timeout=10, message="on_update to deny")
+    proxy.refuse(False)
+    assert ask("on_publish", second_key.key, client_id="32")[0] == 200
+    assert len(live_streams_of(second_key)) == 1
+
+
+def test_gate_lock_waits_end_within_the_budget_and_free_the_thread(proxy, stream_key, second_key):
+    assert ask("on_publish", second_key.key, client_id="32")[0] == 200
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_key_row() -> None:
+        with transaction.atomic():
+            StreamKey.objects.select_for_update().get(pk=stream_key.pk)
+            locked.set()
+            release.wait(GUARD)
+
+    holder = threading.Thread(target=lambda: in_a_new_thread(hold_the_key_row), daemon=True)
+    holder.start()
+    try:
+        assert locked.wait(GUARD)
+        # The stream's row waits on the key's lock until the gate's own lock timeout: a deny
+        # (gate_error, 403) from the decision itself, not the budget's 503.
+        assert ask("on_publish", stream_key.key)[0] == 403
+        # The one gate thread is free again: its lock wait ended inside the budget.
+        ask("on_publish_done", second_key.key, client_id="32")
+        assert ask("on_publish", second_key.key, client_id="34")[0] == 200
+    finally:
+        release.set()
+        holder.join(GUARD)
+    assert live_streams_of(stream_key) == []
 
 
 # --- the health check and the consoles ---------------------------------------------------------
