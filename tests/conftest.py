@@ -31,10 +31,10 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
     # moderation.events' sender thread reads cards; its connection must close before the test
     # database is dropped (PostgreSQL refuses to drop a database in use).
     yield
-    events.release_database()
     consumers.shutdown()
     asgi.shutdown()
-    cut_threads.shutdown()
+    cut_threads.shutdown()  # a cut still finishing may queue an event: the sender lets go after it
+    events.release_database()
 
 
 @pytest.fixture(autouse=True)
