@@ -4,15 +4,22 @@ The consumer only validates frames and relays: reads go through moderation.queri
 change through moderation.actions, on the console's long-lived database threads
 (moderation/database_threads.py), so an action does not open a database connection of its own. The
 role is checked again, freshly read, in the same call as each action. Refused frames get an error
-frame with a code; nothing is written and the socket stays open.
+frame with a code; nothing is written and the socket stays open. A block's drop at the media server
+runs on the cut threads (moderation/cut_threads.py): the ack waits for the node's answer there,
+holding no database thread, so a slow node delays only its own cut. While the database is
+unavailable, frames get the error ``unavailable`` and the socket stays open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import time
+from concurrent.futures import Future
 
+from django import db
 from django.conf import settings
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -25,6 +32,7 @@ from moderation.actions.patrol import MAX_SUSPEND_MINUTES
 from moderation.database_threads import DatabaseThreads
 from moderation.models import ModerationAction, ReasonCode, Stream
 
+logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,64}")
 _NOTE_MAX = 500
@@ -63,7 +71,13 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await _threads.run(permissions.may, user, "console.view"):
+        try:
+            allowed = await _threads.run(permissions.may, user, "console.view")
+        except db.Error:
+            logger.warning("console connection refused: the database is unavailable", exc_info=True)
+            await self.close(code=4503)
+            return
+        if not allowed:
             await self.close(code=4403)
             return
         self.user = user
@@ -123,11 +137,14 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if handler is None:
             await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
             return
+        request_id = message.get("request_id") if isinstance(message.get("request_id"), str) else None
         try:
             await handler(self, message, received)
         except FrameError as exc:
-            request_id = message.get("request_id") if isinstance(message.get("request_id"), str) else None
             await self.send_error(exc.code, str(exc), request_id=request_id)
+        except db.Error:
+            logger.warning("console frame %r failed in the database", kind[:40], exc_info=True)
+            await self.send_error("unavailable", "the database is unavailable; try again", request_id=request_id)
 
     async def handle_ping(self, message: dict, received: float) -> None:
         await self.send_json({"type": "pong", "id": message.get("id")})
@@ -177,8 +194,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         extra = {}
         if kind == Kind.SUSPEND:
             extra["minutes"] = _int_field(message, "minutes", default=None, minimum=1, maximum=MAX_SUSPEND_MINUTES)
-        ack = await _threads.run(self._act, kind, stream_id, request_id, reason, note, extra, received)
-        await self.send_json(ack)
+        action = await _threads.run(self._act, kind, stream_id, request_id, reason, note, extra)
+        await _cut_answered(getattr(action, "cut", None))
+        await self.send_json(_ack(action, request_id, received))
 
     async def handle_claim(self, message: dict, received: float) -> None:
         limit = _int_field(message, "limit", default=20, minimum=1, maximum=queries.QUEUE_WINDOW_MAX)
@@ -191,7 +209,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         except actions.ModerationError as exc:
             raise FrameError(exc.code, str(exc)) from None
 
-    def _act(self, kind, stream_id, request_id, reason, note, extra, received) -> dict:
+    def _act(self, kind, stream_id, request_id, reason, note, extra) -> ModerationAction:
         # Roles and the active flag are read afresh: a role taken away mid-shift stops the next action.
         refresh_roles(self.user)
         if not permissions.may(self.user, permissions.action_capability(kind)):
@@ -202,18 +220,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if kind != Kind.MARK_PATROLLED:
             arguments["reason"] = reason
         try:
-            action = function(stream, **arguments)
+            return function(stream, **arguments)
         except actions.ModerationError as exc:
             raise FrameError(exc.code, str(exc)) from None
-        stamps = getattr(action, "stamps", {}) or {}
-        timings = {name: round((at - received) * 1000, 2) for name, at in stamps.items()}
-        return {
-            "type": "ack",
-            "request_id": request_id,
-            "replayed": bool(getattr(action, "replayed", False)),
-            "action": {"id": action.pk, "kind": action.kind, "media_status": action.media_status},
-            "timings": timings,
-        }
 
     # --- news (docs/console-protocol.md, "News review") -----------------------------------------
 
@@ -310,6 +319,29 @@ MESSAGE_HANDLERS = {
     "news.decide": ConsoleConsumer.handle_news_decide,
     "comment.decide": ConsoleConsumer.handle_comment_decide,
 }
+
+
+async def _cut_answered(cut: Future | None) -> None:
+    """Wait, without a database thread, until the node answered the action's drop (or its time ran out)."""
+    if cut is None:
+        return
+    waiting = asyncio.wrap_future(cut)
+    # The drop gives up after the media-server timeout; past that (a cut waiting in its node's lane)
+    # the ack says "pending" and the stream.cut_confirmed delta follows.
+    await asyncio.wait({waiting}, timeout=settings.LIVEWARD_MEDIA_SERVER_TIMEOUT + 1)
+    waiting.add_done_callback(lambda done: done.cancelled() or done.exception())  # logged by the cut threads
+
+
+def _ack(action: ModerationAction, request_id: str, received: float) -> dict:
+    """The acknowledgement of an action: what the node said so far and the server's timings."""
+    stamps = dict(getattr(action, "stamps", None) or {})  # one copy: a cut thread may still add to it
+    return {
+        "type": "ack",
+        "request_id": request_id,
+        "replayed": bool(getattr(action, "replayed", False)),
+        "action": {"id": action.pk, "kind": action.kind, "media_status": action.media_status},
+        "timings": {name: round((at - received) * 1000, 2) for name, at in stamps.items()},
+    }
 
 
 def _int_field(message: dict, name: str, *, default, minimum: int, maximum: int):

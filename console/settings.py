@@ -98,6 +98,19 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- database -------------------------------------------------------------------------------
 
+# Timeouts (docs/deploy.md § 1a), in seconds: a database that stops answering costs an error, not a
+# thread held forever. Connecting always has one; 0 turns the statement or lock timeout off.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1, maximum=300)
+DB_STATEMENT_TIMEOUT = env_float("DB_STATEMENT_TIMEOUT", 30.0, minimum=0.0, maximum=86400.0)
+DB_LOCK_TIMEOUT = env_float("DB_LOCK_TIMEOUT", 10.0, minimum=0.0, maximum=86400.0)
+# libpq also ends a connection whose network stops answering without a reset: data unacknowledged
+# for 10 s, or an idle connection whose keepalives go unanswered. SQLite: the busy timeout (0: 1 h).
+_LIBPQ_TIMEOUTS = {"connect_timeout": DB_CONNECT_TIMEOUT, "tcp_user_timeout": 10_000, "keepalives": 1}
+_LIBPQ_TIMEOUTS |= {"keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3}
+_STATEMENT_MS, _LOCK_MS = round(DB_STATEMENT_TIMEOUT * 1000), round(DB_LOCK_TIMEOUT * 1000)
+_SERVER_TIMEOUTS = f"-c statement_timeout={_STATEMENT_MS} -c lock_timeout={_LOCK_MS}"
+_SQLITE_BUSY_TIMEOUT = DB_LOCK_TIMEOUT or 3600.0
+
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     check_url("DATABASE_URL", DATABASE_URL, {"postgres", "postgresql", "sqlite"})
@@ -111,8 +124,13 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     except Exception as exc:  # dj-database-url raises several types for a malformed URL
         raise bad_value("DATABASE_URL", DATABASE_URL, f"a database URL ({exc})") from exc
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A kept connection (DB_CONN_MAX_AGE > 0) is checked before each request reuses it.
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        _options |= _LIBPQ_TIMEOUTS | {"options": " ".join(filter(None, [_options.get("options"), _SERVER_TIMEOUTS]))}
+    else:
+        _options["timeout"] = _SQLITE_BUSY_TIMEOUT
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -123,8 +141,8 @@ else:
                 # WAL lets the console read while the gate writes; IMMEDIATE avoids the
                 # deadlock-prone upgrade from a read to a write lock under concurrency.
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+                "timeout": _SQLITE_BUSY_TIMEOUT,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # A file, not memory, so live-server threads and subprocesses share it; per process, so runs never collide.
             "TEST": {"NAME": VAR_DIR / f"test-liveward-{os.getpid()}.sqlite3"},
@@ -279,6 +297,12 @@ LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=6
 # Threads per ASGI process doing the consoles' database work (actions, snapshots, claims), each
 # keeping its connection: a block does not wait for a new database connection.
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
+# Threads per ASGI process that drop publishers at the nodes for consoles and gate (moderation/cut_threads.py).
+LIVEWARD_CUT_THREADS = env_int("LIVEWARD_CUT_THREADS", 4, minimum=1, maximum=64)
+# The gate answers within this many seconds whatever the database does (its statements get half);
+# during a database outage on_update keeps running sessions on air this long (docs/deploy.md § 1a).
+LIVEWARD_GATE_ANSWER_SECONDS = env_float("LIVEWARD_GATE_ANSWER_SECONDS", 2.0, minimum=0.2, maximum=30.0)
+LIVEWARD_GATE_UPDATE_GRACE_SECONDS = env_int("LIVEWARD_GATE_UPDATE_GRACE_SECONDS", 60, minimum=0, maximum=3600)
 # Seconds a patroller's claim on a stream lasts unless renewed; then the stream returns to the pool.
 LIVEWARD_CLAIM_TTL_SECONDS = env_int("LIVEWARD_CLAIM_TTL_SECONDS", 120, minimum=10, maximum=3600)
 # Snapshots: seconds one ffmpeg frame grab may take before it is killed, and how often beat looks

@@ -9,9 +9,9 @@ import pytest
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from console import consumers
-from moderation import actions, credit_policy, events
+from moderation import actions, credit_policy, cut_threads, events
 from moderation import licences as news_licences
-from moderation.gate import asgi, rules
+from moderation.gate import asgi, faults, rules
 from moderation.models import MediaServer, Publisher
 
 # The news world's fixtures (platform licence, licensed news publisher and key, approvals).
@@ -31,9 +31,10 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
     # moderation.events' sender thread reads cards; its connection must close before the test
     # database is dropped (PostgreSQL refuses to drop a database in use).
     yield
-    events.release_database()
     consumers.shutdown()
     asgi.shutdown()
+    cut_threads.shutdown()  # a cut still finishing may queue an event: the sender lets go after it
+    events.release_database()
 
 
 @pytest.fixture(autouse=True)
@@ -41,10 +42,12 @@ def _fresh_process_state():
     rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
     credit_policy.forget_cached_policy()
+    faults.forget_outage()
     yield
     rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
     credit_policy.forget_cached_policy()
+    faults.forget_outage()
 
 
 @pytest.fixture

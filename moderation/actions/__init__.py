@@ -45,6 +45,7 @@ from moderation.actions.gate import (
     record_gate_decision,
     replace_live_session,
     touch_stream_session,
+    withdraw_unanswered_stream,
 )
 from moderation.actions.licences import (
     record_platform_licence,
@@ -170,4 +171,5 @@ __all__ = [
     "warn_publisher",
     "withdraw_news_application",
     "withdraw_platform_licence",
+    "withdraw_unanswered_stream",
 ]

@@ -14,16 +14,12 @@ queued by name through moderation.task_queue); the gate keeps the key denied mea
 from __future__ import annotations
 
 import logging
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django import db
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from moderation import events, mediaservers, task_queue
+from moderation import cut_threads, events, mediaservers, task_queue
 from moderation.backoff import backoff_delay
 from moderation.models import ModerationAction, Stream
 
@@ -147,29 +143,11 @@ def pending_cuts(now=None) -> list[int]:
 
 # --- cuts that nobody waits for ------------------------------------------------------------
 
-# The gate's replacement cuts run here, so a publish is answered without waiting on the old
-# session's node. A few threads: a hung node holds one for LIVEWARD_MEDIA_SERVER_TIMEOUT at most.
-BACKGROUND_CUT_THREADS = 4
-_background: tuple[int, ThreadPoolExecutor] | None = None
-_background_lock = threading.Lock()
 
+def cut_in_background(action_id: int, *, node_id: int | None) -> None:
+    """Make the action's first drop on the cut threads, in its node's lane; a failure retries as any cut does.
 
-def cut_in_background(action_id: int) -> None:
-    """Make the action's first drop on a background thread; a failure retries as any cut does."""
-    global _background
-    with _background_lock:
-        # A forked child (a Celery prefork worker) needs threads of its own.
-        if _background is None or _background[0] != os.getpid():
-            executor = ThreadPoolExecutor(max_workers=BACKGROUND_CUT_THREADS, thread_name_prefix="cut")
-            _background = (os.getpid(), executor)
-        executor = _background[1]
-    executor.submit(_cut_and_let_go, action_id)
-
-
-def _cut_and_let_go(action_id: int) -> None:
-    try:
-        perform_cut(action_id)
-    except Exception:  # the sweep retries a cut left pending
-        logger.exception("background cut of action %s failed", action_id)
-    finally:
-        db.connections.close_all()  # these threads are idle most of the time: hold no connection
+    The gate's replacement cuts go here, so a publish is answered without waiting on the old
+    session's node, and a frozen node holds only its own lane (moderation/cut_threads.py).
+    """
+    cut_threads.submit(node_id, perform_cut, action_id)

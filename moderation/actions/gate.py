@@ -90,6 +90,7 @@ def replace_live_session(stream_id: int, *, publisher_id: int, note: str, at: da
     )
     if not ended:
         return None
+    node_id = Stream.objects.filter(pk=stream_id).values_list("node_id", flat=True).first()
     action = ModerationAction.objects.create(
         kind=ModerationAction.Kind.REPLACE,
         stream_id=stream_id,
@@ -99,7 +100,7 @@ def replace_live_session(stream_id: int, *, publisher_id: int, note: str, at: da
         at=at,
     )
     transaction.on_commit(lambda: events.stream_ended(stream_id, Stream.EndReason.REPLACED))
-    transaction.on_commit(lambda: cut_in_background(action.pk))
+    transaction.on_commit(lambda: cut_in_background(action.pk, node_id=node_id))
     return action
 
 
@@ -132,3 +133,34 @@ def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) ->
     return Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True).update(
         last_update_at=timezone.now()
     )
+
+
+def withdraw_unanswered_stream(stream_id: int) -> int | None:
+    """Close a stream whose publish the node was refused while its decision still committed; keep why.
+
+    The gate answered for a decision the database held past the answer budget (a deny), so the node
+    never ran this session; a live row would show it on air (moderation/gate/faults.py).
+    """
+    with transaction.atomic():
+        stream = Stream.objects.select_related("key", "node").filter(pk=stream_id, ended_at__isnull=True).first()
+        if stream is None:
+            return None  # its decision rolled back, or it is closed already
+        now = timezone.now()
+        Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
+            ended_at=now, end_reason=Stream.EndReason.GATE_DENIED
+        )
+        record_gate_decision(
+            hook=GateDecision.Hook.PUBLISH,
+            allowed=False,
+            reason=GateDecision.Reason.GATE_ERROR,
+            node=stream.node,
+            key_name=stream.key.key,
+            stream_key_id=stream.key_id,
+            publisher_id=stream.publisher_id,
+            stream_id=stream_id,
+            client_id=stream.client_id,
+            detail="withdrawn: the gate answered before the database let the decision finish",
+            at=now,
+        )
+        transaction.on_commit(lambda: events.stream_ended(stream_id, Stream.EndReason.GATE_DENIED))
+    return stream_id

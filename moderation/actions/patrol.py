@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import events
+from moderation import cut_threads, events
 from moderation.actions.credit import charge_for_action
 from moderation.actions.cuts import drop_and_record, perform_cut
 from moderation.errors import ModerationError
@@ -225,6 +225,14 @@ def _charge_after_cut(action_id: int, *, announced: list[int]) -> None:
 
 
 def _cut_now(action: ModerationAction, stamps: dict, targets: list[Stream] | None) -> None:
+    # On a thread answering consoles (or the gate) the drop runs on the cut threads, in its node's
+    # lane, so a slow node holds none of them; ``action.cut`` is its future (the console's
+    # acknowledgement waits on it without a thread). Elsewhere it runs here, as it is.
+    lane = targets[0].node_id if targets else None
+    action.cut = cut_threads.start(lane, _drop_now, action, stamps, targets)
+
+
+def _drop_now(action: ModerationAction, stamps: dict, targets: list[Stream] | None) -> None:
     outcome = perform_cut(action.pk) if targets is None else drop_and_record(action, targets)
     action.media_status = outcome  # the caller's acknowledgement reports what the node said
     if outcome in (MediaStatus.CONFIRMED, MediaStatus.GONE):

@@ -9,25 +9,29 @@ which every sign-up waits on too; it passes every other request to Django unchan
 Decisions run on a small pool of long-lived threads, so each keeps its database connection
 between callbacks (Django's per-request ASGI threads cannot). A thread whose call failed drops its
 connections, so the next call reconnects. Any failure answers 503, which every media server takes
-as a deny: the gate fails closed.
+as a deny: the gate fails closed. A decision the database does not let finish within the answer
+budget is answered the same way, without waiting for it (moderation/gate/faults.py: the budget, the
+decision left behind, and the grace for a running session's on_update).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
 from django.conf import settings
 
-from moderation.database_threads import DatabaseThreads, drop_connections
-from moderation.gate import limits, protocols, registration
+from moderation.database_threads import DatabaseThreads, drop_connections, drop_failed_connections
+from moderation.gate import faults, limits, protocols, registration
 
 logger = logging.getLogger(__name__)
 
 _NGINX_PATH = re.compile(r"^/gate/nginx-rtmp/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/(?P<hook>[^/]{1,32})\Z")
 _SRS_PATH = re.compile(r"^/gate/srs/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/\Z")
 
-_threads = DatabaseThreads("gate", lambda: settings.LIVEWARD_GATE_THREADS)
+_threads = DatabaseThreads("gate", lambda: settings.LIVEWARD_GATE_THREADS, on_connect=faults.bound_connection)
+_UNAVAILABLE = protocols.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
 
 
 def shutdown() -> None:
@@ -35,16 +39,42 @@ def shutdown() -> None:
     _threads.shutdown()
 
 
-def _decide(function, *args) -> protocols.GateReply:
+def _decide(call: faults.GateCall, function, *args) -> protocols.GateReply:
     """Run one callback on a gate thread; never raise, never allow on error."""
+    if call.abandoned:
+        return _UNAVAILABLE  # it waited behind stalled decisions and was answered already
+    faults.begin(call)
     try:
         reply = function(*args)
-    except Exception:
-        logger.exception("gate callback failed; answering 503 (deny)")
-        reply = protocols.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
+    except Exception as exc:
+        if faults.is_database_unavailable(exc):
+            faults.database_failed()
+            logger.warning("gate callback failed, database unavailable (%s); answering 503 (deny)", exc)
+        else:
+            logger.exception("gate callback failed; answering 503 (deny)")
+        reply = _UNAVAILABLE
+    finally:
+        faults.begin(None)
     if reply.status >= 500 or b"gate_error" in reply.body:
         drop_connections()  # a broken connection must not poison this thread's next call
+    else:
+        drop_failed_connections()  # e.g. an on_update kept on air through an outage
     return reply
+
+
+async def _answer(function, *args, update: bool = False) -> protocols.GateReply:
+    """The decision's reply, or, when the database keeps it past the answer budget, the gate's own."""
+    call = faults.GateCall()
+    decision = asyncio.ensure_future(_threads.run(_decide, call, function, *args))
+    done, _pending = await asyncio.wait({decision}, timeout=faults.answer_budget())
+    if done or not call.abandon():
+        return await decision
+    faults.database_failed()
+    if update and faults.update_grace_allows():
+        logger.warning("gate on_update not decided within the budget; kept on air for the outage grace")
+        return protocols.GateReply(200, b"allowed: database unavailable", "text/plain; charset=utf-8")
+    logger.warning("gate callback not decided within the budget; answering 503 (deny)")
+    return _UNAVAILABLE
 
 
 async def _read_body(scope, receive) -> bytes | None:
@@ -105,7 +135,7 @@ class GateASGIApp:
             args = (protocols.nginx_callback, nginx["node"], nginx["secret"], nginx["hook"], body, addr)
         else:
             args = (protocols.srs_callback, srs["node"], srs["secret"], body, addr)
-        reply = await _threads.run(_decide, *args)
+        reply = await _answer(*args, update=bool(nginx) and nginx["hook"] == "on_update")
         await _send(send, reply.status, reply.body, reply.content_type)
 
     async def _registration_check(self, scope, receive, send) -> None:
@@ -120,5 +150,5 @@ class GateASGIApp:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
         body = await _read_body(scope, receive)
-        reply = await _threads.run(_decide, registration.answer, authorization, body)
+        reply = await _answer(registration.answer, authorization, body)
         await _send(send, reply.status, reply.body, reply.content_type)

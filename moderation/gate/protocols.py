@@ -8,7 +8,9 @@ Two thin adapters call these functions: the Django views in moderation/gate/view
 lean ASGI app in moderation/gate/asgi.py that serves /gate/ in production without the session, CSRF
 and locale middleware a machine callback does not need. The node is authenticated by the secret in
 the path on every callback. Malformed callbacks get 400 and a deny; nothing here turns an error
-into an allow.
+into an allow. The one allow without a decision is the rules' own: nginx-rtmp's on_update for a
+running session while the database is unavailable, for at most LIVEWARD_GATE_UPDATE_GRACE_SECONDS
+from the outage's start (moderation/gate/faults.py); on_publish, and SRS's on_publish, are denied.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from moderation import actions, text_input
-from moderation.gate import rules
+from moderation.gate import faults, rules
 from moderation.models import GateDecision, MediaServer
 
 logger = logging.getLogger(__name__)
@@ -115,6 +117,17 @@ def _parse_form(body: bytes) -> dict[str, str]:
 
 def nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, addr: str) -> GateReply:
     """Answer an nginx-rtmp notify callback; ``body`` None means it was larger than allowed."""
+    try:
+        return _nginx_callback(node_name, secret, hook, body, addr)
+    except Exception as exc:
+        # Even the node's lookup needs the database: a running session keeps its grace (faults).
+        if hook == "on_update" and faults.keeps_session_through(exc):
+            logger.warning("on_update on node %.64s kept on air: database unavailable", node_name)
+            return _text_reply(200, "allowed: database unavailable")
+        raise
+
+
+def _nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, addr: str) -> GateReply:
     if hook not in NGINX_HOOKS:
         return _nginx_deny(404, "unknown hook")
     decision_hook = GateDecision.Hook.UPDATE if hook == "on_update" else GateDecision.Hook.PUBLISH

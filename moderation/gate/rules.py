@@ -2,7 +2,9 @@
 
 The decision is an ordered list of rules, each a function of the context that returns a Denial or
 None. Later capabilities (blacklist, credit, news) add one function each to ``PUBLISH_RULES``.
-Any error inside the gate denies: it fails closed, and the error is logged.
+Any error inside the gate denies: it fails closed, and the error is logged. So does a database
+that is down or slower than the answer budget, with one exception: a running session's on_update
+is allowed through an outage younger than LIVEWARD_GATE_UPDATE_GRACE_SECONDS (moderation/gate/faults.py).
 
 One decision costs at most three queries: the key with its publisher, category, current agreement,
 live session and blacklist match (one SELECT, compiled once per connection in key_lookup.py), the new
@@ -33,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from moderation import actions, credit_policy, licences, queries
+from moderation.gate import faults
 from moderation.gate.key_lookup import load_key
 from moderation.models import (
     GateDecision,
@@ -275,22 +278,27 @@ REPLACE_TURNS = 5
 
 
 def decide_publish(request: PublishRequest) -> GateOutcome:
-    """Decide a publish, open the stream on allow, keep the decision; deny on any error."""
+    """Decide a publish, open the stream on allow, keep the decision; deny on any error.
+
+    The stream is live only if the node gets this allow: a decision the front answered for first
+    (the database held it past the budget) is rolled back, or withdrawn after its commit (faults).
+    """
     attempt = 1
     while True:
+        opened: list[int] = []
         try:
-            return _decide_publish_once(request)
+            return _decide_publish_once(request, opened)
         except IntegrityError as exc:
             # A concurrent publish of the key took its one live slot (the partial unique index)
             # after this decision read the key: decide again, seeing it, by the same policy.
             if attempt == PUBLISH_ATTEMPTS:
-                return _failed_closed(request, exc)
+                return _failed_closed(request, exc, opened)
             attempt += 1
         except Exception as exc:
-            return _failed_closed(request, exc)
+            return _failed_closed(request, exc, opened)
 
 
-def _decide_publish_once(request: PublishRequest) -> GateOutcome:
+def _decide_publish_once(request: PublishRequest, opened: list[int]) -> GateOutcome:
     now = timezone.now()
     with transaction.atomic():
         key = load_key(request.key_name, now)
@@ -310,6 +318,7 @@ def _decide_publish_once(request: PublishRequest) -> GateOutcome:
                 at=now,
             )
             stream_id = stream.pk
+            opened.append(stream_id)
         actions.record_gate_decision(
             hook=GateDecision.Hook.PUBLISH,
             allowed=denial is None,
@@ -324,6 +333,12 @@ def _decide_publish_once(request: PublishRequest) -> GateOutcome:
             addr=request.addr,
             at=now,
         )
+        faults.ensure_awaited()  # the last statement before the commit
+    answered = faults.settle()
+    faults.database_answered()
+    if denial is None and not answered:
+        faults.withdraw(stream_id)
+        return GateOutcome(False, Reason.GATE_ERROR, "answered before the database")
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
@@ -356,15 +371,19 @@ def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime
     return None  # after REPLACE_TURNS the insert may still lose the slot: decide_publish decides again
 
 
-def _failed_closed(request: PublishRequest, exc: Exception) -> GateOutcome:
-    forget_cached_nodes()  # a node re-registered under the same name must not keep failing
-    logger.error("gate failed closed for key %.8s… on node %s", request.key_name, request.node.name, exc_info=exc)
+def _failed_closed(request: PublishRequest, exc: Exception, opened: list[int]) -> GateOutcome:
+    if opened:
+        faults.remember_unsettled(opened[-1])  # a failed commit may still have committed
+    _log_failure(exc, "gate failed closed for key %.8s… on node %s", request)
     record_failure(request, GateDecision.Hook.PUBLISH, exc)
     return GateOutcome(False, Reason.GATE_ERROR)
 
 
 def decide_update(request: PublishRequest) -> GateOutcome:
-    """Re-ask the rules for a running session; a denial makes the node end it."""
+    """Re-ask the rules for a running session; a denial makes the node end it.
+
+    Fails closed, except that a database outage younger than the grace keeps the session (faults).
+    """
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -398,11 +417,15 @@ def decide_update(request: PublishRequest) -> GateOutcome:
                     key_name=request.key_name,
                     reason=Stream.EndReason.GATE_DENIED,
                 )
+            faults.ensure_awaited()
     except Exception as exc:
-        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
-        logger.exception("gate update failed closed for key %.8s… on node %s", request.key_name, request.node.name)
+        if faults.keeps_session_through(exc):
+            logger.warning("gate update for key %.8s… kept on air: database unavailable", request.key_name)
+            return GateOutcome(True, Reason.ALLOWED, "database unavailable")
+        _log_failure(exc, "gate update failed closed for key %.8s… on node %s", request)
         record_failure(request, GateDecision.Hook.UPDATE, exc)
         return GateOutcome(False, Reason.GATE_ERROR)
+    faults.database_answered()
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED)
@@ -431,3 +454,12 @@ def record_rejected_callback(*, hook: str, node: MediaServer | None, reason: str
         actions.record_gate_decision(hook=hook, allowed=False, reason=reason, detail=detail, node=node, addr=addr)
     except Exception:
         logger.exception("could not record a rejected gate callback")
+
+
+def _log_failure(exc: Exception, message: str, request: PublishRequest) -> None:
+    if faults.is_database_unavailable(exc):
+        faults.database_failed()  # an outage: one line per callback, and the node cache is kept
+        logger.warning(message + ": database unavailable (%s)", request.key_name, request.node.name, exc)
+    else:
+        forget_cached_nodes()  # a node re-registered under the same name must not keep failing
+        logger.exception(message, request.key_name, request.node.name)

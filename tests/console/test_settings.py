@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -109,3 +110,61 @@ def test_a_sqlite_url_with_an_absolute_path_is_taken(tmp_path):
     result = start({"DATABASE_URL": f"sqlite:///{tmp_path}/other.sqlite3"})
     assert result.returncode == 0, result.stderr
     assert '"engine": "django.db.backends.sqlite3"' in result.stdout
+
+
+DATABASE_OPTIONS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps(s.DATABASES['default']['OPTIONS'], default=str))"
+)
+
+
+def database_options(env: dict[str, str]) -> dict:
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    base.update({"DJANGO_SETTINGS_MODULE": "console.settings", "SECRET_KEY": "k", **env})
+    result = subprocess.run(
+        [sys.executable, "-c", DATABASE_OPTIONS], cwd=BASE_DIR, env=base, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_postgresql_connections_get_the_timeouts_from_the_environment():
+    options = database_options(
+        {
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/liveward?options=-c%20work_mem%3D8MB",
+            "DB_CONNECT_TIMEOUT": "3",
+            "DB_STATEMENT_TIMEOUT": "12.5",
+            "DB_LOCK_TIMEOUT": "0",
+        }
+    )
+    assert options["connect_timeout"] == 3
+    assert options["options"] == "-c work_mem=8MB -c statement_timeout=12500 -c lock_timeout=0"
+    assert options["tcp_user_timeout"] > 0 and options["keepalives"] == 1
+
+
+def test_postgresql_timeouts_default_to_bounded_waits():
+    options = database_options({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/liveward"})
+    assert options["connect_timeout"] == 5
+    assert options["options"] == "-c statement_timeout=30000 -c lock_timeout=10000"
+
+
+def test_sqlite_waits_for_another_writer_as_long_as_the_lock_timeout(tmp_path):
+    options = database_options({"LIVEWARD_VAR_DIR": str(tmp_path), "DB_LOCK_TIMEOUT": "7"})
+    assert options["timeout"] == 7.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DB_CONNECT_TIMEOUT", "0"),
+        ("DB_STATEMENT_TIMEOUT", "-1"),
+        ("DB_LOCK_TIMEOUT", "soon"),
+        ("LIVEWARD_GATE_ANSWER_SECONDS", "0"),
+        ("LIVEWARD_GATE_UPDATE_GRACE_SECONDS", "-5"),
+        ("LIVEWARD_CUT_THREADS", "0"),
+    ],
+)
+def test_a_bad_timeout_or_pool_size_stops_start_up_naming_it(name, value):
+    result = start({name: value})
+    assert result.returncode != 0
+    assert name in result.stderr.splitlines()[-1]
