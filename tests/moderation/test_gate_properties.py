@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from moderation import actions, credit_policy, licences
-from moderation.gate import protocols, rules
+from moderation.gate import key_lookup, protocols, rules
 from moderation.identity import Kind
 from moderation.models import Publisher, ReasonCode, ServiceAgreement, Stream, StreamKey
 from tests.conftest import NODE_SECRET
@@ -227,7 +227,7 @@ def with_every_single_change(test):
 def some_rule_denies(stream_key: StreamKey) -> bool:
     """Ask every rule of PUBLISH_RULES on its own, with the key as the plain queryset loads it."""
     now = timezone.now()
-    loaded = rules.key_queryset(stream_key.key, now).get()
+    loaded = key_lookup.key_queryset(stream_key.key, now).get()
     request = rules.PublishRequest(node=None, key_name=stream_key.key, app="live", client_id="x")
     context = rules.GateContext(request=request, key=loaded, now=now)
     return any(rule(context) is not None for rule in rules.PUBLISH_RULES)
