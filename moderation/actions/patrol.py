@@ -214,7 +214,7 @@ def after_commit_cut(
     # The credit charge comes after the cut: the cut is on the stream's critical path, the charge is
     # not. It runs in a transaction of its own; a charge the process never made (it died after the
     # commit) is made by the beat sweep (moderation.tasks.credit.settle_credit_charges).
-    transaction.on_commit(lambda: _charge_after_cut(action.pk, announced=stream_ids))
+    transaction.on_commit(lambda: _after_cut(action, lambda: _charge_after_cut(action.pk, announced=stream_ids)))
 
 
 def _charge_after_cut(action_id: int, *, announced: list[int]) -> None:
@@ -230,6 +230,15 @@ def _cut_now(action: ModerationAction, stamps: dict, targets: list[Stream] | Non
     # acknowledgement waits on it without a thread). Elsewhere it runs here, as it is.
     lane = targets[0].node_id if targets else None
     action.cut = cut_threads.start(lane, _drop_now, action, stamps, targets)
+
+
+def _after_cut(action: ModerationAction, then) -> None:
+    """Run ``then`` when the action's cut is done (on its cut thread if it runs on one), or now."""
+    cut = getattr(action, "cut", None)
+    if cut is None:
+        then()
+    else:
+        cut.add_done_callback(lambda _cut: then())
 
 
 def _drop_now(action: ModerationAction, stamps: dict, targets: list[Stream] | None) -> None:

@@ -24,7 +24,7 @@ from channels.db import database_sync_to_async
 from console import consumers
 from console.asgi import application
 from moderation import actions, cut_threads
-from moderation.models import MediaServer, ModerationAction, StreamKey
+from moderation.models import CreditEvent, MediaServer, ModerationAction, StreamKey
 from tests.console.communicator import WebsocketCommunicator
 from tests.media import NODE_SECRET, NginxRtmp, nginx_rtmp_fixture, require_media_tools  # noqa: F401
 from tests.moderation.test_block_nginx import freeze
@@ -129,16 +129,17 @@ def test_a_frozen_node_holds_only_its_own_cut(
             cut = await next_ack(second, "h-2")
             frozen_cut = ModerationAction.objects.filter(request_id="f-1", media_status=MediaStatus.PENDING)
             assert await database_sync_to_async(frozen_cut.exists)(), "the frozen node cannot have confirmed"
+            charged_before = await database_sync_to_async(charged)()
             freeze(nginx_rtmp, signal.SIGCONT)  # the node answers the drop it was holding
             held = await next_ack(first, "f-1", timeout=TIMEOUT)
-            return patrolled, cut, held
+            return patrolled, cut, held, charged_before
         finally:
             await first.disconnect()
             await second.disconnect()
 
     freeze(nginx_rtmp, signal.SIGSTOP)
     try:
-        patrolled, cut, held = asyncio.run(scenario())
+        patrolled, cut, held, charged_before = asyncio.run(scenario())
     finally:
         freeze(nginx_rtmp, signal.SIGCONT)
     assert patrolled["action"]["kind"] == "mark_patrolled"
@@ -147,3 +148,12 @@ def test_a_frozen_node_holds_only_its_own_cut(
     assert held["action"]["media_status"] == MediaStatus.CONFIRMED
     # The frozen node's ack came last, after the node answered: everything else went on meanwhile.
     assert held["timings"]["media_confirmed"] > cut["timings"]["media_confirmed"]
+    # Each block is charged once, after its own cut: the frozen node's only once it had answered.
+    assert charged_before == ["h-2"]
+    assert charged() == ["f-1", "h-2"]
+
+
+def charged() -> list[str]:
+    """The request ids of the actions charged to their publisher so far."""
+    events = CreditEvent.objects.filter(kind=CreditEvent.Kind.ACTION).values_list("action__request_id", flat=True)
+    return sorted(events)
