@@ -53,13 +53,9 @@ async def test_twenty_consoles_blocking_one_stream_take_one_measure(
     srs_live, stream_key, patroller, admin, editor_in_chief, many_console_threads
 ):
     standin, _node = srs_live
-    client_id = await sync_to_async(standin.publish)(stream_key.key)
-    stream = await sync_to_async(Stream.objects.live().get)(key=stream_key)
-    score_before = (await sync_to_async(Publisher.objects.get)(pk=stream.publisher_id)).credit_score
-    cookies = {
-        user.username: await sync_to_async(session_cookie)(user.username)
-        for user in (patroller, admin, editor_in_chief)
-    }
+    client_id, stream, score_before, cookies = await sync_to_async(go_live_and_log_in)(
+        standin, stream_key, [patroller, admin, editor_in_chief]
+    )
     # Ten tabs of one patroller sending one click (the same request id), and ten other consoles.
     senders = [("patroller", "click-1")] * 10
     senders += [(("patroller", "admin", "editor")[index % 3], f"other-{index}") for index in range(10)]
@@ -85,6 +81,17 @@ async def test_twenty_consoles_blocking_one_stream_take_one_measure(
     assert score_before - score_after == 15
     for ws in sockets:
         await ws.disconnect()
+
+
+def go_live_and_log_in(standin, stream_key, users) -> tuple[str, Stream, int, dict[str, bytes]]:
+    """Publish the key on the stand-in; return its client id, its stream, the score, the users' session cookies."""
+    try:
+        client_id = standin.publish(stream_key.key)
+        stream = Stream.objects.live().get(key=stream_key)
+        score = Publisher.objects.get(pk=stream.publisher_id).credit_score
+        return client_id, stream, score, {user.username: session_cookie(user.username) for user in users}
+    finally:
+        db.connections.close_all()  # the test database must be free to drop at the end of the run
 
 
 def final_state(stream: Stream) -> tuple[int, int, int]:
