@@ -375,6 +375,18 @@ class Soak:
                 if time.perf_counter() - sent > 10:
                     del pending[request_id]
                     self.blocks_unanswered += 1
+        # The run is over: a block still in flight gets its 10 s like the others, then counts as lost.
+        deadline = time.perf_counter() + 10
+        while pending and time.perf_counter() < deadline:
+            try:
+                frame = json.loads(await asyncio.wait_for(socket.recv(), timeout=deadline - time.perf_counter()))
+            except TimeoutError:
+                break
+            sent = pending.pop(frame.get("request_id"), None)
+            if sent is not None and frame.get("type") == "ack":
+                self.block_latencies.append(time.perf_counter() - sent)
+                self.acknowledged.add(frame["action"]["id"])
+        self.blocks_unanswered += len(pending)
 
     # same key on two nginx nodes -----------------------------------------------------------------
 
