@@ -32,6 +32,13 @@ def run_lint_imports(root: Path) -> subprocess.CompletedProcess:
     )
 
 
+def copy_apps(target: Path) -> None:
+    """Copy the three apps and the import contracts, to plant a wrong import in the copy."""
+    for app in APPS:
+        shutil.copytree(ROOT / app, target / app, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", target / ".importlinter")
+
+
 def source_files() -> list[Path]:
     return [path for app in APPS for path in (ROOT / app).rglob("*.py") if "migrations" not in path.parts]
 
@@ -43,9 +50,7 @@ def test_the_import_contracts_hold():
 
 
 def test_a_wrong_way_import_breaks_the_build(tmp_path):
-    for app in APPS:
-        shutil.copytree(ROOT / app, tmp_path / app, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    copy_apps(tmp_path)
     payloads = tmp_path / "moderation" / "queries" / "payloads.py"
     payloads.write_text(payloads.read_text() + "\nfrom console import urls  # noqa: E402, F401\n")
 
@@ -57,9 +62,7 @@ def test_a_wrong_way_import_breaks_the_build(tmp_path):
 
 
 def test_an_action_importing_a_task_breaks_the_build(tmp_path):
-    for app in APPS:
-        shutil.copytree(ROOT / app, tmp_path / app, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    copy_apps(tmp_path)
     cuts = tmp_path / "moderation" / "actions" / "cuts.py"
     cuts.write_text(cuts.read_text() + "\nfrom moderation.tasks.cuts import retry_cut  # noqa: E402, F401\n")
 
