@@ -403,7 +403,7 @@ class Soak:
             stream_id = None
             while time.monotonic() - started < 8 and stream_id is None:
                 await asyncio.sleep(0.5)
-                stream_id = self.stream_ids.get(key)
+                stream_id = await asyncio.to_thread(self.live_stream_of, key)
             if stream_id is None:
                 self.errors["pair_never_live"] += 1
             else:
@@ -438,6 +438,19 @@ class Soak:
             for publish in publishes:
                 publish.stop()
             await asyncio.sleep(max(0.0, 10.0 - (time.monotonic() - started)))
+
+    def live_stream_of(self, key: str) -> int | None:
+        """The id of the key's live stream, read from the database (a console sees only its window)."""
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(self.args.database_url)) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT s.id FROM moderation_stream s JOIN moderation_streamkey k ON k.id = s.key_id"
+                " WHERE k.key = %s AND s.ended_at IS NULL ORDER BY s.id DESC LIMIT 1",
+                [key],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
 
     # faults ------------------------------------------------------------------------------------
 
