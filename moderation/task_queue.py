@@ -16,8 +16,9 @@ def enqueue(name: str, *args, countdown: float | None = None, task_id: str | Non
 
     ``task_id`` names the message (an audit run is found again by it when the task is redelivered).
     """
+    named = {"task_id": task_id} if task_id else {}
     task = current_app.tasks.get(name)
     if task is not None:
-        task.apply_async(args, countdown=countdown, task_id=task_id)
+        task.apply_async(args, countdown=countdown, **named)
     else:
-        current_app.send_task(name, args=args, countdown=countdown, task_id=task_id)
+        current_app.send_task(name, args=args, countdown=countdown, **named)
