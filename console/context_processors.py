@@ -24,6 +24,11 @@ def console(request) -> dict:
         "reads_credit": permissions.may(user, "credit.read"),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
+    if permissions.may(user, "audit.read"):
+        context["nav_audits"] = True
+        context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
+    if permissions.may(user, "audit.alerts"):
+        context["audit_alerts"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:
