@@ -26,7 +26,14 @@ from moderation.actions.blacklist import (
 )
 from moderation.actions.blacklist_export import export_blacklist
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
-from moderation.actions.comments import decide_held_comment, receive_comment
+from moderation.actions.comments import (
+    IncomingComment,
+    Received,
+    decide_held_comment,
+    receive_comment,
+    receive_comments,
+    verdict_of,
+)
 from moderation.actions.credit import (
     LevelSpec,
     adjust_credit,
@@ -84,6 +91,15 @@ from moderation.actions.setup import (
     set_publisher_verification,
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
+from moderation.actions.terms import (
+    ImportOutcome,
+    TermFileRefused,
+    add_term,
+    change_term,
+    export_terms,
+    import_terms,
+    parse_term_file,
+)
 from moderation.actions.warnings import warn_publisher
 from moderation.actions.webhooks import (
     claim_webhook_delivery,
@@ -98,16 +114,22 @@ __all__ = [
     "APPEAL_TARGETS",
     "AppealSubject",
     "BlacklistedIdentity",
+    "ImportOutcome",
+    "IncomingComment",
     "LevelSpec",
     "ModerationError",
     "NotOnDutyError",
+    "Received",
+    "TermFileRefused",
     "Verdict",
     "accept_agreement",
     "add_blacklist_entry",
+    "add_term",
     "adjust_credit",
     "approve_blacklist_removal",
     "audit_news_licences",
     "block_stream",
+    "change_term",
     "charge_for_action",
     "claim_streams",
     "claim_webhook_delivery",
@@ -126,7 +148,9 @@ __all__ = [
     "ensure_credit_policy",
     "escalate_stream",
     "export_blacklist",
+    "export_terms",
     "flag_stream_for_review",
+    "import_terms",
     "issue_stream_key",
     "lapse_application",
     "lift_block",
@@ -136,10 +160,12 @@ __all__ = [
     "nightly_earn_back",
     "notify_platform",
     "open_stream",
+    "parse_term_file",
     "perform_cut",
     "publish_agreement",
     "publish_credit_policy",
     "receive_comment",
+    "receive_comments",
     "record_gate_decision",
     "record_platform_licence",
     "record_publisher_device",
@@ -167,6 +193,7 @@ __all__ = [
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",
+    "verdict_of",
     "verify_publisher_licence",
     "warn_publisher",
     "withdraw_news_application",

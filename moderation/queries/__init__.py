@@ -11,8 +11,10 @@ from moderation.queries.blacklist import (
     publishers_needing_blacklist_enforcement,
 )
 from moderation.queries.comments import (
+    active_mutes,
     comment_by_id,
     held_comments,
+    muted_viewers,
 )
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
@@ -56,6 +58,7 @@ __all__ = [
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "active_mutes",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -73,6 +76,7 @@ __all__ = [
     "licences_expiring_soon",
     "live_stream_count",
     "live_streams_for_console",
+    "muted_viewers",
     "news_application_by_id",
     "news_application_for_page",
     "news_application_row",

@@ -99,5 +99,7 @@ def comment_row(comment) -> dict:
         "text": comment.text,
         "status": comment.status,
         "hold_reason": comment.hold_reason,
+        "matched_terms": comment.matched_terms,
         "received_at": comment.received_at.isoformat(),
+        "snapshot_url": snapshot_url(comment.stream.latest_snapshot) if comment.stream.latest_snapshot_id else None,
     }
