@@ -49,17 +49,46 @@ LOOK_ALIKES = {
     # the Chinese zero drawn as a letter o in contact details
     "〇": "0",
 }  # fmt: skip
+_LOOK_ALIKE_CHARACTERS = frozenset(LOOK_ALIKES)
 _LOOK_ALIKE_TABLE = str.maketrans(LOOK_ALIKES)
 _converter = opencc.OpenCC("t2s")
+# The CJK blocks whose characters OpenCC may change (traditional to simplified).
+_CJK_BLOCKS = ((0x2E80, 0x2FDF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2A6DF))
+_traditional: frozenset[str] | None = None
+
+
+def _traditional_characters() -> frozenset[str]:
+    """The characters t2s changes on their own, found once per process (~0.2 s): a text without any
+    is simplified already, and most chat is, so most texts skip the conversion."""
+    global _traditional
+    if _traditional is None:
+        changed = set()
+        for first, last in _CJK_BLOCKS:
+            for start in range(first, last + 1, 256):
+                block = "".join(chr(code) for code in range(start, min(start + 256, last + 1)))
+                converted = _converter.convert("\n".join(block)).split("\n")
+                changed.update(original for original, new in zip(block, converted, strict=False) if original != new)
+        _traditional = frozenset(changed)
+    return _traditional
 
 
 def normalise(text: str) -> str:
-    """Return the form of ``text`` the matcher reads (see the module docstring)."""
+    """Return the form of ``text`` the matcher reads (see the module docstring).
+
+    Each costly step runs only when the text needs it: NFKC when the text is not in that form, the
+    look-alike table when one is present, OpenCC when a traditional character is.
+    """
     if text.isascii():
         return _NOT_LETTER_OR_DIGIT.sub("", text.lower())
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_LOOK_ALIKE_TABLE)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
+    if not _LOOK_ALIKE_CHARACTERS.isdisjoint(text):
+        text = text.translate(_LOOK_ALIKE_TABLE)
     text = _NOT_LETTER_OR_DIGIT.sub("", text)
-    return _converter.convert(text) if not text.isascii() else text
+    if not _traditional_characters().isdisjoint(text):
+        text = _converter.convert(text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -147,6 +176,7 @@ class _Entry(TermHit):
 
 def build_matcher(version: int, terms) -> Matcher:
     """Build the automaton of ``terms``: (term, normalised, category, action) tuples."""
+    _traditional_characters()  # found now, not on the first comment after a change
     automaton = ahocorasick.Automaton()
     size = 0
     for term, normalised, category, action in terms:
