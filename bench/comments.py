@@ -3,14 +3,15 @@
     .venv/bin/python bench/comments.py [--terms 10000] [--texts 20000] [--workers 2] [--concurrency 4]
                                        [--batch 500] [--duration 10] [--skip-api]
 
-Part one, the filter alone on one core (a Django subprocess, CPU time of that process, best of three): TERMS generated sensitive terms (two
-to four Chinese characters, some Latin contact handles) built into the production automaton
-(moderation/sensitive_terms.py), and TEXTS generated chat lines of 2–60 characters with emoji, about
-4 % containing a term, written plainly, with separators (微 信, 微-信), in traditional characters or
-full-width. ``filter_per_s`` is ``Matcher.match`` (normalise + automaton) over all texts.
-**Floor:** a compiled regular-expression alternation of the same normalised terms, longest first,
-``findall`` on the same normalised texts (``regex_per_s``, the normalising included, as the filter's).
-Both must find the same texts matching (``agree``). ``*_scan_per_s`` are the scans alone.
+Part one, the filter alone on one core (a Django subprocess; CPU time of that process, best of three):
+TERMS generated sensitive terms (two to four Chinese characters, some Latin contact handles) built
+into the production automaton (moderation/sensitive_terms.py), and TEXTS generated chat lines of
+2–60 characters with emoji, about 4 % containing a term, written plainly, with separators (微 信,
+微-信), in traditional characters or full-width. ``filter_per_s`` is ``Matcher.match`` (normalise +
+automaton) over all texts. **Floor:** a compiled regular-expression alternation of the same
+normalised terms, longest first, ``findall`` on the same normalised texts (``regex_per_s``, the
+normalising included, as the filter's). Both must find the same texts matching (``agree``).
+``*_scan_per_s`` are the scans alone.
 
 Part two, the ingest API on PostgreSQL: recreates the database (``--database-url``), migrates it,
 seeds one live stream through the actions and imports the terms, starts uvicorn as the run command
