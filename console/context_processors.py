@@ -23,6 +23,8 @@ def console(request) -> dict:
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
     }
+    if permissions.may(user, "terms.read"):
+        context["nav_terms"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

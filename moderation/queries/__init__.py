@@ -15,6 +15,8 @@ from moderation.queries.comments import (
     comment_by_id,
     held_comments,
     muted_viewers,
+    sensitive_terms_for_page,
+    term_list_versions,
 )
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
@@ -88,6 +90,8 @@ __all__ = [
     "publisher_news_history",
     "publishers_needing_blacklist_enforcement",
     "queue_window",
+    "sensitive_terms_for_page",
     "snapshot_url",
     "streams_claimed_by",
+    "term_list_versions",
 ]

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from moderation.models import Comment, ViewerMute
+from moderation.models import Comment, SensitiveTerm, TermListVersion, ViewerMute
 
 
 def held_comments(*, limit: int = 200):
@@ -38,3 +38,22 @@ def active_mutes(*, viewer_id: str | None = None, stream_id: int | None = None):
     if stream_id:
         mutes = mutes.filter(Q(stream_id=stream_id) | Q(stream__isnull=True))
     return mutes
+
+
+def sensitive_terms_for_page(*, q: str = "", category: str = "", action: str = "", enabled: str = ""):
+    """The term list filtered for the terms page, with who added each term loaded."""
+    terms = SensitiveTerm.objects.select_related("added_by").order_by("normalised")
+    if q:
+        terms = terms.filter(Q(term__icontains=q) | Q(normalised__icontains=q))
+    if category:
+        terms = terms.filter(category=category)
+    if action:
+        terms = terms.filter(action=action)
+    if enabled:
+        terms = terms.filter(enabled=enabled == "1")
+    return terms
+
+
+def term_list_versions():
+    """The list's versions, newest first, with their authors loaded."""
+    return TermListVersion.objects.select_related("created_by").order_by("-number")
