@@ -91,6 +91,35 @@ def normalise(text: str) -> str:
     return text
 
 
+def highlight_spans(text: str, terms: list[str]) -> list[list[int]]:
+    """Return [start, end) stretches of ``text`` where these terms match, for a reviewer's highlight.
+
+    Each character is normalised on its own and the terms searched in the result, so 微 信 or 微信
+    written in traditional characters is marked across its separators. Overlapping stretches merge.
+    """
+    if not terms or not text:
+        return []
+    folded, owner = [], []
+    for index, character in enumerate(text):
+        for piece in normalise(character):
+            folded.append(piece)
+            owner.append(index)
+    haystack = "".join(folded)
+    stretches = []
+    for term in {normalise(term) for term in terms}:
+        start = haystack.find(term) if term else -1
+        while start >= 0:
+            stretches.append([owner[start], owner[start + len(term) - 1] + 1])
+            start = haystack.find(term, start + 1)
+    merged: list[list[int]] = []
+    for start, end in sorted(stretches):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
 @dataclass(frozen=True)
 class TermHit:
     """A term found in a text."""

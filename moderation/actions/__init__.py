@@ -27,9 +27,11 @@ from moderation.actions.blacklist import (
 from moderation.actions.blacklist_export import export_blacklist
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
 from moderation.actions.comments import (
+    BULK_DECISION_MAX,
     IncomingComment,
     Received,
     decide_held_comment,
+    decide_held_comments,
     receive_comment,
     receive_comments,
     verdict_of,
@@ -112,6 +114,7 @@ from moderation.errors import ModerationError
 
 __all__ = [
     "APPEAL_TARGETS",
+    "BULK_DECISION_MAX",
     "AppealSubject",
     "BlacklistedIdentity",
     "ImportOutcome",
@@ -140,6 +143,7 @@ __all__ = [
     "cut_uncovered_news_stream",
     "decide_appeal",
     "decide_held_comment",
+    "decide_held_comments",
     "decide_news_application",
     "earn_back",
     "end_stream_session",

@@ -20,6 +20,7 @@ from moderation.models import Comment, Stream
 TEXT_MAX = 2000
 ID_MAX = 64
 NOTE_MAX = 300
+BULK_DECISION_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -299,3 +300,63 @@ def decide_held_comment(comment: Comment, *, release: bool, actor: User, note: s
         rows = [queries.comment_row(comment)]
         transaction.on_commit(lambda: events.comments_decided(rows))
     return comment
+
+
+def decide_held_comments(
+    *, actor: User, release: bool, comment_ids: Sequence[int] = (), stream: Stream | None = None, note: str = ""
+) -> list[Comment]:
+    """Release or reject held comments: a selection by id, or every comment held on a stream.
+
+    Each comment is decided only if the actor may decide its hold reason (moderation/permissions.py);
+    a comment decided already is left alone. The platform learns the decisions in one signed webhook
+    (``comments.decided``), consoles in one frame. Return the comments decided now.
+    """
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ModerationError(f"the note is longer than {NOTE_MAX} characters", code="bad_field")
+    if not comment_ids and stream is None:
+        raise ModerationError("name the comments or the stream", code="missing_field")
+    if len(comment_ids) > BULK_DECISION_MAX:
+        raise ModerationError(f"at most {BULK_DECISION_MAX} comments at once", code="bad_field")
+    with transaction.atomic():
+        held = Comment.objects.select_for_update().filter(status=Comment.Status.HELD)
+        held = held.filter(pk__in=list(comment_ids)) if comment_ids else held.filter(stream=stream)
+        held = list(held.order_by("pk")[:BULK_DECISION_MAX])
+        allowed = {
+            reason: permissions.may(actor, permissions.comment_review_capability(reason))
+            for reason in {comment.hold_reason for comment in held}
+        }
+        if held and not any(allowed.values()):
+            raise ModerationError("your role may not do this", code="forbidden")
+        decided = [comment for comment in held if allowed[comment.hold_reason]]
+        if not decided:
+            return []
+        now = timezone.now()
+        status = Comment.Status.RELEASED if release else Comment.Status.REJECTED
+        Comment.objects.filter(pk__in=[comment.pk for comment in decided]).update(
+            status=status, decided_by=actor, decided_at=now, decision_note=note
+        )
+        streams = Stream.objects.select_related("publisher", "latest_snapshot").in_bulk(
+            {comment.stream_id for comment in decided}
+        )
+        for comment in decided:
+            comment.status, comment.decided_by, comment.decided_at, comment.decision_note = status, actor, now, note
+            comment.stream = streams[comment.stream_id]
+        verb = "released" if release else "rejected"
+        log_staff_action(
+            actor,
+            f"comments.{verb}",
+            data={"comments": [comment.pk for comment in decided], "streams": sorted(streams), "note": note},
+        )
+        notify_platform(
+            "comments.decided",
+            {
+                "comments": [
+                    {"comment": comment.external_id, "stream": comment.stream_id, "status": status, "decided_at": now}
+                    for comment in decided
+                ]
+            },
+        )
+        rows = [queries.comment_row(comment) for comment in decided]
+        transaction.on_commit(lambda: events.comments_decided(rows))
+    return decided

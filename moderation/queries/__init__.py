@@ -13,6 +13,7 @@ from moderation.queries.blacklist import (
 from moderation.queries.comments import (
     active_mutes,
     comment_by_id,
+    decided_comments,
     held_comments,
     muted_viewers,
     sensitive_terms_for_page,
@@ -74,6 +75,7 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "decided_comments",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",

@@ -7,13 +7,25 @@ from django.db.models import Q
 from moderation.models import Comment, SensitiveTerm, TermListVersion, ViewerMute
 
 
-def held_comments(*, limit: int = 200):
-    """Comments held for review, oldest first, with their stream and publisher loaded."""
+def held_comments(*, reasons=None, stream_id: int | None = None, limit: int = 200):
+    """Comments held for review (for these hold reasons), oldest first, with their stream and publisher loaded."""
+    held = Comment.objects.filter(status=Comment.Status.HELD)
+    if reasons is not None:
+        held = held.filter(hold_reason__in=list(reasons))
+    if stream_id is not None:
+        held = held.filter(stream_id=stream_id)
+    return held.select_related("stream__publisher", "stream__category", "stream__latest_snapshot").order_by(
+        "received_at", "pk"
+    )[:limit]
 
+
+def decided_comments(*, since, limit: int = 500):
+    """Comments released, rejected or removed by staff at or after ``since``, in decision order (the pull API)."""
+    decided = Comment.Status.RELEASED, Comment.Status.REJECTED, Comment.Status.REMOVED
     return (
-        Comment.objects.filter(status=Comment.Status.HELD)
-        .select_related("stream__publisher", "stream__category", "stream__latest_snapshot")
-        .order_by("received_at", "pk")[:limit]
+        Comment.objects.filter(status__in=decided, decided_at__gte=since)
+        .order_by("decided_at", "pk")
+        .only("pk", "external_id", "stream_id", "status", "decided_at")[:limit]
     )
 
 
