@@ -20,8 +20,13 @@ from moderation.queries.blacklist import (
     publishers_needing_blacklist_enforcement,
 )
 from moderation.queries.comments import (
+    active_mutes,
     comment_by_id,
+    decided_comments,
     held_comments,
+    muted_viewers,
+    sensitive_terms_for_page,
+    term_list_versions,
 )
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
@@ -65,6 +70,7 @@ __all__ = [
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "active_mutes",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -80,12 +86,14 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "decided_comments",
     "finding_alert",
     "findings_for_page",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
     "live_streams_for_console",
+    "muted_viewers",
     "news_application_by_id",
     "news_application_for_page",
     "news_application_row",
@@ -99,7 +107,9 @@ __all__ = [
     "publishers_needing_blacklist_enforcement",
     "queue_window",
     "recent_audit_runs",
+    "sensitive_terms_for_page",
     "snapshot_url",
     "streams_claimed_by",
+    "term_list_versions",
     "unresolved_finding_count",
 ]
