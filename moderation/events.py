@@ -366,18 +366,16 @@ def _get_sender() -> _Sender:
         return _sender
 
 
-# Whether this process reaches the Redis that carries the deltas: the consoles' pong carries it, so
-# the indicator says "updates paused" while Redis is down instead of a green "live" over a silent wall.
 _feed_lock = threading.Lock()
 _feed = {"up": True, "checked_at": float("-inf"), "checking": False}
 _FEED_CHECK_SECONDS = 1.0
 
 
 def feed_up() -> bool:
-    """Whether deltas reach the consoles from here; never blocks (a check runs at most once a second).
+    """Whether deltas reach the consoles from here (Redis answers a PING, the sender drops nothing).
 
-    The answer is the last check's (at most about two seconds old): Redis answered a PING and the
-    sender is not dropping events.
+    For the pong, so the indicator says "updates paused" while Redis is down. Never blocks: the answer
+    is the last check's, at most about two seconds old (a check runs at most once a second).
     """
     with _feed_lock:
         start = not _feed["checking"] and time.monotonic() - _feed["checked_at"] >= _FEED_CHECK_SECONDS
@@ -391,9 +389,7 @@ def feed_up() -> bool:
 
 def _check_feed() -> None:
     try:
-        _reserve_script().registered_client.ping()
-        sender = _sender
-        up = sender is None or not sender.failing
+        up = bool(_reserve_script().registered_client.ping()) and not (_sender is not None and _sender.failing)
     except Exception:  # whatever stops the PING (Redis' errors, a bad socket) means down
         up = False
     with _feed_lock:
