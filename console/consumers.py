@@ -95,6 +95,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             groups.append(events.NEWS_GROUP)
         if permissions.may(self.user, "compliance.alerts"):
             groups.append(events.COMPLIANCE_GROUP)
+        if permissions.may(self.user, "report.read"):
+            groups.append(events.REPORTS_GROUP)
         return groups
 
     def _hello(self) -> dict:

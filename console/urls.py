@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol
+from console.views import blacklist, credit, health, media, news, patrol, public_reports, reports
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -28,10 +28,19 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("reports/", reports.report_queue, name="reports"),
+    path("reports/<int:report_id>/", reports.report_detail, name="report"),
+    path("reports/<int:report_id>/claim", reports.report_claim, name="report-claim"),
+    path("reports/<int:report_id>/resolve", reports.report_resolve, name="report-resolve"),
+    path("reports/<int:report_id>/dismiss", reports.report_dismiss, name="report-dismiss"),
+    path("reports/images/<int:image_id>", reports.report_image, name="report-image"),
 ]
 
 urlpatterns = [
     path("", include((console_pages, "console"), namespace="console")),
+    # The public report entrance: no login (console/views/public_reports.py).
+    path("report/", public_reports.report_form, name="report"),
+    path("report/<str:receipt>/", public_reports.report_status, name="report-status"),
     path("accounts/", include(("accounts.urls", "accounts"), namespace="accounts")),
     path("", include("moderation.gate.urls")),
     path("api/v1/", include("moderation.api.urls")),

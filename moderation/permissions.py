@@ -63,6 +63,15 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "blacklist.change": (COMPLIANCE_ADMIN,),
     # Alerts only compliance admins get (licences expiring, blacklistings not yet reported).
     "compliance.alerts": (COMPLIANCE_ADMIN,),
+    # Public reports (Art. 19): who handles the queue, who reads it.
+    "report.handle": (PATROLLER, COMPLIANCE_ADMIN),
+    "report.read": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),
+    # Emergencies (Art. 7, 应急处置): declare, confirm and end them; everyone on staff sees the banner.
+    "emergency.manage": (COMPLIANCE_ADMIN,),
+    "emergency.read": (COMPLIANCE_ADMIN, INSPECTOR, PATROLLER),
+    # Reports of serious violations to the authorities (Art. 14).
+    "authority_report.file": (COMPLIANCE_ADMIN,),
+    "authority_report.read": (COMPLIANCE_ADMIN, INSPECTOR),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),

@@ -70,6 +70,13 @@ from moderation.actions.patrol import (
     mark_patrolled,
     suspend_publisher,
 )
+from moderation.actions.reports import (
+    claim_report,
+    dismiss_report,
+    file_report,
+    find_overdue_reports,
+    resolve_report,
+)
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
     accept_agreement,
@@ -109,6 +116,7 @@ __all__ = [
     "audit_news_licences",
     "block_stream",
     "charge_for_action",
+    "claim_report",
     "claim_streams",
     "claim_webhook_delivery",
     "close_publisher",
@@ -119,6 +127,7 @@ __all__ = [
     "decide_appeal",
     "decide_held_comment",
     "decide_news_application",
+    "dismiss_report",
     "earn_back",
     "end_stream_session",
     "enforce_blacklist",
@@ -126,6 +135,8 @@ __all__ = [
     "ensure_credit_policy",
     "escalate_stream",
     "export_blacklist",
+    "file_report",
+    "find_overdue_reports",
     "flag_stream_for_review",
     "issue_stream_key",
     "lapse_application",
@@ -153,6 +164,7 @@ __all__ = [
     "reopen_publisher",
     "replace_live_session",
     "request_blacklist_removal",
+    "resolve_report",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
