@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from moderation import emergency_scope
 from moderation.models import Comment, Stream
 
 HoldRule = Callable[[Stream, str], str | None]
@@ -20,7 +21,12 @@ def news_stream_interaction_is_pre_reviewed(stream: Stream, text: str) -> str | 
     return Comment.HoldReason.NEWS_PRE_REVIEW if stream.category.is_news else None
 
 
-HOLD_RULES: list[HoldRule] = [news_stream_interaction_is_pre_reviewed]
+def emergency_holds_comments_in_scope(stream: Stream, text: str) -> str | None:
+    """Hold a comment an emergency in force covers (its stream in scope, or one of its words in the text)."""
+    return Comment.HoldReason.EMERGENCY if emergency_scope.holding(stream, text) is not None else None
+
+
+HOLD_RULES: list[HoldRule] = [news_stream_interaction_is_pre_reviewed, emergency_holds_comments_in_scope]
 
 
 def hold_reason_for(stream: Stream, text: str) -> str | None:

@@ -22,6 +22,7 @@ class Comment(models.Model):
     class HoldReason(models.TextChoices):
         NONE = "", _("None")
         NEWS_PRE_REVIEW = "news_pre_review", _("News stream: reviewed before publication")
+        EMERGENCY = "emergency", _("Held by an emergency in force")
 
     stream = models.ForeignKey(Stream, verbose_name=_("stream"), related_name="comments", on_delete=models.PROTECT)
     # The platform's id of the comment; a second push of the same id returns the first.
