@@ -23,6 +23,9 @@ def console(request) -> dict:
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
         "nav_reports": permissions.may(user, "report.read"),
+        "nav_emergencies": permissions.may(user, "emergency.read"),
+        # The banner every console shows (Art. 7): read only when a page shows it.
+        "current_emergencies": SimpleLazyObject(queries.current_emergencies),
     }
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol, public_reports, reports
+from console.views import blacklist, credit, emergencies, health, media, news, patrol, public_reports, reports
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -34,6 +34,11 @@ console_pages = [
     path("reports/<int:report_id>/resolve", reports.report_resolve, name="report-resolve"),
     path("reports/<int:report_id>/dismiss", reports.report_dismiss, name="report-dismiss"),
     path("reports/images/<int:image_id>", reports.report_image, name="report-image"),
+    path("emergencies/", emergencies.emergency_list, name="emergencies"),
+    path("emergencies/declare", emergencies.emergency_declare, name="emergency-declare"),
+    path("emergencies/<int:emergency_id>/", emergencies.emergency_detail, name="emergency"),
+    path("emergencies/<int:emergency_id>/confirm", emergencies.emergency_confirm, name="emergency-confirm"),
+    path("emergencies/<int:emergency_id>/end", emergencies.emergency_end, name="emergency-end"),
 ]
 
 urlpatterns = [
