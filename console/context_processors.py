@@ -24,6 +24,7 @@ def console(request) -> dict:
         "reads_credit": permissions.may(user, "credit.read"),
         "nav_reports": permissions.may(user, "report.read"),
         "nav_emergencies": permissions.may(user, "emergency.read"),
+        "nav_authority_reports": permissions.may(user, "authority_report.read"),
         # The banner every console shows (Art. 7): read only when a page shows it.
         "current_emergencies": SimpleLazyObject(queries.current_emergencies),
     }

@@ -3,7 +3,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, emergencies, health, media, news, patrol, public_reports, reports
+from console.views import (
+    authority_reports,
+    blacklist,
+    credit,
+    emergencies,
+    health,
+    media,
+    news,
+    patrol,
+    public_reports,
+    reports,
+)
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -39,6 +50,19 @@ console_pages = [
     path("emergencies/<int:emergency_id>/", emergencies.emergency_detail, name="emergency"),
     path("emergencies/<int:emergency_id>/confirm", emergencies.emergency_confirm, name="emergency-confirm"),
     path("emergencies/<int:emergency_id>/end", emergencies.emergency_end, name="emergency-end"),
+    path("authority-reports/", authority_reports.authority_report_list, name="authority-reports"),
+    path("authority-reports/file", authority_reports.authority_report_file, name="authority-report-file"),
+    path("authority-reports/<int:report_id>/", authority_reports.authority_report_detail, name="authority-report"),
+    path(
+        "authority-reports/<int:report_id>/state",
+        authority_reports.authority_report_state,
+        name="authority-report-state",
+    ),
+    path(
+        "authority-reports/<int:report_id>/package",
+        authority_reports.authority_report_package,
+        name="authority-report-package",
+    ),
 ]
 
 urlpatterns = [

@@ -12,6 +12,11 @@ from moderation.actions.appeals import (
     register_appeal_target,
     submit_appeal,
 )
+from moderation.actions.authority_reports import (
+    file_authority_report,
+    mark_authority_report_acknowledged,
+    mark_authority_report_submitted,
+)
 from moderation.actions.blacklist import (
     BlacklistedIdentity,
     add_blacklist_entry,
@@ -147,6 +152,7 @@ __all__ = [
     "ensure_credit_policy",
     "escalate_stream",
     "export_blacklist",
+    "file_authority_report",
     "file_report",
     "find_overdue_reports",
     "flag_stream_for_review",
@@ -154,6 +160,8 @@ __all__ = [
     "lapse_application",
     "lift_block",
     "lift_suspension",
+    "mark_authority_report_acknowledged",
+    "mark_authority_report_submitted",
     "mark_patrolled",
     "mark_webhook_delivered",
     "nightly_earn_back",

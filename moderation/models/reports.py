@@ -228,8 +228,8 @@ class AuthorityReport(models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledgement = models.CharField(_("regulator's acknowledgement"), max_length=200, blank=True)
-    # The package's content is fixed when filed: its manifest's digest is kept here.
-    manifest_sha256 = models.CharField(_("manifest SHA-256"), max_length=64, blank=True)
+    # The package's content is fixed when filed (moderation/authority_package.py): every export is the same.
+    content = models.JSONField(_("content"), default=dict)
 
     class Meta:
         verbose_name = _("report to the authorities")
