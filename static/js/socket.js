@@ -168,7 +168,7 @@
     line.className = "console-alert";
     line.dataset.stream = payload.stream;
     link.href = alerts.dataset.url.replace(/0\/$/, payload.stream + "/");
-    link.textContent = alerts.dataset.textSurge.replace("%(count)s", payload.count).replace("%(minutes)s", payload.minutes);
+    link.textContent = alerts.dataset.textSurge.replace("{count}", payload.count).replace("{minutes}", payload.minutes);
     line.appendChild(link);
     alerts.appendChild(line);
     setTimeout(function () { line.remove(); }, 60000);
