@@ -53,10 +53,10 @@ COMMENT_HELD = "comment.held"  # a comment waits for review
 COMMENT_DECIDED = "comment.decided"  # a held comment was released or rejected
 LICENCE_EXPIRING = "licence.expiring"  # a news licence expires within the alert window
 LICENCE_EXPIRED = "licence.expired"  # a news licence expired: approvals relying on it lapsed
-REPORT_FILED, REPORT_CHANGED, REPORT_OVERDUE = "report.filed", "report.changed", "report.overdue"  # reports group
-REPORT_SURGE = "report.surge"  # every console: many reports on one stream in a short time
-EMERGENCY_CHANGED = "emergency.changed"  # every console: an emergency was declared, confirmed or ended (the banner)
-EMERGENCY_PROGRESS = "emergency.progress"  # every console: an emergency's bulk cut advanced
+# Reports (reports group, with the report's row), and for every console (queue group): many reports on
+# one stream, an emergency's banner changed, its bulk cut advanced (moderation/actions/reports.py, emergencies.py).
+REPORT_FILED, REPORT_CHANGED, REPORT_OVERDUE = "report.filed", "report.changed", "report.overdue"
+REPORT_SURGE, EMERGENCY_CHANGED, EMERGENCY_PROGRESS = "report.surge", "emergency.changed", "emergency.progress"
 
 # Delta events (docs/console-protocol.md)
 STREAM_OPENED = "stream.opened"
@@ -487,24 +487,3 @@ def publisher_credit_changed(stream_ids: list[int]) -> None:
     """Tell consoles that these live streams' publisher changed credit level (card and priority)."""
     for stream_id in stream_ids:
         queue_delta(PUBLISHER_CREDIT_CHANGED, stream_id)
-
-
-def report_changed(report_id: int, event: str) -> None:
-    """Tell the report queues that a report arrived, changed or became overdue (its row, read now)."""
-    for row in queries.report_rows([report_id]):
-        send_to_group(REPORTS_GROUP, event, row)
-
-
-def report_surge(stream_id: int, *, count: int, minutes: int) -> None:
-    """Alert every console: this stream drew ``count`` reports within ``minutes``."""
-    send_to_group(QUEUE_GROUP, REPORT_SURGE, {"stream": stream_id, "count": count, "minutes": minutes})
-
-
-def emergency_changed(payload: dict) -> None:
-    """Tell every console that an emergency began, awaits confirmation or ended (the banner)."""
-    send_to_group(QUEUE_GROUP, EMERGENCY_CHANGED, payload)
-
-
-def emergency_progress(payload: dict) -> None:
-    """Tell every console how an emergency's bulk cut stands (counts per outcome)."""
-    send_to_group(QUEUE_GROUP, EMERGENCY_PROGRESS, payload)

@@ -148,7 +148,7 @@ def emergency_banner() -> dict:
 
 
 def _announce() -> None:
-    events.emergency_changed(emergency_banner())
+    events.send_to_group(events.QUEUE_GROUP, events.EMERGENCY_CHANGED, emergency_banner())
 
 
 # --- the bulk cut ----------------------------------------------------------------------------------
@@ -173,10 +173,14 @@ def run_emergency_cuts(emergency_id: int) -> dict[str, int]:
     remaining = set(futures)
     while remaining and time.monotonic() < deadline:
         _done, remaining = wait(remaining, timeout=PROGRESS_EVERY_SECONDS)
-        events.emergency_progress({"id": emergency_id, "counts": queries.emergency_progress(emergency_id)})
+        _progress({"id": emergency_id, "counts": queries.emergency_progress(emergency_id)})
     counts = queries.emergency_progress(emergency_id)
-    events.emergency_progress({"id": emergency_id, "counts": counts, "done": not remaining})
+    _progress({"id": emergency_id, "counts": counts, "done": not remaining})
     return counts
+
+
+def _progress(payload: dict) -> None:
+    events.send_to_group(events.QUEUE_GROUP, events.EMERGENCY_PROGRESS, payload)
 
 
 def cut_one(cut_id: int) -> str:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import events, permissions, report_intake, text_input
+from moderation import events, permissions, queries, report_intake, text_input
 from moderation.actions.patrol import block_stream
 from moderation.actions.warnings import warn_publisher
 from moderation.errors import ModerationError
@@ -138,15 +138,24 @@ def file_report(
     return report
 
 
+def announce_report(report_id: int, event: str) -> None:
+    """Tell the report queues that a report arrived, changed or became overdue (its row, read now)."""
+    for row in queries.report_rows([report_id]):
+        events.send_to_group(events.REPORTS_GROUP, event, row)
+
+
 def _announce_filed(report: PublicReport) -> None:
-    events.report_changed(report.pk, events.REPORT_FILED)
+    announce_report(report.pk, events.REPORT_FILED)
     if report.stream_id is None:
         return
     events.stream_updated(report.stream_id)  # its card: the count and the raised priority
     recent = PublicReport.objects.filter(stream_id=report.stream_id, received_at__gte=report.received_at - SURGE_WINDOW)
     count = recent.count()
     if count == settings.LIVEWARD_REPORT_SURGE:  # once per surge, when it reaches the threshold
-        events.report_surge(report.stream_id, count=count, minutes=int(SURGE_WINDOW.total_seconds() // 60))
+        minutes = int(SURGE_WINDOW.total_seconds() // 60)
+        events.send_to_group(
+            events.QUEUE_GROUP, events.REPORT_SURGE, {"stream": report.stream_id, "count": count, "minutes": minutes}
+        )
 
 
 def _locked_open(report: PublicReport) -> PublicReport:
@@ -170,7 +179,7 @@ def claim_report(report: PublicReport, *, actor: User) -> PublicReport:
         report.first_response_at = report.first_response_at or now
         report.save(update_fields=["status", "claimed_by", "claimed_at", "first_response_at"])
         log_staff_action(actor, "report.claim", target=report)
-        transaction.on_commit(lambda: events.report_changed(report.pk, events.REPORT_CHANGED))
+        transaction.on_commit(lambda: announce_report(report.pk, events.REPORT_CHANGED))
     return report
 
 
@@ -243,7 +252,7 @@ def dismiss_report(report: PublicReport, *, actor: User, note: str) -> PublicRep
 
 def _announce_decided(report_ids: list[int], stream_id: int | None) -> None:
     for report_id in report_ids:
-        events.report_changed(report_id, events.REPORT_CHANGED)
+        announce_report(report_id, events.REPORT_CHANGED)
     if stream_id is not None:
         events.stream_updated(stream_id)
 
@@ -258,5 +267,5 @@ def find_overdue_reports(now=None) -> list[int]:
         overdue = list(due.values_list("pk", flat=True)[:1000])
         PublicReport.objects.filter(pk__in=overdue).update(overdue_at=now)
         for report_id in overdue:
-            transaction.on_commit(lambda report_id=report_id: events.report_changed(report_id, events.REPORT_OVERDUE))
+            transaction.on_commit(lambda report_id=report_id: announce_report(report_id, events.REPORT_OVERDUE))
     return overdue
