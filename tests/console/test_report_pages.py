@@ -179,3 +179,11 @@ def test_report_images_are_served_to_staff_as_images_only(public, live, patrolle
     served = staff.get(f"/reports/images/{image.pk}")
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert served["X-Content-Type-Options"] == "nosniff" and "sandbox" in served["Content-Security-Policy"]
+
+
+def test_the_stream_page_lists_its_reports(public, live, patroller):
+    public.post("/report/", form(live))
+    report = PublicReport.objects.get()
+    staff = Client()
+    staff.force_login(patroller)
+    assert report.receipt in staff.get(f"/streams/{live.pk}/").content.decode()
