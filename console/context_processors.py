@@ -27,6 +27,7 @@ def console(request) -> dict:
         "nav_authority_reports": permissions.may(user, "authority_report.read"),
         # The banner every console shows (Art. 7): read only when a page shows it.
         "current_emergencies": SimpleLazyObject(queries.current_emergencies),
+        "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True

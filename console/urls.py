@@ -14,6 +14,7 @@ from console.views import (
     patrol,
     public_reports,
     reports,
+    security,
 )
 
 # The console's pages (namespace "console").
@@ -63,6 +64,8 @@ console_pages = [
         authority_reports.authority_report_package,
         name="authority-report-package",
     ),
+    path("security/lockouts/", security.lockouts, name="lockouts"),
+    path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
 ]
 
 urlpatterns = [

@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Reports of serious violations to the authorities (Art. 14).
     "authority_report.file": (COMPLIANCE_ADMIN,),
     "authority_report.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    # Security: login lockouts and their unlock.
+    "security.lockouts": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),
