@@ -84,6 +84,7 @@ from moderation.actions.setup import (
     set_publisher_verification,
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
+from moderation.actions.verification import report_verification
 from moderation.actions.warnings import warn_publisher
 from moderation.actions.webhooks import (
     claim_webhook_delivery,
@@ -152,6 +153,7 @@ __all__ = [
     "release_claims",
     "reopen_publisher",
     "replace_live_session",
+    "report_verification",
     "request_blacklist_removal",
     "reverse_blacklisting",
     "reverse_credit_event",

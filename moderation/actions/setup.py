@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -109,14 +109,26 @@ def set_publisher_verification(publisher: Publisher, *, verification: str, actor
     return publisher
 
 
-def accept_agreement(publisher: Publisher, *, version: str, actor: User | None = None) -> Publisher:
-    """Record that the publisher accepted an agreement version."""
+def accept_agreement(
+    publisher: Publisher, *, version: str, accepted_at: datetime | None = None, actor: User | None = None
+) -> Publisher:
+    """Record that the publisher accepted an agreement version (not one a newer version in force replaced)."""
+    accepted_at = accepted_at or timezone.now()
+    if timezone.is_naive(accepted_at) or accepted_at > timezone.now() + timedelta(minutes=5):
+        raise ModerationError("accepted_at must be a time with its zone, not in the future", code="bad_field")
     with transaction.atomic():
-        if not ServiceAgreement.objects.filter(version=version).exists():
+        agreement = ServiceAgreement.objects.filter(version=version).first()
+        if agreement is None:
             raise ModerationError(f"unknown agreement version {version!r}", code="unknown_agreement")
+        if ServiceAgreement.objects.filter(
+            effective_at__gt=agreement.effective_at, effective_at__lte=timezone.now()
+        ).exists():
+            raise ModerationError(
+                f"agreement version {version!r} is superseded by a version in force", code="superseded_agreement"
+            )
         publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
         publisher.agreement_version = version
-        publisher.agreement_accepted_at = timezone.now()
+        publisher.agreement_accepted_at = accepted_at
         publisher.save(update_fields=["agreement_version", "agreement_accepted_at"])
         log_staff_action(actor, "publisher.accept_agreement", target=publisher, data={"version": version})
     return publisher
@@ -143,9 +155,11 @@ def issue_stream_key(
 
 
 def revoke_stream_key(stream_key: StreamKey, *, actor: User | None) -> StreamKey:
-    """Revoke a stream key; the gate denies it from now on."""
+    """Revoke a stream key; the gate denies it from now on (a running session ends at its next update)."""
     with transaction.atomic():
         stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
+        if stream_key.status == StreamKey.Status.REVOKED:
+            return stream_key  # revoking twice changes nothing
         stream_key.status = StreamKey.Status.REVOKED
         stream_key.revoked_at = timezone.now()
         stream_key.save(update_fields=["status", "revoked_at"])

@@ -21,6 +21,7 @@ ERROR_STATUS = {
     "appeal_kind_unsupported": 400,
     "wrong_publisher": 400,
     "not_appealable": 400,
+    "unknown_agreement": 400,
 }
 
 

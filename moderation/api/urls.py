@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
-from moderation.api import news, snapshots, views
+from moderation.api import news, onboarding, snapshots, views
 
 # The schema and docs are for signed-in staff and API clients, not the open internet.
 _private = {"permission_classes": [IsAuthenticated]}
@@ -19,6 +19,20 @@ urlpatterns = [
     path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
     path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
     path("publishers/<str:account_id>/credit/", views.PublisherCredit.as_view(), name="api-publisher-credit"),
+    path(
+        "publishers/<str:account_id>/verifications/",
+        onboarding.VerificationReportSubmit.as_view(),
+        name="api-publisher-verifications",
+    ),
+    path(
+        "publishers/<str:account_id>/agreement/", onboarding.AgreementAccept.as_view(), name="api-publisher-agreement"
+    ),
+    path(
+        "publishers/<str:account_id>/stream-keys/<int:key_id>/revoke/",
+        onboarding.StreamKeyRevoke.as_view(),
+        name="api-publisher-stream-key-revoke",
+    ),
+    path("agreements/current/", onboarding.CurrentAgreement.as_view(), name="api-current-agreement"),
     path("appeals/", views.AppealSubmit.as_view(), name="api-appeals"),
     path("appeals/<int:pk>/", views.AppealDetail.as_view(), name="api-appeal"),
     path("publishers/<str:account_id>/stream-keys/", views.StreamKeyIssue.as_view(), name="api-publisher-stream-keys"),

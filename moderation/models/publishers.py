@@ -91,6 +91,9 @@ class Publisher(models.Model):
     verification = models.CharField(
         _("verification"), max_length=16, choices=Verification.choices, default=Verification.PENDING
     )
+    # When the verification the publisher's state came from was performed, and why it failed if it did.
+    verification_performed_at = models.DateTimeField(_("verification performed at"), null=True, blank=True)
+    verification_note = models.CharField(_("verification note"), max_length=300, blank=True)
     filing = models.CharField(_("filing"), max_length=16, choices=Filing.choices, default=Filing.NOT_FILED)
     agreement_version = models.CharField(_("agreement version accepted"), max_length=32, blank=True)
     agreement_accepted_at = models.DateTimeField(_("agreement accepted at"), null=True, blank=True)

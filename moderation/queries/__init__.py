@@ -34,6 +34,7 @@ from moderation.queries.news import (
     publisher_licences,
     publisher_news_history,
 )
+from moderation.queries.onboarding import current_agreement
 from moderation.queries.payloads import (
     card,
     comment_row,
@@ -69,6 +70,7 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "current_agreement",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
