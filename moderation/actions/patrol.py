@@ -298,6 +298,10 @@ def block_stream(
         until = now + timedelta(minutes=minutes)
         # Deny first: from this commit on the key cannot come back, whatever the media server does.
         StreamKey.objects.filter(pk=stream.key_id).update(denied_until=until)
+        # … and no other key of the publisher, including keys issued during the cooling-off.
+        Publisher.objects.filter(pk=stream.publisher_id).filter(
+            Q(cooling_off_until__isnull=True) | Q(cooling_off_until__lt=until)
+        ).update(cooling_off_until=until)
         action = _create_action(
             actor=actor,
             kind=Kind.BLOCK,

@@ -17,12 +17,13 @@ Kind = ModerationAction.Kind
 
 
 def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
-    """End a key's cooling-off early (a reviewer decided the block was enough)."""
+    """End a block's cooling-off early (a reviewer decided the block was enough), on every key of the publisher."""
     if not note.strip():
         raise ModerationError("lifting a block needs a note", code="missing_field")
     with transaction.atomic():
         stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
-        StreamKey.objects.filter(pk=stream_key.pk).update(denied_until=None)
+        Publisher.objects.filter(pk=stream_key.publisher_id).update(cooling_off_until=None)
+        StreamKey.objects.filter(publisher_id=stream_key.publisher_id).update(denied_until=None)
         ModerationAction.objects.create(
             actor=actor,
             kind=Kind.LIFT,

@@ -154,8 +154,10 @@ def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:
 
 
 def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
-    if ctx.key.denied_until is not None and ctx.key.denied_until > ctx.now:
-        return Denial(Reason.KEY_COOLING_OFF, f"until {ctx.key.denied_until.isoformat()}")
+    """A block's cooling-off denies the blocked key and every other key of its publisher (issued later too)."""
+    ends = ctx.key.publisher.cooling_off_ends(ctx.key, ctx.now)
+    if ends is not None:
+        return Denial(Reason.KEY_COOLING_OFF, f"until {ends.isoformat()}")
     return None
 
 
