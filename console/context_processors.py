@@ -23,6 +23,9 @@ def console(request) -> dict:
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
     }
+    if permissions.may(user, "verification.read"):
+        context["nav_verification"] = True
+        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol
+from console.views import blacklist, credit, health, media, news, patrol, verification
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -18,6 +18,9 @@ console_pages = [
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),
     path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
+    path("verification/", verification.review_list, name="verification-reviews"),
+    path("verification/<int:review_id>/", verification.review_detail, name="verification-review"),
+    path("verification/documents/<int:document_id>/", verification.review_document, name="verification-document"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),

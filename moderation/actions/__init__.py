@@ -85,6 +85,7 @@ from moderation.actions.setup import (
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
 from moderation.actions.verification import report_verification
+from moderation.actions.verification_review import decide_verification_review, submit_verification_review
 from moderation.actions.warnings import warn_publisher
 from moderation.actions.webhooks import (
     claim_webhook_delivery,
@@ -120,6 +121,7 @@ __all__ = [
     "decide_appeal",
     "decide_held_comment",
     "decide_news_application",
+    "decide_verification_review",
     "earn_back",
     "end_stream_session",
     "enforce_blacklist",
@@ -166,6 +168,7 @@ __all__ = [
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",
+    "submit_verification_review",
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",

@@ -22,6 +22,7 @@ ERROR_STATUS = {
     "wrong_publisher": 400,
     "not_appealable": 400,
     "unknown_agreement": 400,
+    "four_eyes": 403,
 }
 
 

@@ -6,6 +6,9 @@ walk, with curl, is in docs/onboarding.md.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from django.shortcuts import get_object_or_404
 
 from drf_spectacular.utils import extend_schema
@@ -15,7 +18,7 @@ from rest_framework.views import APIView
 
 from moderation import actions, queries
 from moderation.api.serializers import _text
-from moderation.models import Publisher, ServiceAgreement, StreamKey, VerificationReport
+from moderation.models import Publisher, ServiceAgreement, StreamKey, VerificationReport, VerificationReview
 from moderation.permissions import HasCapability
 
 
@@ -72,6 +75,75 @@ class StreamKeyStateSerializer(serializers.ModelSerializer):
     class Meta:
         model = StreamKey
         fields = ["id", "publisher", "category", "default_title", "status", "created_at", "revoked_at"]
+
+
+class ReviewDocument(serializers.Serializer):
+    name = _text(100, default="scan")
+    content_base64 = serializers.CharField(max_length=3 * 1024 * 1024, help_text="PNG, JPEG or PDF, at most 2 MB.")
+
+    def validate_content_base64(self, value: str) -> bytes:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not valid base64.") from None
+
+
+class VerificationReviewRequest(serializers.Serializer):
+    """A verification the platform could not decide itself, sent for manual review with its scans."""
+
+    reference = _text(128, required=True, help_text="The platform's reference; a review is accepted once.")
+    documents = ReviewDocument(many=True, help_text="1 to 4 scans (ID card both sides, licence …).")
+
+
+class VerificationReviewAnswer(serializers.ModelSerializer):
+    publisher = serializers.CharField(source="publisher.platform_account_id")
+    documents = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VerificationReview
+        fields = ["id", "publisher", "reference", "status", "submitted_at", "decided_at", "note", "documents"]
+
+    def get_documents(self, review: VerificationReview) -> list[dict]:
+        return [
+            {"name": d.name, "content_type": d.content_type, "size": d.size, "sha256": d.sha256}
+            for d in review.documents.all()
+        ]
+
+
+class VerificationReviewSubmit(APIView):
+    """Send a verification for manual review in the console (compliance admins; four-eyes for organisations)."""
+
+    permission_classes = [HasCapability]
+    capability = "api.platform"
+
+    @extend_schema(request=VerificationReviewRequest, responses={201: VerificationReviewAnswer})
+    def post(self, request, account_id: str):
+        publisher = get_object_or_404(Publisher, platform_account_id=account_id)
+        data = VerificationReviewRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = actions.submit_verification_review(
+            publisher,
+            reference=data.validated_data["reference"],
+            documents=[(d["name"], d["content_base64"]) for d in data.validated_data["documents"]],
+            actor=request.user,
+        )
+        return Response(VerificationReviewAnswer(review).data, status=status.HTTP_201_CREATED)
+
+
+class VerificationReviewDetail(APIView):
+    """The state of a review the platform sent (its decision and note)."""
+
+    permission_classes = [HasCapability]
+    capability = "api.platform_or_staff"
+
+    @extend_schema(responses={200: VerificationReviewAnswer})
+    def get(self, request, account_id: str, review_id: int):
+        review = get_object_or_404(
+            VerificationReview.objects.select_related("publisher"),
+            pk=review_id,
+            publisher__platform_account_id=account_id,
+        )
+        return Response(VerificationReviewAnswer(review).data)
 
 
 class VerificationReportSubmit(APIView):

@@ -32,6 +32,16 @@ urlpatterns = [
         onboarding.StreamKeyRevoke.as_view(),
         name="api-publisher-stream-key-revoke",
     ),
+    path(
+        "publishers/<str:account_id>/verification-reviews/",
+        onboarding.VerificationReviewSubmit.as_view(),
+        name="api-publisher-verification-reviews",
+    ),
+    path(
+        "publishers/<str:account_id>/verification-reviews/<int:review_id>/",
+        onboarding.VerificationReviewDetail.as_view(),
+        name="api-publisher-verification-review",
+    ),
     path("agreements/current/", onboarding.CurrentAgreement.as_view(), name="api-current-agreement"),
     path("appeals/", views.AppealSubmit.as_view(), name="api-appeals"),
     path("appeals/<int:pk>/", views.AppealDetail.as_view(), name="api-appeal"),

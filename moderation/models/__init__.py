@@ -22,7 +22,7 @@ from moderation.models.publishers import Category, Publisher, ServiceAgreement, 
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
-from moderation.models.verification import VerificationReport
+from moderation.models.verification import VerificationDocument, VerificationReport, VerificationReview
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -54,7 +54,9 @@ __all__ = [
     "Stream",
     "StreamKey",
     "StreamQuerySet",
+    "VerificationDocument",
     "VerificationReport",
+    "VerificationReview",
     "WebhookDelivery",
     "hash_node_secret",
 ]

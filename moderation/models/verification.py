@@ -57,3 +57,66 @@ class VerificationReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.reference}: {self.result}"
+
+
+class VerificationReview(models.Model):
+    """A verification the platform sends for manual review (人工审核): its documents, and the decision.
+
+    A person's review is decided by one compliance admin; an organisation's needs two different ones
+    (four-eyes): the first approval leaves it ``first_approved``, the second decides it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        FIRST_APPROVED = "first_approved", _("Approved once, needs a second admin")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    publisher = models.ForeignKey(
+        "moderation.Publisher",
+        verbose_name=_("publisher"),
+        related_name="verification_reviews",
+        on_delete=models.PROTECT,
+    )
+    reference = models.CharField(_("platform reference"), max_length=128, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now, db_index=True)
+    first_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.PROTECT
+    )
+    first_approved_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, related_name="+", on_delete=models.PROTECT
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    report = models.OneToOneField(
+        VerificationReport, null=True, blank=True, related_name="review", on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("verification review")
+        verbose_name_plural = _("verification reviews")
+        ordering = ["submitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.status}"
+
+
+class VerificationDocument(models.Model):
+    """One scan submitted with a review (image or PDF), kept with its SHA-256, served to staff only."""
+
+    review = models.ForeignKey(VerificationReview, related_name="documents", on_delete=models.PROTECT)
+    name = models.CharField(_("name"), max_length=100)
+    content_type = models.CharField(_("content type"), max_length=32)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file = models.FileField(_("file"), upload_to="verification/%Y/%m/")
+
+    class Meta:
+        verbose_name = _("verification document")
+        verbose_name_plural = _("verification documents")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

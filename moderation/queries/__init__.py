@@ -34,7 +34,12 @@ from moderation.queries.news import (
     publisher_licences,
     publisher_news_history,
 )
-from moderation.queries.onboarding import current_agreement
+from moderation.queries.onboarding import (
+    current_agreement,
+    open_verification_review_count,
+    verification_review_row,
+    verification_reviews_for_console,
+)
 from moderation.queries.payloads import (
     card,
     comment_row,
@@ -80,6 +85,7 @@ __all__ = [
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "open_verification_review_count",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
     "publisher_licences",
@@ -88,4 +94,6 @@ __all__ = [
     "queue_window",
     "snapshot_url",
     "streams_claimed_by",
+    "verification_review_row",
+    "verification_reviews_for_console",
 ]
