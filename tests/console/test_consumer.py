@@ -116,9 +116,9 @@ async def test_hello_counts_the_live_streams(patroller, nginx_node, stream_key):
 
 async def test_ping_gets_pong_with_the_same_id(console_socket):
     await console_socket.send_json_to({"type": "ping", "id": 17})
-    assert await receive(console_socket) == {"type": "pong", "id": 17}
+    assert await receive(console_socket) == {"type": "pong", "id": 17, "feed": True}
     await console_socket.send_json_to({"type": "ping", "id": "abc"})
-    assert await receive(console_socket) == {"type": "pong", "id": "abc"}
+    assert await receive(console_socket) == {"type": "pong", "id": "abc", "feed": True}
 
 
 @pytest.mark.parametrize(
