@@ -18,6 +18,7 @@ console_pages = [
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),
     path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
+    path("agreements/", verification.agreements, name="agreements"),
     path("verification/", verification.review_list, name="verification-reviews"),
     path("verification/<int:review_id>/", verification.review_detail, name="verification-review"),
     path("verification/documents/<int:document_id>/", verification.review_document, name="verification-document"),

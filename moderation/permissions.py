@@ -52,6 +52,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     f"news.{Decision.REVOKE}": (EDITOR_IN_CHIEF,),
     "licence.read": (COMPLIANCE_ADMIN, EDITOR_IN_CHIEF, INSPECTOR),
     "licence.manage": (COMPLIANCE_ADMIN,),
+    # The service agreement (Art. 13): publishing a new version.
+    "agreement.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "agreement.manage": (COMPLIANCE_ADMIN,),
     # Real-name verification (Art. 12): the manual review queue and its scans.
     "verification.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "verification.review": (COMPLIANCE_ADMIN,),

@@ -1,4 +1,4 @@
-"""The console's real-name verification pages: the manual review queue, a review, its scans (staff only)."""
+"""The console's onboarding pages: the manual verification review queue, its scans (staff only), the agreement."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.roles import require_role
-from console.forms.verification import VerificationDecisionForm
+from console.forms.verification import AgreementForm, VerificationDecisionForm
 from moderation import actions, permissions, queries
 from moderation.models import VerificationDocument, VerificationReview
 
@@ -92,3 +92,41 @@ def review_document(request: HttpRequest, document_id: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     return response
+
+
+# --- the service agreement (服务协议, Art. 13) ---------------------------------------------------
+
+
+@never_cache
+@require_role(*permissions.roles_for("agreement.read"))
+def agreements(request: HttpRequest) -> HttpResponse:
+    """List agreement versions with how many accounts accepted each; a compliance admin publishes a new one."""
+    may_publish = permissions.may(request.user, "agreement.manage")
+    form = AgreementForm() if may_publish else None
+    status = 200
+    if request.method == "POST":
+        if not may_publish:
+            return HttpResponse(status=403)
+        form = AgreementForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.publish_agreement(actor=request.user, **form.cleaned_data)
+            except actions.ModerationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("New agreement version published."))
+                return redirect("console:agreements")
+        status = 400
+    rows = queries.agreements_for_console()
+    latest = rows[0]["agreement"] if rows else None
+    return render(
+        request,
+        "console/agreements.html",
+        {
+            "rows": rows,
+            "latest": latest,
+            "not_accepted": queries.publishers_not_accepting(latest.version) if latest else 0,
+            "form": form,
+        },
+        status=status,
+    )

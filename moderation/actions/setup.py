@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation import permissions
 from moderation.actions.blacklist import identity_hashes_for, refuse_blacklisted_identity
 from moderation.errors import ModerationError
 from moderation.models import (
@@ -46,15 +48,61 @@ def create_category(
     return category
 
 
+AGREEMENT_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+AGREEMENT_MAX_GRACE_DAYS = 365
+
+
 def publish_agreement(
-    version: str, *, title: str, effective_at: datetime | None = None, actor: User | None = None
+    version: str,
+    *,
+    title: str,
+    effective_at: datetime | None = None,
+    text: str = "",
+    grace_days: int = 0,
+    actor: User | None = None,
 ) -> ServiceAgreement:
-    """Publish a new version of the service agreement; publishers must accept it to keep streaming."""
+    """Publish a new version of the service agreement (服务协议, Art. 13).
+
+    From ``effective_at`` publishers must have accepted it; for ``grace_days`` after that the gate
+    still accepts the version before it. The date may not lie in the past, nor before a version
+    already published; a staff member needs ``agreement.manage``.
+    """
+    if actor is not None:
+        permissions.check(actor, "agreement.manage")
+    now = timezone.now()
+    effective_at = effective_at or now
+    if not AGREEMENT_VERSION.fullmatch(version or ""):
+        raise ModerationError("a version is 1 to 32 letters, digits, '.', '_' or '-'", code="bad_field")
+    if not title.strip():
+        raise ModerationError("an agreement needs its title", code="missing_field")
+    if timezone.is_naive(effective_at) or effective_at < now - timedelta(minutes=1):
+        raise ModerationError("the effective date may not lie in the past", code="bad_field")
+    if (
+        isinstance(grace_days, bool)
+        or not isinstance(grace_days, int)
+        or not 0 <= grace_days <= AGREEMENT_MAX_GRACE_DAYS
+    ):
+        raise ModerationError(f"the grace period is 0 to {AGREEMENT_MAX_GRACE_DAYS} days", code="bad_field")
     with transaction.atomic():
+        latest = ServiceAgreement.objects.select_for_update().order_by("-effective_at").first()
+        if ServiceAgreement.objects.filter(version=version).exists():
+            raise ModerationError(f"version {version!r} is published already", code="duplicate_version")
+        if latest is not None and effective_at <= latest.effective_at:
+            raise ModerationError(
+                f"version {latest.version} takes effect {latest.effective_at.isoformat()}; "
+                "a new one must come after it",
+                code="bad_field",
+            )
         agreement = ServiceAgreement.objects.create(
-            version=version, title=title, effective_at=effective_at or timezone.now()
+            version=version,
+            title=title.strip(),
+            text=text,
+            effective_at=effective_at,
+            grace_ends_at=effective_at + timedelta(days=grace_days) if grace_days else None,
         )
-        log_staff_action(actor, "agreement.publish", target=agreement, data={"version": version})
+        log_staff_action(
+            actor, "agreement.publish", target=agreement, data={"version": version, "grace_days": grace_days}
+        )
     return agreement
 
 

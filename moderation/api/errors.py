@@ -23,6 +23,7 @@ ERROR_STATUS = {
     "not_appealable": 400,
     "unknown_agreement": 400,
     "four_eyes": 403,
+    "duplicate_version": 409,
 }
 
 

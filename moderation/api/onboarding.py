@@ -50,7 +50,7 @@ class VerificationReportAnswer(serializers.ModelSerializer):
 class AgreementSerializer(serializers.ModelSerializer):
     class Meta:
         model = ServiceAgreement
-        fields = ["version", "title", "effective_at"]
+        fields = ["version", "title", "effective_at", "grace_ends_at", "text"]
 
 
 class AgreementAcceptance(serializers.Serializer):

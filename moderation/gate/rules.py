@@ -137,10 +137,17 @@ def publisher_is_verified(ctx: GateContext) -> Denial | None:
 
 
 def publisher_accepted_current_agreement(ctx: GateContext) -> Denial | None:
+    """The version in force, or the one before it while the current version's grace period runs."""
     current = ctx.key.current_agreement_version
-    if current is None or ctx.key.publisher.agreement_version != current:
-        return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current or 'none'}")
-    return None
+    accepted = ctx.key.publisher.agreement_version
+    if current is not None and accepted == current:
+        return None
+    grace_ends = ctx.key.current_agreement_grace_ends
+    if accepted and accepted == ctx.key.previous_agreement_version and grace_ends is not None:
+        if ctx.now < grace_ends:
+            return None
+        return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current}, grace for {accepted} ended")
+    return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current or 'none'}")
 
 
 def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:

@@ -33,6 +33,9 @@ class ServiceAgreement(models.Model):
     version = models.CharField(_("version"), max_length=32, unique=True)
     title = models.CharField(_("title"), max_length=200)
     effective_at = models.DateTimeField(_("effective at"))
+    text = models.TextField(_("text"), blank=True)
+    # Until then the gate still accepts the version before this one (宽限期); null: no grace.
+    grace_ends_at = models.DateTimeField(_("grace period ends at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("service agreement")

@@ -35,8 +35,10 @@ from moderation.queries.news import (
     publisher_news_history,
 )
 from moderation.queries.onboarding import (
+    agreements_for_console,
     current_agreement,
     open_verification_review_count,
+    publishers_not_accepting,
     verification_review_row,
     verification_reviews_for_console,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "agreements_for_console",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -91,6 +94,7 @@ __all__ = [
     "publisher_licences",
     "publisher_news_history",
     "publishers_needing_blacklist_enforcement",
+    "publishers_not_accepting",
     "queue_window",
     "snapshot_url",
     "streams_claimed_by",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
 
-from moderation.models import ServiceAgreement, VerificationReview
+from moderation.models import Publisher, ServiceAgreement, VerificationReview
 
 OPEN_REVIEW_STATUSES = (VerificationReview.Status.PENDING, VerificationReview.Status.FIRST_APPROVED)
 
@@ -46,3 +46,33 @@ def verification_review_row(review_id: int) -> dict:
         "submitted_at": review.submitted_at.isoformat(),
         "documents": review.documents.count(),
     }
+
+
+def agreements_for_console(now: datetime | None = None) -> list[dict]:
+    """Every agreement version, newest first, with how many open accounts accepted it (one query each way)."""
+    now = now or timezone.now()
+    accepted = dict(
+        Publisher.objects.exclude(status=Publisher.Status.CLOSED)
+        .values_list("agreement_version")
+        .annotate(count=Count("pk"))
+        .values_list("agreement_version", "count")
+    )
+    current = current_agreement(now)
+    rows = []
+    for agreement in ServiceAgreement.objects.order_by("-effective_at"):
+        rows.append(
+            {
+                "agreement": agreement,
+                "accepted": accepted.get(agreement.version, 0),
+                "current": current is not None and agreement.pk == current.pk,
+                "upcoming": agreement.effective_at > now,
+                "in_grace": agreement.grace_ends_at is not None
+                and agreement.effective_at <= now < agreement.grace_ends_at,
+            }
+        )
+    return rows
+
+
+def publishers_not_accepting(version: str) -> int:
+    """How many open accounts have not accepted ``version`` (the console's count; the gate's concern)."""
+    return Publisher.objects.exclude(status=Publisher.Status.CLOSED).exclude(agreement_version=version).count()
