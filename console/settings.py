@@ -427,6 +427,12 @@ for _rotation in LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS:
 LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, minimum=1, maximum=365)
 # How often beat looks for publishers matching entries added later (same identity, new account).
 LIVEWARD_BLACKLIST_SWEEP_SECONDS = env_int("LIVEWARD_BLACKLIST_SWEEP_SECONDS", 300, minimum=10, maximum=86400)
+# Viewer counts of live streams from each node's stat (the patrol priority's audience factor, the cap).
+LIVEWARD_VIEWERS_POLL_SECONDS = env_int("LIVEWARD_VIEWERS_POLL_SECONDS", 15, minimum=2, maximum=3600)
+CELERY_BEAT_SCHEDULE["liveward-viewer-counts"] = {
+    "task": "moderation.tasks.audiences.poll_viewer_counts",
+    "schedule": float(LIVEWARD_VIEWERS_POLL_SECONDS),
+}
 CELERY_BEAT_SCHEDULE["liveward-blacklist-sweep"] = {
     "task": "moderation.tasks.blacklist.sweep_blacklist",
     "schedule": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS),

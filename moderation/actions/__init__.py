@@ -12,6 +12,7 @@ from moderation.actions.appeals import (
     register_appeal_target,
     submit_appeal,
 )
+from moderation.actions.audiences import record_node_viewers, report_viewers
 from moderation.actions.blacklist import (
     BlacklistedIdentity,
     add_blacklist_entry,
@@ -144,6 +145,7 @@ __all__ = [
     "publish_credit_policy",
     "receive_comment",
     "record_gate_decision",
+    "record_node_viewers",
     "record_platform_licence",
     "record_publisher_device",
     "record_snapshot",
@@ -156,6 +158,7 @@ __all__ = [
     "reopen_publisher",
     "replace_live_session",
     "report_verification",
+    "report_viewers",
     "request_blacklist_removal",
     "reverse_blacklisting",
     "reverse_credit_event",

@@ -24,6 +24,7 @@ ERROR_STATUS = {
     "unknown_agreement": 400,
     "four_eyes": 403,
     "duplicate_version": 409,
+    "stream_not_live": 409,
 }
 
 

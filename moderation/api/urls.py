@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
-from moderation.api import news, onboarding, snapshots, views
+from moderation.api import audiences, news, onboarding, snapshots, views
 
 # The schema and docs are for signed-in staff and API clients, not the open internet.
 _private = {"permission_classes": [IsAuthenticated]}
@@ -15,6 +15,7 @@ urlpatterns = [
     path("health/", views.Health.as_view(), name="api-health"),
     path("streams/live/", views.LiveStreamList.as_view(), name="api-live-streams"),
     path("streams/<int:pk>/", views.StreamDetail.as_view(), name="api-stream"),
+    path("streams/<int:pk>/viewers/", audiences.StreamViewers.as_view(), name="api-stream-viewers"),
     path("streams/<int:pk>/snapshots/", snapshots.StreamSnapshotPush.as_view(), name="api-stream-snapshots"),
     path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
     path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
