@@ -33,6 +33,20 @@ WALL_ACTIONS: list[tuple[str, str, str]] = [
     ("escalate", "e", _("Escalate")),
 ]
 
+# Machine-review labels as review vendors send them, in the console's words; an unknown label shows as sent.
+REVIEW_LABELS = {
+    "porn": _("pornography"),
+    "sexy": _("sexually suggestive"),
+    "violence": _("violence"),
+    "terrorism": _("terrorism"),
+    "politics": _("politically sensitive"),
+    "ad": _("advertising"),
+    "abuse": _("abuse"),
+    "drugs": _("drugs"),
+    "gambling": _("gambling"),
+    "illegal": _("illegal content"),
+}
+
 # The most gate decisions and snapshots the stream page shows.
 STREAM_PAGE_DECISIONS = 50
 STREAM_PAGE_SNAPSHOTS = 24
@@ -84,6 +98,11 @@ def wall_strings() -> dict[str, str]:
         "error_invalid": _("Not allowed here."),
         "error_other": _("The server refused the request (%(code)s)."),
         "resyncing": _("Catching up…"),
+        "attention": _("%(count)s need attention"),
+        "alert_title": _("Patrol wall"),
+        "alert_flag": _("Machine review flagged “%(title)s”: %(flag)s"),
+        "alert_reports": _("“%(title)s” has %(count)s open reports"),
+        "alert_escalated": _("“%(title)s” was escalated"),
     }
     return {key: str(text) for key, text in texts.items()}
 
@@ -116,6 +135,8 @@ def wall(request: HttpRequest) -> HttpResponse:
                 "patrolledReason": ReasonCode.PATROLLED.value,
                 "streamUrl": reverse("console:stream", args=[0]),
                 "claimTtlSeconds": settings.LIVEWARD_CLAIM_TTL_SECONDS,
+                "user": request.user.get_username(),
+                "reviewLabels": {label: str(text) for label, text in REVIEW_LABELS.items()},
             },
         },
     )

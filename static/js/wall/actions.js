@@ -2,10 +2,11 @@
 // carries a request id that a retry after a reconnect reuses, so nothing is done twice; its ack
 // or error frame is written on the card.
 import { T, actionsByKind, config, fmt } from "./page.js";
+import { acknowledge } from "./alerts.js";
 import { send } from "./connection.js";
 import { markDirty } from "./paint.js";
 import { openPicker } from "./picker.js";
-import { cards, pending, results } from "./state.js";
+import { cards, pending, results, state } from "./state.js";
 
 function newRequestId() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -24,6 +25,7 @@ function sendAction(streamId, kind, reason, note, minutes) {
   if (note) frame.note = note;
   if (kind === "suspend") frame.minutes = minutes;
   pending.set(frame.request_id, { frame: frame, streamId: streamId });
+  acknowledge(streamId);
   showResult(streamId, send(frame) ? T.sending : T.waiting, "busy");
 }
 
@@ -36,6 +38,7 @@ export function onAck(frame) {
   const entry = pending.get(frame.request_id);
   if (!entry) return; // another tab's, or answered already
   pending.delete(frame.request_id);
+  state.sortWanted = true; // the card is free to move to its new place
   const action = frame.action || {};
   const kind = action.kind || entry.frame.kind;
   const cutPending = action.media_status === "pending";
@@ -56,6 +59,7 @@ export function onError(frame) {
   const entry = pending.get(frame.request_id);
   if (!entry) return;
   pending.delete(frame.request_id);
+  state.sortWanted = true;
   const text = T["error_" + frame.code] || fmt(T.error_other, { code: frame.code });
   showResult(entry.streamId, text, "error");
 }

@@ -9,12 +9,16 @@
 //
 // The modules: page.js (config, texts, elements), state.js (the shared state), connection.js (the
 // socket and claims), queue.js (snapshot and deltas in priority order), paint.js (coalesced
-// repaints), cards.js (one card's content), focus.js, picker.js (the reason picker), actions.js
-// (action frames, acks, errors), keys.js (keys, clicks, the key help). This one wires them up.
+// repaints), order.js (re-sorting by priority around the cards the patroller is on), alerts.js
+// (highlight, tab title, sound, desktop notification), cards.js (one card's content), focus.js,
+// picker.js (the reason picker), actions.js (action frames, acks, errors), keys.js (keys, clicks,
+// the key help). This one wires them up.
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
 import { onAck, onError, retryPending } from "./actions.js";
+import { attention, listenToAlertSwitches, onJump } from "./alerts.js";
 import { refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
+import { focusCard } from "./focus.js";
 import { listenToHelp, listenToKeys } from "./keys.js";
 import { paintCount } from "./paint.js";
 import { applyDelta, applyResyncNeeded, applySnapshot } from "./queue.js";
@@ -52,6 +56,8 @@ function changeView(offset) {
 
 keepClaiming();
 keepResyncing();
+onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
+listenToAlertSwitches();
 listenToHelp();
 listenToKeys();
 filterCategory.addEventListener("change", function () { changeView(0); });
@@ -72,5 +78,6 @@ window.liveward = {
   cards: cards, view: view, pending: pending,
   get order() { return state.order; }, get seq() { return state.lastSeq; }, get epoch() { return state.epoch; },
   get total() { return state.total; },
+  get attention() { return Array.from(attention); },
   get paints() { return paintCount(); },
 };

@@ -12,6 +12,9 @@ export const view = { offset: 0, limit: WINDOW, category: "", tier: "" };
 export const state = {
   order: [],                // ids in the window, in the server's priority order
   structureChanged: false,  // the order or membership changed
+  sortWanted: false,        // a card's place in the order may have changed: re-sort at the next paint
+  snapshots: 0,             // snapshots applied (the first one's flags alert without a sound)
+  lastAlert: null,          // {id, text} of the latest alert
   epoch: null,              // the server's sequence epoch that lastSeq counts in
   lastSeq: null,            // seq of the last applied snapshot or delta
   total: 0,
