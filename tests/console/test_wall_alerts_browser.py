@@ -35,7 +35,8 @@ def test_a_flag_arriving_below_the_fold_rises_into_view_and_alerts(big_wall):
     page.wait_for_function("document.querySelector('.wall-card').dataset.stream === '21'")
     assert order(page)[:3] == [21, 1, 2]
     # In view without scrolling, once it has glided up (the motion takes a moment).
-    page.wait_for_function("(r => r.top >= 0 && r.bottom <= 900)(document.querySelector('#card-21').getBoundingClientRect())")
+    in_view = "(r => r.top >= 0 && r.bottom <= 900)(document.querySelector('#card-21').getBoundingClientRect())"
+    page.wait_for_function(in_view)
     assert page.evaluate("window.scrollY") == 0
     assert "is-alerting" in page.get_attribute("#card-21", "class")
     assert "机审：暴力 0.99" in page.inner_text("#card-21")  # the vendor's "violence" in the console's words
