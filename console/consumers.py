@@ -21,6 +21,7 @@ from concurrent.futures import Future
 
 from django import db
 from django.conf import settings
+from django.utils import timezone
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,64}")
 _NOTE_MAX = 500
+# Close codes (docs/console-protocol.md)
+SESSION_EXPIRED = 4401  # no login: log in again
+FORBIDDEN = 4403  # this account may not use the console
 
 Kind = ModerationAction.Kind
 # The action kinds a console may send, and the action each calls.
@@ -78,7 +82,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.close(code=4503)
             return
         if not allowed:
-            await self.close(code=4403)
+            # 4401: no login (it expired, or the user logged out): the page asks to log in again.
+            # 4403: logged in, but this account may not use the console.
+            await self.close(code=SESSION_EXPIRED if not getattr(user, "is_authenticated", False) else FORBIDDEN)
             return
         self.user = user
         self.groups_joined = await _threads.run(self._groups)
@@ -88,6 +94,16 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         hello = await _threads.run(self._hello)
         await self.send_json(hello)
         await self.send_snapshot({})
+        self._expiry = await self._close_when_the_login_expires()
+
+    async def _close_when_the_login_expires(self) -> asyncio.TimerHandle | None:
+        """Close with 4401 when the session ends (SESSION_COOKIE_AGE: one shift), as a new socket would be."""
+        session = self.scope.get("session")
+        if session is None:
+            return None
+        seconds = await _threads.run(_seconds_left, session)
+        loop = asyncio.get_running_loop()
+        return loop.call_later(max(0, seconds), lambda: loop.create_task(self.close(code=SESSION_EXPIRED)))
 
     def _groups(self) -> list[str]:
         groups = [events.QUEUE_GROUP]
@@ -109,6 +125,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code: int) -> None:
+        expiry = getattr(self, "_expiry", None)
+        if expiry is not None:
+            expiry.cancel()
         for group in getattr(self, "groups_joined", [events.QUEUE_GROUP]):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -319,6 +338,16 @@ MESSAGE_HANDLERS = {
     "news.decide": ConsoleConsumer.handle_news_decide,
     "comment.decide": ConsoleConsumer.handle_comment_decide,
 }
+
+
+def _seconds_left(session) -> float:
+    """Seconds until the session's stored expiry (the database's row), else a full cookie age from now."""
+    model = getattr(session, "model", None)
+    if model is not None and session.session_key:
+        expires = model.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True).first()
+        if expires is not None:
+            return (expires - timezone.now()).total_seconds()
+    return session.get_expiry_age()
 
 
 async def _cut_answered(cut: Future | None) -> None:

@@ -76,6 +76,7 @@ def wall_strings() -> dict[str, str]:
         "empty_filtered": _("No live stream matches these filters."),
         "sending": _("Sending…"),
         "waiting": _("Waiting for the connection…"),
+        "waiting_login": _("Log in again to send this: it is kept until then"),
         "stored": _("stored %(ms)s ms"),
         "confirmed": _("confirmed %(ms)s ms"),
         "confirm_pending": _("media server has not confirmed yet"),

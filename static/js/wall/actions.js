@@ -3,7 +3,7 @@
 // or error frame is written on the card.
 import { T, actionsByKind, config, fmt } from "./page.js";
 import { acknowledge } from "./alerts.js";
-import { send } from "./connection.js";
+import { connectionState, send } from "./connection.js";
 import { markDirty } from "./paint.js";
 import { openPicker } from "./picker.js";
 import { cards, pending, results, state } from "./state.js";
@@ -26,12 +26,23 @@ function sendAction(streamId, kind, reason, note, minutes) {
   if (kind === "suspend") frame.minutes = minutes;
   pending.set(frame.request_id, { frame: frame, streamId: streamId });
   acknowledge(streamId);
-  showResult(streamId, send(frame) ? T.sending : T.waiting, "busy");
+  const sent = send(frame);
+  const waiting = connectionState() === "expired" ? T.waiting_login : T.waiting;
+  showResult(streamId, sent ? T.sending : waiting, "busy");
 }
 
 export function retryPending() {
   // The same request id again: the server answers with the first ack if it had done it already.
-  pending.forEach(function (entry) { send(entry.frame); });
+  pending.forEach(function (entry) {
+    if (send(entry.frame)) showResult(entry.streamId, T.sending, "busy");
+  });
+}
+
+// The connection's state changed: actions waiting for it say what they wait for.
+export function onConnectionState(connectionState) {
+  const text = connectionState === "expired" ? T.waiting_login : connectionState === "forbidden" ? T.error_forbidden : null;
+  if (!text) return;
+  pending.forEach(function (entry) { showResult(entry.streamId, text, "busy"); });
 }
 
 export function onAck(frame) {

@@ -6,8 +6,12 @@ import { elements, state, view } from "./state.js";
 
 let connection = null;
 
-export function connect(onFrame) {
-  connection = window.LivewardSocket.open({ onFrame: onFrame });
+export function connect(onFrame, onState) {
+  connection = window.LivewardSocket.open({ onFrame: onFrame, onState: onState });
+}
+
+export function connectionState() {
+  return connection !== null ? connection.state() : null;
 }
 
 export function send(frame) {

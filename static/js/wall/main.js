@@ -14,7 +14,7 @@
 // picker.js (the reason picker), actions.js (action frames, acks, errors), keys.js (keys, clicks,
 // the key help). This one wires them up.
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
-import { onAck, onError, retryPending } from "./actions.js";
+import { onAck, onConnectionState, onError, retryPending } from "./actions.js";
 import { attention, listenToAlertSwitches, onJump } from "./alerts.js";
 import { refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
@@ -71,7 +71,7 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   select.addEventListener("change", function () { select.form.submit(); });
 });
 
-connect(handle);
+connect(handle, onConnectionState);
 setInterval(refreshTimes, 30000);
 // For tests and the curious: the wall's state, read-only by convention.
 window.liveward = {
