@@ -118,7 +118,68 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gate-rate", type=float, default=50.0, help="gate decisions a second (open loop)")
     parser.add_argument("--sim-keys", type=int, default=2000, help="stand-in keys the gate load cycles through")
     parser.add_argument("--session-seconds", type=float, default=20.0, help="how long a stand-in session lasts")
+    parser.add_argument("--workers", type=int, default=1, help="ASGI server processes of the run command")
     return parser.parse_args()
+
+
+class CpuMeter:
+    """CPU seconds spent during the run, per part: this client, the run command's children, PostgreSQL.
+
+    Processes come and go (restarts, PostgreSQL backends), so it samples every second and keeps each
+    pid's last reading; the client's own figure says how close the client came to its ceiling.
+    """
+
+    PARTS = (("asgi", "uvicorn"), ("worker", " worker"), ("beat", " beat"), ("redis", "redis-server"))
+
+    def __init__(self, run_command: subprocess.Popen) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.run_command = run_command
+        self.seen: dict[int, tuple[str, float, float]] = {}  # pid -> (part, first reading, last reading)
+        self.client_start = time.process_time()
+
+    def part_of(self, process) -> str | None:
+        try:
+            if process.name().startswith("postgres"):
+                return "postgres"
+            command = " ".join(process.cmdline())
+        except self.psutil.Error:
+            return None
+        return next((part for part, marker in self.PARTS if marker in command), None)
+
+    def sample(self) -> None:
+        try:
+            tree = self.psutil.Process(self.run_command.pid).children(recursive=True)
+        except self.psutil.Error:
+            tree = []
+        postgres = [p for p in self.psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+        for process in [*tree, *postgres]:
+            part = self.part_of(process)
+            if part is None:
+                continue
+            try:
+                times = process.cpu_times()
+            except self.psutil.Error:
+                continue
+            used = times.user + times.system
+            first = self.seen.get(process.pid, (part, used, used))[1]
+            self.seen[process.pid] = (part, first, used)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.sample()
+        for pid, (part, _, used) in list(self.seen.items()):
+            self.seen[pid] = (part, used, used)  # count only what the run spends
+        while not stop.is_set():
+            await asyncio.sleep(1)
+            await asyncio.to_thread(self.sample)
+
+    def figures(self) -> dict:
+        parts = Counter()
+        for part, first, last in self.seen.values():
+            parts[part] += last - first
+        parts["client"] = time.process_time() - self.client_start
+        return {part: round(seconds, 1) for part, seconds in sorted(parts.items())}
 
 
 # --- the stand-in node: nginx-rtmp's control and stat protocol, its callbacks to the gate ---------
@@ -216,14 +277,16 @@ class Soak:
         self.acknowledged: set[int] = set()
         self.blocks_sent = 0
         self.blocks_unanswered = 0
+        self.blocks_of_ended = 0
         self.on_air_after_block = 0
         self.pairs = 0
         self.console_reconnects = 0
         self.events: list[str] = []
+        self.started = time.monotonic()
         self.stop = asyncio.Event()
         self.live_sim: dict[str, float] = {}  # key -> when it went live (gate allowed)
-        self.stream_ids: dict[str, int] = {}  # title (= key) -> stream id, from the consoles' frames
         self.sessions: list[str] = []
+        self.cpu = CpuMeter(run_command)
 
     # gate load ---------------------------------------------------------------------------------
 
@@ -310,14 +373,6 @@ class Soak:
             frame = json.loads(raw)
             if frame.get("type") == "error":
                 self.errors[f"console_error_{frame.get('code')}"] += 1
-            if number == 0:
-                self.note_streams(frame)
-
-    def note_streams(self, frame: dict) -> None:
-        cards = frame.get("streams") or ([frame["stream"]] if isinstance(frame.get("stream"), dict) else [])
-        for card in cards:
-            if isinstance(card, dict) and card.get("title") and card.get("id"):
-                self.stream_ids[card["title"]] = card["id"]
 
     # blocks ------------------------------------------------------------------------------------
 
@@ -340,9 +395,13 @@ class Soak:
             now = time.monotonic()
             if now >= next_at:
                 next_at += 1.0
-                candidates = [k for k, at in self.live_sim.items() if now - at > 1.0 and k in self.stream_ids]
-                if candidates:
-                    key = random.choice(candidates)
+                candidates = [k for k, at in self.live_sim.items() if now - at > 1.0]
+                # The key's live session, from the database: a console's frames show only its window,
+                # and an id learnt from them may be an earlier session's of the same key.
+                stream_id = (
+                    await asyncio.to_thread(self.live_stream_of, random.choice(candidates)) if candidates else None
+                )
+                if stream_id is not None:
                     request_id = f"soak-{self.blocks_sent}"
                     self.blocks_sent += 1
                     pending[request_id] = time.perf_counter()
@@ -351,7 +410,7 @@ class Soak:
                             {
                                 "type": "action",
                                 "kind": "block",
-                                "stream": self.stream_ids[key],
+                                "stream": stream_id,
                                 "reason": "violence_terror",
                                 "request_id": request_id,
                             }
@@ -362,15 +421,16 @@ class Soak:
             except TimeoutError:
                 continue
             frame = json.loads(raw)
-            self.note_streams(frame)
             request_id = frame.get("request_id")
             if request_id in pending and frame.get("type") in ("ack", "error"):
                 sent = pending.pop(request_id)
                 if frame["type"] == "ack":
                     self.block_latencies.append(time.perf_counter() - sent)
                     self.acknowledged.add(frame["action"]["id"])
-                elif frame.get("code") not in ("stream_ended", "not_found"):
-                    self.errors[f"block_error_{frame.get('code')}"] += 1  # the stream ended meanwhile is fine
+                elif frame.get("code") in ("stream_ended", "not_found"):
+                    self.blocks_of_ended += 1  # the session ended between the lookup and the block: fine
+                else:
+                    self.errors[f"block_error_{frame.get('code')}"] += 1
             for request_id, sent in list(pending.items()):
                 if time.perf_counter() - sent > 10:
                     del pending[request_id]
@@ -398,7 +458,9 @@ class Soak:
             key = f"pair{index:05d}"
             index += 1
             started = time.monotonic()
-            publishes = [node.publish(key) for node in self.nginx_nodes if node.running]
+            nodes = zip(NGINX_NODES, self.nginx_nodes, strict=True)
+            named = [(name, node.publish(key)) for (name, _), node in nodes if node.running]
+            publishes = [publish for _, publish in named]
             # Wait until the gate has a live session of the key (the policy decides which one stays).
             stream_id = None
             while time.monotonic() - started < 8 and stream_id is None:
@@ -406,6 +468,7 @@ class Soak:
                 stream_id = await asyncio.to_thread(self.live_stream_of, key)
             if stream_id is None:
                 self.errors["pair_never_live"] += 1
+                self.note(f"pair {key}: never live within 8 s")
             else:
                 self.pairs += 1
                 url = f"ws://{self.host}:{self.port}/ws/console/"
@@ -431,13 +494,21 @@ class Soak:
                                 else:
                                     self.errors[f"pair_block_error_{frame.get('code')}"] += 1
                                 break
-                except (OSError, TimeoutError, websockets.exceptions.WebSocketException):
+                except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as error:
                     self.errors["pair_block_unanswered"] += 1
+                    self.note(f"pair {key} (stream {stream_id}): block unanswered: {error!r}")
                 await asyncio.sleep(CUT_GRACE_SECONDS)
-                self.on_air_after_block += sum(1 for publish in publishes if publish.running)
+                on_air = [name for name, publish in named if publish.running]
+                self.on_air_after_block += len(on_air)
+                if on_air:
+                    self.note(f"pair {key} (stream {stream_id}): on air on {on_air} after {CUT_GRACE_SECONDS:g} s")
             for publish in publishes:
                 publish.stop()
             await asyncio.sleep(max(0.0, 10.0 - (time.monotonic() - started)))
+
+    def note(self, text: str) -> None:
+        self.events.append(f"{round(time.monotonic() - self.started)} s: {text}")
+        common.say(self.events[-1])
 
     def live_stream_of(self, key: str) -> int | None:
         """The id of the key's live stream, read from the database (a console sees only its window)."""
@@ -460,14 +531,11 @@ class Soak:
             (seconds / 2, "kill the embedded Redis", lambda: self.kill_child("redis-server")),
             (3 * seconds / 4, "kill the Celery worker (SIGKILL)", lambda: self.kill_child("worker")),
         ]
-        started = time.monotonic()
         for at, label, fault in plan:
-            await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.0, at - (time.monotonic() - self.started)))
             if self.stop.is_set():
                 return
-            done = await asyncio.to_thread(fault)
-            self.events.append(f"{round(time.monotonic() - started)} s: {label}: {done}")
-            common.say(self.events[-1])
+            self.note(f"{label}: {await asyncio.to_thread(fault)}")
 
     def restart_nginx(self) -> str:
         node = self.nginx_nodes[1]
@@ -506,6 +574,7 @@ class Soak:
             asyncio.create_task(self.blocker(cookies[0])),
             asyncio.create_task(self.pairs_every_ten_seconds(cookies[1 % len(cookies)])),
             asyncio.create_task(self.faults(seconds)),
+            asyncio.create_task(self.cpu.run(self.stop)),
         ]
         await asyncio.sleep(seconds)
         self.stop.set()
@@ -562,7 +631,17 @@ def main() -> None:
         common.say(f"the run command on {base} (its log: {log_path})")
         with open(log_path, "ab") as log:
             run_command = subprocess.Popen(
-                [common.PYTHON, "manage.py", "run_console", "--no-demo", "--no-simulator", "--port", str(port)],
+                [
+                    common.PYTHON,
+                    "manage.py",
+                    "run_console",
+                    "--no-demo",
+                    "--no-simulator",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(args.workers),
+                ],
                 env=env,
                 cwd=common.BASE_DIR,
                 start_new_session=True,
@@ -608,12 +687,15 @@ def main() -> None:
         "gate_p50_ms": gate["p50_ms"],
         "blocks_sent": soak.blocks_sent,
         "blocks_acknowledged": len(soak.block_latencies),
+        "blocks_of_ended_streams": soak.blocks_of_ended,
         "block_p50_ms": block["p50_ms"],
         "pairs_blocked": soak.pairs,
         "console_reconnects": soak.console_reconnects,
         "pending_cuts_at_end": audit["pending_cuts"],
         "error_kinds": dict(soak.errors),
         "faults": soak.events,
+        "cpu_seconds": soak.cpu.figures(),
+        "asgi_workers": args.workers,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(figures, ensure_ascii=False), flush=True)

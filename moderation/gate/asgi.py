@@ -12,11 +12,18 @@ connections, so the next call reconnects. Any failure answers 503, which every m
 as a deny: the gate fails closed. A decision the database does not let finish within the answer
 budget is answered the same way, without waiting for it (moderation/gate/faults.py: the budget, the
 decision left behind, and the grace for a running session's on_update).
+
+A session's end (nginx-rtmp's on_publish_done, SRS's on_unpublish) is not a decision: there is
+nothing to deny, and a node never sends it again, so answering it early would leave the stream's row
+live for good. Ends run on a lane of their own, are never abandoned at the budget (their statements
+keep the gate's timeouts, so a dead database still fails them within seconds), and a burst of them
+(a node stopping with hundreds of sessions) neither waits behind nor delays the publish decisions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 
@@ -31,12 +38,16 @@ _NGINX_PATH = re.compile(r"^/gate/nginx-rtmp/(?P<node>[^/]{1,64})/(?P<secret>[^/
 _SRS_PATH = re.compile(r"^/gate/srs/(?P<node>[^/]{1,64})/(?P<secret>[^/]{1,200})/\Z")
 
 _threads = DatabaseThreads("gate", lambda: settings.LIVEWARD_GATE_THREADS, on_connect=faults.bound_connection)
+_end_threads = DatabaseThreads(
+    "gate-ends", lambda: max(2, settings.LIVEWARD_GATE_THREADS // 4), on_connect=faults.bound_connection
+)
 _UNAVAILABLE = protocols.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
 
 
 def shutdown() -> None:
-    """Close every gate thread's database connections and stop the pool (tests, shutdown)."""
+    """Close every gate thread's database connections and stop the pools (tests, shutdown)."""
     _threads.shutdown()
+    _end_threads.shutdown()
 
 
 def _decide(call: faults.GateCall, function, *args) -> protocols.GateReply:
@@ -62,9 +73,11 @@ def _decide(call: faults.GateCall, function, *args) -> protocols.GateReply:
     return reply
 
 
-async def _answer(function, *args, update: bool = False) -> protocols.GateReply:
+async def _answer(function, *args, update: bool = False, session_end: bool = False) -> protocols.GateReply:
     """The decision's reply, or, when the database keeps it past the answer budget, the gate's own."""
     call = faults.GateCall()
+    if session_end:
+        return await _end_threads.run(_decide, call, function, *args)
     decision = asyncio.ensure_future(_threads.run(_decide, call, function, *args))
     done, _pending = await asyncio.wait({decision}, timeout=faults.answer_budget())
     if done or not call.abandon():
@@ -106,6 +119,15 @@ async def _send(send, status: int, body: bytes, content_type: str, extra: list |
     await send({"type": "http.response.body", "body": body})
 
 
+def _srs_action(body: bytes | None) -> object:
+    """The ``action`` of an SRS hook's body, to pick its lane; the callback itself validates it."""
+    try:
+        payload = json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        return None
+    return payload.get("action") if isinstance(payload, dict) else None
+
+
 class GateASGIApp:
     """Answer /gate/ callbacks; hand everything else to ``fallback`` (Django)."""
 
@@ -135,7 +157,11 @@ class GateASGIApp:
             args = (protocols.nginx_callback, nginx["node"], nginx["secret"], nginx["hook"], body, addr)
         else:
             args = (protocols.srs_callback, srs["node"], srs["secret"], body, addr)
-        reply = await _answer(*args, update=bool(nginx) and nginx["hook"] == "on_update")
+        if nginx:
+            update, session_end = nginx["hook"] == "on_update", nginx["hook"] == "on_publish_done"
+        else:
+            update, session_end = False, _srs_action(body) == "on_unpublish"
+        reply = await _answer(*args, update=update, session_end=session_end)
         await _send(send, reply.status, reply.body, reply.content_type)
 
     async def _registration_check(self, scope, receive, send) -> None:

@@ -9,7 +9,8 @@
 // onFrame gets every frame; for hello, info.reconnected tells that frames may have been missed.
 // onState (optional) hears the connection's state when it changes.
 // The indicator (#live-indicator) takes its texts from its data-text-<state> attributes: live,
-// syncing (open, but the page is catching up), down, connecting, expired, forbidden. It follows the
+// syncing (open, but the page is catching up), stale (open, but the server says its updates do not
+// flow: Redis is down; pong's "feed"), down, connecting, expired, forbidden. It follows the
 // heartbeat, not the close event: a dead connection can stay "open" for minutes before the browser
 // notices.
 //
@@ -27,11 +28,12 @@
   var PING_EVERY = 2000, PONG_TIMEOUT = 5000, HELLO_TIMEOUT = 10000, TICK = 500, MAX_BACKOFF = 30000;
   var EXPIRED_RETRY = 15000;
   var SESSION_EXPIRED = 4401, FORBIDDEN = 4403;
+  var FEED_FRAMES = { hello: true, snapshot: true, delta: true, resync_needed: true };
 
   function open(options) {
     var indicator = document.getElementById("live-indicator");
     var socket = null, backoff = 1000, reconnectTimer = null, everConnected = false, dropped = false;
-    var greeted = false, openedAt = 0, lastHeard = 0, pingSentAt = 0, syncing = false;
+    var greeted = false, openedAt = 0, lastHeard = 0, pingSentAt = 0, syncing = false, feedDown = false;
     var refused = null; // "expired" or "forbidden": the server said why it will not talk to us
     var banner = document.getElementById("connection-banner"), current = null;
 
@@ -54,7 +56,7 @@
     }
 
     function showLive() {
-      setState(syncing ? "syncing" : "live");
+      setState(feedDown ? "stale" : syncing ? "syncing" : "live");
     }
 
     function send(frame) {
@@ -93,6 +95,13 @@
         try { frame = JSON.parse(message.data); } catch (error) { return; }
         lastHeard = Date.now();
         var info = {};
+        if (frame.type === "pong" && typeof frame.feed === "boolean") {
+          feedDown = !frame.feed; // when it comes back, the server's resync_needed makes the page catch up
+          if (greeted) showLive();
+        } else if (FEED_FRAMES[frame.type] && feedDown) {
+          feedDown = false; // numbered from Redis, or carried by it: the feed answers again
+          if (greeted) showLive();
+        }
         if (frame.type === "hello") {
           backoff = 1000;
           refused = null;

@@ -257,6 +257,31 @@ def test_gate_lock_waits_end_within_the_budget_and_free_the_thread(proxy, stream
     assert live_streams_of(stream_key) == []
 
 
+def test_a_session_end_is_never_answered_for_by_the_budget(proxy, stream_key, second_key, third_key):
+    """An end queued while the database stalls still closes its stream once the database answers."""
+    assert ask("on_publish", stream_key.key)[0] == 200
+    assert ask("on_publish", third_key.key, client_id="33")[0] == 200
+    proxy.pause()
+
+    async def stalled_publish_and_ends():
+        async def resume_later():
+            await asyncio.sleep(BUDGET * 2)  # past the budget: a decision would have been answered 503
+            proxy.resume()
+
+        return await asyncio.gather(
+            answer("on_publish", second_key.key, client_id="32"),  # holds the one decision thread
+            answer("on_publish_done", stream_key.key),
+            answer("on_publish_done", third_key.key, client_id="33"),
+            resume_later(),
+        )
+
+    publish, first_end, second_end, _ = asyncio.run(stalled_publish_and_ends())
+    assert publish[0] == 503  # the publish decision still fails closed at the budget
+    assert first_end[0] == 200 and second_end[0] == 200, (first_end, second_end)
+    assert live_streams_of(stream_key) == [] and live_streams_of(third_key) == []
+    assert live_streams_of(second_key) == []
+
+
 # --- the health check and the consoles ---------------------------------------------------------
 
 
