@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.roles import require_role
+from accounts.actions import is_on_duty, recent_handover_notes
+from accounts.roles import SHIFT_ROLES, has_role, require_role
 from moderation import permissions, queries
 from moderation.identity import mask_document_number, mask_name, mask_phone
 from moderation.models import (
@@ -129,6 +130,11 @@ def wall(request: HttpRequest) -> HttpResponse:
             "tiers": sorted(set(Category.objects.values_list("risk_tier", flat=True))) or [1, 2, 3],
             "wall_actions": actions,
             "reasons": reasons,
+            # A patroller who has not checked in is told so on the wall: no streams are assigned
+            # to them and the spread of the queue does not count them.
+            "works_shifts": has_role(request.user, *SHIFT_ROLES),
+            "on_duty": is_on_duty(request.user),
+            "handover_notes": recent_handover_notes(limit=3),
             "wall_config": {
                 "strings": wall_strings(),
                 "actions": [{"kind": a["kind"], "key": a["key"], "label": str(a["label"])} for a in actions],

@@ -66,6 +66,12 @@ export function onAck(frame) {
 }
 
 export function onError(frame) {
+  if (frame.code === "not_on_duty") {
+    // The claim was refused: the shift is not open (never checked in, or ended elsewhere).
+    const banner = document.getElementById("duty-banner");
+    if (banner) banner.hidden = false;
+    return;
+  }
   if (!frame.request_id) return; // a refused ping or resync: nothing for the patroller to do
   const entry = pending.get(frame.request_id);
   if (!entry) return;

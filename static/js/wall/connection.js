@@ -56,6 +56,8 @@ export function keepClaiming() {
 }
 
 export function onClaimed(frame) {
+  const banner = document.getElementById("duty-banner");
+  if (banner) banner.hidden = true; // on duty: the claim was taken
   state.mine = new Set(frame.streams || []);
   elements.forEach(function (element, streamId) {
     element.classList.toggle("mine", state.mine.has(Number(streamId)));

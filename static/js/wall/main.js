@@ -55,6 +55,7 @@ function changeView(offset) {
 }
 
 keepClaiming();
+document.addEventListener("liveward:claim", claim); // claim now (tests; other scripts)
 keepResyncing();
 onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
 listenToAlertSwitches();
