@@ -178,12 +178,19 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if category is not None and (not isinstance(category, str) or len(category) > 32):
             raise FrameError("bad_field", "category must be a category slug")
         tier = _int_field(message, "tier", default=0, minimum=0, maximum=9) or None
-        snapshot = await _threads.run(self._snapshot, offset, limit, category, tier)
+        # One stream, live or ended (its page): a window of its card alone.
+        stream = _int_field(message, "stream", default=0, minimum=0, maximum=2**63 - 1) or None
+        snapshot = await _threads.run(self._snapshot, offset, limit, category, tier, stream)
         await self.send_json(snapshot)
 
-    def _snapshot(self, offset: int, limit: int, category: str | None, tier: int | None) -> dict:
+    def _snapshot(self, offset: int, limit: int, category: str | None, tier: int | None, stream: int | None) -> dict:
         position = events.position()  # read first: a delta after this number is newer than the window
-        total, cards = queries.queue_window(offset=offset, limit=limit, category=category, tier=tier)
+        filters: dict = {"category": category, "tier": tier}
+        if stream is not None:
+            cards = list(queries.cards_for_streams([stream]).values())
+            total, offset, filters = len(cards), 0, {"stream": stream}
+        else:
+            total, cards = queries.queue_window(offset=offset, limit=limit, category=category, tier=tier)
         return {
             "type": "snapshot",
             "epoch": position.epoch,
@@ -191,7 +198,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             "total": total,
             "offset": offset,
             "streams": cards,
-            "filters": {"category": category, "tier": tier},
+            "filters": filters,
         }
 
     async def handle_action(self, message: dict, received: float) -> None:

@@ -100,6 +100,7 @@ def wall_strings() -> dict[str, str]:
         "error_invalid": _("Not allowed here."),
         "error_other": _("The server refused the request (%(code)s)."),
         "resyncing": _("Catching up…"),
+        "frame_age": _("frame %(when)s"),
         "attention": _("%(count)s need attention"),
         "alert_title": _("Patrol wall"),
         "alert_flag": _("Machine review flagged “%(title)s”: %(flag)s"),
@@ -109,10 +110,8 @@ def wall_strings() -> dict[str, str]:
     return {key: str(text) for key, text in texts.items()}
 
 
-@never_cache
-@require_role()
-def wall(request: HttpRequest) -> HttpResponse:
-    """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
+def wall_context(request: HttpRequest, *, stream_id: int | None = None) -> dict:
+    """What the wall's script and templates need: its actions, reasons, texts; one stream's page too."""
     actions = [
         {"kind": kind, "key": key, "label": label}
         for kind, key, label in WALL_ACTIONS
@@ -121,30 +120,40 @@ def wall(request: HttpRequest) -> HttpResponse:
     reasons = [
         {"value": value, "label": str(label)} for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED
     ]
+    return {
+        "wall_actions": actions,
+        "reasons": reasons,
+        "wall_config": {
+            "strings": wall_strings(),
+            "actions": [{"kind": a["kind"], "key": a["key"], "label": str(a["label"])} for a in actions],
+            "reasons": reasons,
+            "patrolledReason": ReasonCode.PATROLLED.value,
+            "streamUrl": reverse("console:stream", args=[0]),
+            "claimTtlSeconds": settings.LIVEWARD_CLAIM_TTL_SECONDS,
+            "user": request.user.get_username(),
+            "reviewLabels": {label: str(text) for label, text in REVIEW_LABELS.items()},
+            "stream": stream_id,  # the stream page: this stream's card alone, kept when it ends
+        },
+    }
+
+
+@never_cache
+@require_role()
+def wall(request: HttpRequest) -> HttpResponse:
+    """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
     return render(
         request,
         "console/wall.html",
         {
+            **wall_context(request),
             "live_count": queries.live_stream_count(),
             "categories": Category.objects.order_by("risk_tier", "name"),
             "tiers": sorted(set(Category.objects.values_list("risk_tier", flat=True))) or [1, 2, 3],
-            "wall_actions": actions,
-            "reasons": reasons,
             # A patroller who has not checked in is told so on the wall: no streams are assigned
             # to them and the spread of the queue does not count them.
             "works_shifts": has_role(request.user, *SHIFT_ROLES),
             "on_duty": is_on_duty(request.user),
             "handover_notes": recent_handover_notes(limit=3),
-            "wall_config": {
-                "strings": wall_strings(),
-                "actions": [{"kind": a["kind"], "key": a["key"], "label": str(a["label"])} for a in actions],
-                "reasons": reasons,
-                "patrolledReason": ReasonCode.PATROLLED.value,
-                "streamUrl": reverse("console:stream", args=[0]),
-                "claimTtlSeconds": settings.LIVEWARD_CLAIM_TTL_SECONDS,
-                "user": request.user.get_username(),
-                "reviewLabels": {label: str(text) for label, text in REVIEW_LABELS.items()},
-            },
         },
     )
 
@@ -195,6 +204,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
         request,
         "console/stream.html",
         {
+            **wall_context(request, stream_id=stream.pk),
             "stream": stream,
             "publisher": publisher,
             "identity": identity,

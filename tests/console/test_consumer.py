@@ -58,7 +58,7 @@ async def console_socket(patroller):
 
 async def assert_still_open(ws: WebsocketCommunicator, ping_id: str = "after") -> None:
     await ws.send_json_to({"type": "ping", "id": ping_id})
-    assert await receive(ws) == {"type": "pong", "id": ping_id}
+    assert await receive(ws) == {"type": "pong", "id": ping_id, "feed": True}
 
 
 # --- who may connect --------------------------------------------------------------------------
@@ -149,9 +149,9 @@ async def test_hello_counts_the_live_streams(patroller, nginx_node, stream_key):
 
 async def test_ping_gets_pong_with_the_same_id(console_socket):
     await console_socket.send_json_to({"type": "ping", "id": 17})
-    assert await receive(console_socket) == {"type": "pong", "id": 17}
+    assert await receive(console_socket) == {"type": "pong", "id": 17, "feed": True}
     await console_socket.send_json_to({"type": "ping", "id": "abc"})
-    assert await receive(console_socket) == {"type": "pong", "id": "abc"}
+    assert await receive(console_socket) == {"type": "pong", "id": "abc", "feed": True}
 
 
 @pytest.mark.parametrize(
@@ -188,7 +188,7 @@ async def test_a_frame_of_exactly_the_limit_is_accepted(console_socket):
     frame = frame.replace('""', '"' + "x" * (MAX_FRAME_BYTES - len(frame)) + '"')
     assert len(frame.encode()) == MAX_FRAME_BYTES
     await console_socket.send_to(text_data=frame)
-    assert await receive(console_socket) == {"type": "pong", "id": 1}
+    assert await receive(console_socket) == {"type": "pong", "id": 1, "feed": True}
 
 
 # --- deltas -----------------------------------------------------------------------------------

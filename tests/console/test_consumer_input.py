@@ -32,7 +32,7 @@ async def test_a_deeply_nested_frame_gets_an_error_and_the_socket_stays_open(con
 
 async def test_a_frame_nested_32_levels_is_taken(console_socket):  # noqa: F811
     await console_socket.send_to(text_data='{"type": "ping", "id": ' + nested(31) + "}")
-    assert await receive(console_socket) == {"type": "pong", "id": json.loads(nested(31))}
+    assert await receive(console_socket) == {"type": "pong", "id": json.loads(nested(31)), "feed": True}
 
 
 @pytest.mark.parametrize(

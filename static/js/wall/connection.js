@@ -24,6 +24,7 @@ export function resync() {
   const frame = { type: "resync", offset: view.offset, limit: view.limit };
   if (view.category) frame.category = view.category;
   if (view.tier) frame.tier = Number(view.tier);
+  if (view.stream !== null) frame.stream = view.stream;
   state.resyncWanted = true;
   if (send(frame)) state.resyncSentAt = Date.now();
   statusLine.textContent = T.resyncing;
@@ -48,7 +49,7 @@ export function keepResyncing() {
 // so the queue is spread across the patrollers on duty. Off shift the server says not_on_duty
 // (an error frame without a request id, which the wall ignores) and nothing is claimed.
 export function claim() {
-  send({ type: "claim", limit: 20 });
+  if (view.stream === null) send({ type: "claim", limit: 20 }); // the stream page claims nothing
 }
 
 export function keepClaiming() {

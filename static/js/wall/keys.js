@@ -8,7 +8,7 @@ import { acknowledge, nextAlerting } from "./alerts.js";
 import { columns, focusCard, moveFocus } from "./focus.js";
 import { schedulePaint } from "./paint.js";
 import { closePicker } from "./picker.js";
-import { elements, state } from "./state.js";
+import { elements, state, view } from "./state.js";
 
 // --- the key help -------------------------------------------------------------------------------
 let helpOpener = null;
@@ -45,10 +45,13 @@ function onKey(event) {
     if (event.key === "Escape") event.target.blur();
     return;
   }
+  if (event.key === "Escape") {
+    wall.querySelectorAll(".shot-enlarged").forEach(function (node) { node.classList.remove("shot-enlarged"); });
+  }
   closePicker(false); // a key outside the open picker leaves it: no focus trap
   const key = event.key;
   if (key === "?") { event.preventDefault(); openHelp(); return; }
-  if (key === "/") { event.preventDefault(); filterCategory.focus(); return; }
+  if (key === "/" && filterCategory) { event.preventDefault(); filterCategory.focus(); return; }
   if (key === "j" || key === "ArrowRight") { event.preventDefault(); moveFocus(1); return; }
   if (key === "k" || key === "ArrowLeft") { event.preventDefault(); moveFocus(-1); return; }
   if (key === "ArrowDown") { event.preventDefault(); moveFocus(columns()); return; }
@@ -61,7 +64,8 @@ function onKey(event) {
   }
   if (state.focusedId === null) return;
   // Enter on a focused button or link keeps its own meaning.
-  if (key === "Enter" && (event.target === document.body || event.target === elements.get(state.focusedId))) {
+  if (key === "Enter" && view.stream === null &&
+      (event.target === document.body || event.target === elements.get(state.focusedId))) {
     event.preventDefault();
     window.location.href = streamUrl(state.focusedId);
     return;
@@ -78,6 +82,11 @@ function onKey(event) {
 function onClick(event) {
   const card = event.target.closest(".wall-card");
   if (!card) return;
+  if (event.target.matches(".card-shot img")) {
+    // Click to enlarge the frame (again, or Esc, to shrink it).
+    card.classList.toggle("shot-enlarged");
+    return;
+  }
   const id = Number(card.dataset.stream);
   const button = event.target.closest("button[data-action]");
   if (button) { startAction(id, button.dataset.action); return; }

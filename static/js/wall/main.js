@@ -30,7 +30,7 @@ function handle(frame) {
       if (liveCount && typeof frame.live === "number") liveCount.textContent = frame.live;
       // The server follows hello with a snapshot of the default view; ask for ours when it differs,
       // and always after a reconnect (events were missed meanwhile).
-      if (state.gotSnapshot || view.offset || view.category || view.tier) resync();
+      if (state.gotSnapshot || view.offset || view.category || view.tier || view.stream !== null) resync();
       retryPending();
       claim();
       break;
@@ -61,11 +61,13 @@ onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
 listenToAlertSwitches();
 listenToHelp();
 listenToKeys();
-filterCategory.addEventListener("change", function () { changeView(0); });
-filterTier.addEventListener("change", function () { changeView(0); });
-prevButton.addEventListener("click", function () { changeView(view.offset - view.limit); });
-nextButton.addEventListener("click", function () { changeView(view.offset + view.limit); });
-document.getElementById("wall-filters").addEventListener("submit", function (event) { event.preventDefault(); });
+if (filterCategory) {  // the wall's; the stream page has no filters or window
+  filterCategory.addEventListener("change", function () { changeView(0); });
+  filterTier.addEventListener("change", function () { changeView(0); });
+  prevButton.addEventListener("click", function () { changeView(view.offset - view.limit); });
+  nextButton.addEventListener("click", function () { changeView(view.offset + view.limit); });
+  document.getElementById("wall-filters").addEventListener("submit", function (event) { event.preventDefault(); });
+}
 
 // The language menu submits itself (console.js does this on other pages).
 document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
@@ -73,7 +75,7 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
 });
 
 connect(handle, onConnectionState);
-setInterval(refreshTimes, 30000);
+setInterval(refreshTimes, 5000); // frame ages move by seconds
 // For tests and the curious: the wall's state, read-only by convention.
 window.liveward = {
   cards: cards, view: view, pending: pending,

@@ -122,6 +122,7 @@ function renderEmptyState() {
 }
 
 function renderWindow() {
+  if (!windowText) return; // the stream page
   // Ended cards linger a moment but no longer count: the pager agrees with the live count.
   const shown = state.order.filter(function (id) { return cards.get(id).state !== "ended"; }).length;
   const first = state.total && shown ? view.offset + 1 : 0, last = view.offset + shown;

@@ -12,7 +12,8 @@ function sameView(frame) {
   const filters = frame.filters || {};
   const offset = frame.offset || 0;
   const category = filters.category || "", tier = filters.tier ? String(filters.tier) : "";
-  return offset === view.offset && category === view.category && tier === view.tier;
+  const stream = typeof filters.stream === "number" ? filters.stream : null;
+  return offset === view.offset && category === view.category && tier === view.tier && stream === view.stream;
 }
 
 export function applySnapshot(frame) {
@@ -87,6 +88,7 @@ function inferDirection(streams) {
 }
 
 function matchesView(card) {
+  if (view.stream !== null) return card.id === view.stream;
   if (view.category && (!card.category || card.category.slug !== view.category)) return false;
   if (view.tier && String(card.tier) !== view.tier) return false;
   return true;
@@ -113,7 +115,7 @@ export function applyDelta(frame) {
       known.state = "ended";
       if (incoming.end_reason) known.end_reason = incoming.end_reason;
       endCard(id);
-    } else if (!known && !view.category && !view.tier) {
+    } else if (!known && !view.category && !view.tier && view.stream === null) {
       state.total = Math.max(0, state.total - 1); // a stream of another window: the count is ours too
       state.structureChanged = true;
       schedulePaint();
@@ -138,7 +140,7 @@ export function applyDelta(frame) {
   if (incoming.title === undefined || !matchesView(incoming)) return; // not a full card, or not ours
   if (frame.event === "stream.opened") {
     state.total += 1;
-  } else if (state.order.length < view.limit) {
+  } else if (state.order.length < view.limit && view.stream === null) {
     resync(); // every stream of a window that is not full is in it: this one was missed
     return;
   }
@@ -172,7 +174,7 @@ function endCard(id) {
   state.total = Math.max(0, state.total - 1);
   state.structureChanged = true;
   forget(id);
-  setTimeout(function () { removeCard(id, false); }, ENDED_LINGER_MS);
+  if (view.stream === null) setTimeout(function () { removeCard(id, false); }, ENDED_LINGER_MS); // its page keeps it
 }
 
 function removeCard(id, counted) {
