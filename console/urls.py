@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol
+from console.views import blacklist, credit, health, media, news, patrol, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -28,6 +28,8 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("security/lockouts/", security.lockouts, name="lockouts"),
+    path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
 ]
 
 urlpatterns = [

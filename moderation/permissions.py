@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "blacklist.change": (COMPLIANCE_ADMIN,),
     # Alerts only compliance admins get (licences expiring, blacklistings not yet reported).
     "compliance.alerts": (COMPLIANCE_ADMIN,),
+    # Security: login lockouts and their unlock.
+    "security.lockouts": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),
