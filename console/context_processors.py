@@ -27,6 +27,8 @@ def console(request) -> dict:
     if permissions.may(user, "verification.read"):
         context["nav_verification"] = True
         context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
+    if permissions.may(user, "webhooks.read"):
+        context["nav_webhooks"] = True
     if permissions.may(user, "agreement.read"):
         context["nav_agreements"] = True
     if permissions.may(user, "blacklist.read"):

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol, security, verification
+from console.views import blacklist, credit, health, measures, media, news, patrol, security, verification
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -14,6 +14,8 @@ console_pages = [
     path("news/licences/", news.news_licences, name="news-licences"),
     path("publishers/<int:publisher_id>/", credit.publisher_detail, name="publisher"),
     path("publishers/<int:publisher_id>/credit/adjust/", credit.adjust_publisher_credit, name="publisher-adjust"),
+    path("publishers/<int:publisher_id>/lift/", measures.lift_measure, name="publisher-lift"),
+    path("webhooks/", measures.webhook_deliveries, name="webhooks"),
     path("credit/", credit.credit_policy, name="credit-policy"),
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),

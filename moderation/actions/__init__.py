@@ -94,6 +94,7 @@ from moderation.actions.webhooks import (
     mark_webhook_delivered,
     notify_platform,
     record_webhook_failure,
+    retry_webhook_now,
 )
 from moderation.errors import ModerationError
 
@@ -160,6 +161,7 @@ __all__ = [
     "report_verification",
     "report_viewers",
     "request_blacklist_removal",
+    "retry_webhook_now",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
