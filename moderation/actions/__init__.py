@@ -40,6 +40,7 @@ from moderation.actions.credit import (
     settle_credit_charges,
 )
 from moderation.actions.cuts import perform_cut
+from moderation.actions.filing_export import export_filing
 from moderation.actions.gate import (
     end_stream_session,
     open_stream,
@@ -131,6 +132,7 @@ __all__ = [
     "ensure_credit_policy",
     "escalate_stream",
     "export_blacklist",
+    "export_filing",
     "flag_stream_for_review",
     "issue_stream_key",
     "lapse_application",

@@ -22,7 +22,12 @@ from moderation.models.publishers import Category, Publisher, ServiceAgreement, 
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
-from moderation.models.verification import VerificationDocument, VerificationReport, VerificationReview
+from moderation.models.verification import (
+    FilingExport,
+    VerificationDocument,
+    VerificationReport,
+    VerificationReview,
+)
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "CreditLevel",
     "CreditPolicy",
     "Evidence",
+    "FilingExport",
     "GateDecision",
     "IdentityHashState",
     "LicenceScope",
