@@ -3,7 +3,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, measures, media, news, patrol, security, verification
+from console.views import (
+    audits,
+    blacklist,
+    comments,
+    credit,
+    health,
+    measures,
+    media,
+    news,
+    patrol,
+    security,
+    verification,
+)
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -26,6 +38,10 @@ console_pages = [
     path("verification/", verification.review_list, name="verification-reviews"),
     path("verification/<int:review_id>/", verification.review_detail, name="verification-review"),
     path("verification/documents/<int:document_id>/", verification.review_document, name="verification-document"),
+    path("comments/terms/", comments.terms, name="terms"),
+    path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),
+    path("comments/terms/import/", comments.terms_import, name="terms-import"),
+    path("comments/terms/export/", comments.terms_export, name="terms-export"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),
@@ -38,6 +54,15 @@ console_pages = [
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
     path("security/lockouts/", security.lockouts, name="lockouts"),
     path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
+    path("audits/", audits.audits, name="audits"),
+    path("audits/runs/<int:run_id>/", audits.audit_run, name="audit-run"),
+    path("audits/<slug:name>/run", audits.audit_run_now, name="audit-run-now"),
+    path("audits/<slug:name>/schedule", audits.audit_schedule, name="audit-schedule"),
+    path(
+        "audits/findings/<int:finding_id>/<slug:step>",
+        audits.finding_handle,
+        name="audit-finding",
+    ),
 ]
 
 urlpatterns = [

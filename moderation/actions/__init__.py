@@ -13,6 +13,17 @@ from moderation.actions.appeals import (
     submit_appeal,
 )
 from moderation.actions.audiences import record_node_viewers, report_viewers
+from moderation.actions.audits import (
+    acknowledge_finding,
+    begin_audit_run,
+    ensure_audit_schedules,
+    finish_audit_run,
+    queue_audit_run,
+    record_finding,
+    report_audit_progress,
+    resolve_finding,
+    set_audit_schedule,
+)
 from moderation.actions.blacklist import (
     BlacklistedIdentity,
     add_blacklist_entry,
@@ -27,7 +38,16 @@ from moderation.actions.blacklist import (
 )
 from moderation.actions.blacklist_export import export_blacklist
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
-from moderation.actions.comments import decide_held_comment, receive_comment
+from moderation.actions.comments import (
+    BULK_DECISION_MAX,
+    IncomingComment,
+    Received,
+    decide_held_comment,
+    decide_held_comments,
+    receive_comment,
+    receive_comments,
+    verdict_of,
+)
 from moderation.actions.credit import (
     LevelSpec,
     adjust_credit,
@@ -86,6 +106,15 @@ from moderation.actions.setup import (
     set_publisher_verification,
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
+from moderation.actions.terms import (
+    ImportOutcome,
+    TermFileRefused,
+    add_term,
+    change_term,
+    export_terms,
+    import_terms,
+    parse_term_file,
+)
 from moderation.actions.verification import report_verification
 from moderation.actions.verification_review import decide_verification_review, submit_verification_review
 from moderation.actions.warnings import warn_publisher
@@ -101,18 +130,27 @@ from moderation.errors import ModerationError
 
 __all__ = [
     "APPEAL_TARGETS",
+    "BULK_DECISION_MAX",
     "AppealSubject",
     "BlacklistedIdentity",
+    "ImportOutcome",
+    "IncomingComment",
     "LevelSpec",
     "ModerationError",
     "NotOnDutyError",
+    "Received",
+    "TermFileRefused",
     "Verdict",
     "accept_agreement",
+    "acknowledge_finding",
     "add_blacklist_entry",
+    "add_term",
     "adjust_credit",
     "approve_blacklist_removal",
     "audit_news_licences",
+    "begin_audit_run",
     "block_stream",
+    "change_term",
     "charge_for_action",
     "claim_streams",
     "claim_webhook_delivery",
@@ -123,17 +161,22 @@ __all__ = [
     "cut_uncovered_news_stream",
     "decide_appeal",
     "decide_held_comment",
+    "decide_held_comments",
     "decide_news_application",
     "decide_verification_review",
     "earn_back",
     "end_stream_session",
     "enforce_blacklist",
     "enqueue_webhook",
+    "ensure_audit_schedules",
     "ensure_credit_policy",
     "escalate_stream",
     "export_blacklist",
     "export_filing",
+    "export_terms",
+    "finish_audit_run",
     "flag_stream_for_review",
+    "import_terms",
     "issue_stream_key",
     "lapse_application",
     "lift_block",
@@ -143,10 +186,14 @@ __all__ = [
     "nightly_earn_back",
     "notify_platform",
     "open_stream",
+    "parse_term_file",
     "perform_cut",
     "publish_agreement",
     "publish_credit_policy",
+    "queue_audit_run",
     "receive_comment",
+    "receive_comments",
+    "record_finding",
     "record_gate_decision",
     "record_node_viewers",
     "record_platform_licence",
@@ -160,15 +207,18 @@ __all__ = [
     "release_claims",
     "reopen_publisher",
     "replace_live_session",
+    "report_audit_progress",
     "report_verification",
     "report_viewers",
     "request_blacklist_removal",
+    "resolve_finding",
     "retry_webhook_now",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
     "rotate_identity_hashes",
     "rotate_media_server_secret",
+    "set_audit_schedule",
     "set_media_server_play_url",
     "set_publisher_verification",
     "settle_credit_charges",
@@ -179,6 +229,7 @@ __all__ = [
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",
+    "verdict_of",
     "verify_publisher_licence",
     "warn_publisher",
     "withdraw_news_application",

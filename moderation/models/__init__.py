@@ -1,6 +1,7 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
 from moderation.models.appeals import Appeal
+from moderation.models.audits import AuditRun, Finding
 from moderation.models.blacklist import (
     BlacklistClosure,
     BlacklistEntry,
@@ -8,7 +9,7 @@ from moderation.models.blacklist import (
     IdentityHashState,
     PublisherDevice,
 )
-from moderation.models.comments import Comment
+from moderation.models.comments import Comment, ViewerMute
 from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
 from moderation.models.news import (
     LicenceScope,
@@ -22,6 +23,7 @@ from moderation.models.publishers import Category, Publisher, ServiceAgreement, 
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
+from moderation.models.terms import SensitiveTerm, TermListVersion
 from moderation.models.verification import (
     FilingExport,
     VerificationDocument,
@@ -32,6 +34,7 @@ from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Appeal",
+    "AuditRun",
     "BlacklistClosure",
     "BlacklistEntry",
     "BlacklistExport",
@@ -42,6 +45,7 @@ __all__ = [
     "CreditPolicy",
     "Evidence",
     "FilingExport",
+    "Finding",
     "GateDecision",
     "IdentityHashState",
     "LicenceScope",
@@ -55,14 +59,17 @@ __all__ = [
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
+    "SensitiveTerm",
     "ServiceAgreement",
     "Snapshot",
     "Stream",
     "StreamKey",
     "StreamQuerySet",
+    "TermListVersion",
     "VerificationDocument",
     "VerificationReport",
     "VerificationReview",
+    "ViewerMute",
     "WebhookDelivery",
     "hash_node_secret",
 ]

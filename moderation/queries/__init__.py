@@ -4,6 +4,15 @@ Callers import the package: ``from moderation import queries; queries.queue_wind
 row payloads consoles receive are built in ``payloads``.
 """
 
+from moderation.queries.audits import (
+    audit_label,
+    audits_overview,
+    finding_alert,
+    findings_for_page,
+    open_finding_alerts,
+    recent_audit_runs,
+    unresolved_finding_count,
+)
 from moderation.queries.blacklist import (
     blacklist_entries_for_export,
     blacklist_entries_for_page,
@@ -11,8 +20,13 @@ from moderation.queries.blacklist import (
     publishers_needing_blacklist_enforcement,
 )
 from moderation.queries.comments import (
+    active_mutes,
     comment_by_id,
+    decided_comments,
     held_comments,
+    muted_viewers,
+    sensitive_terms_for_page,
+    term_list_versions,
 )
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
@@ -64,11 +78,14 @@ __all__ = [
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "active_mutes",
     "agreements_for_console",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
     "approved_application_covering",
+    "audit_label",
+    "audits_overview",
     "blacklist_entries_for_export",
     "blacklist_entries_for_page",
     "card",
@@ -79,15 +96,20 @@ __all__ = [
     "comment_row",
     "credit_policy_history",
     "current_agreement",
+    "decided_comments",
+    "finding_alert",
+    "findings_for_page",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
     "live_streams_for_console",
+    "muted_viewers",
     "news_application_by_id",
     "news_application_for_page",
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "open_finding_alerts",
     "open_verification_review_count",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
@@ -96,8 +118,12 @@ __all__ = [
     "publishers_needing_blacklist_enforcement",
     "publishers_not_accepting",
     "queue_window",
+    "recent_audit_runs",
+    "sensitive_terms_for_page",
     "snapshot_url",
     "streams_claimed_by",
+    "term_list_versions",
+    "unresolved_finding_count",
     "verification_review_row",
     "verification_reviews_for_console",
 ]
