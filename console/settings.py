@@ -411,6 +411,9 @@ LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, mi
 # Beat reads its schedule from the database (django-celery-beat): the housekeeping entries above are
 # copied there at start, and each audit's crontab is edited by compliance admins without a deploy.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Staffing (Art. 7): the most live streams, weighted by tier and audience, per member of staff on
+# duty before the staffing audit warns (nobody on duty while streams are live is always critical).
+LIVEWARD_STAFFING_MAX_LOAD = env_float("LIVEWARD_STAFFING_MAX_LOAD", 60.0, minimum=0.1, maximum=100000.0)
 
 # --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
 

@@ -23,6 +23,12 @@ from moderation.queries.comments import (
     comment_by_id,
     held_comments,
 )
+from moderation.queries.coverage import (
+    live_stream_coverage,
+    on_duty_names,
+    staffing_load,
+    stream_weight,
+)
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
     PUBLISHER_PAGE_EVENTS,
@@ -85,12 +91,14 @@ __all__ = [
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
+    "live_stream_coverage",
     "live_streams_for_console",
     "news_application_by_id",
     "news_application_for_page",
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "on_duty_names",
     "open_finding_alerts",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
@@ -100,6 +108,8 @@ __all__ = [
     "queue_window",
     "recent_audit_runs",
     "snapshot_url",
+    "staffing_load",
+    "stream_weight",
     "streams_claimed_by",
     "unresolved_finding_count",
 ]

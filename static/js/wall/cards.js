@@ -1,7 +1,7 @@
 // One card: the stream's facts written into its <li> (from #card-template), changing only the text
 // and attributes that differ, and the relative times that drift while the card stays the same.
 import { T, fmt, lang, streamUrl, wall } from "./page.js";
-import { results, state } from "./state.js";
+import { cards, results, state } from "./state.js";
 
 function field(element, name) {
   return element.querySelector('[data-field="' + name + '"]');
@@ -48,6 +48,7 @@ export function renderCard(element, card) {
   element.dataset.state = cardState;
   element.classList.toggle("is-news", !!(card.category && card.category.is_news));
   element.classList.toggle("is-flagged", !!card.review_flag);
+  markOverdue(element, card);
   element.classList.toggle("mine", state.mine.has(card.id));
   const img = element.querySelector(".card-shot img");
   const placeholder = element.querySelector(".shot-placeholder");
@@ -108,6 +109,19 @@ export function renderCard(element, card) {
 function patrolledText(node) {
   if (!node.dataset.at) return T.never_patrolled;
   return fmt(T.patrolled_by, { name: node.dataset.name, when: ago(node.dataset.at) });
+}
+
+// A live stream past its patrol interval (patrol_due_at) is marked overdue as it becomes so.
+function markOverdue(element, card) {
+  const due = Date.parse(card.patrol_due_at);
+  element.classList.toggle("is-overdue", (card.state || "live") === "live" && !isNaN(due) && due < Date.now());
+}
+
+export function refreshOverdue() {
+  wall.querySelectorAll(".wall-card").forEach(function (element) {
+    const card = cards.get(Number(element.dataset.stream));
+    if (card) markOverdue(element, card);
+  });
 }
 
 export function refreshTimes() {

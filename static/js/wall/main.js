@@ -13,7 +13,7 @@
 // (action frames, acks, errors), keys.js (keys, clicks, the key help). This one wires them up.
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
 import { onAck, onError, retryPending } from "./actions.js";
-import { refreshTimes } from "./cards.js";
+import { refreshOverdue, refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
 import { listenToHelp, listenToKeys } from "./keys.js";
 import { paintCount } from "./paint.js";
@@ -67,6 +67,7 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
 
 connect(handle);
 setInterval(refreshTimes, 30000);
+setInterval(refreshOverdue, 5000);
 // For tests and the curious: the wall's state, read-only by convention.
 window.liveward = {
   cards: cards, view: view, pending: pending,
