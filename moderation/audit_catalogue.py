@@ -34,6 +34,9 @@ AUDITS: tuple[AuditSpec, ...] = (
     AuditSpec("news_licences", _("News licences and approvals"), _("Art. 5"), "* * * * *"),
     AuditSpec("blacklist_sweep", _("Blacklisted identities under new accounts"), _("Art. 15"), "*/5 * * * *"),
     AuditSpec("patrol_coverage", _("Patrol coverage: every live stream watched in time"), _("Art. 7"), "* * * * *"),
+    AuditSpec(
+        "reconciliation", _("Reconciliation: the gate and the nodes agree on what is live"), _("Art. 8"), "* * * * *"
+    ),
     AuditSpec("staffing", _("Staffing: patrollers on duty for the streams live"), _("Art. 7"), "* * * * *"),
 )
 

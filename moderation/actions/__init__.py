@@ -81,6 +81,14 @@ from moderation.actions.patrol import (
     mark_patrolled,
     suspend_publisher,
 )
+from moderation.actions.reconciliation import (
+    NodeReconciliation,
+    close_lost_stream,
+    cut_unallowed_session,
+    mark_node_reachable,
+    mark_node_unreachable,
+    reconcile_node,
+)
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
     accept_agreement,
@@ -111,6 +119,7 @@ __all__ = [
     "BlacklistedIdentity",
     "LevelSpec",
     "ModerationError",
+    "NodeReconciliation",
     "NotOnDutyError",
     "Verdict",
     "accept_agreement",
@@ -124,10 +133,12 @@ __all__ = [
     "charge_for_action",
     "claim_streams",
     "claim_webhook_delivery",
+    "close_lost_stream",
     "close_publisher",
     "close_publisher_account",
     "create_category",
     "cut_news_stream",
+    "cut_unallowed_session",
     "cut_uncovered_news_stream",
     "decide_appeal",
     "decide_held_comment",
@@ -146,6 +157,8 @@ __all__ = [
     "lapse_application",
     "lift_block",
     "lift_suspension",
+    "mark_node_reachable",
+    "mark_node_unreachable",
     "mark_patrolled",
     "mark_webhook_delivered",
     "nightly_earn_back",
@@ -156,6 +169,7 @@ __all__ = [
     "publish_credit_policy",
     "queue_audit_run",
     "receive_comment",
+    "reconcile_node",
     "record_finding",
     "record_gate_decision",
     "record_platform_licence",

@@ -59,6 +59,8 @@ def card(stream: Stream) -> dict:
         "state": state,
         "end_reason": stream.end_reason or None,
         "node": stream.node.name,
+        # The node did not answer the last reconciliation: whether the stream is really live is unknown.
+        "node_state": "unknown" if stream.node.unreachable_since else "ok",
     }
 
 

@@ -114,7 +114,16 @@ function patrolledText(node) {
 // A live stream past its patrol interval (patrol_due_at) is marked overdue as it becomes so.
 function markOverdue(element, card) {
   const due = Date.parse(card.patrol_due_at);
-  element.classList.toggle("is-overdue", (card.state || "live") === "live" && !isNaN(due) && due < Date.now());
+  const overdue = (card.state || "live") === "live" && !isNaN(due) && due < Date.now();
+  const unknown = card.node_state === "unknown";
+  element.classList.toggle("is-overdue", overdue);
+  // Reconciliation could not ask the stream's node: its state is unknown (docs/audits.md).
+  element.classList.toggle("node-unknown", unknown);
+  const title = unknown ? T.node_unknown : overdue ? T.patrol_overdue : "";
+  if ((element.getAttribute("title") || "") !== title) {
+    if (title) element.setAttribute("title", title);
+    else element.removeAttribute("title");
+  }
 }
 
 export function refreshOverdue() {
