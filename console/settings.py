@@ -414,6 +414,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Staffing (Art. 7): the most live streams, weighted by tier and audience, per member of staff on
 # duty before the staffing audit warns (nobody on duty while streams are live is always critical).
 LIVEWARD_STAFFING_MAX_LOAD = env_float("LIVEWARD_STAFFING_MAX_LOAD", 60.0, minimum=0.1, maximum=100000.0)
+# Inspection exports (docs/records.md): hours a built export is kept before its file is deleted.
+LIVEWARD_EXPORT_KEEP_HOURS = env_int("LIVEWARD_EXPORT_KEEP_HOURS", 72, minimum=1, maximum=24 * 90)
+CELERY_BEAT_SCHEDULE["liveward-expire-exports"] = {
+    "task": "moderation.tasks.exports.expire_inspection_exports",
+    "schedule": 600.0,
+    "options": {"expires": 600.0},
+}
 
 # --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
 

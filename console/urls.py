@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import audits, blacklist, credit, health, media, news, patrol
+from console.views import audits, blacklist, credit, health, media, news, patrol, records
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -28,6 +28,9 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("records/exports/", records.exports, name="exports"),
+    path("records/exports/<int:export_id>/progress", records.export_progress, name="export-progress"),
+    path("records/exports/<int:export_id>/download", records.export_download, name="export-download"),
     path("audits/", audits.audits, name="audits"),
     path("audits/runs/<int:run_id>/", audits.audit_run, name="audit-run"),
     path("audits/<slug:name>/run", audits.audit_run_now, name="audit-run-now"),

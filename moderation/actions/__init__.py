@@ -58,6 +58,13 @@ from moderation.actions.gate import (
     touch_stream_session,
     withdraw_unanswered_stream,
 )
+from moderation.actions.inspection_exports import (
+    build_inspection_export,
+    expire_inspection_exports,
+    record_export_download,
+    request_inspection_export,
+    validate_export_request,
+)
 from moderation.actions.licences import (
     record_platform_licence,
     submit_publisher_licence,
@@ -130,6 +137,7 @@ __all__ = [
     "audit_news_licences",
     "begin_audit_run",
     "block_stream",
+    "build_inspection_export",
     "charge_for_action",
     "claim_streams",
     "claim_webhook_delivery",
@@ -150,6 +158,7 @@ __all__ = [
     "ensure_audit_schedules",
     "ensure_credit_policy",
     "escalate_stream",
+    "expire_inspection_exports",
     "export_blacklist",
     "finish_audit_run",
     "flag_stream_for_review",
@@ -170,6 +179,7 @@ __all__ = [
     "queue_audit_run",
     "receive_comment",
     "reconcile_node",
+    "record_export_download",
     "record_finding",
     "record_gate_decision",
     "record_platform_licence",
@@ -185,6 +195,7 @@ __all__ = [
     "replace_live_session",
     "report_audit_progress",
     "request_blacklist_removal",
+    "request_inspection_export",
     "resolve_finding",
     "reverse_blacklisting",
     "reverse_credit_event",
@@ -201,6 +212,7 @@ __all__ = [
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",
+    "validate_export_request",
     "verify_publisher_licence",
     "warn_publisher",
     "withdraw_news_application",

@@ -21,11 +21,21 @@ from moderation.models.news import (
 )
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
+from moderation.models.retention import (
+    DEFAULT_RETENTION_DAYS,
+    MINIMUM_RETENTION_DAYS,
+    InspectionExport,
+    LegalHold,
+    RecordKind,
+    RetentionRule,
+)
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "MINIMUM_RETENTION_DAYS",
     "Appeal",
     "AuditRun",
     "BlacklistClosure",
@@ -40,6 +50,8 @@ __all__ = [
     "Finding",
     "GateDecision",
     "IdentityHashState",
+    "InspectionExport",
+    "LegalHold",
     "LicenceScope",
     "MediaServer",
     "ModerationAction",
@@ -51,6 +63,8 @@ __all__ = [
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
+    "RecordKind",
+    "RetentionRule",
     "ServiceAgreement",
     "Snapshot",
     "Stream",

@@ -55,6 +55,7 @@ from moderation.queries.payloads import (
     news_application_row,
     snapshot_url,
 )
+from moderation.queries.records import EXPORT_READERS, export_rows
 from moderation.queries.streams import (
     QUEUE_WINDOW_MAX,
     cards_for_streams,
@@ -67,6 +68,7 @@ from moderation.queries.streams import (
 )
 
 __all__ = [
+    "EXPORT_READERS",
     "OPEN_NEWS_STATUSES",
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
@@ -86,6 +88,7 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "export_rows",
     "finding_alert",
     "findings_for_page",
     "held_comments",
