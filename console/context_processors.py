@@ -26,6 +26,8 @@ def console(request) -> dict:
     if permissions.may(user, "audit.read"):
         context["nav_audits"] = True
         context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
+    if permissions.may(user, "records.read"):
+        context["nav_records"] = True
     if permissions.may(user, "records.export"):
         context["nav_exports"] = True
     if permissions.may(user, "audit.alerts"):

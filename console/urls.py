@@ -28,6 +28,7 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("records/retention/", records.retention_page, name="retention"),
     path("records/exports/", records.exports, name="exports"),
     path("records/exports/<int:export_id>/progress", records.export_progress, name="export-progress"),
     path("records/exports/<int:export_id>/download", records.export_download, name="export-download"),

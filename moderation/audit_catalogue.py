@@ -37,6 +37,8 @@ AUDITS: tuple[AuditSpec, ...] = (
     AuditSpec(
         "reconciliation", _("Reconciliation: the gate and the nodes agree on what is live"), _("Art. 8"), "* * * * *"
     ),
+    AuditSpec("records", _("Records: the last sixty days whole, holds kept"), _("Art. 16"), "17 * * * *"),
+    AuditSpec("retention_purge", _("Purge beyond retention"), _("Art. 16"), "30 3 * * *"),
     AuditSpec("staffing", _("Staffing: patrollers on duty for the streams live"), _("Art. 7"), "* * * * *"),
 )
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from moderation.actions.inspection_exports import validate_export_request
 from moderation.errors import ModerationError
-from moderation.models import InspectionExport
+from moderation.models import MINIMUM_RETENTION_DAYS, InspectionExport, LegalHold, RecordKind
 from moderation.text_input import TextInputForm
 
 EXPORT_ERRORS = {
@@ -44,3 +44,21 @@ class InspectionExportForm(TextInputForm, forms.Form):
         except ModerationError as exc:
             raise forms.ValidationError(str(EXPORT_ERRORS.get(exc.code, "%(detail)s")) % {"detail": exc}) from None
         return cleaned
+
+
+class RetentionForm(TextInputForm, forms.Form):
+    kind = forms.ChoiceField(label=_("Records"), choices=RecordKind.choices)
+    days = forms.IntegerField(label=_("Days kept"), min_value=MINIMUM_RETENTION_DAYS, max_value=3650)
+
+
+class LegalHoldForm(TextInputForm, forms.Form):
+    scope = forms.ChoiceField(label=_("Hold"), choices=LegalHold.Scope.choices)
+    publisher = forms.IntegerField(label=_("Publisher id"), required=False, min_value=1)
+    stream = forms.IntegerField(label=_("Stream id"), required=False, min_value=1)
+    period_start = forms.DateTimeField(
+        label=_("From"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    period_end = forms.DateTimeField(
+        label=_("Until"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -96,6 +96,12 @@ from moderation.actions.reconciliation import (
     mark_node_unreachable,
     reconcile_node,
 )
+from moderation.actions.records import (
+    place_legal_hold,
+    purge_expired_records,
+    release_legal_hold,
+    set_retention,
+)
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
     accept_agreement,
@@ -174,8 +180,10 @@ __all__ = [
     "notify_platform",
     "open_stream",
     "perform_cut",
+    "place_legal_hold",
     "publish_agreement",
     "publish_credit_policy",
+    "purge_expired_records",
     "queue_audit_run",
     "receive_comment",
     "reconcile_node",
@@ -191,6 +199,7 @@ __all__ = [
     "register_publisher",
     "reject_blacklist_removal",
     "release_claims",
+    "release_legal_hold",
     "reopen_publisher",
     "replace_live_session",
     "report_audit_progress",
@@ -205,6 +214,7 @@ __all__ = [
     "set_audit_schedule",
     "set_media_server_play_url",
     "set_publisher_verification",
+    "set_retention",
     "settle_credit_charges",
     "submit_appeal",
     "submit_news_application",

@@ -84,6 +84,8 @@ class LegalHold(models.Model):
     period_start = models.DateTimeField(_("period start"), null=True, blank=True)
     period_end = models.DateTimeField(_("period end"), null=True, blank=True)
     reason = models.TextField(_("reason"))
+    # What the hold covered when it was placed, per kind: the records audit checks none of it went.
+    held_counts = models.JSONField(_("records held"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("placed by"), related_name="+", on_delete=models.PROTECT
