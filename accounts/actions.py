@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime, timedelta
 
+from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -75,13 +76,60 @@ def create_staff_user(
     password: str,
     display_name: str = "",
     actor: User | None = None,
+    temporary_password: bool = False,
 ) -> User:
-    """Create a staff user holding one role."""
+    """Create a staff user holding one role; the password must pass the validators (ValueError if not).
+
+    With ``temporary_password`` the account must choose its own password before it may do anything.
+    """
     Role(role)  # raises ValueError for an unknown role
-    user = User.objects.create_user(username=username, password=password, display_name=display_name)
+    if User.objects.filter(username=username).exists():
+        raise ValueError(f"a user named {username!r} exists already")
+    user = User(username=username, display_name=display_name, must_change_password=temporary_password)
+    try:
+        user.full_clean(exclude=["password"])
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValueError("; ".join(exc.messages)) from None
+    user.set_password(password)
+    user.save()
     user.groups.add(Group.objects.get(name=role))
-    log_staff_action(actor, "staff.create", target=user, data={"role": role})
+    log_staff_action(actor, "staff.create", target=user, data={"role": role, "temporary_password": temporary_password})
     return user
+
+
+@transaction.atomic
+def change_password(user: User, *, new_password: str, ip: str | None = None) -> User:
+    """Set the user's own new password (validated; ValueError if refused) and lift a forced change."""
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValueError("; ".join(exc.messages)) from None
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    log_staff_action(user, "password.change", target=user, ip=ip)
+    return user
+
+
+def unlock_login(*, username: str = "", address: str = "", actor: User, ip: str | None = None) -> int:
+    """Lift a login lockout of an account or an address (compliance admins); return the attempts cleared."""
+    from axes.utils import reset
+
+    username, address = username.strip(), address.strip()
+    if bool(username) == bool(address):
+        raise ValueError("name exactly one of an account or an address to unlock")
+    if address:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError:
+            raise ValueError(f"{address!r} is not an IP address") from None
+    with transaction.atomic():
+        cleared = reset(username=username or None, ip=address or None)
+        log_staff_action(
+            actor, "login.unlock", data={"username": username, "address": address, "cleared": cleared}, ip=ip
+        )
+    return cleared
 
 
 @transaction.atomic

@@ -10,6 +10,8 @@ class User(AbstractUser):
     """A member of the platform's compliance staff."""
 
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
+    # Set for an account created with a temporary password: it may do nothing but choose its own.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta:
         verbose_name = _("staff user")

@@ -11,6 +11,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
+    path("password/", views.password_change, name="password-change"),
     path("shifts/", views.shifts, name="shifts"),
     path("shifts/check-in", views.check_in, name="shift-check-in"),
     path("shifts/check-out", views.check_out, name="shift-check-out"),

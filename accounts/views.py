@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -66,6 +69,42 @@ def _render_shifts(
             "now": timezone.now(),
         },
         status=status,
+    )
+
+
+@never_cache
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Let the user choose a new password (the old one first); forced for a temporary password."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.change_password(
+                request.user, new_password=form.cleaned_data["new_password1"], ip=actions.client_ip(request)
+            )
+        except ValueError as exc:
+            form.add_error("new_password1", str(exc))
+        else:
+            update_session_auth_hash(request, request.user)  # this session stays, every other one ends
+            messages.success(request, _("Your password is changed."))
+            return redirect("console:home")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "forced": request.user.must_change_password},
+        status=400 if form.errors else 200,
+    )
+
+
+def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None):
+    """Answer a login refused by the lockout (django-axes calls this): 429 and when to try again."""
+    from django.conf import settings
+
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {"minutes": round(settings.AXES_COOLOFF_TIME * 60)},
+        status=429,
     )
 
 

@@ -277,6 +277,7 @@ class Soak:
         self.acknowledged: set[int] = set()
         self.blocks_sent = 0
         self.blocks_unanswered = 0
+        self.blocks_of_ended = 0
         self.on_air_after_block = 0
         self.pairs = 0
         self.console_reconnects = 0
@@ -284,7 +285,6 @@ class Soak:
         self.started = time.monotonic()
         self.stop = asyncio.Event()
         self.live_sim: dict[str, float] = {}  # key -> when it went live (gate allowed)
-        self.stream_ids: dict[str, int] = {}  # title (= key) -> stream id, from the consoles' frames
         self.sessions: list[str] = []
         self.cpu = CpuMeter(run_command)
 
@@ -373,14 +373,6 @@ class Soak:
             frame = json.loads(raw)
             if frame.get("type") == "error":
                 self.errors[f"console_error_{frame.get('code')}"] += 1
-            if number == 0:
-                self.note_streams(frame)
-
-    def note_streams(self, frame: dict) -> None:
-        cards = frame.get("streams") or ([frame["stream"]] if isinstance(frame.get("stream"), dict) else [])
-        for card in cards:
-            if isinstance(card, dict) and card.get("title") and card.get("id"):
-                self.stream_ids[card["title"]] = card["id"]
 
     # blocks ------------------------------------------------------------------------------------
 
@@ -403,9 +395,13 @@ class Soak:
             now = time.monotonic()
             if now >= next_at:
                 next_at += 1.0
-                candidates = [k for k, at in self.live_sim.items() if now - at > 1.0 and k in self.stream_ids]
-                if candidates:
-                    key = random.choice(candidates)
+                candidates = [k for k, at in self.live_sim.items() if now - at > 1.0]
+                # The key's live session, from the database: a console's frames show only its window,
+                # and an id learnt from them may be an earlier session's of the same key.
+                stream_id = (
+                    await asyncio.to_thread(self.live_stream_of, random.choice(candidates)) if candidates else None
+                )
+                if stream_id is not None:
                     request_id = f"soak-{self.blocks_sent}"
                     self.blocks_sent += 1
                     pending[request_id] = time.perf_counter()
@@ -414,7 +410,7 @@ class Soak:
                             {
                                 "type": "action",
                                 "kind": "block",
-                                "stream": self.stream_ids[key],
+                                "stream": stream_id,
                                 "reason": "violence_terror",
                                 "request_id": request_id,
                             }
@@ -425,15 +421,16 @@ class Soak:
             except TimeoutError:
                 continue
             frame = json.loads(raw)
-            self.note_streams(frame)
             request_id = frame.get("request_id")
             if request_id in pending and frame.get("type") in ("ack", "error"):
                 sent = pending.pop(request_id)
                 if frame["type"] == "ack":
                     self.block_latencies.append(time.perf_counter() - sent)
                     self.acknowledged.add(frame["action"]["id"])
-                elif frame.get("code") not in ("stream_ended", "not_found"):
-                    self.errors[f"block_error_{frame.get('code')}"] += 1  # the stream ended meanwhile is fine
+                elif frame.get("code") in ("stream_ended", "not_found"):
+                    self.blocks_of_ended += 1  # the session ended between the lookup and the block: fine
+                else:
+                    self.errors[f"block_error_{frame.get('code')}"] += 1
             for request_id, sent in list(pending.items()):
                 if time.perf_counter() - sent > 10:
                     del pending[request_id]
@@ -690,6 +687,7 @@ def main() -> None:
         "gate_p50_ms": gate["p50_ms"],
         "blocks_sent": soak.blocks_sent,
         "blocks_acknowledged": len(soak.block_latencies),
+        "blocks_of_ended_streams": soak.blocks_of_ended,
         "block_p50_ms": block["p50_ms"],
         "pairs_blocked": soak.pairs,
         "console_reconnects": soak.console_reconnects,

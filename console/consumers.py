@@ -152,7 +152,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.send_error("unavailable", "the database is unavailable; try again", request_id=request_id)
 
     async def handle_ping(self, message: dict, received: float) -> None:
-        await self.send_json({"type": "pong", "id": message.get("id")})
+        await self.send_json({"type": "pong", "id": message.get("id"), "feed": events.feed_up()})
 
     async def handle_resync(self, message: dict, received: float) -> None:
         await self.send_snapshot(message)

@@ -22,6 +22,7 @@ def console(request) -> dict:
         "nav_news_queue": permissions.may(user, "news.review"),
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
+        "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
     if permissions.may(user, "audit.read"):
         context["nav_audits"] = True

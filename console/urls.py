@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import audits, blacklist, credit, health, media, news, patrol, records
+from console.views import audits, blacklist, credit, health, media, news, patrol, records, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -41,6 +41,8 @@ console_pages = [
         audits.finding_handle,
         name="audit-finding",
     ),
+    path("security/lockouts/", security.lockouts, name="lockouts"),
+    path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
 ]
 
 urlpatterns = [

@@ -363,6 +363,40 @@ def _get_sender() -> _Sender:
         return _sender
 
 
+# Whether this process reaches the Redis that carries the deltas: the consoles' pong carries it, so
+# the indicator says "updates paused" while Redis is down instead of a green "live" over a silent wall.
+_feed_lock = threading.Lock()
+_feed = {"up": True, "checked_at": float("-inf"), "checking": False}
+_FEED_CHECK_SECONDS = 1.0
+
+
+def feed_up() -> bool:
+    """Whether deltas reach the consoles from here; never blocks (a check runs at most once a second).
+
+    The answer is the last check's (at most about two seconds old): Redis answered a PING and the
+    sender is not dropping events.
+    """
+    with _feed_lock:
+        start = not _feed["checking"] and time.monotonic() - _feed["checked_at"] >= _FEED_CHECK_SECONDS
+        if start:
+            _feed["checking"] = True
+        up = _feed["up"]
+    if start:
+        threading.Thread(target=_check_feed, name="liveward-feed-check", daemon=True).start()
+    return up
+
+
+def _check_feed() -> None:
+    try:
+        _reserve_script().registered_client.ping()
+        sender = _sender
+        up = sender is None or not sender.failing
+    except Exception:  # whatever stops the PING (Redis' errors, a bad socket) means down
+        up = False
+    with _feed_lock:
+        _feed.update(up=up, checked_at=time.monotonic(), checking=False)
+
+
 def queue_delta(event: str, stream_id: int, card: dict | None = None) -> None:
     """Queue a delta about one stream for every console; returns at once.
 

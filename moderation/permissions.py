@@ -73,6 +73,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "records.export": (COMPLIANCE_ADMIN, INSPECTOR),
     "records.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "records.manage": (COMPLIANCE_ADMIN,),
+    # Security: login lockouts and their unlock.
+    "security.lockouts": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),

@@ -8,8 +8,9 @@
 //
 // onFrame gets every frame; for hello, info.reconnected tells that frames may have been missed.
 // The indicator (#live-indicator) takes its texts from its data-text-<state> attributes: live,
-// syncing (open, but the page is catching up), down, connecting. It follows the heartbeat, not the
-// close event: a dead connection can stay "open" for minutes before the browser notices.
+// syncing (open, but the page is catching up), stale (open, but the server says its updates do not
+// flow: Redis is down; pong's "feed"), down, connecting. It follows the heartbeat, not the close
+// event: a dead connection can stay "open" for minutes before the browser notices.
 (function () {
   "use strict";
   // A ping every PING_EVERY; a socket that answers nothing for PONG_TIMEOUT after one is dead, and so
@@ -17,11 +18,12 @@
   // server answers a socket's frames in order, so a ping can wait behind an action whose media
   // server takes its full timeout (LIVEWARD_MEDIA_SERVER_TIMEOUT, 3 s by default): hence 5 s.
   var PING_EVERY = 2000, PONG_TIMEOUT = 5000, HELLO_TIMEOUT = 10000, TICK = 500, MAX_BACKOFF = 30000;
+  var FEED_FRAMES = { hello: true, snapshot: true, delta: true, resync_needed: true };
 
   function open(options) {
     var indicator = document.getElementById("live-indicator");
     var socket = null, backoff = 1000, reconnectTimer = null, everConnected = false, dropped = false;
-    var greeted = false, openedAt = 0, lastHeard = 0, pingSentAt = 0, syncing = false;
+    var greeted = false, openedAt = 0, lastHeard = 0, pingSentAt = 0, syncing = false, feedDown = false;
 
     function setState(state) {
       if (!indicator || indicator.dataset.state === state) return;
@@ -30,7 +32,7 @@
     }
 
     function showLive() {
-      setState(syncing ? "syncing" : "live");
+      setState(feedDown ? "stale" : syncing ? "syncing" : "live");
     }
 
     function send(frame) {
@@ -67,6 +69,13 @@
         try { frame = JSON.parse(message.data); } catch (error) { return; }
         lastHeard = Date.now();
         var info = {};
+        if (frame.type === "pong" && typeof frame.feed === "boolean") {
+          feedDown = !frame.feed; // when it comes back, the server's resync_needed makes the page catch up
+          if (greeted) showLive();
+        } else if (FEED_FRAMES[frame.type] && feedDown) {
+          feedDown = false; // numbered from Redis, or carried by it: the feed answers again
+          if (greeted) showLive();
+        }
         if (frame.type === "hello") {
           backoff = 1000;
           info.reconnected = dropped;

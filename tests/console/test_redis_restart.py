@@ -110,9 +110,18 @@ class Console:
         self.socket.send(json.dumps({"type": "resync"}))
         return self.next("snapshot")
 
-    def ping(self) -> None:
+    def ping(self) -> dict:
         self.socket.send(json.dumps({"type": "ping", "id": "still-there"}))
-        assert self.next("pong") == {"type": "pong", "id": "still-there"}
+        pong = self.next("pong")
+        assert pong["id"] == "still-there" and isinstance(pong["feed"], bool), pong
+        return pong
+
+    def wait_for_feed(self, up: bool, timeout: float = 10.0) -> None:
+        """Ping until the server says its deltas flow (``up``) or do not."""
+        deadline = time.monotonic() + timeout
+        while self.ping()["feed"] is not up:
+            assert time.monotonic() < deadline, f"the pong never said feed={up}"
+            time.sleep(0.2)
 
 
 @pytest.fixture
@@ -194,10 +203,11 @@ def test_events_lost_while_redis_is_down_reach_the_consoles_when_it_returns(
     first = publish(console_server, stream_keys[0].key, client_id="1")
     assert patrol.delta_opening(first)["epoch"] == first_epoch
 
+    assert patrol.ping()["feed"] is True
     own_redis.stop()
     # The gate answers and the stream opens: sending its delta fails, and nobody waits on that.
     during = publish(console_server, stream_keys[1].key, client_id="2")
-    patrol.ping()
+    patrol.wait_for_feed(False)  # the socket is open, but the console is told its updates do not flow
     time.sleep(1.5)  # the sender has tried Redis and dropped the delta
     own_redis.start()
 
@@ -207,6 +217,7 @@ def test_events_lost_while_redis_is_down_reach_the_consoles_when_it_returns(
     snapshot = patrol.resync()
     assert snapshot["epoch"] == notice["epoch"]
     assert {card["id"] for card in snapshot["streams"]} == {first, during}
+    patrol.wait_for_feed(True)
 
 
 def test_a_frozen_redis_holds_up_no_publish_and_the_consoles_resync_when_it_thaws(
@@ -259,7 +270,9 @@ def test_the_wall_catches_up_after_its_redis_restarts_without_a_reload(
 
     own_redis.stop()
     during = publish(console_server, stream_keys[3].key, client_id="4")  # its delta is lost
-    time.sleep(1.5)
+    # The socket stays open; the indicator says updates are paused, not "online".
+    page.wait_for_selector('#live-indicator[data-state="stale"]', timeout=15_000)
+    assert page.inner_text("#live-indicator") == "更新暂停"
     own_redis.start()
     page.wait_for_selector(f"#card-{during}", timeout=15_000)
     after = publish(console_server, stream_keys[4].key, client_id="5")
