@@ -432,6 +432,20 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 LIVEWARD_STAFFING_MAX_LOAD = env_float("LIVEWARD_STAFFING_MAX_LOAD", 60.0, minimum=0.1, maximum=100000.0)
 # Inspection exports (docs/records.md): hours a built export is kept before its file is deleted.
 LIVEWARD_EXPORT_KEEP_HOURS = env_int("LIVEWARD_EXPORT_KEEP_HOURS", 72, minimum=1, maximum=24 * 90)
+# The day's compliance report goes to compliance admins at this local hour (Django's mail backend:
+# EMAIL_BACKEND, console by default; DEFAULT_FROM_EMAIL).
+LIVEWARD_COMPLIANCE_REPORT_HOUR = env_int("LIVEWARD_COMPLIANCE_REPORT_HOUR", 8, minimum=0, maximum=23)
+CELERY_BEAT_SCHEDULE["liveward-compliance-report"] = {
+    "task": "moderation.tasks.reports.mail_compliance_report",
+    "schedule": crontab(hour=LIVEWARD_COMPLIANCE_REPORT_HOUR, minute=5),
+}
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "liveward@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 CELERY_BEAT_SCHEDULE["liveward-expire-exports"] = {
     "task": "moderation.tasks.exports.expire_inspection_exports",
     "schedule": 600.0,

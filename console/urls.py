@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import audits, blacklist, credit, health, media, news, patrol, records, security
+from console.views import audits, blacklist, credit, dashboard, health, media, news, patrol, records, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -28,6 +28,8 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/report/", dashboard.daily_report, name="compliance-report"),
     path("records/retention/", records.retention_page, name="retention"),
     path("records/exports/", records.exports, name="exports"),
     path("records/exports/<int:export_id>/progress", records.export_progress, name="export-progress"),

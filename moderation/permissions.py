@@ -69,6 +69,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "audit.handle": (PATROLLER, COMPLIANCE_ADMIN),
     "audit.run": (COMPLIANCE_ADMIN,),
     "audit.schedule": (COMPLIANCE_ADMIN,),
+    # The compliance dashboard, and who gets the day's report by mail.
+    "dashboard.view": ANY_STAFF,
+    "compliance.report": (COMPLIANCE_ADMIN,),
     # Records (Art. 14, 16): exports for inspections, retention and legal holds.
     "records.export": (COMPLIANCE_ADMIN, INSPECTOR),
     "records.read": (COMPLIANCE_ADMIN, INSPECTOR),

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import OuterRef, Subquery
 
-from accounts.actions import on_duty
+from accounts.models import Shift
 from moderation.models import ModerationAction, Stream
 
 # Staffing (Art. 7, staff in proportion to scale): how much one live stream weighs, by its category's
@@ -84,10 +84,13 @@ def staffing_load() -> dict:
     for risk_tier, viewers in Stream.objects.live().values_list("category__risk_tier", "viewers").iterator(5000):
         weight += stream_weight(risk_tier=risk_tier, viewers=viewers)
         count += 1
-    staff = [str(user) for user in on_duty()]
+    staff = on_duty_names()
     return {"live_streams": count, "weighted_streams": round(weight, 1), "on_duty": staff}
 
 
 def on_duty_names() -> list[str]:
-    """The names of the staff on duty now."""
-    return [str(user) for user in on_duty()]
+    """The names of the staff on duty now (an open shift each), the earliest check-in first."""
+    # Open shifts, not accounts.actions.on_duty(): its filter across the reverse join also matches
+    # staff who never checked in at all.
+    shifts = Shift.objects.filter(ended_at__isnull=True).select_related("user").order_by("started_at", "pk")
+    return [str(shift.user) for shift in shifts]

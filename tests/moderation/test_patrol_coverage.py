@@ -106,3 +106,10 @@ def test_the_last_shift_ending_while_streams_are_live_runs_the_staffing_audit_at
         current_app.conf.task_always_eager = previous
     run = AuditRun.objects.get(audit="staffing")
     assert run.is_finished and Finding.objects.get().key == "staffing:nobody-on-duty"
+
+
+def test_staff_who_never_checked_in_are_not_on_duty(stream_key, nginx_node, patroller, admin):
+    live(stream_key, nginx_node, minutes_ago=1)
+    summary = run_audit.apply(args=["staffing"]).get()
+    assert summary["on_duty"] == 0
+    assert Finding.objects.get().key == "staffing:nobody-on-duty"
