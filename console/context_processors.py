@@ -35,6 +35,8 @@ def console(request) -> dict:
         context["nav_exports"] = True
     if permissions.may(user, "audit.alerts"):
         context["audit_alerts"] = True
+    if permissions.may(user, "terms.read"):
+        context["nav_terms"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

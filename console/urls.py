@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import audits, blacklist, credit, dashboard, health, media, news, patrol, records, security
+from console.views import audits, blacklist, comments, credit, dashboard, health, media, news, patrol, records, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -18,6 +18,10 @@ console_pages = [
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),
     path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
+    path("comments/terms/", comments.terms, name="terms"),
+    path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),
+    path("comments/terms/import/", comments.terms_import, name="terms-import"),
+    path("comments/terms/export/", comments.terms_export, name="terms-export"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),

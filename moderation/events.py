@@ -46,11 +46,14 @@ QUEUE_GROUP = "queue"  # every console watching the live queue
 NEWS_GROUP = "news"  # news reviewers and the editor-in-chief: applications, held comments
 COMPLIANCE_GROUP = "compliance"  # compliance admins: licence alerts
 AUDIT_GROUP = "audits"  # staff on duty (and compliance admins): audits' findings as alerts
+COMMENTS_GROUP = "comments"  # whoever may decide some held comment: the hold queue
 
 # Other events (``event`` frames; docs/console-protocol.md)
 NEWS_APPLICATION = "news.application"  # an application was submitted or changed status
 COMMENT_HELD = "comment.held"  # a comment waits for review
 COMMENT_DECIDED = "comment.decided"  # a held comment was released or rejected
+COMMENTS_HELD = "comments.held"  # comments of one ingest batch wait for review (the hold queue)
+COMMENTS_DECIDED = "comments.decided"  # held comments were released, rejected or removed (the hold queue)
 LICENCE_EXPIRING = "licence.expiring"  # a news licence expires within the alert window
 LICENCE_EXPIRED = "licence.expired"  # a news licence expired: approvals relying on it lapsed
 AUDIT_FINDING = "audit.finding"  # an audit found something, or a finding was acknowledged or resolved
@@ -467,12 +470,20 @@ def news_application_changed(application_id: int) -> None:
         send_to_group(NEWS_GROUP, NEWS_APPLICATION, row)
 
 
-def comment_held(row: dict) -> None:
-    send_to_group(NEWS_GROUP, COMMENT_HELD, row)
+def comments_held(rows: list[dict]) -> None:
+    """Tell the hold queue about newly held comments (one frame per batch); news consoles, one by one."""
+    for row in rows:
+        if row["hold_reason"] == "news_pre_review":
+            send_to_group(NEWS_GROUP, COMMENT_HELD, row)
+    send_to_group(COMMENTS_GROUP, COMMENTS_HELD, {"comments": rows})
 
 
-def comment_decided(row: dict) -> None:
-    send_to_group(NEWS_GROUP, COMMENT_DECIDED, row)
+def comments_decided(rows: list[dict]) -> None:
+    """Tell the hold queue and news consoles that held comments were decided."""
+    for row in rows:
+        if row["hold_reason"] == "news_pre_review":
+            send_to_group(NEWS_GROUP, COMMENT_DECIDED, row)
+    send_to_group(COMMENTS_GROUP, COMMENTS_DECIDED, {"comments": rows})
 
 
 def licence_alert(event: str, payload: dict) -> None:

@@ -54,7 +54,19 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "licence.manage": (COMPLIANCE_ADMIN,),
     # Comments held for a reason (Art. 7, 11): who releases or rejects them, by hold reason.
     f"comment.review.{Comment.HoldReason.NEWS_PRE_REVIEW}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
+    f"comment.review.{Comment.HoldReason.CREDIT_PRE_REVIEW}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"comment.review.{Comment.HoldReason.SLOW_MODE}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"comment.review.{Comment.HoldReason.SENSITIVE_TERM}": (PATROLLER, COMPLIANCE_ADMIN),
     "comment.review.other": (COMPLIANCE_ADMIN,),
+    # The hold queue page and its live frames: whoever may decide some held comment, and inspectors.
+    "comments.queue": (PATROLLER, NEWS_REVIEWER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN, INSPECTOR),
+    # Measures on viewers (Art. 14): mute on a stream or everywhere, delete recent comments, unmute.
+    "viewer.measure": (PATROLLER, COMPLIANCE_ADMIN),
+    # A stream's comments switched to hold-all (slow mode) and back.
+    "comments.slow_mode": (PATROLLER, COMPLIANCE_ADMIN),
+    # The sensitive-term list: kept by compliance admins, read by inspectors.
+    "terms.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "terms.manage": (COMPLIANCE_ADMIN,),
     # Credit (Art. 15): the policy, publishers' scores, appeals.
     "credit.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "credit.manage": (COMPLIANCE_ADMIN,),

@@ -37,7 +37,16 @@ from moderation.actions.blacklist import (
 )
 from moderation.actions.blacklist_export import export_blacklist
 from moderation.actions.claims import NotOnDutyError, claim_streams, release_claims
-from moderation.actions.comments import decide_held_comment, receive_comment
+from moderation.actions.comments import (
+    BULK_DECISION_MAX,
+    IncomingComment,
+    Received,
+    decide_held_comment,
+    decide_held_comments,
+    receive_comment,
+    receive_comments,
+    verdict_of,
+)
 from moderation.actions.credit import (
     LevelSpec,
     adjust_credit,
@@ -116,6 +125,15 @@ from moderation.actions.setup import (
     set_publisher_verification,
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
+from moderation.actions.terms import (
+    ImportOutcome,
+    TermFileRefused,
+    add_term,
+    change_term,
+    export_terms,
+    import_terms,
+    parse_term_file,
+)
 from moderation.actions.warnings import warn_publisher
 from moderation.actions.webhooks import (
     claim_webhook_delivery,
@@ -128,22 +146,29 @@ from moderation.errors import ModerationError
 
 __all__ = [
     "APPEAL_TARGETS",
+    "BULK_DECISION_MAX",
     "AppealSubject",
     "BlacklistedIdentity",
+    "ImportOutcome",
+    "IncomingComment",
     "LevelSpec",
     "ModerationError",
     "NodeReconciliation",
     "NotOnDutyError",
+    "Received",
+    "TermFileRefused",
     "Verdict",
     "accept_agreement",
     "acknowledge_finding",
     "add_blacklist_entry",
+    "add_term",
     "adjust_credit",
     "approve_blacklist_removal",
     "audit_news_licences",
     "begin_audit_run",
     "block_stream",
     "build_inspection_export",
+    "change_term",
     "charge_for_action",
     "claim_streams",
     "claim_webhook_delivery",
@@ -156,6 +181,7 @@ __all__ = [
     "cut_uncovered_news_stream",
     "decide_appeal",
     "decide_held_comment",
+    "decide_held_comments",
     "decide_news_application",
     "earn_back",
     "end_stream_session",
@@ -166,8 +192,10 @@ __all__ = [
     "escalate_stream",
     "expire_inspection_exports",
     "export_blacklist",
+    "export_terms",
     "finish_audit_run",
     "flag_stream_for_review",
+    "import_terms",
     "issue_stream_key",
     "lapse_application",
     "lift_block",
@@ -179,6 +207,7 @@ __all__ = [
     "nightly_earn_back",
     "notify_platform",
     "open_stream",
+    "parse_term_file",
     "perform_cut",
     "place_legal_hold",
     "publish_agreement",
@@ -186,6 +215,7 @@ __all__ = [
     "purge_expired_records",
     "queue_audit_run",
     "receive_comment",
+    "receive_comments",
     "reconcile_node",
     "record_export_download",
     "record_finding",
@@ -223,6 +253,7 @@ __all__ = [
     "sweep_blacklist",
     "touch_stream_session",
     "validate_export_request",
+    "verdict_of",
     "verify_publisher_licence",
     "warn_publisher",
     "withdraw_news_application",

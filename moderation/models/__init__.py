@@ -9,7 +9,7 @@ from moderation.models.blacklist import (
     IdentityHashState,
     PublisherDevice,
 )
-from moderation.models.comments import Comment
+from moderation.models.comments import Comment, ViewerMute
 from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
 from moderation.models.news import (
     LicenceScope,
@@ -31,6 +31,7 @@ from moderation.models.retention import (
 )
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
+from moderation.models.terms import SensitiveTerm, TermListVersion
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -65,11 +66,14 @@ __all__ = [
     "ReasonCode",
     "RecordKind",
     "RetentionRule",
+    "SensitiveTerm",
     "ServiceAgreement",
     "Snapshot",
     "Stream",
     "StreamKey",
     "StreamQuerySet",
+    "TermListVersion",
+    "ViewerMute",
     "WebhookDelivery",
     "hash_node_secret",
 ]

@@ -20,8 +20,13 @@ from moderation.queries.blacklist import (
     publishers_needing_blacklist_enforcement,
 )
 from moderation.queries.comments import (
+    active_mutes,
     comment_by_id,
+    decided_comments,
     held_comments,
+    muted_viewers,
+    sensitive_terms_for_page,
+    term_list_versions,
 )
 from moderation.queries.coverage import (
     live_stream_coverage,
@@ -83,6 +88,7 @@ __all__ = [
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
     "actions_by_hour",
+    "active_mutes",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -100,6 +106,7 @@ __all__ = [
     "coverage_now",
     "credit_policy_history",
     "cut_latency",
+    "decided_comments",
     "export_rows",
     "finding_alert",
     "findings_for_page",
@@ -111,6 +118,7 @@ __all__ = [
     "live_stream_coverage",
     "live_streams_by_hour",
     "live_streams_for_console",
+    "muted_viewers",
     "news_application_by_id",
     "news_application_for_page",
     "news_application_row",
@@ -125,10 +133,12 @@ __all__ = [
     "publishers_needing_blacklist_enforcement",
     "queue_window",
     "recent_audit_runs",
+    "sensitive_terms_for_page",
     "snapshot_url",
     "staffing_load",
     "stream_weight",
     "streams_claimed_by",
     "streams_started",
+    "term_list_versions",
     "unresolved_finding_count",
 ]
