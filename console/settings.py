@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from celery.schedules import crontab
 
+from console import environment
 from console.environment import bad_value, check_url, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -385,11 +386,6 @@ CELERY_BEAT_SCHEDULE["liveward-retry-due-webhooks"] = {
     "options": {"expires": 30.0},
 }
 
-# --- news (docs/news.md) ----------------------------------------------------------------------
-
-# The news audit (licences expiring or expired, news streams live without an approval) is one of
-# the audits of docs/audits.md: its schedule is kept in the database and edited on the audits page.
-
 # --- blacklist (docs/blacklist.md) ----------------------------------------------------------
 
 # The key of the identity hashes (HMAC-SHA256) the blacklist matches on. It must never change while
@@ -419,38 +415,26 @@ for _rotation in LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS:
 # Days after which an unreported blacklisting shows as overdue on the console (report to the
 # provincial cyberspace office, Art. 15).
 LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, minimum=1, maximum=365)
-# The sweep for publishers matching entries added later (same identity, new account) is one of the
-# audits of docs/audits.md, scheduled on the audits page.
-
 # --- audits (docs/audits.md) ----------------------------------------------------------------
 
-# Beat reads its schedule from the database (django-celery-beat): the housekeeping entries above are
-# copied there at start, and each audit's crontab is edited by compliance admins without a deploy.
+# Beat reads its schedule from the database (django-celery-beat); audits' crontabs are edited on /audits/.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Staffing (Art. 7): the most live streams, weighted by tier and audience, per member of staff on
-# duty before the staffing audit warns (nobody on duty while streams are live is always critical).
+# Staffing (Art. 7): live streams weighted by tier and audience per member of staff on duty, at most.
 LIVEWARD_STAFFING_MAX_LOAD = env_float("LIVEWARD_STAFFING_MAX_LOAD", 60.0, minimum=0.1, maximum=100000.0)
 # Inspection exports (docs/records.md): hours a built export is kept before its file is deleted.
 LIVEWARD_EXPORT_KEEP_HOURS = env_int("LIVEWARD_EXPORT_KEEP_HOURS", 72, minimum=1, maximum=24 * 90)
-# The day's compliance report goes to compliance admins at this local hour (Django's mail backend:
-# EMAIL_BACKEND, console by default; DEFAULT_FROM_EMAIL).
+# The local hour the day's compliance report is mailed to compliance admins (EMAIL_BACKEND: console).
 LIVEWARD_COMPLIANCE_REPORT_HOUR = env_int("LIVEWARD_COMPLIANCE_REPORT_HOUR", 8, minimum=0, maximum=23)
 CELERY_BEAT_SCHEDULE["liveward-compliance-report"] = {
-    "task": "moderation.tasks.reports.mail_compliance_report",
+    "task": "moderation.tasks.compliance.mail_compliance_report",
     "schedule": crontab(hour=LIVEWARD_COMPLIANCE_REPORT_HOUR, minute=5),
 }
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "liveward@localhost")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-CELERY_BEAT_SCHEDULE["liveward-expire-exports"] = {
-    "task": "moderation.tasks.exports.expire_inspection_exports",
-    "schedule": 600.0,
-    "options": {"expires": 600.0},
-}
+DEFAULT_FROM_EMAIL, EMAIL_HOST = env_str("DEFAULT_FROM_EMAIL", "liveward@localhost"), env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT, EMAIL_USE_TLS = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535), env_bool("EMAIL_USE_TLS", False)
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_USER"), env_str("EMAIL_HOST_PASSWORD")
+_EXPIRE_EXPORTS = "moderation.tasks.exports.expire_inspection_exports"
+CELERY_BEAT_SCHEDULE["liveward-expire-exports"] = {"task": _EXPIRE_EXPORTS, "schedule": 600.0}
 
 # --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
 
@@ -481,6 +465,25 @@ LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5
 LIVEWARD_MAX_HEADER_BYTES = env_int("LIVEWARD_MAX_HEADER_BYTES", 32 * 1024, minimum=8 * 1024, maximum=1024 * 1024)
 # Connections (HTTP and WebSocket) one run-command server process holds before answering 503.
 LIVEWARD_MAX_CONNECTIONS = env_int("LIVEWARD_MAX_CONNECTIONS", 1000, minimum=10)
+
+# --- public reports and emergencies (docs/reports.md) ------------------------------------------
+
+# The first response to a report is due within these seconds (LIVEWARD_REPORT_DEADLINES per category: minors=60,…).
+LIVEWARD_REPORT_RESPONSE_SECONDS = env_int("LIVEWARD_REPORT_RESPONSE_SECONDS", 90, minimum=10, maximum=86400)
+LIVEWARD_REPORT_DEADLINES = environment.env_seconds_by_name("LIVEWARD_REPORT_DEADLINES", minimum=10, maximum=86400)
+# Reports one address (or device) may file per hour; open reports the queue holds at most.
+LIVEWARD_REPORT_LIMIT_PER_HOUR = env_int("LIVEWARD_REPORT_LIMIT_PER_HOUR", 10, minimum=1, maximum=100000)
+LIVEWARD_REPORT_QUEUE_LIMIT = env_int("LIVEWARD_REPORT_QUEUE_LIMIT", 5000, minimum=10)
+# The public form's body (three images of at most 1 MB each); this many reports on one stream in 2 min alert.
+LIVEWARD_REPORT_MAX_BODY = env_int("LIVEWARD_REPORT_MAX_BODY", 3 * 1024 * 1024 + 64 * 1024, minimum=64 * 1024)
+LIVEWARD_REPORT_SURGE = env_int("LIVEWARD_REPORT_SURGE", 5, minimum=2, maximum=1000)
+LIVEWARD_REPORT_URL_HOSTS = env_list("LIVEWARD_REPORT_URL_HOSTS", [])  # a reported link's host; empty: any
+_OVERDUE_REPORTS = {"task": "moderation.tasks.reports.find_overdue_reports", "schedule": 15.0}
+CELERY_BEAT_SCHEDULE["liveward-overdue-reports"] = _OVERDUE_REPORTS
+# Signs the packages of reports to the authorities (HMAC-SHA256); unset: derived from SECRET_KEY.
+LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY")
+_SETTLE_CUTS = {"task": "moderation.tasks.emergencies.settle_pending_emergency_cuts", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["liveward-emergency-cuts"] = _SETTLE_CUTS
 
 # --- logging --------------------------------------------------------------------------------
 

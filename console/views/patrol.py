@@ -177,5 +177,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "comments": stream.page_comments,
             "actions": stream.actions.all(),
             "may_blacklist": permissions.may(request.user, "blacklist.change"),
+            "reports": queries.reports_on_stream(stream.pk) if permissions.may(request.user, "report.read") else [],
+            "may_file_authority_report": permissions.may(request.user, "authority_report.file"),
         },
     )

@@ -23,6 +23,11 @@ from moderation.actions.audits import (
     resolve_finding,
     set_audit_schedule,
 )
+from moderation.actions.authority_reports import (
+    file_authority_report,
+    mark_authority_report_acknowledged,
+    mark_authority_report_submitted,
+)
 from moderation.actions.blacklist import (
     BlacklistedIdentity,
     add_blacklist_entry,
@@ -59,6 +64,14 @@ from moderation.actions.credit import (
     settle_credit_charges,
 )
 from moderation.actions.cuts import perform_cut
+from moderation.actions.emergencies import (
+    confirm_emergency,
+    declare_emergency,
+    emergency_banner,
+    end_emergency,
+    run_emergency_cuts,
+    settle_pending_emergency_cuts,
+)
 from moderation.actions.gate import (
     end_stream_session,
     open_stream,
@@ -110,6 +123,13 @@ from moderation.actions.records import (
     purge_expired_records,
     release_legal_hold,
     set_retention,
+)
+from moderation.actions.reports import (
+    claim_report,
+    dismiss_report,
+    file_report,
+    find_overdue_reports,
+    resolve_report,
 )
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
@@ -170,11 +190,13 @@ __all__ = [
     "build_inspection_export",
     "change_term",
     "charge_for_action",
+    "claim_report",
     "claim_streams",
     "claim_webhook_delivery",
     "close_lost_stream",
     "close_publisher",
     "close_publisher_account",
+    "confirm_emergency",
     "create_category",
     "cut_news_stream",
     "cut_unallowed_session",
@@ -183,7 +205,11 @@ __all__ = [
     "decide_held_comment",
     "decide_held_comments",
     "decide_news_application",
+    "declare_emergency",
+    "dismiss_report",
     "earn_back",
+    "emergency_banner",
+    "end_emergency",
     "end_stream_session",
     "enforce_blacklist",
     "enqueue_webhook",
@@ -193,6 +219,9 @@ __all__ = [
     "expire_inspection_exports",
     "export_blacklist",
     "export_terms",
+    "file_authority_report",
+    "file_report",
+    "find_overdue_reports",
     "finish_audit_run",
     "flag_stream_for_review",
     "import_terms",
@@ -200,6 +229,8 @@ __all__ = [
     "lapse_application",
     "lift_block",
     "lift_suspension",
+    "mark_authority_report_acknowledged",
+    "mark_authority_report_submitted",
     "mark_node_reachable",
     "mark_node_unreachable",
     "mark_patrolled",
@@ -236,16 +267,19 @@ __all__ = [
     "request_blacklist_removal",
     "request_inspection_export",
     "resolve_finding",
+    "resolve_report",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
     "rotate_identity_hashes",
     "rotate_media_server_secret",
+    "run_emergency_cuts",
     "set_audit_schedule",
     "set_media_server_play_url",
     "set_publisher_verification",
     "set_retention",
     "settle_credit_charges",
+    "settle_pending_emergency_cuts",
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",

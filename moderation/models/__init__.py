@@ -21,6 +21,15 @@ from moderation.models.news import (
 )
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
+from moderation.models.reports import (
+    OPEN_REPORT_STATUSES,
+    AuthorityReport,
+    Emergency,
+    EmergencyCut,
+    PublicReport,
+    ReportCategory,
+    ReportImage,
+)
 from moderation.models.retention import (
     DEFAULT_RETENTION_DAYS,
     MINIMUM_RETENTION_DAYS,
@@ -37,8 +46,10 @@ from moderation.models.webhooks import WebhookDelivery
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "MINIMUM_RETENTION_DAYS",
+    "OPEN_REPORT_STATUSES",
     "Appeal",
     "AuditRun",
+    "AuthorityReport",
     "BlacklistClosure",
     "BlacklistEntry",
     "BlacklistExport",
@@ -47,6 +58,8 @@ __all__ = [
     "CreditEvent",
     "CreditLevel",
     "CreditPolicy",
+    "Emergency",
+    "EmergencyCut",
     "Evidence",
     "Finding",
     "GateDecision",
@@ -60,11 +73,14 @@ __all__ = [
     "NewsDecision",
     "NewsSource",
     "PlatformLicence",
+    "PublicReport",
     "Publisher",
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
     "RecordKind",
+    "ReportCategory",
+    "ReportImage",
     "RetentionRule",
     "SensitiveTerm",
     "ServiceAgreement",

@@ -1,11 +1,11 @@
-"""The day's compliance report, mailed to compliance admins on beat."""
+"""The beat check for public reports: record those whose first response is overdue."""
 
 from celery import shared_task
 
-from moderation.actions import compliance_report
+from moderation import actions
 
 
-@shared_task(name="moderation.tasks.reports.mail_compliance_report", acks_late=True, ignore_result=True)
-def mail_compliance_report() -> int:
-    """Mail yesterday's compliance report to the compliance admins."""
-    return compliance_report.mail_compliance_report()
+@shared_task(name="moderation.tasks.reports.find_overdue_reports", acks_late=True, ignore_result=True)
+def find_overdue_reports() -> int:
+    """Record every report past its first-response deadline (idempotent: each is recorded once)."""
+    return len(actions.find_overdue_reports())

@@ -12,7 +12,7 @@ import pytest
 from moderation import actions
 from moderation.models import GateDecision, ModerationAction, ReasonCode
 from moderation.tasks.audits import run_audit
-from moderation.tasks.reports import mail_compliance_report
+from moderation.tasks.compliance import mail_compliance_report
 
 
 @pytest.fixture
