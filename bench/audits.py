@@ -79,6 +79,7 @@ Comment.objects.bulk_create(
 columns = [f.column for f in Comment._meta.concrete_fields if f.column not in ("id", "external_id")]
 have, generation = seed, 0
 with connection.cursor() as cursor:
+    cursor.execute("SET statement_timeout = 0")  # seeding a million rows takes longer than the console's limit
     while have < comments:
         generation += 1
         take = min(have, comments - have)
