@@ -41,6 +41,7 @@ from moderation.models.retention import (
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.terms import SensitiveTerm, TermListVersion
+from moderation.models.verification import VerificationDocument, VerificationReport, VerificationReview
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -89,6 +90,9 @@ __all__ = [
     "StreamKey",
     "StreamQuerySet",
     "TermListVersion",
+    "VerificationDocument",
+    "VerificationReport",
+    "VerificationReview",
     "ViewerMute",
     "WebhookDelivery",
     "hash_node_secret",

@@ -63,6 +63,14 @@ from moderation.queries.news import (
     publisher_licences,
     publisher_news_history,
 )
+from moderation.queries.onboarding import (
+    agreements_for_console,
+    current_agreement,
+    open_verification_review_count,
+    publishers_not_accepting,
+    verification_review_row,
+    verification_reviews_for_console,
+)
 from moderation.queries.payloads import (
     card,
     comment_row,
@@ -107,6 +115,7 @@ __all__ = [
     "QUEUE_WINDOW_MAX",
     "actions_by_hour",
     "active_mutes",
+    "agreements_for_console",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -125,6 +134,7 @@ __all__ = [
     "comment_row",
     "coverage_now",
     "credit_policy_history",
+    "current_agreement",
     "current_emergencies",
     "cut_latency",
     "decided_comments",
@@ -154,11 +164,13 @@ __all__ = [
     "open_finding_alerts",
     "open_report_count",
     "open_reports_count",
+    "open_verification_review_count",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
     "publishers_needing_blacklist_enforcement",
+    "publishers_not_accepting",
     "queue_window",
     "recent_audit_runs",
     "report_by_receipt",
@@ -175,4 +187,6 @@ __all__ = [
     "streams_started",
     "term_list_versions",
     "unresolved_finding_count",
+    "verification_review_row",
+    "verification_reviews_for_console",
 ]
