@@ -39,6 +39,12 @@ def console(request) -> dict:
     if permissions.may(user, "audit.read"):
         context["nav_audits"] = True
         context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
+    if permissions.may(user, "dashboard.view"):
+        context["nav_dashboard"] = True
+    if permissions.may(user, "records.read"):
+        context["nav_records"] = True
+    if permissions.may(user, "records.export"):
+        context["nav_exports"] = True
     if permissions.may(user, "audit.alerts"):
         context["audit_alerts"] = True
     if permissions.may(user, "terms.read"):

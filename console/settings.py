@@ -386,11 +386,6 @@ CELERY_BEAT_SCHEDULE["liveward-retry-due-webhooks"] = {
     "options": {"expires": 30.0},
 }
 
-# --- news (docs/news.md) ----------------------------------------------------------------------
-
-# The news audit (licences expiring or expired, news streams live without an approval) is one of
-# the audits of docs/audits.md: its schedule is kept in the database and edited on the audits page.
-
 # --- blacklist (docs/blacklist.md) ----------------------------------------------------------
 
 # The key of the identity hashes (HMAC-SHA256) the blacklist matches on. It must never change while
@@ -420,9 +415,6 @@ for _rotation in LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS:
 # Days after which an unreported blacklisting shows as overdue on the console (report to the
 # provincial cyberspace office, Art. 15).
 LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, minimum=1, maximum=365)
-# The sweep for publishers matching entries added later (same identity, new account) is one of the
-# audits of docs/audits.md, scheduled on the audits page.
-
 # Viewer counts of live streams from each node's stat (the patrol priority's audience factor, the cap).
 LIVEWARD_VIEWERS_POLL_SECONDS = env_int("LIVEWARD_VIEWERS_POLL_SECONDS", 15, minimum=2, maximum=3600)
 CELERY_BEAT_SCHEDULE["liveward-viewer-counts"] = {
@@ -430,11 +422,19 @@ CELERY_BEAT_SCHEDULE["liveward-viewer-counts"] = {
     "schedule": float(LIVEWARD_VIEWERS_POLL_SECONDS),
 }
 
-# --- audits (docs/audits.md) ----------------------------------------------------------------
-
-# Beat reads its schedule from the database (django-celery-beat): the housekeeping entries above are
-# copied there at start, and each audit's crontab is edited by compliance admins without a deploy.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"  # docs/audits.md, records.md, dashboard.md
+LIVEWARD_STAFFING_MAX_LOAD = env_float("LIVEWARD_STAFFING_MAX_LOAD", 60.0, minimum=0.1, maximum=100000.0)
+LIVEWARD_EXPORT_KEEP_HOURS = env_int("LIVEWARD_EXPORT_KEEP_HOURS", 72, minimum=1, maximum=24 * 90)
+LIVEWARD_COMPLIANCE_REPORT_HOUR = env_int("LIVEWARD_COMPLIANCE_REPORT_HOUR", 8, minimum=0, maximum=23)
+_AT = crontab(hour=LIVEWARD_COMPLIANCE_REPORT_HOUR, minute=5)
+CELERY_BEAT_SCHEDULE |= {
+    "liveward-compliance-report": {"task": "moderation.tasks.compliance.mail_compliance_report", "schedule": _AT},
+    "liveward-expire-exports": {"task": "moderation.tasks.exports.expire_inspection_exports", "schedule": 600.0},
+}
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL, EMAIL_HOST = env_str("DEFAULT_FROM_EMAIL", "liveward@localhost"), env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT, EMAIL_USE_TLS = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535), env_bool("EMAIL_USE_TLS", False)
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_USER"), env_str("EMAIL_HOST_PASSWORD")
 
 # --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
 

@@ -9,6 +9,7 @@ from console.views import (
     blacklist,
     comments,
     credit,
+    dashboard,
     emergencies,
     health,
     measures,
@@ -16,6 +17,7 @@ from console.views import (
     news,
     patrol,
     public_reports,
+    records,
     reports,
     security,
     verification,
@@ -56,6 +58,12 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/report/", dashboard.daily_report, name="compliance-report"),
+    path("records/retention/", records.retention_page, name="retention"),
+    path("records/exports/", records.exports, name="exports"),
+    path("records/exports/<int:export_id>/progress", records.export_progress, name="export-progress"),
+    path("records/exports/<int:export_id>/download", records.export_download, name="export-download"),
     path("reports/", reports.report_queue, name="reports"),
     path("reports/<int:report_id>/", reports.report_detail, name="report"),
     path("reports/<int:report_id>/claim", reports.report_claim, name="report-claim"),
@@ -91,6 +99,8 @@ console_pages = [
         audits.finding_handle,
         name="audit-finding",
     ),
+    path("security/lockouts/", security.lockouts, name="lockouts"),
+    path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
 ]
 
 urlpatterns = [

@@ -12,6 +12,9 @@ class ModerationConfig(AppConfig):
         from moderation.actions.claims import release_claims_at_shift_end
 
         shift_ended.connect(release_claims_at_shift_end, dispatch_uid="moderation.release_claims_at_shift_end")
+        from moderation.actions.audits import audit_staffing_after_shift
+
+        shift_ended.connect(audit_staffing_after_shift, dispatch_uid="moderation.audit_staffing_after_shift")
         post_migrate.connect(_ensure_audit_schedules, sender=self, dispatch_uid="moderation.ensure_audit_schedules")
 
 

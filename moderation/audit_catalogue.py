@@ -33,6 +33,13 @@ class AuditSpec:
 AUDITS: tuple[AuditSpec, ...] = (
     AuditSpec("news_licences", _("News licences and approvals"), _("Art. 5"), "* * * * *"),
     AuditSpec("blacklist_sweep", _("Blacklisted identities under new accounts"), _("Art. 15"), "*/5 * * * *"),
+    AuditSpec("patrol_coverage", _("Patrol coverage: every live stream watched in time"), _("Art. 7"), "* * * * *"),
+    AuditSpec(
+        "reconciliation", _("Reconciliation: the gate and the nodes agree on what is live"), _("Art. 8"), "* * * * *"
+    ),
+    AuditSpec("records", _("Records: the last sixty days whole, holds kept"), _("Art. 16"), "17 * * * *"),
+    AuditSpec("retention_purge", _("Purge beyond retention"), _("Art. 16"), "30 3 * * *"),
+    AuditSpec("staffing", _("Staffing: patrollers on duty for the streams live"), _("Art. 7"), "* * * * *"),
 )
 
 BY_NAME: dict[str, AuditSpec] = {spec.name: spec for spec in AUDITS}

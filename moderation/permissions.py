@@ -104,6 +104,13 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "audit.handle": (PATROLLER, COMPLIANCE_ADMIN),
     "audit.run": (COMPLIANCE_ADMIN,),
     "audit.schedule": (COMPLIANCE_ADMIN,),
+    # The compliance dashboard, and who gets the day's report by mail.
+    "dashboard.view": ANY_STAFF,
+    "compliance.report": (COMPLIANCE_ADMIN,),
+    # Records (Art. 14, 16): exports for inspections, retention and legal holds.
+    "records.export": (COMPLIANCE_ADMIN, INSPECTOR),
+    "records.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "records.manage": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),

@@ -60,6 +60,8 @@ def wall_strings() -> dict[str, str]:
         "live": _("Live"),
         "cut_pending": _("Cutting off"),
         "ended": _("Ended"),
+        "node_unknown": _("Its node did not answer: whether it is live is unknown"),
+        "patrol_overdue": _("Overdue a patrol"),
         "ended_cut": _("Cut off"),
         "news": _("News"),
         "tier": _("Tier %(tier)s"),

@@ -224,6 +224,14 @@ def resolve_finding(finding_id: int, *, actor: User, note: str = "") -> Finding:
     return finding
 
 
+def audit_staffing_after_shift(sender=None, **kwargs) -> None:
+    """A shift ended (inside its transaction): when nobody stays on duty, run the staffing audit at once."""
+    from accounts.models import Shift
+
+    if not Shift.objects.filter(ended_at__isnull=True).exists() and Stream.objects.live().exists():
+        queue_audit_run("staffing", actor=None)
+
+
 # --- schedules ----------------------------------------------------------------------------------
 
 

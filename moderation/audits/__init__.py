@@ -13,13 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from moderation import actions
-from moderation.audits import blacklist_sweep, news_licences
+from moderation.audits import blacklist_sweep, news_licences, patrol_coverage, reconciliation, records, staffing
 from moderation.audits.context import AuditContext
 from moderation.errors import ModerationError
 
 CHECKS: dict[str, Callable[[AuditContext], dict]] = {
     "news_licences": news_licences.check,
     "blacklist_sweep": blacklist_sweep.check,
+    "patrol_coverage": patrol_coverage.check,
+    "reconciliation": reconciliation.check,
+    "records": records.check,
+    "retention_purge": records.purge,
+    "staffing": staffing.check,
 }
 
 

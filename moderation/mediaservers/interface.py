@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from moderation.models import MediaServer, Stream
+from moderation.models import MediaServer, Stream, StreamKey
 
 # Schemes a stream may be pulled over (ffmpeg reads them all); anything else (file://) is refused.
 PULL_SCHEMES = frozenset({"rtmp", "rtmps", "http", "https"})
@@ -78,6 +78,10 @@ class MediaServerAdapter(ABC):
     @abstractmethod
     def live_streams(self) -> list[LiveSession]:
         """Return the sessions publishing at the node now."""
+
+    def drop_session(self, session: LiveSession) -> DropResult:
+        """End a session the node reports that has no stream row (reconciliation): by its app, key and client id."""
+        return self.drop(Stream(app=session.app, client_id=session.client_id, key=StreamKey(key=session.name)))
 
     def play_url(self, stream: Stream) -> str | None:
         """Return the URL to pull the stream from the node, or None when the node has no play URL.

@@ -30,6 +30,14 @@ from moderation.models.reports import (
     ReportCategory,
     ReportImage,
 )
+from moderation.models.retention import (
+    DEFAULT_RETENTION_DAYS,
+    MINIMUM_RETENTION_DAYS,
+    InspectionExport,
+    LegalHold,
+    RecordKind,
+    RetentionRule,
+)
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.terms import SensitiveTerm, TermListVersion
@@ -42,6 +50,8 @@ from moderation.models.verification import (
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "MINIMUM_RETENTION_DAYS",
     "OPEN_REPORT_STATUSES",
     "Appeal",
     "AuditRun",
@@ -61,6 +71,8 @@ __all__ = [
     "Finding",
     "GateDecision",
     "IdentityHashState",
+    "InspectionExport",
+    "LegalHold",
     "LicenceScope",
     "MediaServer",
     "ModerationAction",
@@ -73,8 +85,10 @@ __all__ = [
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
+    "RecordKind",
     "ReportCategory",
     "ReportImage",
+    "RetentionRule",
     "SensitiveTerm",
     "ServiceAgreement",
     "Snapshot",

@@ -35,6 +35,10 @@ class MediaServer(models.Model):
     secret_hash = models.CharField(_("secret hash"), max_length=64)
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Reconciliation (docs/audits.md): when the node last answered what it has live, and since when it
+    # has not (its streams show as unknown on the wall meanwhile).
+    reconciled_at = models.DateTimeField(_("last reconciled at"), null=True, blank=True)
+    unreachable_since = models.DateTimeField(_("unreachable since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("media server")

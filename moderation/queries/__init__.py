@@ -28,6 +28,12 @@ from moderation.queries.comments import (
     sensitive_terms_for_page,
     term_list_versions,
 )
+from moderation.queries.coverage import (
+    live_stream_coverage,
+    on_duty_names,
+    staffing_load,
+    stream_weight,
+)
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
     PUBLISHER_PAGE_EVENTS,
@@ -35,6 +41,15 @@ from moderation.queries.credit import (
     appeals_for_console,
     credit_policy_history,
     publisher_for_page,
+)
+from moderation.queries.dashboard import (
+    actions_by_hour,
+    coverage_now,
+    cut_latency,
+    findings_summary,
+    gate_denials,
+    live_streams_by_hour,
+    streams_started,
 )
 from moderation.queries.news import (
     OPEN_NEWS_STATUSES,
@@ -64,6 +79,7 @@ from moderation.queries.payloads import (
     report_row,
     snapshot_url,
 )
+from moderation.queries.records import EXPORT_READERS, export_rows
 from moderation.queries.reports import (
     authority_report_for_page,
     authority_reports_for_page,
@@ -92,10 +108,12 @@ from moderation.queries.streams import (
 )
 
 __all__ = [
+    "EXPORT_READERS",
     "OPEN_NEWS_STATUSES",
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "actions_by_hour",
     "active_mutes",
     "agreements_for_console",
     "appeal_for_page",
@@ -114,19 +132,26 @@ __all__ = [
     "claimable_streams",
     "comment_by_id",
     "comment_row",
+    "coverage_now",
     "credit_policy_history",
     "current_agreement",
     "current_emergencies",
+    "cut_latency",
     "decided_comments",
     "emergencies_for_page",
     "emergency_cuts",
     "emergency_for_page",
     "emergency_progress",
+    "export_rows",
     "finding_alert",
     "findings_for_page",
+    "findings_summary",
+    "gate_denials",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
+    "live_stream_coverage",
+    "live_streams_by_hour",
     "live_streams_for_console",
     "mask_contact",
     "muted_viewers",
@@ -135,6 +160,7 @@ __all__ = [
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "on_duty_names",
     "open_finding_alerts",
     "open_report_count",
     "open_reports_count",
@@ -155,7 +181,10 @@ __all__ = [
     "reports_on_stream",
     "sensitive_terms_for_page",
     "snapshot_url",
+    "staffing_load",
+    "stream_weight",
     "streams_claimed_by",
+    "streams_started",
     "term_list_versions",
     "unresolved_finding_count",
     "verification_review_row",

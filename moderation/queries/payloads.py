@@ -1,5 +1,6 @@
 """The small JSON-safe payloads consoles receive: stream cards, news application rows, held comment rows."""
 
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.urls import reverse
@@ -46,6 +47,12 @@ def card(stream: Stream) -> dict:
         "started_at": stream.started_at.isoformat(),
         "last_patrolled_at": stream.last_patrolled_at.isoformat() if stream.last_patrolled_at else None,
         "last_patrolled_by": _user_name(stream.last_patrolled_by),
+        # When the stream is overdue a patrol (its category's interval after its start or last mark);
+        # the wall marks it overdue from then on (docs/audits.md, patrol coverage).
+        "patrol_due_at": (
+            max(stream.started_at, stream.last_patrolled_at or stream.started_at)
+            + timedelta(seconds=stream.category.patrol_interval_seconds)
+        ).isoformat(),
         "claimed_by": _user_name(stream.claimed_by),
         "open_reports": getattr(stream, "open_reports", 0),
         "review_flag": stream.review_flag,
@@ -55,6 +62,8 @@ def card(stream: Stream) -> dict:
         "state": state,
         "end_reason": stream.end_reason or None,
         "node": stream.node.name,
+        # The node did not answer the last reconciliation: whether the stream is really live is unknown.
+        "node_state": "unknown" if stream.node.unreachable_since else "ok",
     }
 
 

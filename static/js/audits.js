@@ -1,4 +1,4 @@
-// The audits page: a run still going shows its progress, polled every two seconds; once a run
+// The audits and exports pages: a run (or an export) still going shows its progress, polled every two seconds; once a run
 // ends the page loads again to show its outcome and findings.
 (function () {
   "use strict";

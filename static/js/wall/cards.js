@@ -2,7 +2,7 @@
 // and attributes that differ, and the relative times that drift while the card stays the same.
 import { T, fmt, lang, oneStream, streamUrl, wall } from "./page.js";
 import { flagText, isAlerting } from "./alerts.js";
-import { results, state } from "./state.js";
+import { cards, results, state } from "./state.js";
 
 function field(element, name) {
   return element.querySelector('[data-field="' + name + '"]');
@@ -49,6 +49,7 @@ export function renderCard(element, card) {
   element.dataset.state = cardState;
   element.classList.toggle("is-news", !!(card.category && card.category.is_news));
   element.classList.toggle("is-flagged", !!card.review_flag);
+  markOverdue(element, card);
   element.classList.toggle("mine", state.mine.has(card.id));
   element.classList.toggle("is-alerting", isAlerting(card.id));
   const img = element.querySelector(".card-shot img");
@@ -118,6 +119,28 @@ function patrolledText(node) {
 
 function frameAgeText(node) {
   return node.dataset.at ? fmt(T.frame_age, { when: ago(node.dataset.at) }) : "";
+}
+
+// A live stream past its patrol interval (patrol_due_at) is marked overdue as it becomes so.
+function markOverdue(element, card) {
+  const due = Date.parse(card.patrol_due_at);
+  const overdue = (card.state || "live") === "live" && !isNaN(due) && due < Date.now();
+  const unknown = card.node_state === "unknown";
+  element.classList.toggle("is-overdue", overdue);
+  // Reconciliation could not ask the stream's node: its state is unknown (docs/audits.md).
+  element.classList.toggle("node-unknown", unknown);
+  const title = unknown ? T.node_unknown : overdue ? T.patrol_overdue : "";
+  if ((element.getAttribute("title") || "") !== title) {
+    if (title) element.setAttribute("title", title);
+    else element.removeAttribute("title");
+  }
+}
+
+export function refreshOverdue() {
+  wall.querySelectorAll(".wall-card").forEach(function (element) {
+    const card = cards.get(Number(element.dataset.stream));
+    if (card) markOverdue(element, card);
+  });
 }
 
 export function refreshTimes() {

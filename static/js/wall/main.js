@@ -16,7 +16,7 @@
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
 import { onAck, onConnectionState, onError, retryPending } from "./actions.js";
 import { attention, listenToAlertSwitches, onJump } from "./alerts.js";
-import { refreshTimes } from "./cards.js";
+import { refreshOverdue, refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
 import { focusCard } from "./focus.js";
 import { listenToHelp, listenToKeys } from "./keys.js";
@@ -76,6 +76,7 @@ document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
 
 connect(handle, onConnectionState);
 setInterval(refreshTimes, 5000); // frame ages move by seconds
+setInterval(refreshOverdue, 5000);
 // For tests and the curious: the wall's state, read-only by convention.
 window.liveward = {
   cards: cards, view: view, pending: pending,

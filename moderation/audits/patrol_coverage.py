@@ -1,0 +1,50 @@
+"""Patrol coverage (Art. 7, 值班巡查): every live stream watched within its category's patrol interval.
+
+A stream counts as watched by a patrol mark, any staff action on it, or an unexpired claim (someone
+on duty has it open). A stream past its interval is a finding, keyed by the stream (seen again
+while it stays unwatched), naming the staff then on duty.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from moderation import queries
+from moderation.audits.context import AuditContext, Severity
+from moderation.models import Stream
+
+PROGRESS_EVERY = 1000
+
+
+def check(context: AuditContext) -> dict:
+    """Find the live streams unwatched past their interval; a finding per stream."""
+    now = timezone.now()
+    coverage = queries.live_stream_coverage(now)
+    total = len(coverage)
+    context.progress(0, total)
+    overdue = [(item, item.overdue_seconds(now)) for item in coverage]
+    overdue = [(item, seconds) for item, seconds in overdue if seconds > 0]
+    staff = queries.on_duty_names() if overdue else []
+    streams = Stream.objects.in_bulk([item.stream_id for item, _seconds in overdue])
+    for done, (item, seconds) in enumerate(overdue, 1):
+        unwatched = seconds + item.interval_seconds
+        context.finding(
+            key=f"stream:{item.stream_id}:unwatched",
+            # Twice its interval without anyone looking is critical.
+            severity=Severity.CRITICAL if seconds >= item.interval_seconds else Severity.WARNING,
+            title=(
+                f"stream {item.stream_id} unwatched for {unwatched} s (interval {item.interval_seconds} s); "
+                f"on duty: {'、'.join(staff) or 'nobody'}"
+            ),
+            data={
+                "stream": item.stream_id,
+                "interval_seconds": item.interval_seconds,
+                "watched_at": item.watched_at.isoformat(),
+                "overdue_seconds": seconds,
+                "on_duty": staff,
+            },
+            stream=streams.get(item.stream_id),
+        )
+        if done % PROGRESS_EVERY == 0:
+            context.progress(done, len(overdue))
+    return {"live": total, "overdue": len(overdue), "covered": total - len(overdue)}
