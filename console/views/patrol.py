@@ -69,6 +69,8 @@ def wall_strings() -> dict[str, str]:
         "patrolled_by": _("Patrolled by %(name)s %(when)s"),
         "claimed_by": _("Watched by %(name)s"),
         "review_flag": _("Machine review: %(flag)s"),
+        "review_flag_block": _("Machine review suggests cutting: %(flag)s"),
+        "overdue": _("unpatrolled for %(minutes)s min"),
         "no_snapshot": _("No snapshot yet"),
         "live_for": _("live for %(duration)s"),
         "window": _("%(first)s–%(last)s of %(total)s"),

@@ -15,7 +15,7 @@
 // the key help). This one wires them up.
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
 import { onAck, onConnectionState, onError, retryPending } from "./actions.js";
-import { attention, listenToAlertSwitches, onJump } from "./alerts.js";
+import { attention, listenToAlertSwitches, onJump, preference, setPreference } from "./alerts.js";
 import { refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
 import { focusCard } from "./focus.js";
@@ -59,6 +59,17 @@ document.addEventListener("liveward:claim", claim); // claim now (tests; other s
 keepResyncing();
 onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
 listenToAlertSwitches();
+
+// Compact mode: more cards per screen; remembered per user in this browser.
+const compact = document.getElementById("compact-toggle");
+if (compact) {
+  compact.checked = preference("compact");
+  document.body.classList.toggle("wall-compact", compact.checked);
+  compact.addEventListener("change", function () {
+    setPreference("compact", compact.checked);
+    document.body.classList.toggle("wall-compact", compact.checked);
+  });
+}
 listenToHelp();
 listenToKeys();
 if (filterCategory) {  // the wall's; the stream page has no filters or window
