@@ -23,6 +23,7 @@ def console(request) -> dict:
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
+        "nav_records": permissions.may(user, "records.read"),
     }
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_filters",
+    "django_tables2",
     "axes",
     "accounts",
     "moderation",

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol, security
+from console.views import blacklist, credit, health, media, news, patrol, records, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -17,6 +17,8 @@ console_pages = [
     path("credit/", credit.credit_policy, name="credit-policy"),
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),
+    path("records/", records.records, name="records-home"),
+    path("records/<slug:kind>/", records.records, name="records"),
     path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),

@@ -63,6 +63,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "blacklist.change": (COMPLIANCE_ADMIN,),
     # Alerts only compliance admins get (licences expiring, blacklistings not yet reported).
     "compliance.alerts": (COMPLIANCE_ADMIN,),
+    # Record lists (记录查询): publishers, streams, actions, gate decisions — every staff role reads
+    # them (identity masked); the staff action log only compliance admins and inspectors.
+    "records.read": ANY_STAFF,
+    "records.staff_log": (COMPLIANCE_ADMIN, INSPECTOR),
     # Security: login lockouts and their unlock.
     "security.lockouts": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.

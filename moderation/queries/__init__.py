@@ -40,6 +40,13 @@ from moderation.queries.payloads import (
     news_application_row,
     snapshot_url,
 )
+from moderation.queries.records import (
+    actions_matching,
+    gate_decisions_matching,
+    publishers_matching,
+    staff_log_matching,
+    streams_matching,
+)
 from moderation.queries.streams import (
     QUEUE_WINDOW_MAX,
     cards_for_streams,
@@ -56,6 +63,7 @@ __all__ = [
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "actions_matching",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -69,6 +77,7 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "gate_decisions_matching",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
@@ -82,8 +91,11 @@ __all__ = [
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
+    "publishers_matching",
     "publishers_needing_blacklist_enforcement",
     "queue_window",
     "snapshot_url",
+    "staff_log_matching",
     "streams_claimed_by",
+    "streams_matching",
 ]
