@@ -25,13 +25,14 @@ from django.utils import timezone
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.actions import is_on_duty
 from accounts.roles import refresh_roles
 from moderation import actions, events, permissions, queries, text_input
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.news import STAFF_DECISIONS
 from moderation.actions.patrol import MAX_SUSPEND_MINUTES
 from moderation.database_threads import DatabaseThreads
-from moderation.models import ModerationAction, ReasonCode, Stream
+from moderation.models import Comment, ModerationAction, ReasonCode, Stream
 
 logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
@@ -62,6 +63,7 @@ def shutdown() -> None:
 
 
 COMMENT_DECISIONS = {"release": True, "reject": False}
+HOLD_QUEUE_WINDOW = 500  # held comments in a hold-queue snapshot, oldest first
 
 
 class FrameError(Exception):
@@ -111,6 +113,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             groups.append(events.NEWS_GROUP)
         if permissions.may(self.user, "compliance.alerts"):
             groups.append(events.COMPLIANCE_GROUP)
+        # Audits' findings go to the staff on duty as alerts (checked at connect: each page opens a socket).
+        if permissions.may(self.user, "audit.alerts") and is_on_duty(self.user):
+            groups.append(events.AUDIT_GROUP)
+        if permissions.may(self.user, "comments.queue"):
+            groups.append(events.COMMENTS_GROUP)
         return groups
 
     def _hello(self) -> dict:
@@ -122,6 +129,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             "live": queries.live_stream_count(),
             "epoch": position.epoch,
             "seq": position.seq,
+            **({"alerts": queries.open_finding_alerts()} if events.AUDIT_GROUP in self.groups_joined else {}),
         }
 
     async def disconnect(self, code: int) -> None:
@@ -262,7 +270,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     def _news_snapshot(self) -> dict:
         applications = list(queries.news_applications_for_queue())
-        held = list(queries.held_comments())
+        held = list(queries.held_comments(reasons=[Comment.HoldReason.NEWS_PRE_REVIEW]))
         return {
             "type": "news.snapshot",
             "applications": [queries.news_application_row(application) for application in applications],
@@ -317,6 +325,63 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             raise FrameError(exc.code, str(exc)) from None
         return queries.comment_row(decided)
 
+    # --- the hold queue (docs/console-protocol.md, "Held comments") -------------------------------
+
+    async def _require_hold_queue(self) -> None:
+        if events.COMMENTS_GROUP not in self.groups_joined:
+            raise FrameError("forbidden", "the hold queue is not for your role")
+
+    async def handle_comments_resync(self, message: dict, received: float) -> None:
+        await self._require_hold_queue()
+        await self.send_json(await _threads.run(self._comments_snapshot))
+
+    def _comments_snapshot(self) -> dict:
+        held = list(queries.held_comments(limit=HOLD_QUEUE_WINDOW))
+        return {
+            "type": "comments.snapshot",
+            "comments": [queries.comment_row(comment) for comment in held],
+            "may_decide": [
+                reason
+                for reason in Comment.HoldReason.values
+                if reason and permissions.may(self.user, permissions.comment_review_capability(reason))
+            ],
+        }
+
+    async def handle_comments_decide(self, message: dict, received: float) -> None:
+        await self._require_hold_queue()
+        request_id = _request_id(message)
+        decision = message.get("decision")
+        if decision not in COMMENT_DECISIONS:
+            raise FrameError("bad_field", "decision must be release or reject")
+        ids = message.get("comments")
+        stream_id = message.get("stream")
+        if ids is not None:
+            if (
+                not isinstance(ids, list)
+                or not 1 <= len(ids) <= actions.BULK_DECISION_MAX
+                or not all(isinstance(value, int) and not isinstance(value, bool) and value > 0 for value in ids)
+            ):
+                raise FrameError("bad_field", f"comments must be a list of 1–{actions.BULK_DECISION_MAX} comment ids")
+        elif not isinstance(stream_id, int) or isinstance(stream_id, bool) or stream_id < 1:
+            raise FrameError("missing_field", "comments (a list of ids) or stream (an id) is required")
+        note = _note(message, 300)
+        rows = await _threads.run(self._decide_comments, ids, stream_id, COMMENT_DECISIONS[decision], note)
+        await self.send_json({"type": "comments.decided", "request_id": request_id, "comments": rows})
+
+    def _decide_comments(self, ids, stream_id, release: bool, note: str) -> list[dict]:
+        refresh_roles(self.user)
+        try:
+            decided = actions.decide_held_comments(
+                actor=self.user,
+                release=release,
+                comment_ids=ids or (),
+                stream=None if ids else Stream(pk=stream_id),
+                note=note,
+            )
+        except actions.ModerationError as exc:
+            raise FrameError(exc.code, str(exc)) from None
+        return [queries.comment_row(comment) for comment in decided]
+
     # --- outbound -------------------------------------------------------------------------------
 
     async def console_delta(self, event: dict) -> None:
@@ -344,6 +409,8 @@ MESSAGE_HANDLERS = {
     "news.resync": ConsoleConsumer.handle_news_resync,
     "news.decide": ConsoleConsumer.handle_news_decide,
     "comment.decide": ConsoleConsumer.handle_comment_decide,
+    "comments.resync": ConsoleConsumer.handle_comments_resync,
+    "comments.decide": ConsoleConsumer.handle_comments_decide,
 }
 
 

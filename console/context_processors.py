@@ -25,6 +25,13 @@ def console(request) -> dict:
         "nav_lockouts": permissions.may(user, "security.lockouts"),
         "nav_records": permissions.may(user, "records.read"),
     }
+    if permissions.may(user, "audit.read"):
+        context["nav_audits"] = True
+        context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
+    if permissions.may(user, "audit.alerts"):
+        context["audit_alerts"] = True
+    if permissions.may(user, "terms.read"):
+        context["nav_terms"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

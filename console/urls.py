@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, credit, health, media, news, patrol, records, security
+from console.views import audits, blacklist, comments, credit, health, media, news, patrol, records, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -20,6 +20,10 @@ console_pages = [
     path("records/", records.records, name="records-home"),
     path("records/<slug:kind>/", records.records, name="records"),
     path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
+    path("comments/terms/", comments.terms, name="terms"),
+    path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),
+    path("comments/terms/import/", comments.terms_import, name="terms-import"),
+    path("comments/terms/export/", comments.terms_export, name="terms-export"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),
@@ -32,6 +36,15 @@ console_pages = [
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
     path("security/lockouts/", security.lockouts, name="lockouts"),
     path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
+    path("audits/", audits.audits, name="audits"),
+    path("audits/runs/<int:run_id>/", audits.audit_run, name="audit-run"),
+    path("audits/<slug:name>/run", audits.audit_run_now, name="audit-run-now"),
+    path("audits/<slug:name>/schedule", audits.audit_schedule, name="audit-schedule"),
+    path(
+        "audits/findings/<int:finding_id>/<slug:step>",
+        audits.finding_handle,
+        name="audit-finding",
+    ),
 ]
 
 urlpatterns = [

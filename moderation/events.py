@@ -45,13 +45,18 @@ logger = logging.getLogger(__name__)
 QUEUE_GROUP = "queue"  # every console watching the live queue
 NEWS_GROUP = "news"  # news reviewers and the editor-in-chief: applications, held comments
 COMPLIANCE_GROUP = "compliance"  # compliance admins: licence alerts
+AUDIT_GROUP = "audits"  # staff on duty (and compliance admins): audits' findings as alerts
+COMMENTS_GROUP = "comments"  # whoever may decide some held comment: the hold queue
 
 # Other events (``event`` frames; docs/console-protocol.md)
 NEWS_APPLICATION = "news.application"  # an application was submitted or changed status
 COMMENT_HELD = "comment.held"  # a comment waits for review
 COMMENT_DECIDED = "comment.decided"  # a held comment was released or rejected
+COMMENTS_HELD = "comments.held"  # comments of one ingest batch wait for review (the hold queue)
+COMMENTS_DECIDED = "comments.decided"  # held comments were released, rejected or removed (the hold queue)
 LICENCE_EXPIRING = "licence.expiring"  # a news licence expires within the alert window
 LICENCE_EXPIRED = "licence.expired"  # a news licence expired: approvals relying on it lapsed
+AUDIT_FINDING = "audit.finding"  # an audit found something, or a finding was acknowledged or resolved
 
 # Delta events (docs/console-protocol.md)
 STREAM_OPENED = "stream.opened"
@@ -361,18 +366,16 @@ def _get_sender() -> _Sender:
         return _sender
 
 
-# Whether this process reaches the Redis that carries the deltas: the consoles' pong carries it, so
-# the indicator says "updates paused" while Redis is down instead of a green "live" over a silent wall.
 _feed_lock = threading.Lock()
 _feed = {"up": True, "checked_at": float("-inf"), "checking": False}
 _FEED_CHECK_SECONDS = 1.0
 
 
 def feed_up() -> bool:
-    """Whether deltas reach the consoles from here; never blocks (a check runs at most once a second).
+    """Whether deltas reach the consoles from here (Redis answers a PING, the sender drops nothing).
 
-    The answer is the last check's (at most about two seconds old): Redis answered a PING and the
-    sender is not dropping events.
+    For the pong, so the indicator says "updates paused" while Redis is down. Never blocks: the answer
+    is the last check's, at most about two seconds old (a check runs at most once a second).
     """
     with _feed_lock:
         start = not _feed["checking"] and time.monotonic() - _feed["checked_at"] >= _FEED_CHECK_SECONDS
@@ -386,9 +389,7 @@ def feed_up() -> bool:
 
 def _check_feed() -> None:
     try:
-        _reserve_script().registered_client.ping()
-        sender = _sender
-        up = sender is None or not sender.failing
+        up = bool(_reserve_script().registered_client.ping()) and not (_sender is not None and _sender.failing)
     except Exception:  # whatever stops the PING (Redis' errors, a bad socket) means down
         up = False
     with _feed_lock:
@@ -465,12 +466,20 @@ def news_application_changed(application_id: int) -> None:
         send_to_group(NEWS_GROUP, NEWS_APPLICATION, row)
 
 
-def comment_held(row: dict) -> None:
-    send_to_group(NEWS_GROUP, COMMENT_HELD, row)
+def comments_held(rows: list[dict]) -> None:
+    """Tell the hold queue about newly held comments (one frame per batch); news consoles, one by one."""
+    for row in rows:
+        if row["hold_reason"] == "news_pre_review":
+            send_to_group(NEWS_GROUP, COMMENT_HELD, row)
+    send_to_group(COMMENTS_GROUP, COMMENTS_HELD, {"comments": rows})
 
 
-def comment_decided(row: dict) -> None:
-    send_to_group(NEWS_GROUP, COMMENT_DECIDED, row)
+def comments_decided(rows: list[dict]) -> None:
+    """Tell the hold queue and news consoles that held comments were decided."""
+    for row in rows:
+        if row["hold_reason"] == "news_pre_review":
+            send_to_group(NEWS_GROUP, COMMENT_DECIDED, row)
+    send_to_group(COMMENTS_GROUP, COMMENTS_DECIDED, {"comments": rows})
 
 
 def licence_alert(event: str, payload: dict) -> None:
@@ -482,3 +491,10 @@ def publisher_credit_changed(stream_ids: list[int]) -> None:
     """Tell consoles that these live streams' publisher changed credit level (card and priority)."""
     for stream_id in stream_ids:
         queue_delta(PUBLISHER_CREDIT_CHANGED, stream_id)
+
+
+def audit_finding_changed(finding_id: int) -> None:
+    """Tell on-duty consoles about a new finding, or that one was acknowledged or resolved (and by whom)."""
+    alert = queries.finding_alert(finding_id)
+    if alert is not None:
+        send_to_group(AUDIT_GROUP, AUDIT_FINDING, alert)

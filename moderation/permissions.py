@@ -54,7 +54,19 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "licence.manage": (COMPLIANCE_ADMIN,),
     # Comments held for a reason (Art. 7, 11): who releases or rejects them, by hold reason.
     f"comment.review.{Comment.HoldReason.NEWS_PRE_REVIEW}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
+    f"comment.review.{Comment.HoldReason.CREDIT_PRE_REVIEW}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"comment.review.{Comment.HoldReason.SLOW_MODE}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"comment.review.{Comment.HoldReason.SENSITIVE_TERM}": (PATROLLER, COMPLIANCE_ADMIN),
     "comment.review.other": (COMPLIANCE_ADMIN,),
+    # The hold queue page and its live frames: whoever may decide some held comment, and inspectors.
+    "comments.queue": (PATROLLER, NEWS_REVIEWER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN, INSPECTOR),
+    # Measures on viewers (Art. 14): mute on a stream or everywhere, delete recent comments, unmute.
+    "viewer.measure": (PATROLLER, COMPLIANCE_ADMIN),
+    # A stream's comments switched to hold-all (slow mode) and back.
+    "comments.slow_mode": (PATROLLER, COMPLIANCE_ADMIN),
+    # The sensitive-term list: kept by compliance admins, read by inspectors.
+    "terms.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "terms.manage": (COMPLIANCE_ADMIN,),
     # Credit (Art. 15): the policy, publishers' scores, appeals.
     "credit.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "credit.manage": (COMPLIANCE_ADMIN,),
@@ -69,6 +81,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "records.staff_log": (COMPLIANCE_ADMIN, INSPECTOR),
     # Security: login lockouts and their unlock.
     "security.lockouts": (COMPLIANCE_ADMIN,),
+    # Audits (Art. 7, 14, 16): their runs and findings, alerts to the staff on duty, schedules.
+    "audit.read": (PATROLLER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN, INSPECTOR),
+    "audit.alerts": SHIFT_ROLES,
+    "audit.handle": (PATROLLER, COMPLIANCE_ADMIN),
+    "audit.run": (COMPLIANCE_ADMIN,),
+    "audit.schedule": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),

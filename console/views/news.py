@@ -17,7 +17,7 @@ from console.forms.news import DECISIONS, DecisionForm, PlatformLicenceForm
 from moderation import actions, licences, permissions, queries
 from moderation.actions import news as actions_news
 from moderation.actions.news import TRANSITIONS
-from moderation.models import LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
+from moderation.models import Comment, LicenceScope, NewsApplication, PlatformLicence, PublisherLicence
 
 # What a refused decision says on the page, by error code.
 ERROR_TEXTS = {
@@ -85,7 +85,7 @@ def news_queue(request: HttpRequest) -> HttpResponse:
         {
             "applications": applications,
             "open_count": sum(1 for application in applications if application.status in queries.OPEN_NEWS_STATUSES),
-            "held_comments": list(queries.held_comments()),
+            "held_comments": list(queries.held_comments(reasons=[Comment.HoldReason.NEWS_PRE_REVIEW])),
             "decisions": decisions_for(request.user),
             "queue_config": {
                 "strings": queue_strings(),

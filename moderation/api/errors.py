@@ -14,6 +14,7 @@ ERROR_STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "bad_field": 400,
+    "bad_text": 400,
     "missing_field": 400,
     "bad_window": 400,
     "bad_url": 400,

@@ -198,9 +198,17 @@ class CommentRequestSerializer(serializers.Serializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
+    verdict = serializers.SerializerMethodField(help_text="What the platform does with it now: publish, hold or block.")
+
     class Meta:
         model = Comment
-        fields = ["id", "external_id", "stream", "status", "hold_reason", "received_at"]
+        fields = [
+            "id", "external_id", "stream", "verdict", "status", "hold_reason", "block_reason", "matched_terms",
+            "flagged", "received_at",
+        ]  # fmt: skip
+
+    def get_verdict(self, comment: Comment) -> str:
+        return actions.verdict_of(comment)
 
 
 class StreamComments(APIView):

@@ -1,6 +1,7 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
 from moderation.models.appeals import Appeal
+from moderation.models.audits import AuditRun, Finding
 from moderation.models.blacklist import (
     BlacklistClosure,
     BlacklistEntry,
@@ -8,7 +9,7 @@ from moderation.models.blacklist import (
     IdentityHashState,
     PublisherDevice,
 )
-from moderation.models.comments import Comment
+from moderation.models.comments import Comment, ViewerMute
 from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
 from moderation.models.news import (
     LicenceScope,
@@ -22,10 +23,12 @@ from moderation.models.publishers import Category, Publisher, ServiceAgreement, 
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
+from moderation.models.terms import SensitiveTerm, TermListVersion
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Appeal",
+    "AuditRun",
     "BlacklistClosure",
     "BlacklistEntry",
     "BlacklistExport",
@@ -35,6 +38,7 @@ __all__ = [
     "CreditLevel",
     "CreditPolicy",
     "Evidence",
+    "Finding",
     "GateDecision",
     "IdentityHashState",
     "LicenceScope",
@@ -48,11 +52,14 @@ __all__ = [
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
+    "SensitiveTerm",
     "ServiceAgreement",
     "Snapshot",
     "Stream",
     "StreamKey",
     "StreamQuerySet",
+    "TermListVersion",
+    "ViewerMute",
     "WebhookDelivery",
     "hash_node_secret",
 ]

@@ -109,6 +109,10 @@ class Stream(models.Model):
         related_name="+",
         on_delete=models.SET_NULL,
     )
+    # Comments (Art. 11): a room under pressure may hold every comment for review (slow mode), and
+    # the sensitive terms the title matched at the gate flag the stream.
+    comments_hold_all = models.BooleanField(_("hold every comment"), default=False)
+    title_matched_terms = models.JSONField(_("terms in the title"), default=list, blank=True)
 
     objects = StreamQuerySet.as_manager()
 

@@ -4,6 +4,15 @@ Callers import the package: ``from moderation import queries; queries.queue_wind
 row payloads consoles receive are built in ``payloads``.
 """
 
+from moderation.queries.audits import (
+    audit_label,
+    audits_overview,
+    finding_alert,
+    findings_for_page,
+    open_finding_alerts,
+    recent_audit_runs,
+    unresolved_finding_count,
+)
 from moderation.queries.blacklist import (
     blacklist_entries_for_export,
     blacklist_entries_for_page,
@@ -11,8 +20,13 @@ from moderation.queries.blacklist import (
     publishers_needing_blacklist_enforcement,
 )
 from moderation.queries.comments import (
+    active_mutes,
     comment_by_id,
+    decided_comments,
     held_comments,
+    muted_viewers,
+    sensitive_terms_for_page,
+    term_list_versions,
 )
 from moderation.queries.credit import (
     PUBLISHER_PAGE_ACTIONS,
@@ -64,10 +78,13 @@ __all__ = [
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
     "actions_matching",
+    "active_mutes",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
     "approved_application_covering",
+    "audit_label",
+    "audits_overview",
     "blacklist_entries_for_export",
     "blacklist_entries_for_page",
     "card",
@@ -77,16 +94,21 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "decided_comments",
+    "finding_alert",
+    "findings_for_page",
     "gate_decisions_matching",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
     "live_streams_for_console",
+    "muted_viewers",
     "news_application_by_id",
     "news_application_for_page",
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "open_finding_alerts",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
     "publisher_licences",
@@ -94,8 +116,12 @@ __all__ = [
     "publishers_matching",
     "publishers_needing_blacklist_enforcement",
     "queue_window",
+    "recent_audit_runs",
+    "sensitive_terms_for_page",
     "snapshot_url",
     "staff_log_matching",
     "streams_claimed_by",
     "streams_matching",
+    "term_list_versions",
+    "unresolved_finding_count",
 ]

@@ -1,18 +1,71 @@
-"""Reads of comments: the held comments waiting for a reviewer."""
+"""Reads of comments: the held comments waiting for a reviewer, the viewers muted."""
 
-from moderation.models import Comment
+from datetime import datetime
+
+from django.db.models import Q
+
+from moderation.models import Comment, SensitiveTerm, TermListVersion, ViewerMute
 
 
-def held_comments(*, limit: int = 200):
-    """Comments held for review, oldest first, with their stream and publisher loaded."""
+def held_comments(*, reasons=None, stream_id: int | None = None, limit: int = 200):
+    """Comments held for review (for these hold reasons), oldest first, with their stream and publisher loaded."""
+    held = Comment.objects.filter(status=Comment.Status.HELD)
+    if reasons is not None:
+        held = held.filter(hold_reason__in=list(reasons))
+    if stream_id is not None:
+        held = held.filter(stream_id=stream_id)
+    return held.select_related("stream__publisher", "stream__category", "stream__latest_snapshot").order_by(
+        "received_at", "pk"
+    )[:limit]
 
+
+def decided_comments(*, since, limit: int = 500):
+    """Comments released, rejected or removed by staff at or after ``since``, in decision order (the pull API)."""
+    decided = Comment.Status.RELEASED, Comment.Status.REJECTED, Comment.Status.REMOVED
     return (
-        Comment.objects.filter(status=Comment.Status.HELD)
-        .select_related("stream__publisher", "stream__category")
-        .order_by("received_at", "pk")[:limit]
+        Comment.objects.filter(status__in=decided, decided_at__gte=since)
+        .order_by("decided_at", "pk")
+        .only("pk", "external_id", "stream_id", "status", "decided_at")[:limit]
     )
 
 
 def comment_by_id(comment_id: int) -> Comment | None:
     """Return the comment with this id, or None."""
     return Comment.objects.filter(pk=comment_id).first()
+
+
+def muted_viewers(viewer_ids, *, at: datetime) -> set[tuple[str, int | None]]:
+    """Return (viewer id, stream id or None for everywhere) for each mute of these viewers in force at ``at``."""
+    if not viewer_ids:
+        return set()
+    mutes = ViewerMute.objects.active(at).filter(viewer_id__in=list(viewer_ids))
+    return set(mutes.values_list("viewer_id", "stream_id"))
+
+
+def active_mutes(*, viewer_id: str | None = None, stream_id: int | None = None):
+    """Mutes in force now, newest first, with who set them and their stream loaded."""
+    mutes = ViewerMute.objects.active().select_related("stream", "muted_by").order_by("until", "pk")
+    if viewer_id:
+        mutes = mutes.filter(viewer_id=viewer_id)
+    if stream_id:
+        mutes = mutes.filter(Q(stream_id=stream_id) | Q(stream__isnull=True))
+    return mutes
+
+
+def sensitive_terms_for_page(*, q: str = "", category: str = "", action: str = "", enabled: str = ""):
+    """The term list filtered for the terms page, with who added each term loaded."""
+    terms = SensitiveTerm.objects.select_related("added_by").order_by("normalised")
+    if q:
+        terms = terms.filter(Q(term__icontains=q) | Q(normalised__icontains=q))
+    if category:
+        terms = terms.filter(category=category)
+    if action:
+        terms = terms.filter(action=action)
+    if enabled:
+        terms = terms.filter(enabled=enabled == "1")
+    return terms
+
+
+def term_list_versions():
+    """The list's versions, newest first, with their authors loaded."""
+    return TermListVersion.objects.select_related("created_by").order_by("-number")

@@ -5,6 +5,7 @@ from pathlib import PurePosixPath
 from django.urls import reverse
 from django.utils import timezone
 
+from moderation import sensitive_terms
 from moderation.models import Snapshot, Stream
 
 # Stored snapshots live under this directory of MEDIA_ROOT; staff get them through the media view.
@@ -103,5 +104,8 @@ def comment_row(comment) -> dict:
         "text": comment.text,
         "status": comment.status,
         "hold_reason": comment.hold_reason,
+        "matched_terms": comment.matched_terms,
+        "highlights": sensitive_terms.highlight_spans(comment.text, [hit["term"] for hit in comment.matched_terms]),
         "received_at": comment.received_at.isoformat(),
+        "snapshot_url": snapshot_url(comment.stream.latest_snapshot) if comment.stream.latest_snapshot_id else None,
     }

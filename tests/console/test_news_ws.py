@@ -109,7 +109,7 @@ async def test_held_comments_reach_reviewers_live_and_are_released_by_frame(
     stream = await sync_to_async(live_news_stream)()
     ws = await connect("reviewer")
     comment = await sync_to_async(actions.receive_comment)(
-        stream, external_id="c-77", viewer_id="v-1", text="这条新闻是真的吗？", actor=None
+        stream, external_id="c-77", viewer_id="v-1", text="这条新闻是真的吗？", viewer_phone_verified=True, actor=None
     )
     held = await receive_until(ws, lambda f: f.get("type") == "event" and f["event"] == "comment.held")
     assert held["payload"]["id"] == comment.pk and held["payload"]["text"] == "这条新闻是真的吗？"

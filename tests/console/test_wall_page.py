@@ -206,7 +206,14 @@ def test_logging_in_lands_on_the_wall(client, patroller):
 
 
 def test_the_stream_page_shows_its_comments_with_their_status(client, patroller, live_stream):
-    actions.receive_comment(live_stream, external_id="page-1", viewer_id="viewer-7", text="主播好厉害", actor=None)
+    actions.receive_comment(
+        live_stream,
+        external_id="page-1",
+        viewer_id="viewer-7",
+        text="主播好厉害",
+        viewer_phone_verified=True,
+        actor=None,
+    )
     client.force_login(patroller)
     body = client.get(f"/streams/{live_stream.pk}/").content.decode()
     assert "主播好厉害" in body and "viewer-7" in body

@@ -44,7 +44,9 @@ def comment_events():
 
 def push(platform, stream, comment_id="c-1", text="说得好"):
     return platform.post(
-        f"/api/v1/streams/{stream.pk}/comments/", {"id": comment_id, "viewer_id": "v-9", "text": text}, format="json"
+        f"/api/v1/streams/{stream.pk}/comments/",
+        {"id": comment_id, "viewer_id": "v-9", "text": text, "viewer_phone_verified": True},
+        format="json",
     )
 
 
@@ -66,10 +68,11 @@ def test_the_same_comment_id_again_returns_the_first(platform, news_stream):
 
 
 def test_the_hold_policy_is_a_list_of_rules(news_stream, show_stream, monkeypatch):
-    assert comment_holds.hold_reason_for(news_stream, "x") == "news_pre_review"
-    assert comment_holds.hold_reason_for(show_stream, "x") is None
-    monkeypatch.setattr(comment_holds, "HOLD_RULES", [lambda stream, text: "sensitive" if "赌" in text else None])
-    assert comment_holds.hold_reason_for(show_stream, "来赌") == "sensitive"
+    assert comment_holds.verdict_for(comment_holds.Incoming(stream=news_stream, text="x")).reason == "news_pre_review"
+    assert comment_holds.verdict_for(comment_holds.Incoming(stream=show_stream, text="x")) is None
+    extra = [lambda comment: comment_holds.Verdict("hold", "sensitive") if "赌" in comment.text else None]
+    monkeypatch.setattr(comment_holds, "HOLD_RULES", extra)
+    assert comment_holds.verdict_for(comment_holds.Incoming(stream=show_stream, text="来赌")).reason == "sensitive"
 
 
 def test_a_reviewer_releases_and_the_platform_is_told(platform, news_stream, news_reviewer):

@@ -97,7 +97,14 @@ def test_a_request_id_clash_inside_the_action_fails_it_whole(live, patroller, dj
 
 def test_a_block_keeps_the_last_comments_as_evidence(live, patroller):
     for index in range(25):
-        actions.receive_comment(live, external_id=f"c-{index}", viewer_id=f"v-{index}", text=f"弹幕{index}", actor=None)
+        actions.receive_comment(
+            live,
+            external_id=f"c-{index}",
+            viewer_id=f"v-{index}",
+            text=f"弹幕{index}",
+            viewer_phone_verified=True,
+            actor=None,
+        )
     action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="with-comments")
     evidence = action.evidence.get(kind="comments")
     texts = [comment["text"] for comment in evidence.content["comments"]]

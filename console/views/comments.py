@@ -1,0 +1,184 @@
+"""The comment pages: the sensitive-term list (敏感词库) with its versions, import, export and test box.
+
+Compliance admins change the list; inspectors read it. Every change goes through moderation.actions
+(a new list version each time); a refused change is a form error or a message and writes nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.roles import require_role
+from console.forms.comments import TermChangeForm, TermForm, TermImportForm, TermTestForm
+from moderation import actions, permissions, queries, sensitive_terms
+from moderation.models import SensitiveTerm
+
+PAGE_SIZE = 100
+
+
+def _filters(request: HttpRequest) -> dict:
+    category = request.GET.get("category", "")
+    action = request.GET.get("action", "")
+    enabled = request.GET.get("enabled", "")
+    return {
+        "q": request.GET.get("q", "")[:64],
+        "category": category if category in SensitiveTerm.Category.values else "",
+        "action": action if action in SensitiveTerm.Action.values else "",
+        "enabled": enabled if enabled in ("1", "0") else "",
+    }
+
+
+def _explain(sample: str) -> dict:
+    """The test box's answer: the normalised text with its matched stretches marked, and the verdict."""
+    explained = sensitive_terms.current_matcher().explain(sample)
+    normalised = explained["normalised"]
+    marks = [False] * len(normalised)
+    for span in explained["spans"]:
+        for position in range(span["start"], span["end"]):
+            marks[position] = True
+    pieces, start = [], 0
+    for position in range(1, len(normalised) + 1):
+        if position == len(normalised) or marks[position] != marks[start]:
+            pieces.append({"text": normalised[start:position], "matched": marks[start]})
+            start = position
+    seen, hits = set(), []
+    for span in explained["spans"]:
+        if span["term"] not in seen:
+            seen.add(span["term"])
+            hits.append(span)
+    return {**explained, "pieces": pieces, "hits": hits}
+
+
+@never_cache
+@require_role(*permissions.roles_for("terms.read"))
+def terms(request: HttpRequest) -> HttpResponse:
+    """List and search the sensitive terms; add one, import a file, try a sample text."""
+    may_manage = permissions.may(request.user, "terms.manage")
+    form = TermForm()
+    if request.method == "POST":
+        if not may_manage:
+            return render(request, "403.html", status=403)
+        form = TermForm(request.POST)
+        if form.is_valid():
+            try:
+                term = actions.add_term(
+                    form.cleaned_data["term"],
+                    category=form.cleaned_data["category"],
+                    action=form.cleaned_data["action"],
+                    actor=request.user,
+                )
+            except actions.ModerationError as error:
+                form.add_error("term", str(error))
+            else:
+                messages.success(
+                    request,
+                    _("Added %(term)s; the list is now version %(version)s.")
+                    % {"term": term.term, "version": term.changed_in_version},
+                )
+                return redirect("console:terms")
+    filters = _filters(request)
+    listed = queries.sensitive_terms_for_page(**filters)
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    test = TermTestForm(request.GET if "sample" in request.GET else None)
+    explained = _explain(test.cleaned_data["sample"]) if test.is_bound and test.is_valid() else None
+    return render(
+        request,
+        "console/terms.html",
+        {
+            "page": page,
+            "filters": filters,
+            "form": form,
+            "import_form": TermImportForm(),
+            "test_form": test,
+            "explained": explained,
+            "versions": queries.term_list_versions()[:20],
+            "version": sensitive_terms.stored_version(),
+            "categories": SensitiveTerm.Category.choices,
+            "term_actions": SensitiveTerm.Action.choices,
+            "may_manage": may_manage,
+        },
+    )
+
+
+@require_POST
+@require_role(*permissions.roles_for("terms.manage"))
+def term_change(request: HttpRequest, term_id: int) -> HttpResponse:
+    """Change a term's category, action, or enable or disable it."""
+    term = get_object_or_404(SensitiveTerm, pk=term_id)
+    form = TermChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The change was not saved: choose a category and an action."))
+        return redirect("console:terms")
+    try:
+        term = actions.change_term(
+            term,
+            category=form.cleaned_data["category"],
+            action=form.cleaned_data["action"],
+            enabled=form.cleaned_data["enabled"],
+            actor=request.user,
+        )
+    except actions.ModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Saved %(term)s.") % {"term": term.term})
+    return redirect(request.POST.get("next") if _safe_next(request) else "console:terms")
+
+
+def _safe_next(request: HttpRequest) -> bool:
+    target = request.POST.get("next", "")
+    return target.startswith("/comments/terms/") and "//" not in target
+
+
+@require_POST
+@require_role(*permissions.roles_for("terms.manage"))
+def terms_import(request: HttpRequest) -> HttpResponse:
+    """Import a term file: all of it, or none of it with every bad line named."""
+    form = TermImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("console:terms")
+    try:
+        outcome = actions.import_terms(
+            form.cleaned_data["file"].read(),
+            default_category=form.cleaned_data["default_category"],
+            default_action=form.cleaned_data["default_action"],
+            actor=request.user,
+        )
+    except actions.TermFileRefused as refused:
+        messages.error(request, _("The file was not imported; nothing changed."))
+        for line, problem in refused.problems[:20]:
+            messages.error(request, _("Line %(line)s: %(problem)s") % {"line": line, "problem": problem})
+    except actions.ModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Imported: %(added)s added, %(changed)s changed, %(unchanged)s unchanged; version %(version)s.")
+            % {
+                "added": outcome.added,
+                "changed": outcome.changed,
+                "unchanged": outcome.unchanged,
+                "version": outcome.version,
+            },
+        )
+    return redirect("console:terms")
+
+
+@never_cache
+@require_role(*permissions.roles_for("terms.read"))
+def terms_export(request: HttpRequest) -> HttpResponse:
+    """Download the whole list as a term file (logged)."""
+    content = actions.export_terms(actor=request.user)
+    response = HttpResponse(content, content_type="text/plain; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="liveward-terms-{stamp}.txt"'
+    return response
