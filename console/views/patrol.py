@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.actions import is_on_duty, recent_handover_notes
+from accounts.actions import shift_overview
 from accounts.roles import SHIFT_ROLES, has_role, require_role
 from moderation import permissions, queries
 from moderation.identity import mask_document_number, mask_name, mask_phone
@@ -143,6 +143,7 @@ def wall_context(request: HttpRequest, *, stream_id: int | None = None) -> dict:
 @require_role()
 def wall(request: HttpRequest) -> HttpResponse:
     """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
+    on_duty, handover_notes = shift_overview(request.user)
     return render(
         request,
         "console/wall.html",
@@ -154,8 +155,8 @@ def wall(request: HttpRequest) -> HttpResponse:
             # A patroller who has not checked in is told so on the wall: no streams are assigned
             # to them and the spread of the queue does not count them.
             "works_shifts": has_role(request.user, *SHIFT_ROLES),
-            "on_duty": is_on_duty(request.user),
-            "handover_notes": recent_handover_notes(limit=3),
+            "on_duty": on_duty,
+            "handover_notes": handover_notes,
         },
     )
 
