@@ -144,14 +144,15 @@ def wall_context(request: HttpRequest, *, stream_id: int | None = None) -> dict:
 def wall(request: HttpRequest) -> HttpResponse:
     """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
     on_duty, handover_notes = shift_overview(request.user)
+    categories = list(Category.objects.order_by("risk_tier", "name"))  # one query for the filters
     return render(
         request,
         "console/wall.html",
         {
             **wall_context(request),
             "live_count": queries.live_stream_count(),
-            "categories": Category.objects.order_by("risk_tier", "name"),
-            "tiers": sorted(set(Category.objects.values_list("risk_tier", flat=True))) or [1, 2, 3],
+            "categories": categories,
+            "tiers": sorted({category.risk_tier for category in categories}) or [1, 2, 3],
             # A patroller who has not checked in is told so on the wall: no streams are assigned
             # to them and the spread of the queue does not count them.
             "works_shifts": has_role(request.user, *SHIFT_ROLES),
@@ -216,5 +217,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "comments": stream.page_comments,
             "actions": stream.actions.all(),
             "may_blacklist": permissions.may(request.user, "blacklist.change"),
+            "reports": queries.reports_on_stream(stream.pk) if permissions.may(request.user, "report.read") else [],
+            "may_file_authority_report": permissions.may(request.user, "authority_report.file"),
         },
     )
