@@ -36,13 +36,38 @@ function handle(frame) {
       break;
     case "claimed": onClaimed(frame); break;
     case "snapshot": applySnapshot(frame); break;
-    case "delta": applyDelta(frame); break;
+    case "delta":
+      applyDelta(frame);
+      if (view.stream !== null && frame.stream && frame.stream.id === view.stream) refreshSections();
+      break;
     case "resync_needed": applyResyncNeeded(frame); break;
     case "ack": onAck(frame); break;
     case "error": onError(frame); break;
     case "pong": break;
     default: break;
   }
+}
+
+// --- the stream page: its server-drawn sections (facts, actions, gate decisions …) follow the card --
+let sectionsTimer = null;
+function refreshSections() {
+  if (sectionsTimer) return;
+  sectionsTimer = setTimeout(function () {
+    sectionsTimer = null;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) throw new Error("refresh failed");
+        return response.text();
+      })
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live-section]").forEach(function (section) {
+          const next = fresh.querySelector('[data-live-section="' + section.dataset.liveSection + '"]');
+          if (next) section.replaceWith(document.importNode(next, true));
+        });
+      })
+      .catch(function () { /* the next delta tries again */ });
+  }, 600);
 }
 
 // --- filters and the window ---------------------------------------------------------------------
