@@ -18,6 +18,7 @@ from console.views import (
     records,
     reports,
     security,
+    verification,
 )
 
 # The console's pages (namespace "console").
@@ -39,6 +40,10 @@ console_pages = [
     path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),
     path("comments/terms/import/", comments.terms_import, name="terms-import"),
     path("comments/terms/export/", comments.terms_export, name="terms-export"),
+    path("agreements/", verification.agreements, name="agreements"),
+    path("verification/", verification.review_list, name="verification-reviews"),
+    path("verification/<int:review_id>/", verification.review_detail, name="verification-review"),
+    path("verification/documents/<int:document_id>/", verification.review_document, name="verification-document"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),

@@ -12,6 +12,7 @@ from moderation.actions.appeals import (
     register_appeal_target,
     submit_appeal,
 )
+from moderation.actions.audiences import record_node_viewers, report_viewers
 from moderation.actions.audits import (
     acknowledge_finding,
     begin_audit_run,
@@ -133,6 +134,8 @@ from moderation.actions.terms import (
     import_terms,
     parse_term_file,
 )
+from moderation.actions.verification import report_verification
+from moderation.actions.verification_review import decide_verification_review, submit_verification_review
 from moderation.actions.warnings import warn_publisher
 from moderation.actions.webhooks import (
     claim_webhook_delivery,
@@ -180,6 +183,7 @@ __all__ = [
     "decide_held_comment",
     "decide_held_comments",
     "decide_news_application",
+    "decide_verification_review",
     "declare_emergency",
     "dismiss_report",
     "earn_back",
@@ -219,6 +223,7 @@ __all__ = [
     "receive_comments",
     "record_finding",
     "record_gate_decision",
+    "record_node_viewers",
     "record_platform_licence",
     "record_publisher_device",
     "record_snapshot",
@@ -231,6 +236,8 @@ __all__ = [
     "reopen_publisher",
     "replace_live_session",
     "report_audit_progress",
+    "report_verification",
+    "report_viewers",
     "request_blacklist_removal",
     "resolve_finding",
     "resolve_report",
@@ -248,6 +255,7 @@ __all__ = [
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",
+    "submit_verification_review",
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",

@@ -48,6 +48,14 @@ from moderation.queries.news import (
     publisher_licences,
     publisher_news_history,
 )
+from moderation.queries.onboarding import (
+    agreements_for_console,
+    current_agreement,
+    open_verification_review_count,
+    publishers_not_accepting,
+    verification_review_row,
+    verification_reviews_for_console,
+)
 from moderation.queries.payloads import (
     card,
     comment_row,
@@ -97,6 +105,7 @@ __all__ = [
     "QUEUE_WINDOW_MAX",
     "actions_matching",
     "active_mutes",
+    "agreements_for_console",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -114,6 +123,7 @@ __all__ = [
     "comment_by_id",
     "comment_row",
     "credit_policy_history",
+    "current_agreement",
     "current_emergencies",
     "decided_comments",
     "emergencies_for_page",
@@ -137,12 +147,14 @@ __all__ = [
     "open_finding_alerts",
     "open_report_count",
     "open_reports_count",
+    "open_verification_review_count",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
     "publishers_matching",
     "publishers_needing_blacklist_enforcement",
+    "publishers_not_accepting",
     "queue_window",
     "recent_audit_runs",
     "report_by_receipt",
@@ -158,4 +170,6 @@ __all__ = [
     "streams_matching",
     "term_list_versions",
     "unresolved_finding_count",
+    "verification_review_row",
+    "verification_reviews_for_console",
 ]
