@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -251,6 +251,19 @@ def on_duty() -> QuerySet[User]:
         .annotate(on_duty_since=F("shifts__started_at"))
         .order_by("on_duty_since", "pk")
     )
+
+
+def shift_overview(user: User, *, now: datetime | None = None, notes: int = 3) -> tuple[bool, list[Shift]]:
+    """Return whether the user is on duty and the latest handover notes, in one query (the wall's)."""
+    now = now or timezone.now()
+    recent = Q(ended_at__gte=now - HANDOVER_WINDOW, ended_at__lte=now) & ~Q(handover_note="")
+    rows = list(
+        Shift.objects.filter(recent | Q(user_id=user.pk, ended_at__isnull=True))
+        .select_related("user")
+        .order_by(F("ended_at").desc(nulls_first=True), "-pk")[: notes + 1]
+    )
+    on_duty = bool(rows) and rows[0].ended_at is None and rows[0].user_id == user.pk
+    return on_duty, [shift for shift in rows if shift.ended_at is not None][:notes]
 
 
 def recent_handover_notes(*, now: datetime | None = None, limit: int = 20) -> QuerySet[Shift]:

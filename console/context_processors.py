@@ -28,6 +28,7 @@ def console(request) -> dict:
         # The banner every console shows (Art. 7): read only when a page shows it.
         "current_emergencies": SimpleLazyObject(queries.current_emergencies),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
+        "nav_records": permissions.may(user, "records.read"),
     }
     if permissions.may(user, "verification.read"):
         context["nav_verification"] = True
@@ -41,8 +42,8 @@ def console(request) -> dict:
         context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
     if permissions.may(user, "dashboard.view"):
         context["nav_dashboard"] = True
-    if permissions.may(user, "records.read"):
-        context["nav_records"] = True
+    if permissions.may(user, "retention.read"):
+        context["nav_retention"] = True
     if permissions.may(user, "records.export"):
         context["nav_exports"] = True
     if permissions.may(user, "audit.alerts"):

@@ -50,12 +50,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "axes",
-    "django_celery_beat",
+    "django_filters", "django_tables2",  # the record lists
+    "axes", "django_celery_beat",
     "accounts",
     "moderation",
     "console",
-]
+]  # fmt: skip
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -87,6 +87,10 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "blacklist.change": (COMPLIANCE_ADMIN,),
     # Alerts only compliance admins get (licences expiring, blacklistings not yet reported).
     "compliance.alerts": (COMPLIANCE_ADMIN,),
+    # Record lists (记录查询): publishers, streams, actions, gate decisions — every staff role reads
+    # them (identity masked); the staff action log only compliance admins and inspectors.
+    "records.read": ANY_STAFF,
+    "records.staff_log": (COMPLIANCE_ADMIN, INSPECTOR),
     # Public reports (Art. 19): who handles the queue, who reads it.
     "report.handle": (PATROLLER, COMPLIANCE_ADMIN),
     "report.read": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),
@@ -109,7 +113,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "compliance.report": (COMPLIANCE_ADMIN,),
     # Records (Art. 14, 16): exports for inspections, retention and legal holds.
     "records.export": (COMPLIANCE_ADMIN, INSPECTOR),
-    "records.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "retention.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "records.manage": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,

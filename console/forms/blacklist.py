@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from console.error_text import error_text
 from moderation.identity import RESIDENT_ID, IdentityError, Kind, hash_of
 from moderation.models import BlacklistEntry, ModerationAction, Publisher, ReasonCode
 from moderation.text_input import TextInputForm
@@ -66,7 +67,7 @@ class EntryForm(TextInputForm, forms.Form):
             try:
                 hash_of(kind, value, document_type=data.get("document_type") or RESIDENT_ID)
             except IdentityError as exc:
-                self.add_error("value", str(exc))
+                self.add_error("value", error_text(exc))
         expires_on = data.get("expires_on")
         if expires_on is not None and expires_on <= timezone.localdate():
             self.add_error("expires_on", _("The expiry must be after today."))

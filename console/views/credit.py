@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import require_role
 from console.credit_chart import score_chart
+from console.error_text import error_text
 from console.forms.credit import (
     AppealDecisionForm,
     CreditAdjustmentForm,
@@ -80,7 +81,7 @@ def adjust_publisher_credit(request: HttpRequest, publisher_id: int) -> HttpResp
                 publisher, actor=request.user, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"]
             )
         except actions.ModerationError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, error_text(exc))
         else:
             messages.success(
                 request,
@@ -133,7 +134,7 @@ def credit_policy_edit(request: HttpRequest) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except actions.ModerationError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, error_text(exc))
             else:
                 messages.success(
                     request, _("Credit policy version %(version)s is in force.") % {"version": policy.version}
@@ -197,7 +198,7 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except actions.ModerationError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, error_text(exc))
             else:
                 messages.success(request, _("Appeal decided; the platform is notified."))
                 return redirect("console:appeal", appeal_id=appeal.pk)

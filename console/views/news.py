@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -92,6 +93,7 @@ def news_queue(request: HttpRequest) -> HttpResponse:
                 "decisions": decisions_for(request.user),
                 "applicationUrl": reverse("console:news-application", args=[0]),
                 "rows": [queries.news_application_row(application) for application in applications],
+                "timeZone": settings.TIME_ZONE,  # times drawn in the console's zone, as the page's
             },
         },
     )

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.actions import is_on_duty, recent_handover_notes
+from accounts.actions import shift_overview
 from accounts.roles import SHIFT_ROLES, has_role, require_role
 from moderation import permissions, queries
 from moderation.identity import mask_document_number, mask_name, mask_phone
@@ -71,6 +71,8 @@ def wall_strings() -> dict[str, str]:
         "patrolled_by": _("Patrolled by %(name)s %(when)s"),
         "claimed_by": _("Watched by %(name)s"),
         "review_flag": _("Machine review: %(flag)s"),
+        "review_flag_block": _("Machine review suggests cutting: %(flag)s"),
+        "overdue": _("unpatrolled for %(minutes)s min"),
         "no_snapshot": _("No snapshot yet"),
         "live_for": _("live for %(duration)s"),
         "window": _("%(first)s–%(last)s of %(total)s"),
@@ -143,19 +145,21 @@ def wall_context(request: HttpRequest, *, stream_id: int | None = None) -> dict:
 @require_role()
 def wall(request: HttpRequest) -> HttpResponse:
     """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
+    on_duty, handover_notes = shift_overview(request.user)
+    categories = list(Category.objects.order_by("risk_tier", "name"))  # one query for the filters
     return render(
         request,
         "console/wall.html",
         {
             **wall_context(request),
             "live_count": queries.live_stream_count(),
-            "categories": Category.objects.order_by("risk_tier", "name"),
-            "tiers": sorted(set(Category.objects.values_list("risk_tier", flat=True))) or [1, 2, 3],
+            "categories": categories,
+            "tiers": sorted({category.risk_tier for category in categories}) or [1, 2, 3],
             # A patroller who has not checked in is told so on the wall: no streams are assigned
             # to them and the spread of the queue does not count them.
             "works_shifts": has_role(request.user, *SHIFT_ROLES),
-            "on_duty": is_on_duty(request.user),
-            "handover_notes": recent_handover_notes(limit=3),
+            "on_duty": on_duty,
+            "handover_notes": handover_notes,
         },
     )
 

@@ -1,128 +1,196 @@
-"""The records pages (docs/records.md): exports for inspections, with their progress and download."""
+"""The record lists (记录查询): search, filter, sort, page and export publishers, streams, moderation
+actions, gate decisions and (compliance admins, inspectors) the staff action log. Read-only: no
+list changes anything. django-filter reads the filters, django-tables2 sorts and pages; a filter
+that does not parse is shown as a form error with no rows (400), never a 500."""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+import csv
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
+import django_tables2 as tables
+from django_tables2 import RequestConfig
+
+from accounts.models import StaffActionLog
 from accounts.roles import require_role
-from console.forms.records import InspectionExportForm, LegalHoldForm, RetentionForm
-from moderation import actions, permissions, retention
-from moderation.models import InspectionExport, LegalHold, RecordKind
+from console.forms import records as filters
+from moderation import permissions, queries
+from moderation.identity import mask_phone
+from moderation.models import GateDecision, ModerationAction, Publisher, Stream
+from moderation.text_input import for_export
+
+PER_PAGE = 50
+EXPORT_MAX_ROWS = 10_000
+TIME_FORMAT = "Y-m-d H:i:s"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-@never_cache
-@require_role(*permissions.roles_for("records.export"))
-def exports(request: HttpRequest) -> HttpResponse:
-    """List the exports for inspections and request a new one (a period and the kinds of record)."""
-    form = InspectionExportForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        export = actions.request_inspection_export(
-            actor=request.user,
-            period_start=form.cleaned_data["period_start"],
-            period_end=form.cleaned_data["period_end"],
-            kinds=form.cleaned_data["kinds"],
-        )
-        messages.success(request, _("The export is being built; this page offers it when it is ready."))
-        return redirect(f"{request.path}#export-{export.pk}")
-    listed = InspectionExport.objects.select_related("requested_by").order_by("-requested_at", "-id")[:50]
-    return render(
-        request,
-        "console/exports.html",
-        {"form": form, "exports": list(listed)},
-        status=400 if form.errors else 200,
-    )
+class RecordTable(tables.Table):
+    """A record list's table: the console's table style, a sentence when nothing matches."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("attrs", {"class": "records"})
+        kwargs.setdefault("empty_text", _("No records match."))
+        kwargs.setdefault("template_name", "django_tables2/table.html")
+        super().__init__(*args, **kwargs)
 
 
-@never_cache
-@require_role(*permissions.roles_for("records.export"))
-def export_progress(request: HttpRequest, export_id: int) -> JsonResponse:
-    """The export's status and progress, for the page's poll."""
-    export = get_object_or_404(InspectionExport, pk=export_id)
-    return JsonResponse(
-        {
-            "id": export.pk,
-            "status": export.status,
-            "percent": export.progress_percent,
-            "finished": export.status in {InspectionExport.Status.READY, InspectionExport.Status.FAILED},
-        }
-    )
+def _time(field: str, label) -> tables.DateTimeColumn:
+    return tables.DateTimeColumn(accessor=field, verbose_name=label, format=TIME_FORMAT)
 
 
-@require_role(*permissions.roles_for("records.export"))
-def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
-    """Download a ready export (the download is logged)."""
-    export = get_object_or_404(InspectionExport, pk=export_id)
-    try:
-        actions.record_export_download(export, actor=request.user)
-    except actions.ModerationError:
-        raise Http404 from None
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=f"liveward-export-{export.pk}.zip")
+class PublisherTable(RecordTable):
+    display_name = tables.Column(verbose_name=_("Display name"), linkify=("console:publisher", [tables.A("pk")]))
+    platform_account_id = tables.Column(verbose_name=_("Platform account"))
+    status = tables.Column(verbose_name=_("Status"))
+    credit_level = tables.Column(verbose_name=_("Credit level"))
+    credit_score = tables.Column(verbose_name=_("Credit score"))
+    verification = tables.Column(verbose_name=_("Verification"))
+    phone = tables.Column(verbose_name=_("Mobile number"), orderable=False)
+    created_at = _time("created_at", _("Created"))
+
+    def render_phone(self, value):
+        return mask_phone(value)
+
+    def value_phone(self, value):
+        return mask_phone(value)
 
 
-HOLD_ERRORS = {
-    "unknown_target": _("No such publisher or stream: nothing is held."),
-    "unbounded": _("Give both the start and the end of the period."),
-    "reversed": _("The period ends before it starts."),
-    "missing_field": _("A legal hold needs a reason."),
-}
+class StreamTable(RecordTable):
+    id = tables.Column(verbose_name="#")
+    title = tables.Column(verbose_name=_("Title"), linkify=("console:stream", [tables.A("pk")]))
+    publisher = tables.Column(accessor="publisher__display_name", verbose_name=_("Publisher"))
+    category = tables.Column(accessor="category__name", verbose_name=_("Category"))
+    node = tables.Column(accessor="node__name", verbose_name=_("Node"))
+    started_at = _time("started_at", _("Live since"))
+    ended_at = _time("ended_at", _("Ended at"))
+    end_reason = tables.Column(verbose_name=_("End reason"))
+    last_patrolled_at = _time("last_patrolled_at", _("Last patrolled"))
+
+
+class ActionTable(RecordTable):
+    at = _time("at", _("At"))
+    kind = tables.Column(verbose_name=_("Action"))
+    stream = tables.Column(accessor="stream__title", verbose_name=_("Stream"))
+    publisher = tables.Column(accessor="publisher__display_name", verbose_name=_("Publisher"))
+    actor = tables.Column(verbose_name=_("By"), default="—")
+    reason = tables.Column(verbose_name=_("Reason"))
+    media_status = tables.Column(verbose_name=_("Media server"))
+    note = tables.Column(verbose_name=_("Note"), orderable=False)
+
+    def render_stream(self, value, record):
+        return format_html('<a href="{}">{}</a>', reverse("console:stream", args=[record.stream_id]), value)
+
+
+class GateDecisionTable(RecordTable):
+    at = _time("at", _("At"))
+    hook = tables.Column(verbose_name=_("Hook"))
+    node = tables.Column(accessor="node__name", verbose_name=_("Node"), default="—")
+    publisher = tables.Column(accessor="publisher__display_name", verbose_name=_("Publisher"), default="—")
+    allowed = tables.BooleanColumn(verbose_name=_("Allowed"))
+    reason = tables.Column(verbose_name=_("Reason"))
+    detail = tables.Column(verbose_name=_("Detail"), orderable=False)
+    addr = tables.Column(verbose_name=_("Address"))
+
+
+class StaffLogTable(RecordTable):
+    at = _time("at", _("At"))
+    actor_name = tables.Column(verbose_name=_("Staff"))
+    verb = tables.Column(verbose_name=_("Verb"))
+    target_type = tables.Column(verbose_name=_("Target type"))
+    target_id = tables.Column(verbose_name=_("Target"))
+    ip = tables.Column(verbose_name=_("IP address"), default="—")
+
+
+@dataclass(frozen=True)
+class RecordList:
+    slug: str
+    title: object
+    capability: str
+    filterset: type
+    table: type
+    rows: object  # text → queryset
+    default_order: str
+
+
+LISTS = [
+    RecordList("publishers", _("Publishers"), "records.read", filters.PublisherFilter, PublisherTable,
+               queries.publishers_matching, "platform_account_id"),
+    RecordList("streams", _("Streams"), "records.read", filters.StreamFilter, StreamTable,
+               queries.streams_matching, "-started_at"),
+    RecordList("actions", _("Actions"), "records.read", filters.ActionFilter, ActionTable,
+               queries.actions_matching, "-at"),
+    RecordList("gate", _("Gate decisions"), "records.read", filters.GateDecisionFilter, GateDecisionTable,
+               queries.gate_decisions_matching, "-at"),
+    RecordList("staff-log", _("Staff action log"), "records.staff_log", filters.StaffLogFilter, StaffLogTable,
+               queries.staff_log_matching, "-at"),
+]  # fmt: skip
+_BY_SLUG = {record_list.slug: record_list for record_list in LISTS}
+assert {Publisher, Stream, ModerationAction, GateDecision, StaffActionLog}  # the models the lists read
 
 
 @never_cache
 @require_role(*permissions.roles_for("records.read"))
-def retention_page(request: HttpRequest) -> HttpResponse:
-    """Show how long each kind of record is kept and the legal holds; compliance admins change them."""
-    may_manage = permissions.may(request.user, "records.manage")
-    which = request.POST.get("form")
-    rule_form = RetentionForm(request.POST if which == "rule" else None)
-    hold_form = LegalHoldForm(request.POST if which == "hold" else None)
-    if request.method == "POST":
-        if not may_manage:
-            return HttpResponse(status=403)
-        if which == "rule" and rule_form.is_valid():
-            actions.set_retention(
-                rule_form.cleaned_data["kind"], days=rule_form.cleaned_data["days"], actor=request.user
-            )
-            messages.success(request, _("Retention saved."))
-            return redirect("console:retention")
-        if which == "hold" and hold_form.is_valid():
-            data = hold_form.cleaned_data
-            try:
-                actions.place_legal_hold(
-                    data["scope"],
-                    actor=request.user,
-                    reason=data["reason"],
-                    publisher_id=data["publisher"],
-                    stream_id=data["stream"],
-                    period_start=data["period_start"],
-                    period_end=data["period_end"],
-                )
-            except actions.ModerationError as exc:
-                hold_form.add_error(None, HOLD_ERRORS.get(exc.code, str(exc)))
-            else:
-                messages.success(request, _("Legal hold placed."))
-                return redirect("console:retention")
-        if which == "release":
-            try:
-                actions.release_legal_hold(int(request.POST.get("hold", "0") or 0), actor=request.user)
-            except (actions.ModerationError, ValueError):
-                messages.error(request, _("No such legal hold in force."))
-            else:
-                messages.success(request, _("Legal hold released."))
-            return redirect("console:retention")
-    days = retention.retention_days()
+def records(request: HttpRequest, kind: str = "publishers") -> HttpResponse:
+    """Show one record list with its filters; ``?export=csv`` downloads what the filters select."""
+    record_list = _BY_SLUG.get(kind)
+    if record_list is None or not permissions.may(request.user, record_list.capability):
+        return render(request, "403.html", status=403)
+    text = request.GET.get("q", "")
+    filterset = record_list.filterset(request.GET or None, queryset=record_list.rows(text[: filters.SEARCH_MAX]))
+    valid = filterset.is_bound is False or filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    table = record_list.table(rows.order_by(record_list.default_order, "-pk"), order_by=request.GET.get("sort"))
+    if valid and request.GET.get("export") == "csv":
+        return _csv(table, record_list.slug)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    tabs = [
+        {"slug": other.slug, "title": other.title, "url": reverse("console:records", args=[other.slug])}
+        for other in LISTS
+        if permissions.may(request.user, other.capability)
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["export"] = "csv"
     return render(
         request,
-        "console/retention.html",
+        "console/records.html",
         {
-            "rules": [(kind, label, days[kind]) for kind, label in RecordKind.choices],
-            "holds": list(LegalHold.objects.select_related("publisher", "stream", "created_by", "released_by")[:100]),
-            "rule_form": rule_form,
-            "hold_form": hold_form,
-            "may_manage": may_manage,
+            "record_list": record_list,
+            "tabs": tabs,
+            "filter_form": filterset.form,
+            "table": table,
+            "export_query": query.urlencode(),
+            "time_zone": settings.TIME_ZONE,
+            "utc_offset": timezone.localtime().strftime("%z"),
         },
-        status=400 if rule_form.errors or hold_form.errors else 200,
+        status=200 if valid else 400,
     )
+
+
+def _cell(value) -> str:
+    text = for_export("" if value is None else str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text  # no formulas in a spreadsheet
+
+
+def _csv(table: RecordTable, slug: str) -> HttpResponse:
+    """The filtered rows as CSV (UTF-8 with BOM, for spreadsheets), times in the console's zone, labelled."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S%z")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="liveward-{slug}-{stamp}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    for index, row in enumerate(table.as_values()):
+        if index > EXPORT_MAX_ROWS:
+            break
+        writer.writerow([_cell(value) for value in row])
+    return response

@@ -51,6 +51,7 @@ from moderation.queries.dashboard import (
     live_streams_by_hour,
     streams_started,
 )
+from moderation.queries.inspection import EXPORT_READERS, export_rows
 from moderation.queries.news import (
     OPEN_NEWS_STATUSES,
     approval_windows_note,
@@ -79,7 +80,13 @@ from moderation.queries.payloads import (
     report_row,
     snapshot_url,
 )
-from moderation.queries.records import EXPORT_READERS, export_rows
+from moderation.queries.records import (
+    actions_matching,
+    gate_decisions_matching,
+    publishers_matching,
+    staff_log_matching,
+    streams_matching,
+)
 from moderation.queries.reports import (
     authority_report_for_page,
     authority_reports_for_page,
@@ -114,6 +121,7 @@ __all__ = [
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
     "actions_by_hour",
+    "actions_matching",
     "active_mutes",
     "agreements_for_console",
     "appeal_for_page",
@@ -146,6 +154,7 @@ __all__ = [
     "finding_alert",
     "findings_for_page",
     "findings_summary",
+    "gate_decisions_matching",
     "gate_denials",
     "held_comments",
     "licences_expiring_soon",
@@ -169,6 +178,7 @@ __all__ = [
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
+    "publishers_matching",
     "publishers_needing_blacklist_enforcement",
     "publishers_not_accepting",
     "queue_window",
@@ -181,9 +191,11 @@ __all__ = [
     "reports_on_stream",
     "sensitive_terms_for_page",
     "snapshot_url",
+    "staff_log_matching",
     "staffing_load",
     "stream_weight",
     "streams_claimed_by",
+    "streams_matching",
     "streams_started",
     "term_list_versions",
     "unresolved_finding_count",

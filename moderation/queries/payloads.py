@@ -57,6 +57,9 @@ def card(stream: Stream) -> dict:
         "open_reports": getattr(stream, "open_reports", 0),
         "review_flag": stream.review_flag,
         "review_score": stream.review_score,
+        # "block" or "review" (what the machine review suggested), None without a flag.
+        "review_suggestion": (getattr(stream, "review_suggestion", None) or "review") if stream.review_flag else None,
+        "patrol_interval": stream.category.patrol_interval_seconds,
         "snapshot_url": snapshot_url(snapshot),
         "snapshot_at": snapshot.taken_at.isoformat() if snapshot is not None else None,
         "state": state,

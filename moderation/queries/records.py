@@ -1,158 +1,94 @@
-"""Reads of the inspection exports: each kind's rows in a period, as flat dicts (columns first)."""
+"""Reads for the record lists (记录查询): publishers, streams, actions, gate decisions, the staff log.
+
+Each returns a queryset with its joins done, so a page of rows costs the same few queries at any
+size. Free text on publishers also matches identities: the text is read as a phone number, a
+document number and a platform account, normalised (so "138 0013 8000" finds "+8613800138000"),
+and matched by keyed hash; the identity itself is never compared in clear.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
-
-from django.db.models import Prefetch
+from django.db.models import Q, QuerySet
 
 from accounts.models import StaffActionLog
-from moderation.models import BlacklistEntry, Comment, CreditEvent, Evidence, GateDecision, ModerationAction, Stream
+from moderation.identity import IdentityError, Kind, hash_of
+from moderation.models import GateDecision, ModerationAction, Publisher, Stream
 
-BATCH = 2000
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
+_HASH_FIELDS = {Kind.PHONE: "phone_hash", Kind.ID_DOCUMENT: "document_hash", Kind.PLATFORM_ACCOUNT: "account_hash"}
 
 
-def _streams(start: datetime, end: datetime) -> Iterator[dict]:
-    rows = Stream.objects.filter(started_at__gte=start, started_at__lt=end).order_by("started_at", "pk")
-    for stream in rows.select_related("key", "category", "node").iterator(BATCH):
-        yield {
-            "id": stream.pk,
-            "publisher_id": stream.publisher_id,
-            "stream_key_id": stream.key_id,
-            "category": stream.category.slug,
-            "node": stream.node.name,
-            "app": stream.app,
-            "client_id": stream.client_id,
-            "title": stream.title,
-            "addr": stream.addr,
-            "viewers": stream.viewers,
-            "started_at": _iso(stream.started_at),
-            "ended_at": _iso(stream.ended_at),
-            "end_reason": stream.end_reason,
-            "last_patrolled_at": _iso(stream.last_patrolled_at),
-            "last_patrolled_by_id": stream.last_patrolled_by_id or "",
-        }
+def _identity_matches(text: str) -> Q:
+    """Publishers whose stored identity hash equals the text's, read as each identity kind."""
+    match = Q(pk__in=[])
+    for kind, field in _HASH_FIELDS.items():
+        try:
+            match |= Q(**{field: hash_of(kind, text)})
+        except IdentityError:
+            continue  # not a valid identity of this kind
+    return match
 
 
-def _gate_decisions(start: datetime, end: datetime) -> Iterator[dict]:
-    rows = GateDecision.objects.filter(at__gte=start, at__lt=end).order_by("at", "pk").select_related("node")
-    for decision in rows.iterator(BATCH):
-        yield {
-            "id": decision.pk,
-            "at": _iso(decision.at),
-            "hook": decision.hook,
-            "node": decision.node.name if decision.node else "",
-            "key_name": decision.key_name,
-            "publisher_id": decision.publisher_id or "",
-            "stream_id": decision.stream_id or "",
-            "client_id": decision.client_id,
-            "addr": decision.addr,
-            "allowed": decision.allowed,
-            "reason": decision.reason,
-            "detail": decision.detail,
-        }
+def publishers_matching(text: str = "") -> QuerySet[Publisher]:
+    """Publishers whose account, display name, stream key or identity matches ``text`` (all when blank)."""
+    publishers = Publisher.objects.all()
+    text = text.strip()
+    if text:
+        publishers = publishers.filter(
+            Q(platform_account_id__icontains=text)
+            | Q(display_name__icontains=text)
+            | Q(pk__in=Publisher.objects.filter(stream_keys__key=text).values("pk"))
+            | _identity_matches(text)
+        )
+    return publishers
 
 
-def _actions(start: datetime, end: datetime) -> Iterator[dict]:
-    evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("pk"))
-    rows = ModerationAction.objects.filter(at__gte=start, at__lt=end).order_by("at", "pk").select_related("actor")
-    for action in rows.prefetch_related(evidence).iterator(BATCH):
-        yield {
-            "id": action.pk,
-            "at": _iso(action.at),
-            "kind": action.kind,
-            "actor": action.actor.get_username() if action.actor else "",
-            "stream_id": action.stream_id or "",
-            "publisher_id": action.publisher_id or "",
-            "reason": action.reason,
-            "note": action.note,
-            "media_status": action.media_status,
-            "media_confirmed_at": _iso(action.media_confirmed_at),
-            "until": _iso(action.until),
-            "evidence": ";".join(f"{item.kind}:{item.sha256}" for item in action.evidence.all()),
-        }
+def streams_matching(text: str = "") -> QuerySet[Stream]:
+    """Streams, live and ended, whose title, publisher or key matches ``text``."""
+    streams = Stream.objects.select_related("publisher", "category", "node", "last_patrolled_by")
+    text = text.strip()
+    if text:
+        streams = streams.filter(
+            Q(title__icontains=text)
+            | Q(publisher__display_name__icontains=text)
+            | Q(publisher__platform_account_id__icontains=text)
+            | Q(key__key=text)
+        )
+    return streams
 
 
-def _comments(start: datetime, end: datetime) -> Iterator[dict]:
-    rows = Comment.objects.filter(received_at__gte=start, received_at__lt=end).order_by("received_at", "pk")
-    for comment in rows.iterator(BATCH):
-        yield {
-            "id": comment.pk,
-            "stream_id": comment.stream_id,
-            "external_id": comment.external_id,
-            "viewer_id": comment.viewer_id,
-            "viewer_phone_verified": comment.viewer_phone_verified,
-            "text": comment.text,
-            "posted_at": _iso(comment.posted_at),
-            "received_at": _iso(comment.received_at),
-            "status": comment.status,
-            "hold_reason": getattr(comment, "hold_reason", ""),
-        }
+def actions_matching(text: str = "") -> QuerySet[ModerationAction]:
+    """Moderation actions whose stream, publisher or note matches ``text``."""
+    rows = ModerationAction.objects.select_related("actor", "stream", "publisher")
+    text = text.strip()
+    if text:
+        rows = rows.filter(
+            Q(note__icontains=text)
+            | Q(stream__title__icontains=text)
+            | Q(publisher__display_name__icontains=text)
+            | Q(publisher__platform_account_id__icontains=text)
+        )
+    return rows
 
 
-def _staff_log(start: datetime, end: datetime) -> Iterator[dict]:
-    rows = StaffActionLog.objects.filter(at__gte=start, at__lt=end).order_by("at", "pk")
-    for line in rows.iterator(BATCH):
-        yield {
-            "id": line.pk,
-            "at": _iso(line.at),
-            "actor": line.actor_name,
-            "verb": line.verb,
-            "target_type": line.target_type,
-            "target_id": line.target_id,
-            "data": line.data,
-            "ip": line.ip or "",
-        }
+def gate_decisions_matching(text: str = "") -> QuerySet[GateDecision]:
+    """Gate decisions whose key, publisher or address matches ``text``."""
+    rows = GateDecision.objects.select_related("node", "publisher", "stream")
+    text = text.strip()
+    if text:
+        rows = rows.filter(
+            Q(key_name=text) | Q(addr=text) | Q(publisher__display_name__icontains=text)
+            | Q(publisher__platform_account_id__icontains=text)
+        )  # fmt: skip
+    return rows
 
 
-def _blacklist(start: datetime, end: datetime) -> Iterator[dict]:
-    rows = BlacklistEntry.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "pk")
-    for entry in rows.select_related("author").iterator(BATCH):
-        yield {
-            "reference": entry.reference,
-            "created_at": _iso(entry.created_at),
-            "kind": entry.kind,
-            "masked_value": entry.masked_value,
-            "reason": entry.reason,
-            "note": entry.note,
-            "status": entry.status,
-            "expires_at": _iso(entry.expires_at),
-            "author": entry.author.get_username() if entry.author else "",
-            "report_status": entry.report_status,
-        }
-
-
-def _credit(start: datetime, end: datetime) -> Iterator[dict]:
-    rows = CreditEvent.objects.filter(at__gte=start, at__lt=end).order_by("at", "pk").select_related("actor")
-    for event in rows.iterator(BATCH):
-        yield {
-            "id": event.pk,
-            "at": _iso(event.at),
-            "publisher_id": event.publisher_id,
-            "kind": event.kind,
-            "points": event.points,
-            "action_id": event.action_id or "",
-            "reason": event.reason,
-            "actor": event.actor.get_username() if event.actor else "",
-        }
-
-
-EXPORT_READERS = {
-    "streams": _streams,
-    "gate_decisions": _gate_decisions,
-    "actions": _actions,
-    "comments": _comments,
-    "staff_log": _staff_log,
-    "blacklist": _blacklist,
-    "credit": _credit,
-}
-
-
-def export_rows(kind: str, start: datetime, end: datetime) -> Iterator[dict]:
-    """The rows of one export kind in [start, end), oldest first."""
-    return EXPORT_READERS[kind](start, end)
+def staff_log_matching(text: str = "") -> QuerySet[StaffActionLog]:
+    """Staff action log lines whose actor, verb or target matches ``text``."""
+    rows = StaffActionLog.objects.select_related("actor")
+    text = text.strip()
+    if text:
+        rows = rows.filter(
+            Q(actor_name__icontains=text) | Q(actor__username__icontains=text) | Q(verb__icontains=text)
+            | Q(target_id=text)
+        )  # fmt: skip
+    return rows

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from moderation.credit_policy import current_policy
-from moderation.models import ModerationAction, Stream
+from moderation.models import ModerationAction, Snapshot, Stream
 from moderation.queries.payloads import card
 from moderation.queries.reports import open_reports_count
 
@@ -105,9 +105,19 @@ def _with_priority(queryset: QuerySet[Stream], *, with_cut_pending: bool = True)
 
 
 def _card_queryset() -> QuerySet[Stream]:
+    # What the machine review suggested with its latest flagging verdict: "block" reads differently
+    # from "review" on the card.
+    flagging = (
+        Snapshot.objects.filter(
+            stream=OuterRef("pk"),
+            verdict_suggestion__in=[Snapshot.Suggestion.REVIEW, Snapshot.Suggestion.BLOCK],
+        )
+        .order_by("-taken_at", "-pk")
+        .values("verdict_suggestion")[:1]
+    )
     return Stream.objects.select_related(
         "publisher", "category", "node", "last_patrolled_by", "claimed_by", "latest_snapshot"
-    )
+    ).annotate(review_suggestion=Subquery(flagging))
 
 
 def cards_for_streams(stream_ids) -> dict[int, dict]:

@@ -43,9 +43,23 @@
   function fmt(text, values) {
     return String(text).replace(/%\((\w+)\)s/g, function (match, name) { return values && values[name] != null ? values[name] : ""; });
   }
+  // Times in the console's zone (the page's server-drawn times are in it too), whatever the
+  // browser's own zone: 00:08 in Beijing stays 00:08 in a browser set to UTC.
+  var zoneParts = null;
+  try {
+    zoneParts = new Intl.DateTimeFormat("en-CA", {
+      timeZone: config.timeZone || undefined, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23",
+    });
+  } catch (error) { zoneParts = null; }
   function time(iso) {
     var d = new Date(iso);
     function two(n) { return (n < 10 ? "0" : "") + n; }
+    if (zoneParts && zoneParts.formatToParts) {
+      var part = {};
+      zoneParts.formatToParts(d).forEach(function (p) { part[p.type] = p.value; });
+      return part.month + "-" + part.day + " " + part.hour + ":" + part.minute;
+    }
     return two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
   }
 

@@ -224,3 +224,20 @@ def test_check_in_from_the_wall_goes_back_to_the_wall(patroller):
     response.force_login(patroller)
     check_out(patroller, handover_note="")
     assert response.post(CHECK_IN, {"next": "https://evil.example/"})["Location"] == SHIFTS
+
+
+def test_the_walls_shift_overview_says_on_duty_and_gives_the_latest_notes_in_one_query(
+    patroller, admin, django_assert_num_queries
+):
+    from accounts.actions import shift_overview
+
+    now = timezone.now()
+    check_in(admin, at=now - timedelta(hours=5))
+    check_out(admin, handover_note="留意新闻频道。", at=now - timedelta(hours=1))
+    with django_assert_num_queries(1):
+        on_duty, notes = shift_overview(patroller)
+    assert not on_duty and [shift.handover_note for shift in notes] == ["留意新闻频道。"]
+    check_in(patroller)
+    on_duty, notes = shift_overview(patroller)
+    assert on_duty and [shift.handover_note for shift in notes] == ["留意新闻频道。"]
+    assert shift_overview(admin)[0] is False

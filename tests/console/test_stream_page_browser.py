@@ -57,7 +57,10 @@ def test_the_stream_page_follows_a_cut_made_elsewhere(asgi_server, browser_page,
     assert page.inner_text("#stream-state") == "已断流"  # one name for the cut, everywhere
     assert page.is_disabled(f"#card-{live_stream.pk} button[data-action=block]")
     assert page.query_selector(f"#card-{live_stream.pk}") is not None  # its page keeps the ended card
-    screenshot(page, "stream-page-cut")
+    # The server-drawn sections follow: the block is in the actions table without a reload.
+    page.wait_for_function("document.querySelector('[data-live-section=actions]').textContent.includes('断流')")
+    assert "合规管理员小赵" in page.inner_text("[data-live-section=actions]")
+    screenshot(page, "stream-page")
 
 
 def test_the_stream_page_blocks_by_key(asgi_server, browser_page, patroller, live_stream):  # noqa: F811

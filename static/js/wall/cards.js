@@ -94,11 +94,18 @@ export function renderCard(element, card) {
   setText(reports, fmt(T.reports, { count: card.open_reports || 0 }));
   const review = field(element, "review");
   review.hidden = !card.review_flag;
-  setText(review, fmt(T.review_flag, { flag: flagText(card) }));
+  const blockSuggested = card.review_suggestion === "block";
+  review.classList.toggle("suggests-block", blockSuggested);
+  element.classList.toggle("suggests-block", !!card.review_flag && blockSuggested);
+  setText(review, fmt(blockSuggested ? T.review_flag_block : T.review_flag, { flag: flagText(card) }));
   const patrolled = field(element, "patrolled");
   patrolled.dataset.at = card.last_patrolled_at || "";
+  patrolled.dataset.since = card.last_patrolled_at || card.started_at || "";
+  patrolled.dataset.interval = card.patrol_interval || "";
+  patrolled.dataset.live = cardState === "ended" ? "" : "1";
   patrolled.dataset.name = personName(card.last_patrolled_by);
   setText(patrolled, patrolledText(patrolled));
+  markOverdue(patrolled);
   const claimed = field(element, "claimed");
   claimed.hidden = !card.claimed_by;
   setText(claimed, fmt(T.claimed_by, { name: personName(card.claimed_by) }));
@@ -113,8 +120,24 @@ export function renderCard(element, card) {
 }
 
 function patrolledText(node) {
-  if (!node.dataset.at) return T.never_patrolled;
-  return fmt(T.patrolled_by, { name: node.dataset.name, when: ago(node.dataset.at) });
+  const text = node.dataset.at ? fmt(T.patrolled_by, { name: node.dataset.name, when: ago(node.dataset.at) })
+    : T.never_patrolled;
+  const minutes = overdueMinutes(node);
+  return minutes === null ? text : text + " · " + fmt(T.overdue, { minutes: minutes });
+}
+
+// Minutes since the card was last patrolled (or went live), once that is past its category's
+// patrol interval; null before then. The card turns the overdue colour meanwhile.
+function overdueMinutes(node) {
+  const interval = Number(node.dataset.interval), since = Date.parse(node.dataset.since);
+  if (!node.dataset.live || !interval || isNaN(since)) return null;
+  const seconds = (Date.now() - since) / 1000;
+  return seconds > interval ? Math.floor(seconds / 60) : null;
+}
+
+function markOverdue(node) {
+  const card = node.closest(".wall-card");
+  if (card) card.classList.toggle("is-overdue", overdueMinutes(node) !== null);
 }
 
 function frameAgeText(node) {
@@ -153,5 +176,6 @@ export function refreshTimes() {
   });
   wall.querySelectorAll('[data-field="patrolled"]').forEach(function (node) {
     setText(node, patrolledText(node));
+    markOverdue(node);
   });
 }

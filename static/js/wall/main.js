@@ -15,7 +15,7 @@
 // the key help). This one wires them up.
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
 import { onAck, onConnectionState, onError, retryPending } from "./actions.js";
-import { attention, listenToAlertSwitches, onJump } from "./alerts.js";
+import { attention, listenToAlertSwitches, onJump, preference, setPreference } from "./alerts.js";
 import { refreshOverdue, refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
 import { focusCard } from "./focus.js";
@@ -36,13 +36,38 @@ function handle(frame) {
       break;
     case "claimed": onClaimed(frame); break;
     case "snapshot": applySnapshot(frame); break;
-    case "delta": applyDelta(frame); break;
+    case "delta":
+      applyDelta(frame);
+      if (view.stream !== null && frame.stream && frame.stream.id === view.stream) refreshSections();
+      break;
     case "resync_needed": applyResyncNeeded(frame); break;
     case "ack": onAck(frame); break;
     case "error": onError(frame); break;
     case "pong": break;
     default: break;
   }
+}
+
+// --- the stream page: its server-drawn sections (facts, actions, gate decisions …) follow the card --
+let sectionsTimer = null;
+function refreshSections() {
+  if (sectionsTimer) return;
+  sectionsTimer = setTimeout(function () {
+    sectionsTimer = null;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) throw new Error("refresh failed");
+        return response.text();
+      })
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live-section]").forEach(function (section) {
+          const next = fresh.querySelector('[data-live-section="' + section.dataset.liveSection + '"]');
+          if (next) section.replaceWith(document.importNode(next, true));
+        });
+      })
+      .catch(function () { /* the next delta tries again */ });
+  }, 600);
 }
 
 // --- filters and the window ---------------------------------------------------------------------
@@ -59,6 +84,17 @@ document.addEventListener("liveward:claim", claim); // claim now (tests; other s
 keepResyncing();
 onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
 listenToAlertSwitches();
+
+// Compact mode: more cards per screen; remembered per user in this browser.
+const compact = document.getElementById("compact-toggle");
+if (compact) {
+  compact.checked = preference("compact");
+  document.body.classList.toggle("wall-compact", compact.checked);
+  compact.addEventListener("change", function () {
+    setPreference("compact", compact.checked);
+    document.body.classList.toggle("wall-compact", compact.checked);
+  });
+}
 listenToHelp();
 listenToKeys();
 if (filterCategory) {  // the wall's; the stream page has no filters or window
