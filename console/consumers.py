@@ -103,7 +103,11 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         if session is None:
             return None
-        seconds = await _threads.run(_seconds_left, session)
+        try:
+            seconds = await _threads.run(_seconds_left, session)
+        except db.Error:  # the database went away just now: a full cookie age, as a new login gets
+            logger.warning("could not read the session's expiry; using its age", exc_info=True)
+            seconds = float(settings.SESSION_COOKIE_AGE)
         loop = asyncio.get_running_loop()
         return loop.call_later(max(0, seconds), lambda: loop.create_task(self.close(code=SESSION_EXPIRED)))
 
