@@ -49,7 +49,7 @@ export function renderCard(element, card) {
   element.dataset.state = cardState;
   element.classList.toggle("is-news", !!(card.category && card.category.is_news));
   element.classList.toggle("is-flagged", !!card.review_flag);
-  markOverdue(element, card);
+  markNodeState(element, card);
   element.classList.toggle("mine", state.mine.has(card.id));
   element.classList.toggle("is-alerting", isAlerting(card.id));
   const img = element.querySelector(".card-shot img");
@@ -102,6 +102,7 @@ export function renderCard(element, card) {
   patrolled.dataset.at = card.last_patrolled_at || "";
   patrolled.dataset.since = card.last_patrolled_at || card.started_at || "";
   patrolled.dataset.interval = card.patrol_interval || "";
+  patrolled.dataset.due = card.patrol_due_at || "";
   patrolled.dataset.live = cardState === "ended" ? "" : "1";
   patrolled.dataset.name = personName(card.last_patrolled_by);
   setText(patrolled, patrolledText(patrolled));
@@ -126,11 +127,14 @@ function patrolledText(node) {
   return minutes === null ? text : text + " · " + fmt(T.overdue, { minutes: minutes });
 }
 
-// Minutes since the card was last patrolled (or went live), once that is past its category's
-// patrol interval; null before then. The card turns the overdue colour meanwhile.
+// Minutes since the card was last patrolled (or went live), once that is past its patrol due time
+// (the server's patrol_due_at, else the category's interval from then); null before then. The card turns the overdue colour meanwhile.
 function overdueMinutes(node) {
   const interval = Number(node.dataset.interval), since = Date.parse(node.dataset.since);
-  if (!node.dataset.live || !interval || isNaN(since)) return null;
+  if (!node.dataset.live) return null;
+  const due = Date.parse(node.dataset.due); // the server's patrol_due_at, when the card carries it
+  if (!isNaN(due)) return Date.now() <= due ? null : isNaN(since) ? 0 : Math.floor((Date.now() - since) / 60000);
+  if (!interval || isNaN(since)) return null;
   const seconds = (Date.now() - since) / 1000;
   return seconds > interval ? Math.floor(seconds / 60) : null;
 }
@@ -144,13 +148,13 @@ function frameAgeText(node) {
   return node.dataset.at ? fmt(T.frame_age, { when: ago(node.dataset.at) }) : "";
 }
 
-// A live stream past its patrol interval (patrol_due_at) is marked overdue as it becomes so.
-function markOverdue(element, card) {
+// The card's node did not answer reconciliation: live or not is unknown (docs/audits.md); its title
+// says that, or that the stream is past its patrol interval (patrol_due_at). The overdue colour is
+// markOverdue's, above.
+function markNodeState(element, card) {
   const due = Date.parse(card.patrol_due_at);
   const overdue = (card.state || "live") === "live" && !isNaN(due) && due < Date.now();
   const unknown = card.node_state === "unknown";
-  element.classList.toggle("is-overdue", overdue);
-  // Reconciliation could not ask the stream's node: its state is unknown (docs/audits.md).
   element.classList.toggle("node-unknown", unknown);
   const title = unknown ? T.node_unknown : overdue ? T.patrol_overdue : "";
   if ((element.getAttribute("title") || "") !== title) {
@@ -162,7 +166,7 @@ function markOverdue(element, card) {
 export function refreshOverdue() {
   wall.querySelectorAll(".wall-card").forEach(function (element) {
     const card = cards.get(Number(element.dataset.stream));
-    if (card) markOverdue(element, card);
+    if (card) markNodeState(element, card);
   });
 }
 
