@@ -25,6 +25,7 @@ key at once resolve the same way: the one whose insert loses the unique index de
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -285,6 +286,15 @@ def authenticate_node(name: str, secret: str, kind: str) -> MediaServer | None:
     return node if node.secret_matches(secret) else None
 
 
+def _with_fresh_node(request: PublishRequest) -> PublishRequest | None:
+    """The request with its node read again (not from the cache); None if it is gone or its secret changed."""
+    _node_cache.pop((request.node.kind, request.node.name), None)
+    fresh = MediaServer.objects.filter(name=request.node.name, kind=request.node.kind, enabled=True).first()
+    if fresh is None or fresh.secret_hash != request.node.secret_hash:
+        return None
+    return dataclasses.replace(request, node=fresh)
+
+
 def forget_cached_nodes() -> None:
     """Drop the node cache (after a node is changed in this process, and between tests)."""
     _node_cache.clear()
@@ -312,10 +322,12 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
             return _decide_publish_once(request, opened)
         except IntegrityError as exc:
             # A concurrent publish of the key took its one live slot (the partial unique index)
-            # after this decision read the key: decide again, seeing it, by the same policy.
-            if attempt == PUBLISH_ATTEMPTS:
+            # after this decision read the key, or the cached node's row was replaced (removed and
+            # registered again under its name): decide again, seeing it, by the same policy.
+            fresh = _with_fresh_node(request) if attempt < PUBLISH_ATTEMPTS else None
+            if fresh is None:
                 return _failed_closed(request, exc, opened)
-            attempt += 1
+            request, attempt = fresh, attempt + 1
         except Exception as exc:
             return _failed_closed(request, exc, opened)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
@@ -378,8 +379,11 @@ def publish_through_the_gate(server, key: str, client_id: str, node: str = "edge
         data=urlencode(form).encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 200
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+    except urllib.error.HTTPError as exc:  # say why the gate refused, not only that it did
+        pytest.fail(f"the gate answered {exc.code}: {exc.read()[:300]!r}", pytrace=False)
 
 
 def test_a_patroller_sees_a_new_stream_appear_and_marks_it_patrolled(
