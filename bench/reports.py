@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -221,6 +222,7 @@ def main() -> None:
         LIVEWARD_REPORT_QUEUE_LIMIT="1000000",
         ALLOWED_HOSTS="127.0.0.1,localhost",
     )
+    say(f"load average before the run: {os.getloadavg()[0]:.1f}")
     say(f"recreating {options.database_url}")
     recreate_postgres_database(options.database_url)
     manage(["migrate", "--noinput"], env)
@@ -289,6 +291,7 @@ def main() -> None:
         worker_log.close()
         for server in nodes:
             server.shutdown()
+    figures["load_average_1m"] = round(os.getloadavg()[0], 1)  # other work on the machine skews the figures
     figures["goals_met"] = (
         0 <= figures.get("report_to_console_p99_ms", -1) <= 1000
         and 0 <= figures.get("emergency_cut_s", -1) <= 10
