@@ -33,6 +33,7 @@ class AuditSpec:
 AUDITS: tuple[AuditSpec, ...] = (
     AuditSpec("news_licences", _("News licences and approvals"), _("Art. 5"), "* * * * *"),
     AuditSpec("blacklist_sweep", _("Blacklisted identities under new accounts"), _("Art. 15"), "*/5 * * * *"),
+    AuditSpec("public_reports", _("Public reports answered in time"), _("Art. 19"), "* * * * *"),
 )
 
 BY_NAME: dict[str, AuditSpec] = {spec.name: spec for spec in AUDITS}

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from moderation import actions
-from moderation.audits import blacklist_sweep, news_licences
+from moderation.audits import blacklist_sweep, news_licences, public_reports
 from moderation.audits.context import AuditContext
 from moderation.errors import ModerationError
 
 CHECKS: dict[str, Callable[[AuditContext], dict]] = {
     "news_licences": news_licences.check,
     "blacklist_sweep": blacklist_sweep.check,
+    "public_reports": public_reports.check,
 }
 
 
