@@ -136,8 +136,17 @@ def forget_cached() -> None:
 
 def refusing(stream_properties: dict) -> InForce | None:
     """The emergency in force that refuses new streams with these properties, or None."""
+    return _with_measure(Emergency.Measure.REFUSE_NEW, stream_properties)
+
+
+def requiring_pre_review(stream_properties: dict) -> InForce | None:
+    """The emergency in force under which new streams with these properties need an approved application."""
+    return _with_measure(Emergency.Measure.PRE_REVIEW_NEW, stream_properties)
+
+
+def _with_measure(measure: str, stream_properties: dict) -> InForce | None:
     for emergency in in_force():
-        if Emergency.Measure.REFUSE_NEW in emergency.measures and matches_stream(emergency.scope, **stream_properties):
+        if measure in emergency.measures and matches_stream(emergency.scope, **stream_properties):
             return emergency
     return None
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from moderation import actions
-from moderation.audits import blacklist_sweep, news_licences, patrol_coverage, reconciliation, records, staffing
+from moderation.audits import (
+    blacklist_sweep,
+    news_licences,
+    patrol_coverage,
+    public_reports,
+    reconciliation,
+    records,
+    staffing,
+)
 from moderation.audits.context import AuditContext
 from moderation.errors import ModerationError
 
@@ -25,6 +33,7 @@ CHECKS: dict[str, Callable[[AuditContext], dict]] = {
     "records": records.check,
     "retention_purge": records.purge,
     "staffing": staffing.check,
+    "public_reports": public_reports.check,
 }
 
 

@@ -179,23 +179,32 @@ def key_is_not_live_elsewhere(ctx: GateContext) -> Denial | None:
     return Denial(Reason.KEY_IN_USE, f"stream {ctx.key.live_stream_id}")
 
 
+def _stream_properties(ctx: GateContext) -> dict:
+    """What an emergency's scope is matched against (moderation/emergency_scope.py)."""
+    category, title = ctx.key.category, ctx.request.title or ctx.key.default_title
+    account = ctx.key.publisher.platform_account_id
+    return {"category_slug": category.slug, "tier": category.risk_tier, "title": title, "account_id": account}
+
+
 def no_emergency_refuses(ctx: GateContext) -> Denial | None:
-    """An emergency in force that refuses new streams in its scope (moderation/emergency_scope.py, cached)."""
+    """An emergency in force that refuses new streams in its scope (cached: no query per decision)."""
     if ctx.hook != GateDecision.Hook.PUBLISH:
         return None
-    title = ctx.request.title or ctx.key.default_title
-    category, account = ctx.key.category, ctx.key.publisher.platform_account_id
-    properties = {"category_slug": category.slug, "tier": category.risk_tier, "title": title, "account_id": account}
-    emergency = emergency_scope.refusing(properties)
+    emergency = emergency_scope.refusing(_stream_properties(ctx))
     return Denial(Reason.EMERGENCY, emergency.reference) if emergency is not None else None
 
 
 def needs_pre_review(ctx: GateContext) -> bool:
     """Tell whether this publish needs an approved application covering now (先审后发).
 
-    News always does; so does every stream of a publisher whose credit level requires pre-review.
+    News always does; so does every stream of a publisher whose credit level requires pre-review, and
+    every new stream in the scope of an emergency in force that requires it.
     """
-    return ctx.key.category.is_news or credit_policy.level_requires_pre_review(ctx.key.publisher)
+    return (
+        ctx.key.category.is_news
+        or credit_policy.level_requires_pre_review(ctx.key.publisher)
+        or (ctx.hook == GateDecision.Hook.PUBLISH and emergency_scope.requiring_pre_review(_stream_properties(ctx)))
+    )
 
 
 def news_licences_are_valid(ctx: GateContext) -> Denial | None:

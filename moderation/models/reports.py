@@ -143,6 +143,7 @@ class Emergency(models.Model):
         CUT = "cut", _("Cut every matching live stream")
         HOLD_COMMENTS = "hold_comments", _("Hold every comment in scope")
         REFUSE_NEW = "refuse_new", _("Refuse new streams in scope")
+        PRE_REVIEW_NEW = "pre_review_new", _("New streams in scope need an approved application (pre-review)")
 
     reference = models.CharField(_("reference"), max_length=24, unique=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from moderation.models import (
     OPEN_REPORT_STATUSES,
@@ -38,6 +39,14 @@ def reports_for_queue(*, status: str | None = None, limit: int = 200) -> list[Pu
     if status in PublicReport.Status.values:
         return list(_reports().filter(status=status).order_by("-received_at", "-pk")[:limit])
     return list(_reports().filter(status__in=OPEN_REPORT_STATUSES).order_by("respond_by", "pk")[:limit])
+
+
+def overdue_reports(*, limit: int = 1000) -> list[PublicReport]:
+    """Open reports past their first-response deadline without a first response, the oldest first."""
+    due = PublicReport.objects.select_related("stream", "publisher").filter(
+        status=PublicReport.Status.OPEN, first_response_at__isnull=True, respond_by__lt=timezone.now()
+    )
+    return list(due.order_by("respond_by", "pk")[:limit])
 
 
 def report_rows(report_ids) -> list[dict]:

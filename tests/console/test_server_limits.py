@@ -343,3 +343,31 @@ def test_a_websocket_outlives_the_header_deadline(server, patroller):
                     return frame
 
     assert asyncio.run(talk())["type"] == "pong"
+
+
+def test_the_public_report_form_alone_may_carry_its_images_anonymously(server):
+    with connect(server) as connection:
+        connection.sendall(
+            head("POST", "/report/", "Content-Type: multipart/form-data; boundary=x", "Content-Length: 104857600")
+        )
+        status, _headers, body, closed = read_answer(connection)
+    assert status == 413 and json.loads(body)["error"]["code"] == "too_large" and closed
+    declared = 2 * 1024 * 1024  # two images' worth: over the anonymous limit, within the form's
+    with connect(server) as connection:
+        connection.sendall(
+            head("POST", "/report/", "Content-Type: multipart/form-data; boundary=x", f"Content-Length: {declared}")
+        )
+        connection.sendall(b"--x\r\n")  # and no more: the body deadline answers, not the size limit
+        status, _headers, _body = read_response(connection)
+    assert status == 408
+    with connect(server) as connection:
+        connection.sendall(
+            head(
+                "POST",
+                "/accounts/login/",
+                "Content-Type: multipart/form-data; boundary=x",
+                f"Content-Length: {declared}",
+            )
+        )
+        status, _headers, _body, _closed = read_answer(connection)
+    assert status == 413

@@ -215,3 +215,21 @@ def test_comments_in_scope_are_held_while_the_emergency_is_in_force(admin, strea
         stream, external_id="c3", viewer_id="v", text="台风过去了", viewer_phone_verified=True, actor=None
     )
     assert after.status == Comment.Status.PUBLISHED
+
+
+@pytest.mark.django_db
+def test_new_streams_in_scope_need_pre_review_while_the_emergency_requires_it(admin, stream_key, nginx_node):
+    from moderation.gate import rules
+    from moderation.models import GateDecision
+
+    def publish(client_id: str):
+        request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id=client_id)
+        return rules.decide_publish(request)
+
+    emergency = actions.declare_emergency(
+        actor=admin, scope={"categories": ["entertainment"]}, measures=["pre_review_new"], reason="先审后发"
+    )
+    refused = publish("p1")
+    assert not refused.allowed and refused.reason == GateDecision.Reason.NEWS_NOT_APPROVED
+    actions.end_emergency(emergency, actor=admin, reason="恢复")
+    assert publish("p2").allowed

@@ -230,3 +230,18 @@ def test_overdue_reports_are_found_once(live, patroller):
     assert actions.find_overdue_reports() == []
     assert queries.report_rows([late.pk])[0]["overdue"] is True
     assert not PublicReport.objects.get(pk=fresh.pk).overdue_at
+
+
+def test_the_audit_finds_each_overdue_report_once(live, patroller):
+    from moderation import audits
+    from moderation.models import Finding
+
+    late, answered = file(live), file(live, category="minors")
+    PublicReport.objects.filter(pk__in=[late.pk, answered.pk]).update(respond_by=timezone.now() - timedelta(seconds=5))
+    actions.claim_report(answered, actor=patroller)
+    summary = audits.run_audit("public_reports", task_id="audit-1")
+    assert summary == {"overdue": 1, "newly_overdue": 1}
+    finding = Finding.objects.get()
+    assert finding.key == f"report:{late.pk}:overdue" and finding.stream_id == live.pk
+    assert audits.run_audit("public_reports", task_id="audit-2") == {"overdue": 1, "newly_overdue": 0}
+    assert Finding.objects.get().times_seen == 2
