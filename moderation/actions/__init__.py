@@ -60,6 +60,7 @@ from moderation.actions.credit import (
     settle_credit_charges,
 )
 from moderation.actions.cuts import perform_cut
+from moderation.actions.escalations import claim_escalation, resolve_escalation
 from moderation.actions.filing_export import export_filing
 from moderation.actions.gate import (
     end_stream_session,
@@ -152,6 +153,7 @@ __all__ = [
     "block_stream",
     "change_term",
     "charge_for_action",
+    "claim_escalation",
     "claim_streams",
     "claim_webhook_delivery",
     "close_publisher",
@@ -211,6 +213,7 @@ __all__ = [
     "report_verification",
     "report_viewers",
     "request_blacklist_removal",
+    "resolve_escalation",
     "resolve_finding",
     "retry_webhook_now",
     "reverse_blacklisting",

@@ -11,6 +11,7 @@ from moderation.models.blacklist import (
 )
 from moderation.models.comments import Comment, ViewerMute
 from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
+from moderation.models.escalations import EscalationCase
 from moderation.models.news import (
     LicenceScope,
     NewsApplication,
@@ -43,6 +44,7 @@ __all__ = [
     "CreditEvent",
     "CreditLevel",
     "CreditPolicy",
+    "EscalationCase",
     "Evidence",
     "FilingExport",
     "Finding",

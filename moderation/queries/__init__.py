@@ -36,6 +36,7 @@ from moderation.queries.credit import (
     credit_policy_history,
     publisher_for_page,
 )
+from moderation.queries.escalations import escalations_for_console, open_escalation_count
 from moderation.queries.news import (
     OPEN_NEWS_STATUSES,
     approval_windows_note,
@@ -97,6 +98,7 @@ __all__ = [
     "credit_policy_history",
     "current_agreement",
     "decided_comments",
+    "escalations_for_console",
     "finding_alert",
     "findings_for_page",
     "held_comments",
@@ -109,6 +111,7 @@ __all__ = [
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "open_escalation_count",
     "open_finding_alerts",
     "open_verification_review_count",
     "overdue_unreported_blacklistings",
