@@ -22,18 +22,13 @@ def console(request) -> dict:
         "nav_news_queue": permissions.may(user, "news.review"),
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
+        "nav_reports": permissions.may(user, "report.read"),
+        "nav_emergencies": permissions.may(user, "emergency.read"),
+        "nav_authority_reports": permissions.may(user, "authority_report.read"),
+        # The banner every console shows (Art. 7): read only when a page shows it.
+        "current_emergencies": SimpleLazyObject(queries.current_emergencies),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
-    if permissions.may(user, "verification.read"):
-        context["nav_verification"] = True
-        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
-    if permissions.may(user, "escalation.read"):
-        context["nav_escalations"] = True
-        context["nav_escalations_open"] = SimpleLazyObject(queries.open_escalation_count)
-    if permissions.may(user, "webhooks.read"):
-        context["nav_webhooks"] = True
-    if permissions.may(user, "agreement.read"):
-        context["nav_agreements"] = True
     if permissions.may(user, "audit.read"):
         context["nav_audits"] = True
         context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
@@ -41,6 +36,16 @@ def console(request) -> dict:
         context["audit_alerts"] = True
     if permissions.may(user, "terms.read"):
         context["nav_terms"] = True
+    if permissions.may(user, "verification.read"):
+        context["nav_verification"] = True
+        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
+    if permissions.may(user, "agreement.read"):
+        context["nav_agreements"] = True
+    if permissions.may(user, "escalation.read"):
+        context["nav_escalations"] = True
+        context["nav_escalations_open"] = SimpleLazyObject(queries.open_escalation_count)
+    if permissions.may(user, "webhooks.read"):
+        context["nav_webhooks"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

@@ -24,6 +24,11 @@ from moderation.actions.audits import (
     resolve_finding,
     set_audit_schedule,
 )
+from moderation.actions.authority_reports import (
+    file_authority_report,
+    mark_authority_report_acknowledged,
+    mark_authority_report_submitted,
+)
 from moderation.actions.blacklist import (
     BlacklistedIdentity,
     add_blacklist_entry,
@@ -60,6 +65,14 @@ from moderation.actions.credit import (
     settle_credit_charges,
 )
 from moderation.actions.cuts import perform_cut
+from moderation.actions.emergencies import (
+    confirm_emergency,
+    declare_emergency,
+    emergency_banner,
+    end_emergency,
+    run_emergency_cuts,
+    settle_pending_emergency_cuts,
+)
 from moderation.actions.escalations import claim_escalation, resolve_escalation
 from moderation.actions.filing_export import export_filing
 from moderation.actions.gate import (
@@ -92,6 +105,13 @@ from moderation.actions.patrol import (
     escalate_stream,
     mark_patrolled,
     suspend_publisher,
+)
+from moderation.actions.reports import (
+    claim_report,
+    dismiss_report,
+    file_report,
+    find_overdue_reports,
+    resolve_report,
 )
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
@@ -154,10 +174,12 @@ __all__ = [
     "change_term",
     "charge_for_action",
     "claim_escalation",
+    "claim_report",
     "claim_streams",
     "claim_webhook_delivery",
     "close_publisher",
     "close_publisher_account",
+    "confirm_emergency",
     "create_category",
     "cut_news_stream",
     "cut_uncovered_news_stream",
@@ -166,7 +188,11 @@ __all__ = [
     "decide_held_comments",
     "decide_news_application",
     "decide_verification_review",
+    "declare_emergency",
+    "dismiss_report",
     "earn_back",
+    "emergency_banner",
+    "end_emergency",
     "end_stream_session",
     "enforce_blacklist",
     "enqueue_webhook",
@@ -176,6 +202,9 @@ __all__ = [
     "export_blacklist",
     "export_filing",
     "export_terms",
+    "file_authority_report",
+    "file_report",
+    "find_overdue_reports",
     "finish_audit_run",
     "flag_stream_for_review",
     "import_terms",
@@ -183,6 +212,8 @@ __all__ = [
     "lapse_application",
     "lift_block",
     "lift_suspension",
+    "mark_authority_report_acknowledged",
+    "mark_authority_report_submitted",
     "mark_patrolled",
     "mark_webhook_delivered",
     "nightly_earn_back",
@@ -215,16 +246,19 @@ __all__ = [
     "request_blacklist_removal",
     "resolve_escalation",
     "resolve_finding",
+    "resolve_report",
     "retry_webhook_now",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
     "rotate_identity_hashes",
     "rotate_media_server_secret",
+    "run_emergency_cuts",
     "set_audit_schedule",
     "set_media_server_play_url",
     "set_publisher_verification",
     "settle_credit_charges",
+    "settle_pending_emergency_cuts",
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",

@@ -22,6 +22,15 @@ from moderation.models.news import (
 )
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
+from moderation.models.reports import (
+    OPEN_REPORT_STATUSES,
+    AuthorityReport,
+    Emergency,
+    EmergencyCut,
+    PublicReport,
+    ReportCategory,
+    ReportImage,
+)
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.terms import SensitiveTerm, TermListVersion
@@ -34,8 +43,10 @@ from moderation.models.verification import (
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "OPEN_REPORT_STATUSES",
     "Appeal",
     "AuditRun",
+    "AuthorityReport",
     "BlacklistClosure",
     "BlacklistEntry",
     "BlacklistExport",
@@ -44,6 +55,8 @@ __all__ = [
     "CreditEvent",
     "CreditLevel",
     "CreditPolicy",
+    "Emergency",
+    "EmergencyCut",
     "EscalationCase",
     "Evidence",
     "FilingExport",
@@ -57,10 +70,13 @@ __all__ = [
     "NewsDecision",
     "NewsSource",
     "PlatformLicence",
+    "PublicReport",
     "Publisher",
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
+    "ReportCategory",
+    "ReportImage",
     "SensitiveTerm",
     "ServiceAgreement",
     "Snapshot",
