@@ -29,6 +29,16 @@ def console(request) -> dict:
         "current_emergencies": SimpleLazyObject(queries.current_emergencies),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
+    if permissions.may(user, "verification.read"):
+        context["nav_verification"] = True
+        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
+    if permissions.may(user, "escalation.read"):
+        context["nav_escalations"] = True
+        context["nav_escalations_open"] = SimpleLazyObject(queries.open_escalation_count)
+    if permissions.may(user, "webhooks.read"):
+        context["nav_webhooks"] = True
+    if permissions.may(user, "agreement.read"):
+        context["nav_agreements"] = True
     if permissions.may(user, "audit.read"):
         context["nav_audits"] = True
         context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
@@ -36,16 +46,6 @@ def console(request) -> dict:
         context["audit_alerts"] = True
     if permissions.may(user, "terms.read"):
         context["nav_terms"] = True
-    if permissions.may(user, "verification.read"):
-        context["nav_verification"] = True
-        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
-    if permissions.may(user, "agreement.read"):
-        context["nav_agreements"] = True
-    if permissions.may(user, "escalation.read"):
-        context["nav_escalations"] = True
-        context["nav_escalations_open"] = SimpleLazyObject(queries.open_escalation_count)
-    if permissions.may(user, "webhooks.read"):
-        context["nav_webhooks"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:
