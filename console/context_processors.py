@@ -33,6 +33,9 @@ def console(request) -> dict:
     if permissions.may(user, "verification.read"):
         context["nav_verification"] = True
         context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
+    if permissions.may(user, "escalation.read"):
+        context["nav_escalations"] = True
+        context["nav_escalations_open"] = SimpleLazyObject(queries.open_escalation_count)
     if permissions.may(user, "webhooks.read"):
         context["nav_webhooks"] = True
     if permissions.may(user, "agreement.read"):

@@ -35,6 +35,7 @@ console_pages = [
     path("publishers/<int:publisher_id>/credit/adjust/", credit.adjust_publisher_credit, name="publisher-adjust"),
     path("publishers/<int:publisher_id>/lift/", measures.lift_measure, name="publisher-lift"),
     path("webhooks/", measures.webhook_deliveries, name="webhooks"),
+    path("escalations/", measures.escalations, name="escalations"),
     path("credit/", credit.credit_policy, name="credit-policy"),
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),

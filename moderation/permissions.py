@@ -58,6 +58,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # The service agreement (Art. 13): publishing a new version.
     "agreement.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "agreement.manage": (COMPLIANCE_ADMIN,),
+    # The escalation inbox: escalations (the patroller's ``e``) claimed and resolved.
+    "escalation.read": (COMPLIANCE_ADMIN, EDITOR_IN_CHIEF, INSPECTOR),
+    "escalation.handle": (COMPLIANCE_ADMIN,),
     # 分类备案 (Art. 12): the filing export for the provincial office.
     "filing.export": (COMPLIANCE_ADMIN,),
     # Real-name verification (Art. 12): the manual review queue and its scans.

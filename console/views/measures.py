@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import require_role
 from console.forms.verification import LiftForm
-from moderation import actions, permissions
-from moderation.models import Publisher, WebhookDelivery
+from moderation import actions, permissions, queries
+from moderation.models import ModerationAction, Publisher, WebhookDelivery
 
 
 @require_POST
@@ -80,5 +80,46 @@ def webhook_deliveries(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": [(value, label, counts.get(value, 0)) for value, label in WebhookDelivery.Status.choices],
             "may_retry": permissions.may(request.user, "webhooks.manage"),
+        },
+    )
+
+
+# --- the escalation inbox ------------------------------------------------------------------------
+
+
+@never_cache
+@require_role(*permissions.roles_for("escalation.read"))
+def escalations(request: HttpRequest) -> HttpResponse:
+    """The escalations patrollers raised, open first, live; a compliance admin claims and resolves them."""
+    may_handle = permissions.may(request.user, "escalation.handle")
+    if request.method == "POST":
+        if not may_handle:
+            return HttpResponse(status=403)
+        escalation_id = request.POST.get("escalation") or ""
+        escalation = ModerationAction.objects.filter(pk=escalation_id).first() if escalation_id.isdigit() else None
+        if escalation is None:
+            raise Http404
+        step = request.POST.get("step")
+        try:
+            if step == "claim":
+                actions.claim_escalation(escalation, actor=request.user)
+            elif step in ("act", "dismiss"):
+                actions.resolve_escalation(
+                    escalation, actor=request.user, dismiss=step == "dismiss", note=request.POST.get("note") or ""
+                )
+            else:
+                raise Http404
+        except actions.ModerationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Escalation updated."))
+        return redirect("console:escalations")
+    return render(
+        request,
+        "console/escalations.html",
+        {
+            "escalations": list(queries.escalations_for_console()[:200]),
+            "open_count": queries.open_escalation_count(),
+            "may_handle": may_handle,
         },
     )

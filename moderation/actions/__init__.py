@@ -73,6 +73,7 @@ from moderation.actions.emergencies import (
     run_emergency_cuts,
     settle_pending_emergency_cuts,
 )
+from moderation.actions.escalations import claim_escalation, resolve_escalation
 from moderation.actions.filing_export import export_filing
 from moderation.actions.gate import (
     end_stream_session,
@@ -195,6 +196,7 @@ __all__ = [
     "build_inspection_export",
     "change_term",
     "charge_for_action",
+    "claim_escalation",
     "claim_report",
     "claim_streams",
     "claim_webhook_delivery",
@@ -276,6 +278,7 @@ __all__ = [
     "report_viewers",
     "request_blacklist_removal",
     "request_inspection_export",
+    "resolve_escalation",
     "resolve_finding",
     "resolve_report",
     "retry_webhook_now",

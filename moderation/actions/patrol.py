@@ -33,6 +33,7 @@ from moderation import cut_threads, events
 from moderation.actions import platform_events
 from moderation.actions.credit import charge_for_action
 from moderation.actions.cuts import drop_and_record, perform_cut
+from moderation.actions.escalations import announce_escalation
 from moderation.errors import ModerationError
 from moderation.models import Comment, Evidence, ModerationAction, Publisher, ReasonCode, Stream, StreamKey
 
@@ -473,4 +474,5 @@ def escalate_stream(
         action.stamps = {}
         transaction.on_commit(lambda: action.stamps.__setitem__("stored", time.perf_counter()))
         transaction.on_commit(lambda: events.queue_delta(events.STREAM_ESCALATED, stream.pk))
+        announce_escalation(action.pk)  # to the compliance admins' inbox
     return action

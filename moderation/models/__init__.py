@@ -11,6 +11,7 @@ from moderation.models.blacklist import (
 )
 from moderation.models.comments import Comment, ViewerMute
 from moderation.models.credit import CreditEvent, CreditLevel, CreditPolicy
+from moderation.models.escalations import EscalationCase
 from moderation.models.news import (
     LicenceScope,
     NewsApplication,
@@ -66,6 +67,7 @@ __all__ = [
     "CreditPolicy",
     "Emergency",
     "EmergencyCut",
+    "EscalationCase",
     "Evidence",
     "FilingExport",
     "Finding",

@@ -51,6 +51,7 @@ from moderation.queries.dashboard import (
     live_streams_by_hour,
     streams_started,
 )
+from moderation.queries.escalations import escalations_for_console, open_escalation_count
 from moderation.queries.inspection import EXPORT_READERS, export_rows
 from moderation.queries.news import (
     OPEN_NEWS_STATUSES,
@@ -151,6 +152,7 @@ __all__ = [
     "emergency_cuts",
     "emergency_for_page",
     "emergency_progress",
+    "escalations_for_console",
     "export_rows",
     "finding_alert",
     "findings_for_page",
@@ -171,6 +173,7 @@ __all__ = [
     "news_application_rows",
     "news_applications_for_queue",
     "on_duty_names",
+    "open_escalation_count",
     "open_finding_alerts",
     "open_report_count",
     "open_reports_count",

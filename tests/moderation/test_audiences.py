@@ -82,3 +82,20 @@ def test_the_simulator_reports_changing_counts_the_adapter_reads():
         assert reported.viewers == simulator.sessions["demo-key"].viewers and 0 <= reported.viewers <= 200_000
         seen.add(reported.viewers)
     assert len(seen) > 1, "the audience never moved"
+
+
+def test_the_simulator_keeps_a_few_demo_streams_flagged(nginx_node, entertainment, publisher):
+    import threading
+    from io import StringIO
+
+    from moderation.management.commands.simulate_streams import Command
+
+    for n in range(5):
+        key = actions.issue_stream_key(publisher, category=entertainment)
+        actions.open_stream(key, node=nginx_node, app="live", client_id=str(n), addr="", title=f"直播{n}")
+    command = Command(stdout=StringIO())
+    command._log_lock = threading.Lock()
+    assert command.flag_round(nginx_node.name, 3) == 3
+    assert command.flag_round(nginx_node.name, 3) == 0  # three carry one already
+    flagged = Stream.objects.live().exclude(review_flag="")
+    assert flagged.count() == 3 and all(0.55 <= s.review_score <= 0.95 for s in flagged)

@@ -83,3 +83,48 @@ def test_a_blocked_publishers_new_key_is_refused_by_nginx_until_the_cooling_off_
     Publisher.objects.filter(pk=stream_key.publisher_id).update(cooling_off_until=timezone.now())
     nginx_rtmp.publish(issued["key"])
     wait_until(lambda: Stream.objects.live().filter(key_id=issued["id"]).first(), message="the new key live")
+
+
+def test_an_organisation_verified_by_manual_review_in_the_console_goes_live_on_nginx(
+    nginx_rtmp, agreement, entertainment, client, admin
+):
+    import base64
+
+    from accounts.actions import create_staff_user
+    from accounts.roles import Role
+    from tests.conftest import PASSWORD
+
+    api = platform_client()
+    registered = api.post(
+        reverse("api-publishers"),
+        {"platform_account_id": "org-3002", "display_name": "山城融媒", "kind": "organisation",
+         "real_name": "山城融媒体中心", "document_type": "business_licence", "document_number": "91500000MA01",
+         "agreement_version": "2026-01"},
+        format="json",
+    )  # fmt: skip
+    assert registered.status_code == 201, registered.json()
+    scan = b"%PDF-1.4\n" + b"licence scan" * 8
+    review = api.post(
+        reverse("api-publisher-verification-reviews", args=["org-3002"]),
+        {
+            "reference": "rv-3002",
+            "documents": [{"name": "营业执照.pdf", "content_base64": base64.b64encode(scan).decode()}],
+        },
+        format="json",
+    )
+    assert review.status_code == 201, review.json()
+    second = create_staff_user("admin2", role=Role.COMPLIANCE_ADMIN, password=PASSWORD, display_name="合规管理员二")
+    for reviewer in (admin, second):  # four-eyes: two different compliance admins approve
+        client.force_login(reviewer)
+        decided = client.post(
+            reverse("console:verification-review", args=[review.json()["id"]]), {"decision": "approve", "note": ""}
+        )
+        assert decided.status_code == 302
+    issued = api.post(
+        reverse("api-publisher-stream-keys", args=["org-3002"]), {"category": "entertainment"}, format="json"
+    ).json()
+    publish = nginx_rtmp.publish(issued["key"])
+    wait_until(
+        lambda: Stream.objects.live().filter(key_id=issued["id"]).first(),
+        message=f"a live stream; ffmpeg said {publish.stderr()!r}",
+    )

@@ -1,5 +1,9 @@
 """Run a stand-in nginx-rtmp node that publishes N streams to the gate, without video.
 
+Standing in for a machine-review vendor as well, it keeps a machine-review flag on a few of its live
+streams (``--review-flags``, through the same action the review service's API calls), so the demo
+wall shows flagged cards.
+
 The node's name, secret and control port come from var/simulator-node.json (written by seed_demo)
 unless given. Ctrl-C or SIGTERM ends every session with on_publish_done, so the console ends clean.
 """
@@ -7,6 +11,7 @@ unless given. Ctrl-C or SIGTERM ends every session with on_publish_done, so the 
 from __future__ import annotations
 
 import json
+import random
 import signal
 import threading
 from datetime import datetime
@@ -15,8 +20,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from moderation.models import StreamKey
+from moderation import actions
+from moderation.models import Stream, StreamKey
 from moderation.simulator import Simulator
+
+REVIEW_FLAG_SECONDS = 30.0
+REVIEW_LABELS = ("疑似低俗内容", "疑似引流广告", "疑似未成年人出镜", "疑似危险动作")
 
 
 def _delay_range(value: str) -> tuple[float, float]:
@@ -53,6 +62,9 @@ class Command(BaseCommand):
             help="seconds (MIN-MAX) before a dropped or denied key publishes again (default 20-60)",
         )
         parser.add_argument("--gate-wait", type=float, default=60.0, help="seconds to wait for the gate to come up")
+        parser.add_argument(
+            "--review-flags", type=int, default=3, help="how many live streams carry a machine-review flag (0: none)"
+        )
 
     def handle(self, *args, **options) -> None:
         config = self._config(options)
@@ -83,6 +95,10 @@ class Command(BaseCommand):
         self._log(
             f"node {config['node']}: {min(options['streams'], len(keys))} of {len(keys)} keys to {options['gate_url']}"
         )
+        if options["review_flags"] > 0:
+            threading.Thread(
+                target=self._review_flags, args=(config["node"], options["review_flags"]), daemon=True
+            ).start()
         try:
             self.simulator.run(duration=options["duration"])
         finally:
@@ -119,6 +135,28 @@ class Command(BaseCommand):
             return [(name, titles.get(name, "")) for name in names]
         active = StreamKey.objects.filter(status=StreamKey.Status.ACTIVE).order_by("id")
         return list(active.values_list("key", "default_title"))
+
+    def _review_flags(self, node: str, count: int) -> None:
+        """Every half minute, flag live streams of this node until ``count`` carry a machine-review flag."""
+        while not self.simulator.stopped.wait(REVIEW_FLAG_SECONDS):
+            try:
+                self.flag_round(node, count)
+            except Exception as exc:  # a demo nicety: never stop the node over it
+                self._log(f"review: could not flag streams: {exc}")
+            finally:
+                connections.close_all()
+
+    def flag_round(self, node: str, count: int) -> int:
+        """Flag live streams of ``node`` until ``count`` carry a machine-review flag; return how many were flagged."""
+        live = Stream.objects.live().filter(node__name=node)
+        missing = max(count - live.exclude(review_flag="").count(), 0)
+        flagged = 0
+        for stream in live.filter(review_flag="").order_by("?")[:missing]:
+            label = random.choice(REVIEW_LABELS)
+            actions.flag_stream_for_review(stream, label=label, score=round(random.uniform(0.55, 0.95), 2))
+            self._log(f"review: flagged stream {stream.pk} «{stream.title}» {label}")
+            flagged += 1
+        return flagged
 
     def _log(self, message: str) -> None:
         with self._log_lock:
