@@ -25,9 +25,7 @@ key at once resolve the same way: the one whose insert loses the unique index de
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +37,7 @@ from django.utils import timezone
 from moderation import actions, credit_policy, emergency_scope, licences, queries
 from moderation.gate import faults
 from moderation.gate.key_lookup import load_key
+from moderation.gate.nodes import authenticate_node, forget_cached_nodes, with_fresh_node  # noqa: F401 - rules.* API
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -270,45 +269,6 @@ def evaluate(ctx: GateContext, rules: list[Rule] | None = None) -> Denial | None
     return None
 
 
-# --- nodes -----------------------------------------------------------------------------------
-
-
-# Positive node lookups are cached per process for a few seconds: the node check runs on every
-# callback, and nodes change rarely. A new node is seen at once (misses are not cached); a disabled
-# node or a changed secret takes effect within NODE_CACHE_SECONDS.
-NODE_CACHE_SECONDS = 5.0
-_node_cache: dict[tuple[str, str], tuple[float, MediaServer]] = {}
-
-
-def authenticate_node(name: str, secret: str, kind: str) -> MediaServer | None:
-    """Return the enabled node of this kind whose secret matches, or None."""
-    cache_key = (kind, name)
-    cached = _node_cache.get(cache_key)
-    if cached is not None and cached[0] > time.monotonic():
-        node = cached[1]
-    else:
-        node = MediaServer.objects.filter(name=name, kind=kind, enabled=True).first()
-        if node is None:
-            _node_cache.pop(cache_key, None)
-            return None
-        _node_cache[cache_key] = (time.monotonic() + NODE_CACHE_SECONDS, node)
-    return node if node.secret_matches(secret) else None
-
-
-def _with_fresh_node(request: PublishRequest) -> PublishRequest | None:
-    """The request with its node read again (not from the cache); None if it is gone or its secret changed."""
-    _node_cache.pop((request.node.kind, request.node.name), None)
-    fresh = MediaServer.objects.filter(name=request.node.name, kind=request.node.kind, enabled=True).first()
-    if fresh is None or fresh.secret_hash != request.node.secret_hash:
-        return None
-    return dataclasses.replace(request, node=fresh)
-
-
-def forget_cached_nodes() -> None:
-    """Drop the node cache (after a node is changed in this process, and between tests)."""
-    _node_cache.clear()
-
-
 # --- decisions ------------------------------------------------------------------------------
 
 
@@ -333,7 +293,7 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
             # A concurrent publish of the key took its one live slot (the partial unique index)
             # after this decision read the key, or the cached node's row was replaced (removed and
             # registered again under its name): decide again, seeing it, by the same policy.
-            fresh = _with_fresh_node(request) if attempt < PUBLISH_ATTEMPTS else None
+            fresh = with_fresh_node(request) if attempt < PUBLISH_ATTEMPTS else None
             if fresh is None:
                 return _failed_closed(request, exc, opened)
             request, attempt = fresh, attempt + 1

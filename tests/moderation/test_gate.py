@@ -392,7 +392,7 @@ def test_compiled_key_lookup_applies_the_time(client, nginx_node, stream_key, ag
     assert key_lookup.load_key(stream_key.key, in_a_month).current_agreement_version == "2027-01"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_node_registered_again_under_its_name_is_read_afresh_not_failed(nginx_node, stream_key):
     """The gate's node cache outlives the node's row: the decision reads the node again and allows."""
     rules.forget_cached_nodes()
