@@ -24,6 +24,8 @@ def console(request) -> dict:
         "reads_credit": permissions.may(user, "credit.read"),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
+    if permissions.may(user, "comments.queue"):
+        context["nav_hold_queue"] = True
     if permissions.may(user, "terms.read"):
         context["nav_terms"] = True
     if permissions.may(user, "blacklist.read"):

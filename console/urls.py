@@ -18,6 +18,7 @@ console_pages = [
     path("credit/edit/", credit.credit_policy_edit, name="credit-policy-edit"),
     path("appeals/", credit.appeal_list, name="appeals"),
     path("appeals/<int:appeal_id>/", credit.appeal_detail, name="appeal"),
+    path("comments/held/", comments.hold_queue, name="hold-queue"),
     path("comments/terms/", comments.terms, name="terms"),
     path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),
     path("comments/terms/import/", comments.terms_import, name="terms-import"),

@@ -1,4 +1,5 @@
-"""The comment pages: the sensitive-term list (敏感词库) with its versions, import, export and test box.
+"""The comment pages: the hold queue (评论审核) and the sensitive-term list (敏感词库) with its versions,
+import, export and test box.
 
 Compliance admins change the list; inspectors read it. Every change goes through moderation.actions
 (a new list version each time); a refused change is a form error or a message and writes nothing.
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import require_role
 from console.forms.comments import TermChangeForm, TermForm, TermImportForm, TermTestForm
 from moderation import actions, permissions, queries, sensitive_terms
-from moderation.models import SensitiveTerm
+from moderation.models import Comment, SensitiveTerm
 
 PAGE_SIZE = 100
 
@@ -182,3 +183,40 @@ def terms_export(request: HttpRequest) -> HttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="liveward-terms-{stamp}.txt"'
     return response
+
+
+def hold_queue_strings() -> dict:
+    """The hold queue's texts for its script, translated for the page's language."""
+    return {
+        "release": str(_("Release")),
+        "reject": str(_("Reject")),
+        "release_stream": str(_("Release all of this stream")),
+        "reject_stream": str(_("Reject all of this stream")),
+        "empty": str(_("No comment is held.")),
+        "no_frame": str(_("No frame yet")),
+        "decided": str(_("%(count)s comment(s) decided.")),
+        "error_forbidden": str(_("Your role may not decide this hold.")),
+        "error_other": str(_("Refused: %(code)s")),
+        "reasons": {value: str(label) for value, label in Comment.HoldReason.choices if value},
+    }
+
+
+@never_cache
+@require_role(*permissions.roles_for("comments.queue"))
+def hold_queue(request: HttpRequest) -> HttpResponse:
+    """Show the held comments of every hold reason, grouped by stream, live over the WebSocket."""
+    held = list(queries.held_comments(limit=500))
+    rows = [queries.comment_row(comment) for comment in held]
+    may_decide = [
+        reason
+        for reason in Comment.HoldReason.values
+        if reason and permissions.may(request.user, permissions.comment_review_capability(reason))
+    ]
+    return render(
+        request,
+        "console/hold_queue.html",
+        {
+            "held": held,
+            "config": {"strings": hold_queue_strings(), "rows": rows, "mayDecide": may_decide},
+        },
+    )
