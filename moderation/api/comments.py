@@ -13,13 +13,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from moderation import actions, text_input
+from moderation import actions, queries, text_input
 from moderation.api.errors import ERROR_STATUS
 from moderation.errors import ModerationError
 from moderation.permissions import HasCapability
@@ -177,3 +177,49 @@ class CommentBatch(APIView):
             result = next(received)
             results.append(_error(result.external_id[:64], result.error) if result.error else _answer(result))
         return Response({"results": results}, status=status.HTTP_200_OK)
+
+
+class DecidedComments(APIView):
+    """List comments staff released, rejected or removed since a time, in decision order (platform token).
+
+    The platform's way to pull decisions instead of (or besides) the ``comments.decided`` webhook:
+    pass the last ``decided_at`` seen as ``since``; a comment at exactly that time comes again, so
+    de-duplicate by id. At most 500 a page.
+    """
+
+    permission_classes = [HasCapability]
+    capability = "api.platform"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, required=True, description="ISO 8601 time: decisions at or after it."),
+        ],
+        responses={
+            200: inline_serializer(
+                "DecidedComments",
+                {
+                    "comments": serializers.ListField(child=serializers.DictField()),
+                    "next_since": serializers.CharField(allow_null=True),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        since = _moment(request.query_params.get("since", ""))
+        if since is None:
+            raise ParseError("since must be an ISO 8601 date and time.")
+        decided = list(queries.decided_comments(since=since))
+        return Response(
+            {
+                "comments": [
+                    {
+                        "comment": comment.external_id,
+                        "stream": comment.stream_id,
+                        "status": comment.status,
+                        "decided_at": comment.decided_at,
+                    }
+                    for comment in decided
+                ],
+                "next_since": decided[-1].decided_at if decided else None,
+            }
+        )

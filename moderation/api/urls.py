@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("streams/<int:pk>/comments/", news.StreamComments.as_view(), name="api-stream-comments"),
     path("comments/", comments.CommentBatch.as_view(), name="api-comments"),
+    path("comments/decided/", comments.DecidedComments.as_view(), name="api-comments-decided"),
     path("publishers/<str:account_id>/devices/", views.PublisherDeviceReport.as_view(), name="api-publisher-devices"),
     path("registration-check", views.RegistrationCheck.as_view(), name="api-registration-check"),
     path("gate-decisions/", views.GateDecisionList.as_view(), name="api-gate-decisions"),
