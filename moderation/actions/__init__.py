@@ -102,6 +102,13 @@ from moderation.actions.terms import (
     import_terms,
     parse_term_file,
 )
+from moderation.actions.viewers import (
+    DELETE_WINDOW_MAX_MINUTES,
+    MUTE_MAX_MINUTES,
+    delete_recent_comments,
+    mute_viewer,
+    unmute_viewer,
+)
 from moderation.actions.warnings import warn_publisher
 from moderation.actions.webhooks import (
     claim_webhook_delivery,
@@ -115,6 +122,8 @@ from moderation.errors import ModerationError
 __all__ = [
     "APPEAL_TARGETS",
     "BULK_DECISION_MAX",
+    "DELETE_WINDOW_MAX_MINUTES",
+    "MUTE_MAX_MINUTES",
     "AppealSubject",
     "BlacklistedIdentity",
     "ImportOutcome",
@@ -145,6 +154,7 @@ __all__ = [
     "decide_held_comment",
     "decide_held_comments",
     "decide_news_application",
+    "delete_recent_comments",
     "earn_back",
     "end_stream_session",
     "enforce_blacklist",
@@ -161,6 +171,7 @@ __all__ = [
     "lift_suspension",
     "mark_patrolled",
     "mark_webhook_delivered",
+    "mute_viewer",
     "nightly_earn_back",
     "notify_platform",
     "open_stream",
@@ -197,6 +208,7 @@ __all__ = [
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",
+    "unmute_viewer",
     "verdict_of",
     "verify_publisher_licence",
     "warn_publisher",
