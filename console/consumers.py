@@ -351,6 +351,45 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             raise FrameError(exc.code, str(exc)) from None
         return [queries.comment_row(comment) for comment in decided]
 
+    async def handle_viewer_measure(self, message: dict, received: float) -> None:
+        """viewer.mute and viewer.delete_comments from the hold queue (docs/console-protocol.md)."""
+        await self._require_hold_queue()
+        request_id = _request_id(message)
+        viewer = message.get("viewer")
+        if not isinstance(viewer, str) or not 1 <= len(viewer) <= 64:
+            raise FrameError("missing_field", "viewer must be a viewer id")
+        stream_id = message.get("stream")
+        if stream_id is not None and (not isinstance(stream_id, int) or isinstance(stream_id, bool) or stream_id < 1):
+            raise FrameError("bad_field", "stream must be a stream id")
+        reason = message.get("reason")
+        if reason not in ReasonCode.values or reason == ReasonCode.PATROLLED:
+            raise FrameError("bad_field", "reason must be one of the reason codes")
+        note = _note(message, 300)
+        delete = message["type"] == "viewer.delete_comments"
+        if delete and stream_id is None:
+            raise FrameError("missing_field", "stream is required")
+        limit = actions.DELETE_WINDOW_MAX_MINUTES if delete else actions.MUTE_MAX_MINUTES
+        minutes = _int_field(message, "minutes", default=60 if delete else None, minimum=1, maximum=limit)
+        answer = await _threads.run(self._viewer_measure, delete, viewer, stream_id, minutes, reason, note)
+        await self.send_json({**answer, "request_id": request_id})
+
+    def _viewer_measure(self, delete: bool, viewer: str, stream_id, minutes: int, reason: str, note: str) -> dict:
+        refresh_roles(self.user)
+        stream = Stream(pk=stream_id) if stream_id else None
+        try:
+            if delete:
+                removed = actions.delete_recent_comments(
+                    viewer, stream=stream, minutes=minutes, reason=reason, note=note, actor=self.user
+                )
+                return {"type": "viewer.comments_deleted", "comments": [comment.pk for comment in removed]}
+            mute = actions.mute_viewer(
+                viewer, stream=stream, minutes=minutes, reason=reason, note=note, actor=self.user
+            )
+        except actions.ModerationError as exc:
+            raise FrameError(exc.code, str(exc)) from None
+        return {"type": "viewer.muted", "mute": {"id": mute.pk, "viewer": mute.viewer_id, "stream": mute.stream_id,
+                                                 "until": mute.until.isoformat()}}  # fmt: skip
+
     # --- outbound -------------------------------------------------------------------------------
 
     async def console_delta(self, event: dict) -> None:
@@ -380,6 +419,8 @@ MESSAGE_HANDLERS = {
     "comment.decide": ConsoleConsumer.handle_comment_decide,
     "comments.resync": ConsoleConsumer.handle_comments_resync,
     "comments.decide": ConsoleConsumer.handle_comments_decide,
+    "viewer.mute": ConsoleConsumer.handle_viewer_measure,
+    "viewer.delete_comments": ConsoleConsumer.handle_viewer_measure,
 }
 
 

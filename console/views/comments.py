@@ -17,9 +17,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.roles import require_role
-from console.forms.comments import TermChangeForm, TermForm, TermImportForm, TermTestForm
+from console.forms.comments import (
+    DeleteCommentsForm,
+    MuteForm,
+    TermChangeForm,
+    TermForm,
+    TermImportForm,
+    TermTestForm,
+    UnmuteForm,
+)
 from moderation import actions, permissions, queries, sensitive_terms
-from moderation.models import Comment, SensitiveTerm
+from moderation.models import Comment, ReasonCode, SensitiveTerm, Stream, ViewerMute
 
 PAGE_SIZE = 100
 
@@ -196,6 +204,10 @@ def hold_queue_strings() -> dict:
         "no_frame": str(_("No frame yet")),
         "decided": str(_("%(count)s comment(s) decided.")),
         "error_forbidden": str(_("Your role may not decide this hold.")),
+        "mute": str(_("Mute viewer")),
+        "delete_comments": str(_("Delete viewer's recent comments")),
+        "muted": str(_("%(viewer)s is muted until %(until)s.")),
+        "deleted": str(_("%(count)s comment(s) deleted.")),
         "error_other": str(_("Refused: %(code)s")),
         "reasons": {value: str(label) for value, label in Comment.HoldReason.choices if value},
     }
@@ -217,6 +229,105 @@ def hold_queue(request: HttpRequest) -> HttpResponse:
         "console/hold_queue.html",
         {
             "held": held,
-            "config": {"strings": hold_queue_strings(), "rows": rows, "mayDecide": may_decide},
+            "config": {
+                "strings": hold_queue_strings(),
+                "rows": rows,
+                "mayDecide": may_decide,
+                "mayMeasure": permissions.may(request.user, "viewer.measure"),
+            },
+            "may_measure": permissions.may(request.user, "viewer.measure"),
+            "reasons": [(value, label) for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED],
         },
     )
+
+
+@never_cache
+@require_role(*permissions.roles_for("viewer.measure"))
+def viewer_mutes(request: HttpRequest) -> HttpResponse:
+    """List the mutes in force with their expiry; mute a viewer (on a stream or everywhere)."""
+    form = MuteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        stream = None
+        if form.cleaned_data["stream"]:
+            stream = Stream.objects.filter(pk=form.cleaned_data["stream"]).first()
+            if stream is None:
+                form.add_error("stream", _("No such stream."))
+        if not form.errors:
+            try:
+                mute = actions.mute_viewer(
+                    form.cleaned_data["viewer_id"],
+                    stream=stream,
+                    minutes=form.cleaned_data["minutes"],
+                    reason=form.cleaned_data["reason"],
+                    note=form.cleaned_data["note"],
+                    actor=request.user,
+                )
+            except actions.ModerationError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("%(viewer)s is muted until %(until)s.")
+                    % {"viewer": mute.viewer_id, "until": timezone.localtime(mute.until).strftime("%Y-%m-%d %H:%M")},
+                )
+                return redirect("console:viewer-mutes")
+    query = request.GET.get("viewer", "")[:64]
+    return render(
+        request,
+        "console/viewer_mutes.html",
+        {"form": form, "mutes": queries.active_mutes(viewer_id=query or None)[:500], "query": query},
+    )
+
+
+@require_POST
+@require_role(*permissions.roles_for("viewer.measure"))
+def viewer_unmute(request: HttpRequest, mute_id: int) -> HttpResponse:
+    """Lift a mute, with the reason given."""
+    mute = get_object_or_404(ViewerMute, pk=mute_id)
+    form = UnmuteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the mute is lifted."))
+        return redirect("console:viewer-mutes")
+    try:
+        actions.unmute_viewer(mute, note=form.cleaned_data["note"], actor=request.user)
+    except actions.ModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The mute of %(viewer)s is lifted.") % {"viewer": mute.viewer_id})
+    return redirect("console:viewer-mutes")
+
+
+@require_POST
+@require_role(*permissions.roles_for("viewer.measure"))
+def stream_viewer_measure(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """From the stream page: mute a viewer on this stream, or delete their recent comments on it."""
+    stream = get_object_or_404(Stream, pk=stream_id)
+    delete = request.POST.get("measure") == "delete"
+    form = DeleteCommentsForm(request.POST) if delete else MuteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The measure was not taken: check the viewer, minutes and reason."))
+        return redirect("console:stream", stream_id=stream.pk)
+    fields = form.cleaned_data
+    try:
+        if delete:
+            removed = actions.delete_recent_comments(
+                fields["viewer_id"],
+                stream=stream,
+                minutes=fields["minutes"],
+                reason=fields["reason"],
+                actor=request.user,
+            )
+            messages.success(request, _("%(count)s comment(s) deleted.") % {"count": len(removed)})
+        else:
+            actions.mute_viewer(
+                fields["viewer_id"],
+                stream=stream,
+                minutes=fields["minutes"],
+                reason=fields["reason"],
+                note=fields["note"],
+                actor=request.user,
+            )
+            messages.success(request, _("%(viewer)s is muted on this stream.") % {"viewer": fields["viewer_id"]})
+    except actions.ModerationError as error:
+        messages.error(request, str(error))
+    return redirect("console:stream", stream_id=stream.pk)

@@ -175,5 +175,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "comments": stream.page_comments,
             "actions": stream.actions.all(),
             "may_blacklist": permissions.may(request.user, "blacklist.change"),
+            "may_measure_viewers": permissions.may(request.user, "viewer.measure"),
+            "measure_reasons": [(value, label) for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED],
         },
     )

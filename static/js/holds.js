@@ -99,6 +99,10 @@
           item.appendChild(button(T.release, function () { decide([row.id], "release"); }));
           item.appendChild(button(T.reject, function () { decide([row.id], "reject"); }));
         }
+        if (config.mayMeasure) {
+          item.appendChild(button(T.mute, function () { measure("viewer.mute", row); }));
+          item.appendChild(button(T.delete_comments, function () { measure("viewer.delete_comments", row); }));
+        }
         list.appendChild(item);
       });
       section.appendChild(list);
@@ -129,6 +133,17 @@
     pending.set(id, []);
     send({ type: "comments.decide", request_id: id, stream: Number(streamId), decision: decision });
   }
+  // A measure on the row's viewer, with the reason, period and scope chosen above the queue.
+  function measure(type, row) {
+    var id = requestId();
+    pending.set(id, []);
+    var everywhere = type === "viewer.mute" && document.getElementById("measure-scope").value === "everywhere";
+    send({
+      type: type, request_id: id, viewer: row.viewer_id, stream: everywhere ? null : row.stream,
+      reason: document.getElementById("measure-reason").value,
+      minutes: type === "viewer.mute" ? Number(document.getElementById("measure-minutes").value) : 60
+    });
+  }
   function removeDecided(rows) {
     rows.forEach(function (row) { comments.delete(row.id); selected.delete(row.id); });
     render();
@@ -152,6 +167,12 @@
       pending.delete(frame.request_id);
       statusLine.textContent = fmt(T.decided, { count: frame.comments.length });
       removeDecided(frame.comments);
+    } else if (frame.type === "viewer.muted") {
+      pending.delete(frame.request_id);
+      statusLine.textContent = fmt(T.muted, { viewer: frame.mute.viewer, until: time(frame.mute.until) });
+    } else if (frame.type === "viewer.comments_deleted") {
+      pending.delete(frame.request_id);
+      statusLine.textContent = fmt(T.deleted, { count: frame.comments.length });
     } else if (frame.type === "error" && frame.request_id && pending.has(frame.request_id)) {
       pending.delete(frame.request_id);
       statusLine.textContent = T["error_" + frame.code] || fmt(T.error_other, { code: frame.code });
