@@ -456,6 +456,8 @@ if LIVEWARD_MAX_BODY < LIVEWARD_ANONYMOUS_MAX_BODY:
 LIVEWARD_TERMS_REFRESH_SECONDS = env_float("LIVEWARD_TERMS_REFRESH_SECONDS", 2.0, minimum=0.0, maximum=60.0)
 LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE = env_bool("LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE", True)
 LIVEWARD_COMMENT_BATCH_MAX = env_int("LIVEWARD_COMMENT_BATCH_MAX", 1000, minimum=1, maximum=5000)
+# Comments a minute from which a stream page shows the room under pressure (and offers hold-all).
+LIVEWARD_COMMENT_PRESSURE_PER_MINUTE = env_int("LIVEWARD_COMMENT_PRESSURE_PER_MINUTE", 600, minimum=1)
 # Request headers (console/http_protocol.py: the run command's uvicorn, or --http in production):
 # seconds from a request's first byte to the end of its headers, and their largest size.
 LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5, maximum=300.0)

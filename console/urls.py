@@ -21,6 +21,7 @@ console_pages = [
     path("comments/held/", comments.hold_queue, name="hold-queue"),
     path("comments/mutes/", comments.viewer_mutes, name="viewer-mutes"),
     path("comments/mutes/<int:mute_id>/lift", comments.viewer_unmute, name="viewer-unmute"),
+    path("streams/<int:stream_id>/comment-slow-mode", comments.stream_slow_mode, name="stream-slow-mode"),
     path("streams/<int:stream_id>/viewer-measure", comments.stream_viewer_measure, name="stream-viewer-measure"),
     path("comments/terms/", comments.terms, name="terms"),
     path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),

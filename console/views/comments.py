@@ -7,6 +7,7 @@ Compliance admins change the list; inspectors read it. Every change goes through
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -330,4 +331,32 @@ def stream_viewer_measure(request: HttpRequest, stream_id: int) -> HttpResponse:
             messages.success(request, _("%(viewer)s is muted on this stream.") % {"viewer": fields["viewer_id"]})
     except actions.ModerationError as error:
         messages.error(request, str(error))
+    return redirect("console:stream", stream_id=stream.pk)
+
+
+def comment_pressure_for_page(stream: Stream) -> dict:
+    """The stream page's comment figures: rate and shares, and whether they pass the pressure threshold."""
+    pressure = queries.comment_pressure(stream.pk, at=timezone.now())
+    pressure["under_pressure"] = pressure["per_minute"] >= settings.LIVEWARD_COMMENT_PRESSURE_PER_MINUTE
+    pressure["threshold"] = settings.LIVEWARD_COMMENT_PRESSURE_PER_MINUTE
+    return pressure
+
+
+@require_POST
+@require_role(*permissions.roles_for("comments.slow_mode"))
+def stream_slow_mode(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """Switch a stream's comments to hold-all (slow mode) and back."""
+    stream = get_object_or_404(Stream, pk=stream_id)
+    hold_all = request.POST.get("hold_all") == "1"
+    try:
+        actions.set_comment_slow_mode(
+            stream, hold_all=hold_all, note=request.POST.get("note", "")[:300], actor=request.user
+        )
+    except actions.ModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Every comment is now held for review.") if hold_all else _("Comments are filtered as usual again."),
+        )
     return redirect("console:stream", stream_id=stream.pk)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from accounts.roles import require_role
+from console.views.comments import comment_pressure_for_page
 from moderation import permissions, queries
 from moderation.identity import mask_document_number, mask_name, mask_phone
 from moderation.models import (
@@ -176,6 +177,8 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "actions": stream.actions.all(),
             "may_blacklist": permissions.may(request.user, "blacklist.change"),
             "may_measure_viewers": permissions.may(request.user, "viewer.measure"),
+            "comment_pressure": comment_pressure_for_page(stream),
+            "may_slow_mode": permissions.may(request.user, "comments.slow_mode"),
             "measure_reasons": [(value, label) for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED],
         },
     )

@@ -107,6 +107,7 @@ from moderation.actions.viewers import (
     MUTE_MAX_MINUTES,
     delete_recent_comments,
     mute_viewer,
+    set_comment_slow_mode,
     unmute_viewer,
 )
 from moderation.actions.warnings import warn_publisher
@@ -199,6 +200,7 @@ __all__ = [
     "revoke_stream_key",
     "rotate_identity_hashes",
     "rotate_media_server_secret",
+    "set_comment_slow_mode",
     "set_media_server_play_url",
     "set_publisher_verification",
     "settle_credit_charges",

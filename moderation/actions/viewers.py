@@ -150,3 +150,30 @@ def delete_recent_comments(
             rows = [queries.comment_row(comment) for comment in was_held]
             transaction.on_commit(lambda: events.comments_decided(rows))
     return removed
+
+
+def set_comment_slow_mode(stream: Stream, *, hold_all: bool, actor: User, note: str = "") -> Stream:
+    """Switch a stream to hold every comment for review (slow mode, a room under pressure) or back."""
+    permissions.check(actor, "comments.slow_mode")
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ModerationError(f"the note is longer than {NOTE_MAX} characters", code="bad_field")
+    with transaction.atomic():
+        locked = Stream.objects.select_for_update().filter(pk=stream.pk).first()
+        if locked is None:
+            raise ModerationError("no such stream", code="not_found")
+        if hold_all and locked.ended_at is not None:
+            raise ModerationError("the stream has ended", code="stream_ended")
+        if locked.comments_hold_all == hold_all:
+            return locked
+        locked.comments_hold_all = hold_all
+        locked.save(update_fields=["comments_hold_all"])
+        log_staff_action(
+            actor,
+            "stream.comments_hold_all" if hold_all else "stream.comments_normal",
+            target=locked,
+            data={"note": note},
+        )
+        stream_id = locked.pk
+        transaction.on_commit(lambda: events.stream_updated(stream_id))
+    return locked

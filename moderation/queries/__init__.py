@@ -13,6 +13,7 @@ from moderation.queries.blacklist import (
 from moderation.queries.comments import (
     active_mutes,
     comment_by_id,
+    comment_pressure,
     decided_comments,
     held_comments,
     muted_viewers,
@@ -73,6 +74,7 @@ __all__ = [
     "claimable",
     "claimable_streams",
     "comment_by_id",
+    "comment_pressure",
     "comment_row",
     "credit_policy_history",
     "decided_comments",

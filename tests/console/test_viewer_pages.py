@@ -96,3 +96,36 @@ async def test_the_hold_queue_mutes_a_viewer_by_frame(nginx_node, stream_key, pa
     )
     assert comment.status == Comment.Status.BLOCKED
     await ws.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_patroller_switches_a_room_to_hold_all_and_back(client, patroller, nginx_node, stream_key, settings):
+    settings.LIVEWARD_COMMENT_PRESSURE_PER_MINUTE = 3
+    stream = live(nginx_node, stream_key)
+    for index in range(4):
+        actions.receive_comment(
+            stream, external_id=f"p-{index}", viewer_id="v", text="好", viewer_phone_verified=index != 0, actor=None
+        )
+    client.force_login(patroller)
+    page = client.get(f"/streams/{stream.pk}/").content.decode()
+    assert "Room under pressure" in page or "直播间评论压力大" in page
+    assert "0.25" in page  # the blocked share: one unverified viewer of four
+    client.post(f"/streams/{stream.pk}/comment-slow-mode", {"hold_all": "1"})
+    held = actions.receive_comment(
+        stream, external_id="p-9", viewer_id="v", text="好", viewer_phone_verified=True, actor=None
+    )
+    assert (held.status, held.hold_reason) == (Comment.Status.HELD, "slow_mode")
+    client.post(f"/streams/{stream.pk}/comment-slow-mode", {"hold_all": "0"})
+    again = actions.receive_comment(
+        stream, external_id="p-10", viewer_id="v", text="好", viewer_phone_verified=True, actor=None
+    )
+    assert again.status == Comment.Status.PUBLISHED
+
+
+@pytest.mark.django_db
+def test_a_news_reviewer_may_not_switch_slow_mode(client, news_reviewer, nginx_node, stream_key):
+    stream = live(nginx_node, stream_key)
+    client.force_login(news_reviewer)
+    assert client.post(f"/streams/{stream.pk}/comment-slow-mode", {"hold_all": "1"}).status_code == 403
+    stream.refresh_from_db()
+    assert stream.comments_hold_all is False
