@@ -27,6 +27,7 @@ console_pages = [
     path("comments/terms/<int:term_id>/", comments.term_change, name="term-change"),
     path("comments/terms/import/", comments.terms_import, name="terms-import"),
     path("comments/terms/export/", comments.terms_export, name="terms-export"),
+    path("comments/terms/versions/<int:number>.txt", comments.terms_version_file, name="terms-version-file"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),

@@ -28,7 +28,7 @@ from console.forms.comments import (
     UnmuteForm,
 )
 from moderation import actions, permissions, queries, sensitive_terms
-from moderation.models import Comment, ReasonCode, SensitiveTerm, Stream, ViewerMute
+from moderation.models import Comment, ReasonCode, SensitiveTerm, Stream, TermListVersion, ViewerMute
 
 PAGE_SIZE = 100
 
@@ -181,6 +181,17 @@ def terms_import(request: HttpRequest) -> HttpResponse:
             },
         )
     return redirect("console:terms")
+
+
+@never_cache
+@require_role(*permissions.roles_for("terms.read"))
+def terms_version_file(request: HttpRequest, number: int) -> HttpResponse:
+    """Download the enabled terms as they were in one version of the list."""
+    version = get_object_or_404(TermListVersion, number=number)
+    header = f"# Liveward sensitive terms, version {version.number} ({version.created_at:%Y-%m-%d %H:%M} UTC)\n"
+    response = HttpResponse((header + version.terms_file).encode(), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="liveward-terms-v{version.number}.txt"'
+    return response
 
 
 @never_cache

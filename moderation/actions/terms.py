@@ -69,14 +69,18 @@ def _new_version(actor: User | None, summary: str) -> int:
     """Write the next version of the list (the caller holds the lock on the version rows)."""
     latest = TermListVersion.objects.select_for_update().order_by("-number").first()
     number = (latest.number if latest else 0) + 1
-    TermListVersion.objects.create(
-        number=number,
-        created_by=actor,
-        summary=summary[:300],
-        enabled_terms=SensitiveTerm.objects.filter(enabled=True).count(),
-    )
+    TermListVersion.objects.create(number=number, created_by=actor, summary=summary[:300])
     transaction.on_commit(sensitive_terms.forget_matcher)
     return number
+
+
+def _record_terms(number: int) -> None:
+    """Keep the enabled terms as they are now in version ``number`` (what a comment of that version met)."""
+    rows = SensitiveTerm.objects.filter(enabled=True).order_by("normalised").values_list("term", "category", "action")
+    lines = [f"{text_input.for_export(term)}\t{category}\t{action}" for term, category, action in rows.iterator(2000)]
+    TermListVersion.objects.filter(number=number).update(
+        enabled_terms=len(lines), terms_file="\n".join(lines) + ("\n" if lines else "")
+    )
 
 
 def add_term(term: str, *, category: str, action: str, actor: User, enabled: bool = True) -> SensitiveTerm:
@@ -94,6 +98,7 @@ def add_term(term: str, *, category: str, action: str, actor: User, enabled: boo
         )
         row.changed_in_version = _new_version(actor, f"+ {term} ({category}, {action})")
         row.save(update_fields=["changed_in_version"])
+        _record_terms(row.changed_in_version)
         log_staff_action(actor, "terms.added", target=row, data={"version": row.changed_in_version})
     return row
 
@@ -123,6 +128,7 @@ def change_term(
         described = ", ".join(f"{name}={value}" for name, value in changes.items())
         row.changed_in_version = _new_version(actor, f"~ {row.term}: {described}")
         row.save(update_fields=["changed_in_version"])
+        _record_terms(row.changed_in_version)
         log_staff_action(actor, "terms.changed", target=row, data={**changes, "version": row.changed_in_version})
     return row
 
@@ -216,9 +222,7 @@ def import_terms(
         SensitiveTerm.objects.bulk_update(
             changed_rows, ["category", "action", "enabled", "changed_in_version"], batch_size=1000
         )
-        TermListVersion.objects.filter(number=version).update(
-            enabled_terms=SensitiveTerm.objects.filter(enabled=True).count()
-        )
+        _record_terms(version)
         log_staff_action(actor, "terms.imported", data={"version": version, "added": added, "changed": changed})
     return ImportOutcome(version=version, added=added, changed=changed, unchanged=unchanged)
 

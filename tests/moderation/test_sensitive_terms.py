@@ -165,3 +165,17 @@ def test_a_clean_title_is_not_flagged(admin, nginx_node, stream_key):
     )
     assert actions.flag_stream_title(outcome.stream_id) == []
     assert Stream.objects.get(pk=outcome.stream_id).review_flag == ""
+
+
+def test_each_version_keeps_its_terms(admin, client):
+    term = actions.add_term("赌博", category="gambling", action="hold", actor=admin)
+    actions.add_term("微信", category="advertising", action="block", actor=admin)
+    actions.change_term(term, enabled=False, actor=admin)
+    files = dict(TermListVersion.objects.values_list("number", "terms_file"))
+    assert files[1] == "赌博\tgambling\thold\n"
+    assert files[2] == "微信\tadvertising\tblock\n赌博\tgambling\thold\n"  # in normalised order
+    assert files[3] == "微信\tadvertising\tblock\n"
+    client.force_login(admin)
+    download = client.get("/comments/terms/versions/1.txt")
+    assert download.status_code == 200 and "赌博\tgambling\thold" in download.content.decode()
+    assert client.get("/comments/terms/versions/99.txt").status_code == 404
