@@ -41,7 +41,7 @@ from bench import common  # noqa: E402
 
 NODE_NAME = "bench-nginx"
 NODE_SECRET = "bench-block-node-secret-0123456789"
-PATROLLER = ("bench-patroller", "bench-patroller-password-123")
+PATROLLER = ("bench-patroller", "lantern-quiet-river-4821")
 
 SEED = r"""
 import json

@@ -27,7 +27,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench import common  # noqa: E402
 
-PATROLLER = ("bench-patroller", "bench-patroller-password-123")
+PATROLLER = ("bench-patroller", "lantern-quiet-river-4821")
 
 SEED = r"""
 import json

@@ -50,7 +50,7 @@ from bench import common  # noqa: E402
 
 SIM_NODE = ("soak-sim", "soak-sim-node-secret-0123456789abcdef")
 NGINX_NODES = (("soak-a", "soak-a-node-secret-0123456789abcdef"), ("soak-b", "soak-b-node-secret-0123456789abc"))
-PATROLLER_PASSWORD = "soak-patroller-password-123"
+PATROLLER_PASSWORD = "lantern-quiet-river-4821"
 PATROLLERS = 4
 PAIR_KEYS = 60
 # How long a publisher that should be off the air may still be seen on it before it counts.
@@ -140,13 +140,18 @@ class CpuMeter:
         self.client_start = time.process_time()
 
     def part_of(self, process) -> str | None:
+        """The part a process belongs to: its own command line's, or its nearest ancestor's."""
         try:
             if process.name().startswith("postgres"):
                 return "postgres"
-            command = " ".join(process.cmdline())
+            for one in [process, *process.parents()]:
+                command = " ".join(one.cmdline())
+                part = next((part for part, marker in self.PARTS if marker in command), None)
+                if part is not None:
+                    return part
         except self.psutil.Error:
             return None
-        return next((part for part, marker in self.PARTS if marker in command), None)
+        return None
 
     def sample(self) -> None:
         try:
@@ -278,6 +283,7 @@ class Soak:
         self.blocks_sent = 0
         self.blocks_unanswered = 0
         self.blocks_of_ended = 0
+        self.console_frames = 0  # frames the consoles received: the fan-out's work
         self.on_air_after_block = 0
         self.pairs = 0
         self.console_reconnects = 0
@@ -370,6 +376,7 @@ class Soak:
                 raw = await asyncio.wait_for(socket.recv(), timeout=1.0)
             except TimeoutError:
                 continue
+            self.console_frames += 1
             frame = json.loads(raw)
             if frame.get("type") == "error":
                 self.errors[f"console_error_{frame.get('code')}"] += 1
@@ -694,6 +701,7 @@ def main() -> None:
         "pending_cuts_at_end": audit["pending_cuts"],
         "error_kinds": dict(soak.errors),
         "faults": soak.events,
+        "console_frames": soak.console_frames,
         "cpu_seconds": soak.cpu.figures(),
         "asgi_workers": args.workers,
         "loadavg_1m": round(os.getloadavg()[0], 2),

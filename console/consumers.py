@@ -24,6 +24,7 @@ from django.conf import settings
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.actions import is_on_duty
 from accounts.roles import refresh_roles
 from moderation import actions, events, permissions, queries, text_input
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
@@ -96,6 +97,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             groups.append(events.NEWS_GROUP)
         if permissions.may(self.user, "compliance.alerts"):
             groups.append(events.COMPLIANCE_GROUP)
+        # Audits' findings go to the staff on duty as alerts (checked at connect: each page opens a socket).
+        if permissions.may(self.user, "audit.alerts") and is_on_duty(self.user):
+            groups.append(events.AUDIT_GROUP)
         if permissions.may(self.user, "comments.queue"):
             groups.append(events.COMMENTS_GROUP)
         return groups
@@ -109,6 +113,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             "live": queries.live_stream_count(),
             "epoch": position.epoch,
             "seq": position.seq,
+            **({"alerts": queries.open_finding_alerts()} if events.AUDIT_GROUP in self.groups_joined else {}),
         }
 
     async def disconnect(self, code: int) -> None:

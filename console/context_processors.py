@@ -26,6 +26,11 @@ def console(request) -> dict:
     }
     if permissions.may(user, "comments.queue"):
         context["nav_hold_queue"] = True
+    if permissions.may(user, "audit.read"):
+        context["nav_audits"] = True
+        context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
+    if permissions.may(user, "audit.alerts"):
+        context["audit_alerts"] = True
     if permissions.may(user, "terms.read"):
         context["nav_terms"] = True
     if permissions.may(user, "blacklist.read"):

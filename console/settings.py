@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "axes",
+    "django_celery_beat",
     "accounts",
     "moderation",
     "console",
@@ -219,7 +220,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "liveward-heartbeat": {"task": "console.tasks.heartbeat", "schedule": 60.0},
     "liveward-sweep-pending-cuts": {"task": "moderation.tasks.cuts.sweep_pending_cuts", "schedule": 30.0},
@@ -387,14 +387,8 @@ CELERY_BEAT_SCHEDULE["liveward-retry-due-webhooks"] = {
 
 # --- news (docs/news.md) ----------------------------------------------------------------------
 
-# Seconds between runs of the news audit: licences expiring (alert) or expired (approvals lapse),
-# news streams live without an approval covering now (cut). on_update cuts sooner on each node.
-LIVEWARD_NEWS_AUDIT_SECONDS = env_int("LIVEWARD_NEWS_AUDIT_SECONDS", 60, minimum=5, maximum=3600)
-CELERY_BEAT_SCHEDULE["liveward-news-audit"] = {
-    "task": "moderation.tasks.news.audit_news",
-    "schedule": float(LIVEWARD_NEWS_AUDIT_SECONDS),
-    "options": {"expires": float(LIVEWARD_NEWS_AUDIT_SECONDS)},
-}
+# The news audit (licences expiring or expired, news streams live without an approval) is one of
+# the audits of docs/audits.md: its schedule is kept in the database and edited on the audits page.
 
 # --- blacklist (docs/blacklist.md) ----------------------------------------------------------
 
@@ -425,13 +419,14 @@ for _rotation in LIVEWARD_BLACKLIST_HASH_KEY_ROTATIONS:
 # Days after which an unreported blacklisting shows as overdue on the console (report to the
 # provincial cyberspace office, Art. 15).
 LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, minimum=1, maximum=365)
-# How often beat looks for publishers matching entries added later (same identity, new account).
-LIVEWARD_BLACKLIST_SWEEP_SECONDS = env_int("LIVEWARD_BLACKLIST_SWEEP_SECONDS", 300, minimum=10, maximum=86400)
-CELERY_BEAT_SCHEDULE["liveward-blacklist-sweep"] = {
-    "task": "moderation.tasks.blacklist.sweep_blacklist",
-    "schedule": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS),
-    "options": {"expires": float(LIVEWARD_BLACKLIST_SWEEP_SECONDS)},
-}
+# The sweep for publishers matching entries added later (same identity, new account) is one of the
+# audits of docs/audits.md, scheduled on the audits page.
+
+# --- audits (docs/audits.md) ----------------------------------------------------------------
+
+# Beat reads its schedule from the database (django-celery-beat): the housekeeping entries above are
+# copied there at start, and each audit's crontab is edited by compliance admins without a deploy.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- the run command (manage.py run_console) and the server's own limits (docs/deploy.md) -------
 

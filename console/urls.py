@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import blacklist, comments, credit, health, media, news, patrol, security
+from console.views import audits, blacklist, comments, credit, health, media, news, patrol, security
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -40,6 +40,15 @@ console_pages = [
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
     path("security/lockouts/", security.lockouts, name="lockouts"),
     path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
+    path("audits/", audits.audits, name="audits"),
+    path("audits/runs/<int:run_id>/", audits.audit_run, name="audit-run"),
+    path("audits/<slug:name>/run", audits.audit_run_now, name="audit-run-now"),
+    path("audits/<slug:name>/schedule", audits.audit_schedule, name="audit-schedule"),
+    path(
+        "audits/findings/<int:finding_id>/<slug:step>",
+        audits.finding_handle,
+        name="audit-finding",
+    ),
 ]
 
 urlpatterns = [

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,3 +12,11 @@ class ModerationConfig(AppConfig):
         from moderation.actions.claims import release_claims_at_shift_end
 
         shift_ended.connect(release_claims_at_shift_end, dispatch_uid="moderation.release_claims_at_shift_end")
+        post_migrate.connect(_ensure_audit_schedules, sender=self, dispatch_uid="moderation.ensure_audit_schedules")
+
+
+def _ensure_audit_schedules(**kwargs) -> None:
+    # Every audit gets its default schedule in the database once; compliance admins edit it from there.
+    from moderation.actions.audits import ensure_audit_schedules
+
+    ensure_audit_schedules()

@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 QUEUE_GROUP = "queue"  # every console watching the live queue
 NEWS_GROUP = "news"  # news reviewers and the editor-in-chief: applications, held comments
 COMPLIANCE_GROUP = "compliance"  # compliance admins: licence alerts
+AUDIT_GROUP = "audits"  # staff on duty (and compliance admins): audits' findings as alerts
 COMMENTS_GROUP = "comments"  # whoever may decide some held comment: the hold queue
 
 # Other events (``event`` frames; docs/console-protocol.md)
@@ -55,6 +56,7 @@ COMMENTS_HELD = "comments.held"  # comments of one ingest batch wait for review 
 COMMENTS_DECIDED = "comments.decided"  # held comments were released, rejected or removed (the hold queue)
 LICENCE_EXPIRING = "licence.expiring"  # a news licence expires within the alert window
 LICENCE_EXPIRED = "licence.expired"  # a news licence expired: approvals relying on it lapsed
+AUDIT_FINDING = "audit.finding"  # an audit found something, or a finding was acknowledged or resolved
 
 # Delta events (docs/console-protocol.md)
 STREAM_OPENED = "stream.opened"
@@ -493,3 +495,10 @@ def publisher_credit_changed(stream_ids: list[int]) -> None:
     """Tell consoles that these live streams' publisher changed credit level (card and priority)."""
     for stream_id in stream_ids:
         queue_delta(PUBLISHER_CREDIT_CHANGED, stream_id)
+
+
+def audit_finding_changed(finding_id: int) -> None:
+    """Tell on-duty consoles about a new finding, or that one was acknowledged or resolved (and by whom)."""
+    alert = queries.finding_alert(finding_id)
+    if alert is not None:
+        send_to_group(AUDIT_GROUP, AUDIT_FINDING, alert)

@@ -77,6 +77,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "compliance.alerts": (COMPLIANCE_ADMIN,),
     # Security: login lockouts and their unlock.
     "security.lockouts": (COMPLIANCE_ADMIN,),
+    # Audits (Art. 7, 14, 16): their runs and findings, alerts to the staff on duty, schedules.
+    "audit.read": (PATROLLER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN, INSPECTOR),
+    "audit.alerts": SHIFT_ROLES,
+    "audit.handle": (PATROLLER, COMPLIANCE_ADMIN),
+    "audit.run": (COMPLIANCE_ADMIN,),
+    "audit.schedule": (COMPLIANCE_ADMIN,),
     # The REST API: records for staff, and the machine clients' own endpoints.
     "api.staff": ANY_STAFF,
     "api.gate_decisions": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),

@@ -11,10 +11,14 @@ from __future__ import annotations
 from celery import current_app
 
 
-def enqueue(name: str, *args, countdown: float | None = None) -> None:
-    """Send task ``name`` with ``args`` to the broker; raise what the broker raises when it is down."""
+def enqueue(name: str, *args, countdown: float | None = None, task_id: str | None = None) -> None:
+    """Send task ``name`` with ``args`` to the broker; raise what the broker raises when it is down.
+
+    ``task_id`` names the message (an audit run is found again by it when the task is redelivered).
+    """
+    named = {"task_id": task_id} if task_id else {}
     task = current_app.tasks.get(name)
     if task is not None:
-        task.apply_async(args, countdown=countdown)
+        task.apply_async(args, countdown=countdown, **named)
     else:
-        current_app.send_task(name, args=args, countdown=countdown)
+        current_app.send_task(name, args=args, countdown=countdown, **named)

@@ -1,6 +1,7 @@
 """The moderation domain's models. Status fields change only in moderation/actions.py."""
 
 from moderation.models.appeals import Appeal
+from moderation.models.audits import AuditRun, Finding
 from moderation.models.blacklist import (
     BlacklistClosure,
     BlacklistEntry,
@@ -27,6 +28,7 @@ from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Appeal",
+    "AuditRun",
     "BlacklistClosure",
     "BlacklistEntry",
     "BlacklistExport",
@@ -36,6 +38,7 @@ __all__ = [
     "CreditLevel",
     "CreditPolicy",
     "Evidence",
+    "Finding",
     "GateDecision",
     "IdentityHashState",
     "LicenceScope",

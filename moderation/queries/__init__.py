@@ -4,6 +4,15 @@ Callers import the package: ``from moderation import queries; queries.queue_wind
 row payloads consoles receive are built in ``payloads``.
 """
 
+from moderation.queries.audits import (
+    audit_label,
+    audits_overview,
+    finding_alert,
+    findings_for_page,
+    open_finding_alerts,
+    recent_audit_runs,
+    unresolved_finding_count,
+)
 from moderation.queries.blacklist import (
     blacklist_entries_for_export,
     blacklist_entries_for_page,
@@ -67,6 +76,8 @@ __all__ = [
     "appeals_for_console",
     "approval_windows_note",
     "approved_application_covering",
+    "audit_label",
+    "audits_overview",
     "blacklist_entries_for_export",
     "blacklist_entries_for_page",
     "card",
@@ -78,6 +89,8 @@ __all__ = [
     "comment_row",
     "credit_policy_history",
     "decided_comments",
+    "finding_alert",
+    "findings_for_page",
     "held_comments",
     "licences_expiring_soon",
     "live_stream_count",
@@ -88,14 +101,17 @@ __all__ = [
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "open_finding_alerts",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
     "publishers_needing_blacklist_enforcement",
     "queue_window",
+    "recent_audit_runs",
     "sensitive_terms_for_page",
     "snapshot_url",
     "streams_claimed_by",
     "term_list_versions",
+    "unresolved_finding_count",
 ]

@@ -85,6 +85,8 @@
           showLive();
         }
         options.onFrame(frame, info);
+        // Other scripts (the audit alerts, alerts.js) listen for every frame too.
+        document.dispatchEvent(new CustomEvent("liveward:frame", { detail: { frame: frame, info: info } }));
       };
       ws.onclose = function () {
         if (ws === socket) lose();

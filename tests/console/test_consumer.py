@@ -24,6 +24,12 @@ GOOD_ORIGIN = b"http://127.0.0.1:8000"
 TIMEOUT = 5
 
 
+def pong(frame: dict):
+    """The id a pong answers (its `feed` says whether deltas flow: tests/console/test_redis_restart.py)."""
+    assert frame["type"] == "pong" and isinstance(frame["feed"], bool), frame
+    return frame["id"]
+
+
 def session_cookie(username: str) -> bytes:
     """Log in through the login page and return the session cookie header value."""
     client = Client()
@@ -56,14 +62,9 @@ async def console_socket(patroller):
     await ws.disconnect()
 
 
-def without_feed(frame: dict) -> dict:
-    """A pong without its ``feed`` flag (whether deltas flow: tests/console/test_redis_restart.py checks it)."""
-    return {name: value for name, value in frame.items() if name != "feed"}
-
-
 async def assert_still_open(ws: WebsocketCommunicator, ping_id: str = "after") -> None:
     await ws.send_json_to({"type": "ping", "id": ping_id})
-    assert without_feed(await receive(ws)) == {"type": "pong", "id": ping_id}
+    assert pong(await receive(ws)) == ping_id
 
 
 # --- who may connect --------------------------------------------------------------------------
@@ -121,9 +122,9 @@ async def test_hello_counts_the_live_streams(patroller, nginx_node, stream_key):
 
 async def test_ping_gets_pong_with_the_same_id(console_socket):
     await console_socket.send_json_to({"type": "ping", "id": 17})
-    assert without_feed(await receive(console_socket)) == {"type": "pong", "id": 17}
+    assert pong(await receive(console_socket)) == 17
     await console_socket.send_json_to({"type": "ping", "id": "abc"})
-    assert without_feed(await receive(console_socket)) == {"type": "pong", "id": "abc"}
+    assert pong(await receive(console_socket)) == "abc"
 
 
 @pytest.mark.parametrize(
@@ -160,7 +161,7 @@ async def test_a_frame_of_exactly_the_limit_is_accepted(console_socket):
     frame = frame.replace('""', '"' + "x" * (MAX_FRAME_BYTES - len(frame)) + '"')
     assert len(frame.encode()) == MAX_FRAME_BYTES
     await console_socket.send_to(text_data=frame)
-    assert without_feed(await receive(console_socket)) == {"type": "pong", "id": 1}
+    assert pong(await receive(console_socket)) == 1
 
 
 # --- deltas -----------------------------------------------------------------------------------

@@ -281,12 +281,13 @@ def test_the_sweep_flags_an_account_closed_for_another_reason_without_closing_it
     assert actions.sweep_blacklist() == {}
 
 
-def test_the_beat_schedule_runs_the_sweep(settings):
-    schedule = settings.CELERY_BEAT_SCHEDULE["liveward-blacklist-sweep"]
-    assert schedule["task"] == "moderation.tasks.blacklist.sweep_blacklist"
-    from moderation.tasks.blacklist import sweep_blacklist
+def test_the_beat_schedule_runs_the_sweep(db):
+    from django_celery_beat.models import PeriodicTask
 
-    assert sweep_blacklist.name == schedule["task"]
+    actions.ensure_audit_schedules()
+    task = PeriodicTask.objects.get(name="audit:blacklist_sweep")
+    assert task.task == "moderation.tasks.audits.run_audit" and task.args == '["blacklist_sweep"]'
+    assert task.enabled and task.crontab.minute == "*/5"
 
 
 # --- the demo ------------------------------------------------------------------------------------

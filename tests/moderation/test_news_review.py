@@ -183,6 +183,10 @@ def test_the_audit_cuts_a_news_stream_live_without_a_covering_approval(nginx_nod
     assert audit_news.apply().get()["cut"] == 0, "a second cut while one is pending"
 
 
-def test_the_audit_is_on_the_beat_schedule(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["liveward-news-audit"]
-    assert entry["task"] == "moderation.tasks.news.audit_news" and entry["schedule"] <= 300
+def test_the_audit_is_on_the_beat_schedule_every_minute(db):
+    from django_celery_beat.models import PeriodicTask
+
+    actions.ensure_audit_schedules()
+    task = PeriodicTask.objects.get(name="audit:news_licences")
+    assert task.task == "moderation.tasks.audits.run_audit" and task.args == '["news_licences"]'
+    assert (task.crontab.minute, task.crontab.hour, task.enabled) == ("*", "*", True)

@@ -113,8 +113,10 @@ class Command(BaseCommand):
         server = server_command(host=options["host"], port=options["port"], workers=options["workers"])
         self._spawn("web", server, essential=True)
         self._spawn("worker", [python, "-m", "celery", "-A", "console", "worker", "-l", "INFO", "-c", "2"])
+        # Beat reads its schedule from the database (django-celery-beat, CELERY_BEAT_SCHEDULER): audits'
+        # schedules are edited on the audits page.
         beat = [python, "-m", "celery", "-A", "console", "beat", "-l", "INFO"]
-        self._spawn("beat", [*beat, "-s", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)])
+        self._spawn("beat", [*beat, "--scheduler", settings.CELERY_BEAT_SCHEDULER])
         if not options["no_simulator"]:
             base_url = f"http://{options['host']}:{options['port']}"
             simulator = [python, manage, "simulate_streams", "--streams", str(options["simulated_streams"])]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0008_one_live_session_per_key'),
+        ('moderation', '0009_audits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,43 @@
+"""The audits Liveward runs (docs/audits.md): each one's name, label and default schedule.
+
+One entry per audit; its check lives in ``moderation/audits/<name>.py`` and is listed in
+``moderation.audits.CHECKS`` under the same name (a test keeps the two tables equal). The schedule
+here is only the default: the one in force is kept in the database (django-celery-beat) and edited
+by compliance admins on the audits page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+# The one task that runs every audit: its argument is the audit's name.
+RUN_AUDIT_TASK = "moderation.tasks.audits.run_audit"
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """An audit as the schedule and the pages know it."""
+
+    name: str
+    label: str
+    article: str  # the clause of the 2016 Provisions it proves
+    default_crontab: str  # minute hour day-of-month month day-of-week
+
+    @property
+    def periodic_task_name(self) -> str:
+        return f"audit:{self.name}"
+
+
+AUDITS: tuple[AuditSpec, ...] = (
+    AuditSpec("news_licences", _("News licences and approvals"), _("Art. 5"), "* * * * *"),
+    AuditSpec("blacklist_sweep", _("Blacklisted identities under new accounts"), _("Art. 15"), "*/5 * * * *"),
+)
+
+BY_NAME: dict[str, AuditSpec] = {spec.name: spec for spec in AUDITS}
+
+
+def audit_spec(name: str) -> AuditSpec | None:
+    """Return the audit called ``name``, or None for a name that is not an audit."""
+    return BY_NAME.get(name) if isinstance(name, str) else None
