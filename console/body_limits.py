@@ -11,7 +11,8 @@ hears 401, or hold a request open by sending its body one byte at a time.
   than LIVEWARD_ANONYMOUS_MAX_BODY is refused with 413 unless the request carries a valid staff
   session or API token, which may send up to LIVEWARD_MAX_BODY (the snapshot API's 2 MB images).
   A declared Content-Length over the limit is refused at once, without reading a byte of the body;
-  a chunked body is counted as it arrives and cut off. Credentials are checked only for a body
+  a chunked body is counted as it arrives and cut off. The public report form (``/report/``) may
+  carry LIVEWARD_REPORT_MAX_BODY without credentials: its images. Credentials are checked only for a body
   over the anonymous limit, so ordinary requests cost no query; a check that fails refuses.
 
 Both answer with ``Connection: close``: the rest of a refused body is never read.
@@ -32,6 +33,8 @@ from asgiref.sync import sync_to_async
 from moderation.gate import limits
 
 logger = logging.getLogger(__name__)
+# The public report form (console/views/public_reports.py): anonymous, with up to three images.
+PUBLIC_REPORT_PATH = "/report/"
 
 
 class _Exchange:
@@ -110,6 +113,8 @@ class AnonymousBodyLimit:
             await self.app(scope, receive, send)
             return
         anonymous_limit = settings.LIVEWARD_ANONYMOUS_MAX_BODY
+        if scope.get("path") == PUBLIC_REPORT_PATH:  # the public report form carries images
+            anonymous_limit = settings.LIVEWARD_REPORT_MAX_BODY
         declared = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":

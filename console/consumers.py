@@ -102,6 +102,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             groups.append(events.AUDIT_GROUP)
         if permissions.may(self.user, "comments.queue"):
             groups.append(events.COMMENTS_GROUP)
+        if permissions.may(self.user, "report.read"):
+            groups.append(events.REPORTS_GROUP)
         return groups
 
     def _hello(self) -> dict:

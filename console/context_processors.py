@@ -22,6 +22,11 @@ def console(request) -> dict:
         "nav_news_queue": permissions.may(user, "news.review"),
         "nav_news_licences": permissions.may(user, "licence.read"),
         "reads_credit": permissions.may(user, "credit.read"),
+        "nav_reports": permissions.may(user, "report.read"),
+        "nav_emergencies": permissions.may(user, "emergency.read"),
+        "nav_authority_reports": permissions.may(user, "authority_report.read"),
+        # The banner every console shows (Art. 7): read only when a page shows it.
+        "current_emergencies": SimpleLazyObject(queries.current_emergencies),
         "nav_lockouts": permissions.may(user, "security.lockouts"),
     }
     if permissions.may(user, "comments.queue"):

@@ -86,3 +86,14 @@ def check_url(name: str, value: str, schemes: set[str]) -> str:
     elif not parsed.hostname:
         raise bad_value(name, value, "a URL with a host")
     return value
+
+
+def env_seconds_by_name(name: str, *, minimum: int, maximum: int) -> dict[str, int]:
+    """Read ``name=seconds,name=seconds`` (e.g. a deadline per category); unset means none."""
+    result: dict[str, int] = {}
+    for item in env_list(name, []):
+        key, _sep, seconds = item.partition("=")
+        if not key.strip() or not seconds.strip().isdigit() or not minimum <= int(seconds) <= maximum:
+            raise bad_value(name, item, f"name=seconds, seconds between {minimum} and {maximum}")
+        result[key.strip()] = int(seconds)
+    return result

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from celery.schedules import crontab
 
+from console import environment
 from console.environment import bad_value, check_url, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -459,6 +460,25 @@ LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5
 LIVEWARD_MAX_HEADER_BYTES = env_int("LIVEWARD_MAX_HEADER_BYTES", 32 * 1024, minimum=8 * 1024, maximum=1024 * 1024)
 # Connections (HTTP and WebSocket) one run-command server process holds before answering 503.
 LIVEWARD_MAX_CONNECTIONS = env_int("LIVEWARD_MAX_CONNECTIONS", 1000, minimum=10)
+
+# --- public reports and emergencies (docs/reports.md) ------------------------------------------
+
+# The first response to a report is due within these seconds (LIVEWARD_REPORT_DEADLINES per category: minors=60,…).
+LIVEWARD_REPORT_RESPONSE_SECONDS = env_int("LIVEWARD_REPORT_RESPONSE_SECONDS", 90, minimum=10, maximum=86400)
+LIVEWARD_REPORT_DEADLINES = environment.env_seconds_by_name("LIVEWARD_REPORT_DEADLINES", minimum=10, maximum=86400)
+# Reports one address (or device) may file per hour; open reports the queue holds at most.
+LIVEWARD_REPORT_LIMIT_PER_HOUR = env_int("LIVEWARD_REPORT_LIMIT_PER_HOUR", 10, minimum=1, maximum=100000)
+LIVEWARD_REPORT_QUEUE_LIMIT = env_int("LIVEWARD_REPORT_QUEUE_LIMIT", 5000, minimum=10)
+# The public form's body (three images of at most 1 MB each); this many reports on one stream in 2 min alert.
+LIVEWARD_REPORT_MAX_BODY = env_int("LIVEWARD_REPORT_MAX_BODY", 3 * 1024 * 1024 + 64 * 1024, minimum=64 * 1024)
+LIVEWARD_REPORT_SURGE = env_int("LIVEWARD_REPORT_SURGE", 5, minimum=2, maximum=1000)
+LIVEWARD_REPORT_URL_HOSTS = env_list("LIVEWARD_REPORT_URL_HOSTS", [])  # a reported link's host; empty: any
+_OVERDUE_REPORTS = {"task": "moderation.tasks.reports.find_overdue_reports", "schedule": 15.0}
+CELERY_BEAT_SCHEDULE["liveward-overdue-reports"] = _OVERDUE_REPORTS
+# Signs the packages of reports to the authorities (HMAC-SHA256); unset: derived from SECRET_KEY.
+LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY")
+_SETTLE_CUTS = {"task": "moderation.tasks.emergencies.settle_pending_emergency_cuts", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["liveward-emergency-cuts"] = _SETTLE_CUTS
 
 # --- logging --------------------------------------------------------------------------------
 

@@ -3,7 +3,21 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from console.views import audits, blacklist, comments, credit, health, media, news, patrol, security
+from console.views import (
+    audits,
+    authority_reports,
+    blacklist,
+    comments,
+    credit,
+    emergencies,
+    health,
+    media,
+    news,
+    patrol,
+    public_reports,
+    reports,
+    security,
+)
 
 # The console's pages (namespace "console").
 console_pages = [
@@ -38,6 +52,30 @@ console_pages = [
     ),
     path("blacklist/<str:reference>/", blacklist.blacklist_entry, name="blacklist-entry"),
     path("blacklist/<str:reference>/removal", blacklist.blacklist_removal, name="blacklist-removal"),
+    path("reports/", reports.report_queue, name="reports"),
+    path("reports/<int:report_id>/", reports.report_detail, name="report"),
+    path("reports/<int:report_id>/claim", reports.report_claim, name="report-claim"),
+    path("reports/<int:report_id>/resolve", reports.report_resolve, name="report-resolve"),
+    path("reports/<int:report_id>/dismiss", reports.report_dismiss, name="report-dismiss"),
+    path("reports/images/<int:image_id>", reports.report_image, name="report-image"),
+    path("emergencies/", emergencies.emergency_list, name="emergencies"),
+    path("emergencies/declare", emergencies.emergency_declare, name="emergency-declare"),
+    path("emergencies/<int:emergency_id>/", emergencies.emergency_detail, name="emergency"),
+    path("emergencies/<int:emergency_id>/confirm", emergencies.emergency_confirm, name="emergency-confirm"),
+    path("emergencies/<int:emergency_id>/end", emergencies.emergency_end, name="emergency-end"),
+    path("authority-reports/", authority_reports.authority_report_list, name="authority-reports"),
+    path("authority-reports/file", authority_reports.authority_report_file, name="authority-report-file"),
+    path("authority-reports/<int:report_id>/", authority_reports.authority_report_detail, name="authority-report"),
+    path(
+        "authority-reports/<int:report_id>/state",
+        authority_reports.authority_report_state,
+        name="authority-report-state",
+    ),
+    path(
+        "authority-reports/<int:report_id>/package",
+        authority_reports.authority_report_package,
+        name="authority-report-package",
+    ),
     path("security/lockouts/", security.lockouts, name="lockouts"),
     path("security/lockouts/unlock", security.unlock, name="lockouts-unlock"),
     path("audits/", audits.audits, name="audits"),
@@ -53,6 +91,9 @@ console_pages = [
 
 urlpatterns = [
     path("", include((console_pages, "console"), namespace="console")),
+    # The public report entrance: no login (console/views/public_reports.py).
+    path("report/", public_reports.report_form, name="report"),
+    path("report/<str:receipt>/", public_reports.report_status, name="report-status"),
     path("accounts/", include(("accounts.urls", "accounts"), namespace="accounts")),
     path("", include("moderation.gate.urls")),
     path("api/v1/", include("moderation.api.urls")),

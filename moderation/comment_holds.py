@@ -5,7 +5,8 @@ A policy is an ordered list of rules, each a function of the incoming comment re
 stops is published. Blocks come first, so a blocked viewer or a blocking term never lands in a
 reviewer's queue: a viewer without a verified phone (Art. 12, when
 ``LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE``), a muted viewer, a term whose action is block. Then
-the holds: news streams hold every comment (先审后发), so does a publisher whose credit level
+the holds: an emergency in force holds every comment in its scope (moderation/emergency_scope.py),
+news streams hold every comment (先审后发), so does a publisher whose credit level
 requires pre-review and a stream switched to hold-all (slow mode), and a term whose action is hold.
 A term whose action is flag publishes the comment, flagged. Who may decide a comment held for each
 reason is in moderation/permissions.py.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from moderation import credit_policy
+from moderation import credit_policy, emergency_scope
 from moderation.models import Comment, Stream
 from moderation.sensitive_terms import NO_MATCHES, Matches
 
@@ -70,6 +71,13 @@ def blocking_term_blocks(comment: Incoming) -> Verdict | None:
     return Verdict(BLOCK, Comment.BlockReason.SENSITIVE_TERM) if comment.matches.blocks else None
 
 
+def emergency_holds_comments_in_scope(comment: Incoming) -> Verdict | None:
+    """Hold a comment an emergency in force covers (its stream in scope, or one of its words in the text)."""
+    if emergency_scope.holding(comment.stream, comment.text) is not None:
+        return Verdict(HOLD, Comment.HoldReason.EMERGENCY)
+    return None
+
+
 def news_stream_interaction_is_pre_reviewed(comment: Incoming) -> Verdict | None:
     """Hold every comment on a news stream until a news reviewer releases it."""
     return Verdict(HOLD, Comment.HoldReason.NEWS_PRE_REVIEW) if comment.stream.category.is_news else None
@@ -96,6 +104,7 @@ HOLD_RULES: list[Rule] = [
     viewer_without_verified_phone_may_not_comment,
     muted_viewer_is_blocked,
     blocking_term_blocks,
+    emergency_holds_comments_in_scope,
     news_stream_interaction_is_pre_reviewed,
     credit_level_requires_pre_review,
     stream_in_slow_mode_holds_all,

@@ -1,6 +1,5 @@
-"""Events sent to consoles. The only module that calls ``group_send``.
-
-Actions register these with ``transaction.on_commit`` so a rolled-back change sends nothing.
+"""Events sent to consoles; the only module that calls ``group_send``. Actions register these with
+``transaction.on_commit`` so a rolled-back change sends nothing.
 
 Sending never makes the caller wait: events go onto a queue that one background thread per
 process drains, in order. For queue deltas that thread builds the stream's card (one query for
@@ -24,20 +23,16 @@ import json
 import logging
 import os
 import queue
-import secrets
 import threading
 import time
-from typing import NamedTuple
 
 from django import db
-from django.conf import settings
 
 import redis
 from channels.layers import get_channel_layer
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from moderation import queries
+from moderation import delta_sequence, queries
+from moderation.delta_sequence import Position, position  # noqa: F401 - the consumer reads events.position()
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +42,7 @@ NEWS_GROUP = "news"  # news reviewers and the editor-in-chief: applications, hel
 COMPLIANCE_GROUP = "compliance"  # compliance admins: licence alerts
 AUDIT_GROUP = "audits"  # staff on duty (and compliance admins): audits' findings as alerts
 COMMENTS_GROUP = "comments"  # whoever may decide some held comment: the hold queue
+REPORTS_GROUP = "reports"  # who handles public reports: the report queue
 
 # Other events (``event`` frames; docs/console-protocol.md)
 NEWS_APPLICATION = "news.application"  # an application was submitted or changed status
@@ -57,6 +53,9 @@ COMMENTS_DECIDED = "comments.decided"  # held comments were released, rejected o
 LICENCE_EXPIRING = "licence.expiring"  # a news licence expires within the alert window
 LICENCE_EXPIRED = "licence.expired"  # a news licence expired: approvals relying on it lapsed
 AUDIT_FINDING = "audit.finding"  # an audit found something, or a finding was acknowledged or resolved
+# Reports (reports group); surges and emergencies (queue group): actions/reports.py, emergencies.py.
+REPORT_FILED, REPORT_CHANGED, REPORT_OVERDUE = "report.filed", "report.changed", "report.overdue"
+REPORT_SURGE, EMERGENCY_CHANGED, EMERGENCY_PROGRESS = "report.surge", "emergency.changed", "emergency.progress"
 
 # Delta events (docs/console-protocol.md)
 STREAM_OPENED = "stream.opened"
@@ -72,22 +71,6 @@ PUBLISHER_CREDIT_CHANGED = "publisher.credit_changed"
 
 RESYNC_NEEDED = "resync_needed"  # a frame: events to these consoles were lost, fetch a snapshot
 
-# The delta sequence: one hash in the Redis of REDIS_URL, the one the channel layer uses, so a
-# Redis that lost the counter lost the pub/sub messages in flight with it.
-SEQUENCE_KEY = "liveward:console:delta-sequence"
-# Reserve ARGV[1] numbers (0: none) and return the epoch and the last number given out; a missing
-# hash is created with ARGV[2] as its epoch. One script, so no number is given out under a stale epoch.
-_RESERVE_SCRIPT = """
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[2]
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
-end
-return {epoch, redis.call('HINCRBY', KEYS[1], 'seq', ARGV[1])}
-"""
-# Redis on the console's hot path answers in a millisecond; one that does not within these is down
-# (the consumer reads the position on its database threads, which must not hang on it).
-_REDIS_TIMEOUT_SECONDS = 1.0
 _SEND_TIMEOUT_SECONDS = 2.0
 _PROBE_SECONDS = 1.0  # while Redis fails, the sender tries it again this often, dropping events between
 _SETTLE_SECONDS = 3.0  # channels_redis subscribes again within about a second of Redis coming back
@@ -96,48 +79,6 @@ _QUEUE_LIMIT = 100_000
 _IDLE_SECONDS = 1.0
 _BATCH_WINDOW_SECONDS = 0.025  # the sender drops its database connection after this long without work
 _CLOSE = object()
-
-
-class Position(NamedTuple):
-    """Where the delta sequence stands: its epoch and a number in it."""
-
-    epoch: str
-    seq: int
-
-
-_sequence_lock = threading.Lock()
-_sequence: tuple[int, redis.commands.core.Script] | None = None
-
-
-def _reserve_script() -> redis.commands.core.Script:
-    global _sequence
-    with _sequence_lock:
-        if _sequence is None or _sequence[0] != os.getpid():
-            client = redis.Redis.from_url(
-                settings.REDIS_URL,
-                socket_timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
-                # One retry on a fresh connection: the pooled one is dead after a Redis restart.
-                retry=Retry(NoBackoff(), 1),
-            )
-            _sequence = (os.getpid(), client.register_script(_RESERVE_SCRIPT))
-        return _sequence[1]
-
-
-def _reserve(count: int) -> Position:
-    """Reserve ``count`` consecutive numbers; return the epoch and the last of them."""
-    epoch, last = _reserve_script()(keys=[SEQUENCE_KEY], args=[count, secrets.token_hex(8)])
-    return Position(epoch.decode() if isinstance(epoch, bytes) else str(epoch), int(last))
-
-
-def position() -> Position:
-    """Return the epoch and the number of the last delta sent, platform-wide.
-
-    A new epoch starts here if Redis lost the sequence. Raises redis' errors when Redis does not
-    answer within a second: the caller (the consumer's hello and snapshot) then fails, and the
-    console reconnects.
-    """
-    return _reserve(0)
 
 
 class _Sender:
@@ -245,7 +186,7 @@ class _Sender:
             return False
         self.next_probe = time.monotonic() + _PROBE_SECONDS
         try:
-            self.epoch = _reserve(0).epoch
+            self.epoch = delta_sequence.reserve(0).epoch
         except Exception:
             return False
         logger.warning("Redis answers again; consoles that missed events are told to resync")
@@ -265,7 +206,7 @@ class _Sender:
             return
         try:
             # Numbered like a delta: a console that misses this frame still sees a gap at the next one.
-            at = _reserve(1)
+            at = delta_sequence.reserve(1)
         except Exception as exc:
             self._fail(set(), exc)
             return
@@ -303,7 +244,7 @@ def _resolve(batch: list) -> tuple[list[tuple[str, dict]], str | None, bool]:
             logger.exception("could not build cards for console deltas")
             _close_database()
             complete = False
-        last = _reserve(len(deltas))
+        last = delta_sequence.reserve(len(deltas))
         at = Position(last.epoch, last.seq - len(deltas) + 1)
     messages: list[tuple[str, dict]] = []
     seq = at.seq
@@ -366,18 +307,16 @@ def _get_sender() -> _Sender:
         return _sender
 
 
-# Whether this process reaches the Redis that carries the deltas: the consoles' pong carries it, so
-# the indicator says "updates paused" while Redis is down instead of a green "live" over a silent wall.
 _feed_lock = threading.Lock()
 _feed = {"up": True, "checked_at": float("-inf"), "checking": False}
 _FEED_CHECK_SECONDS = 1.0
 
 
 def feed_up() -> bool:
-    """Whether deltas reach the consoles from here; never blocks (a check runs at most once a second).
+    """Whether deltas reach the consoles from here (Redis answers a PING, the sender drops nothing).
 
-    The answer is the last check's (at most about two seconds old): Redis answered a PING and the
-    sender is not dropping events.
+    For the pong, so the indicator says "updates paused" while Redis is down. Never blocks: the answer
+    is the last check's, at most about two seconds old (a check runs at most once a second).
     """
     with _feed_lock:
         start = not _feed["checking"] and time.monotonic() - _feed["checked_at"] >= _FEED_CHECK_SECONDS
@@ -391,9 +330,7 @@ def feed_up() -> bool:
 
 def _check_feed() -> None:
     try:
-        _reserve_script().registered_client.ping()
-        sender = _sender
-        up = sender is None or not sender.failing
+        up = delta_sequence.ping() and not (_sender is not None and _sender.failing)
     except Exception:  # whatever stops the PING (Redis' errors, a bad socket) means down
         up = False
     with _feed_lock:

@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     f"comment.review.{Comment.HoldReason.CREDIT_PRE_REVIEW}": (PATROLLER, COMPLIANCE_ADMIN),
     f"comment.review.{Comment.HoldReason.SLOW_MODE}": (PATROLLER, COMPLIANCE_ADMIN),
     f"comment.review.{Comment.HoldReason.SENSITIVE_TERM}": (PATROLLER, COMPLIANCE_ADMIN),
+    f"comment.review.{Comment.HoldReason.EMERGENCY}": (PATROLLER, COMPLIANCE_ADMIN),
     "comment.review.other": (COMPLIANCE_ADMIN,),
     # The hold queue page and its live frames: whoever may decide some held comment, and inspectors.
     "comments.queue": (PATROLLER, NEWS_REVIEWER, EDITOR_IN_CHIEF, COMPLIANCE_ADMIN, INSPECTOR),
@@ -75,6 +76,15 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "blacklist.change": (COMPLIANCE_ADMIN,),
     # Alerts only compliance admins get (licences expiring, blacklistings not yet reported).
     "compliance.alerts": (COMPLIANCE_ADMIN,),
+    # Public reports (Art. 19): who handles the queue, who reads it.
+    "report.handle": (PATROLLER, COMPLIANCE_ADMIN),
+    "report.read": (PATROLLER, COMPLIANCE_ADMIN, INSPECTOR),
+    # Emergencies (Art. 7, 应急处置): declare, confirm and end them; everyone on staff sees the banner.
+    "emergency.manage": (COMPLIANCE_ADMIN,),
+    "emergency.read": (COMPLIANCE_ADMIN, INSPECTOR, PATROLLER),
+    # Reports of serious violations to the authorities (Art. 14).
+    "authority_report.file": (COMPLIANCE_ADMIN,),
+    "authority_report.read": (COMPLIANCE_ADMIN, INSPECTOR),
     # Security: login lockouts and their unlock.
     "security.lockouts": (COMPLIANCE_ADMIN,),
     # Audits (Art. 7, 14, 16): their runs and findings, alerts to the staff on duty, schedules.

@@ -9,7 +9,7 @@ import pytest
 from accounts.actions import create_staff_user, ensure_role_groups
 from accounts.roles import Role
 from console import consumers
-from moderation import actions, credit_policy, cut_threads, events, sensitive_terms
+from moderation import actions, credit_policy, cut_threads, emergency_scope, events, sensitive_terms
 from moderation import licences as news_licences
 from moderation.gate import asgi, faults, rules
 from moderation.models import MediaServer, Publisher
@@ -45,12 +45,14 @@ def _fresh_process_state():
     credit_policy.forget_cached_policy()
     faults.forget_outage()
     sensitive_terms.forget_matcher()
+    emergency_scope.forget_cached()
     yield
     rules.forget_cached_nodes()
     news_licences.forget_platform_licences()
     credit_policy.forget_cached_policy()
     faults.forget_outage()
     sensitive_terms.forget_matcher()
+    emergency_scope.forget_cached()
 
 
 @pytest.fixture

@@ -180,5 +180,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "comment_pressure": comment_pressure_for_page(stream),
             "may_slow_mode": permissions.may(request.user, "comments.slow_mode"),
             "measure_reasons": [(value, label) for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED],
+            "reports": queries.reports_on_stream(stream.pk) if permissions.may(request.user, "report.read") else [],
+            "may_file_authority_report": permissions.may(request.user, "authority_report.file"),
         },
     )

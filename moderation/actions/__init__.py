@@ -23,6 +23,11 @@ from moderation.actions.audits import (
     resolve_finding,
     set_audit_schedule,
 )
+from moderation.actions.authority_reports import (
+    file_authority_report,
+    mark_authority_report_acknowledged,
+    mark_authority_report_submitted,
+)
 from moderation.actions.blacklist import (
     BlacklistedIdentity,
     add_blacklist_entry,
@@ -59,6 +64,14 @@ from moderation.actions.credit import (
     settle_credit_charges,
 )
 from moderation.actions.cuts import perform_cut
+from moderation.actions.emergencies import (
+    confirm_emergency,
+    declare_emergency,
+    emergency_banner,
+    end_emergency,
+    run_emergency_cuts,
+    settle_pending_emergency_cuts,
+)
 from moderation.actions.gate import (
     end_stream_session,
     open_stream,
@@ -89,6 +102,13 @@ from moderation.actions.patrol import (
     escalate_stream,
     mark_patrolled,
     suspend_publisher,
+)
+from moderation.actions.reports import (
+    claim_report,
+    dismiss_report,
+    file_report,
+    find_overdue_reports,
+    resolve_report,
 )
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.actions.setup import (
@@ -161,10 +181,12 @@ __all__ = [
     "change_term",
     "charge_for_action",
     "check_title_soon",
+    "claim_report",
     "claim_streams",
     "claim_webhook_delivery",
     "close_publisher",
     "close_publisher_account",
+    "confirm_emergency",
     "create_category",
     "cut_news_stream",
     "cut_uncovered_news_stream",
@@ -172,8 +194,12 @@ __all__ = [
     "decide_held_comment",
     "decide_held_comments",
     "decide_news_application",
+    "declare_emergency",
     "delete_recent_comments",
+    "dismiss_report",
     "earn_back",
+    "emergency_banner",
+    "end_emergency",
     "end_stream_session",
     "enforce_blacklist",
     "enqueue_webhook",
@@ -182,6 +208,9 @@ __all__ = [
     "escalate_stream",
     "export_blacklist",
     "export_terms",
+    "file_authority_report",
+    "file_report",
+    "find_overdue_reports",
     "finish_audit_run",
     "flag_stream_for_review",
     "flag_stream_title",
@@ -190,6 +219,8 @@ __all__ = [
     "lapse_application",
     "lift_block",
     "lift_suspension",
+    "mark_authority_report_acknowledged",
+    "mark_authority_report_submitted",
     "mark_patrolled",
     "mark_webhook_delivered",
     "mute_viewer",
@@ -219,16 +250,19 @@ __all__ = [
     "report_audit_progress",
     "request_blacklist_removal",
     "resolve_finding",
+    "resolve_report",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
     "rotate_identity_hashes",
     "rotate_media_server_secret",
+    "run_emergency_cuts",
     "set_audit_schedule",
     "set_comment_slow_mode",
     "set_media_server_play_url",
     "set_publisher_verification",
     "settle_credit_charges",
+    "settle_pending_emergency_cuts",
     "shutdown_title_checks",
     "submit_appeal",
     "submit_news_application",

@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
-from moderation.api import comments, news, snapshots, views
+from moderation.api import comments, news, reports, snapshots, views
 
 # The schema and docs are for signed-in staff and API clients, not the open internet.
 _private = {"permission_classes": [IsAuthenticated]}
@@ -46,5 +46,7 @@ urlpatterns = [
     path("viewers/mutes/<int:pk>/lift/", comments.ViewerMuteLift.as_view(), name="api-viewer-mute-lift"),
     path("publishers/<str:account_id>/devices/", views.PublisherDeviceReport.as_view(), name="api-publisher-devices"),
     path("registration-check", views.RegistrationCheck.as_view(), name="api-registration-check"),
+    path("reports/", reports.ReportSubmit.as_view(), name="api-reports"),
+    path("reports/<str:receipt>/", reports.ReportStatus.as_view(), name="api-report"),
     path("gate-decisions/", views.GateDecisionList.as_view(), name="api-gate-decisions"),
 ]

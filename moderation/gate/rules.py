@@ -12,7 +12,8 @@ stream (INSERT) and the decision (INSERT). A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
 comes from a per-process cache (moderation/licences.py). The credit rule reads the level on the publisher's
 row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
-query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS.
+query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS; the emergencies in force likewise, at most every
+2 s (moderation/emergency_scope.py).
 
 A key has at most one live session platform-wide. A publish of a key that is live elsewhere is
 refused (``LIVEWARD_SECOND_PUBLISH=refuse``) or replaces that session (``replace``, the default),
@@ -34,7 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from moderation import actions, credit_policy, licences, queries
+from moderation import actions, credit_policy, emergency_scope, licences, queries
 from moderation.gate import faults
 from moderation.gate.key_lookup import load_key
 from moderation.models import (
@@ -168,6 +169,17 @@ def key_is_not_live_elsewhere(ctx: GateContext) -> Denial | None:
     return Denial(Reason.KEY_IN_USE, f"stream {ctx.key.live_stream_id}")
 
 
+def no_emergency_refuses(ctx: GateContext) -> Denial | None:
+    """An emergency in force that refuses new streams in its scope (moderation/emergency_scope.py, cached)."""
+    if ctx.hook != GateDecision.Hook.PUBLISH:
+        return None
+    title = ctx.request.title or ctx.key.default_title
+    category, account = ctx.key.category, ctx.key.publisher.platform_account_id
+    properties = {"category_slug": category.slug, "tier": category.risk_tier, "title": title, "account_id": account}
+    emergency = emergency_scope.refusing(properties)
+    return Denial(Reason.EMERGENCY, emergency.reference) if emergency is not None else None
+
+
 def needs_pre_review(ctx: GateContext) -> bool:
     """Tell whether this publish needs an approved application covering now (先审后发).
 
@@ -224,6 +236,7 @@ PUBLISH_RULES: list[Rule] = [
     publisher_credit_level_allows,
     key_is_not_cooling_off,
     key_is_not_live_elsewhere,
+    no_emergency_refuses,
     news_licences_are_valid,
     approved_application_covers_now,
 ]

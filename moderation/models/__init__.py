@@ -21,14 +21,25 @@ from moderation.models.news import (
 )
 from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
+from moderation.models.reports import (
+    OPEN_REPORT_STATUSES,
+    AuthorityReport,
+    Emergency,
+    EmergencyCut,
+    PublicReport,
+    ReportCategory,
+    ReportImage,
+)
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.terms import SensitiveTerm, TermListVersion
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "OPEN_REPORT_STATUSES",
     "Appeal",
     "AuditRun",
+    "AuthorityReport",
     "BlacklistClosure",
     "BlacklistEntry",
     "BlacklistExport",
@@ -37,6 +48,8 @@ __all__ = [
     "CreditEvent",
     "CreditLevel",
     "CreditPolicy",
+    "Emergency",
+    "EmergencyCut",
     "Evidence",
     "Finding",
     "GateDecision",
@@ -48,10 +61,13 @@ __all__ = [
     "NewsDecision",
     "NewsSource",
     "PlatformLicence",
+    "PublicReport",
     "Publisher",
     "PublisherDevice",
     "PublisherLicence",
     "ReasonCode",
+    "ReportCategory",
+    "ReportImage",
     "SensitiveTerm",
     "ServiceAgreement",
     "Snapshot",

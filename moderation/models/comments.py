@@ -27,6 +27,7 @@ class Comment(models.Model):
         CREDIT_PRE_REVIEW = "credit_pre_review", _("Publisher's credit level: reviewed before publication")
         SLOW_MODE = "slow_mode", _("Stream in hold-all mode")
         SENSITIVE_TERM = "sensitive_term", _("Matched a sensitive term to hold")
+        EMERGENCY = "emergency", _("Held by an emergency in force")
 
     class BlockReason(models.TextChoices):
         NONE = "", _("None")

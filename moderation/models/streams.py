@@ -168,6 +168,7 @@ class GateDecision(models.Model):
         NEWS_NOT_APPROVED = "news_not_approved", _("No approved news application covers now")
         CREDIT_LEVEL_MAY_NOT_BROADCAST = "credit_no_broadcast", _("Credit level may not broadcast")
         CREDIT_LEVEL_CATEGORY = "credit_category", _("Category not allowed at this credit level")
+        EMERGENCY = "emergency", _("Refused by an emergency in force")
         UNKNOWN_SESSION = "unknown_session", _("No open stream for this session")
         GATE_ERROR = "gate_error", _("Gate error (failed closed)")
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from moderation import sensitive_terms
+from moderation.identity import mask_phone
 from moderation.models import Snapshot, Stream
 
 # Stored snapshots live under this directory of MEDIA_ROOT; staff get them through the media view.
@@ -46,7 +47,7 @@ def card(stream: Stream) -> dict:
         "last_patrolled_at": stream.last_patrolled_at.isoformat() if stream.last_patrolled_at else None,
         "last_patrolled_by": _user_name(stream.last_patrolled_by),
         "claimed_by": _user_name(stream.claimed_by),
-        "open_reports": 0,  # no public report entrance exists yet (docs/architecture.md, open work)
+        "open_reports": getattr(stream, "open_reports", 0),
         "review_flag": stream.review_flag,
         "review_score": stream.review_score,
         "snapshot_url": snapshot_url(snapshot),
@@ -104,4 +105,41 @@ def comment_row(comment) -> dict:
         "highlights": sensitive_terms.highlight_spans(comment.text, [hit["term"] for hit in comment.matched_terms]),
         "received_at": comment.received_at.isoformat(),
         "snapshot_url": snapshot_url(comment.stream.latest_snapshot) if comment.stream.latest_snapshot_id else None,
+    }
+
+
+def mask_contact(contact: str) -> str:
+    """Mask a reporter's contact: an e-mail keeps its first character and domain, anything else as a phone."""
+    if not contact:
+        return ""
+    name, at, domain = contact.partition("@")
+    if at:
+        return f"{name[:1]}***@{domain}"
+    return mask_phone(contact) if len(contact) >= 7 else "***"
+
+
+def report_row(report) -> dict:
+    """The JSON a report queue shows for one report (docs/console-protocol.md, report events)."""
+    stream = report.stream
+    return {
+        "id": report.pk,
+        "receipt": report.receipt,
+        "status": report.status,
+        "status_label": str(report.get_status_display()),
+        "category": report.category,
+        "category_label": str(report.get_category_display()),
+        "target_kind": report.target_kind,
+        "stream": {"id": stream.pk, "title": stream.title, "live": stream.ended_at is None} if stream else None,
+        "publisher": report.publisher.display_name if report.publisher_id else None,
+        "url": report.url,
+        "description": report.description[:300],
+        "contact": mask_contact(report.contact),
+        "images": len(report.images.all()),
+        "received_at": report.received_at.isoformat(),
+        "respond_by": report.respond_by.isoformat(),
+        "first_response_at": report.first_response_at.isoformat() if report.first_response_at else None,
+        "overdue": report.overdue_at is not None,
+        "claimed_by": _user_name(report.claimed_by),
+        "decided_by": _user_name(report.decided_by),
+        "action": {"id": report.action_id, "kind": report.action.kind} if report.action_id else None,
     }

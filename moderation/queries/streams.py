@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from moderation.credit_policy import current_policy
 from moderation.models import ModerationAction, Stream
 from moderation.queries.payloads import card
+from moderation.queries.reports import open_reports_count
 
 
 def live_streams_for_console() -> QuerySet[Stream]:
@@ -51,7 +52,7 @@ QUEUE_WINDOW_MAX = 200
 
 
 def _with_priority(queryset: QuerySet[Stream], *, with_cut_pending: bool = True) -> QuerySet[Stream]:
-    """Annotate each stream's patrol priority: tier, audience, credit, machine-review flags.
+    """Annotate each stream's patrol priority: tier, audience, credit, machine-review flags, open reports.
 
     Higher comes first; among equals the longest unpatrolled (or never patrolled) comes first.
     """
@@ -83,7 +84,16 @@ def _with_priority(queryset: QuerySet[Stream], *, with_cut_pending: bool = True)
         default=Value(0),
         output_field=IntegerField(),
     )
-    ordered = queryset.annotate(priority=tier + audience + credit + flags).order_by(
+    # Open public reports (Art. 19): the first raises the stream above any tier, each more adds to it.
+    reports = Case(
+        When(open_reports__gte=3, then=Value(500)),
+        When(open_reports=2, then=Value(450)),
+        When(open_reports=1, then=Value(400)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    queryset = queryset.annotate(open_reports=open_reports_count())
+    ordered = queryset.annotate(priority=tier + audience + credit + flags + reports).order_by(
         F("priority").desc(), F("last_patrolled_at").asc(nulls_first=True), "started_at", "pk"
     )
     if not with_cut_pending:

@@ -84,6 +84,7 @@
           greeted = true;
           showLive();
         }
+        if (frame.type === "event") showConsoleEvent(frame);
         options.onFrame(frame, info);
         // Other scripts (the audit alerts, alerts.js) listen for every frame too.
         document.dispatchEvent(new CustomEvent("liveward:frame", { detail: { frame: frame, info: info } }));
@@ -144,6 +145,44 @@
     window.addEventListener("online", reconnectNow);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
     return { send: send, syncing: setSyncing };
+  }
+
+  // Events every console shows whatever the page: the emergency banner and report surges. Each event
+  // is also passed on as a "liveward:event" DOM event for the page's own script. Text only, no markup.
+  function showConsoleEvent(frame) {
+    if (frame.event === "emergency.changed") paintBanner(frame.payload.emergencies || []);
+    else if (frame.event === "report.surge") alertSurge(frame.payload);
+    document.dispatchEvent(new CustomEvent("liveward:event", { detail: frame }));
+  }
+
+  function paintBanner(emergencies) {
+    var banner = document.getElementById("emergency-banner");
+    if (!banner) return;
+    banner.textContent = "";
+    emergencies.forEach(function (emergency) {
+      var line = document.createElement("p"), link = document.createElement("a");
+      line.className = "emergency-line";
+      line.dataset.status = emergency.status;
+      link.href = banner.dataset.url.replace(/0\/$/, emergency.id + "/");
+      link.textContent = (emergency.status === "active" ? banner.dataset.textActive : banner.dataset.textAwaiting) + " " + emergency.reference;
+      line.appendChild(link);
+      line.appendChild(document.createTextNode(": " + emergency.reason));
+      banner.appendChild(line);
+    });
+    banner.hidden = emergencies.length === 0;
+  }
+
+  function alertSurge(payload) {
+    var alerts = document.getElementById("console-alerts");
+    if (!alerts) return;
+    var line = document.createElement("p"), link = document.createElement("a");
+    line.className = "console-alert";
+    line.dataset.stream = payload.stream;
+    link.href = alerts.dataset.url.replace(/0\/$/, payload.stream + "/");
+    link.textContent = alerts.dataset.textSurge.replace("{count}", payload.count).replace("{minutes}", payload.minutes);
+    line.appendChild(link);
+    alerts.appendChild(line);
+    setTimeout(function () { line.remove(); }, 60000);
   }
 
   window.LivewardSocket = { open: open };

@@ -429,11 +429,13 @@ def test_the_credit_rule_keeps_the_gates_query_budget(nginx_node, stream_key, po
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from moderation import emergency_scope
     from moderation.gate import rules
     from tests.moderation.test_gate import statements
 
     rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)
     credit_policy.current_policy()  # warm, as in a running gate worker
+    emergency_scope.in_force()  # the emergencies in force: cached too
     request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="budget")
     with CaptureQueriesContext(connection) as allowed:
         assert rules.decide_publish(request).allowed

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, credit_policy
+from moderation import actions, credit_policy, emergency_scope
 from moderation.gate import key_lookup, rules
 from moderation.models import GateDecision, Publisher, Stream, StreamKey
 from tests.conftest import NODE_SECRET, make_publisher
@@ -284,6 +284,7 @@ def test_one_decision_takes_at_most_three_queries(client, nginx_node, stream_key
     rules.forget_cached_nodes()
     rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)  # the node cache is warm in a running server
     credit_policy.current_policy()  # so is the credit policy's (checked again every few seconds, not per decision)
+    emergency_scope.in_force()  # and the emergencies in force (likewise)
     request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="q1")
     with CaptureQueriesContext(connection) as allowed:
         assert rules.decide_publish(request).allowed

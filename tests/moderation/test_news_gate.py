@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, credit_policy
+from moderation import actions, credit_policy, emergency_scope
 from moderation import licences as news_licences
 from moderation.gate import rules
 from moderation.models import GateDecision, LicenceScope, ModerationAction, NewsApplication, Stream
@@ -129,6 +129,7 @@ def test_a_stream_past_its_window_is_cut_on_update(nginx_node, news_key, approve
 def test_non_news_keys_keep_the_three_statement_budget(nginx_node, stream_key, news_key, approved_now):
     rules.authenticate_node("edge-1", "node-secret-for-tests", nginx_node.kind)
     credit_policy.current_policy()  # the process's cached copy, loaded once (moderation/credit_policy.py)
+    emergency_scope.in_force()  # likewise the emergencies in force (moderation/emergency_scope.py)
     with CaptureQueriesContext(connection) as queries:
         assert publish(nginx_node, stream_key, "budget").allowed
     assert len(statements(queries)) == 3, statements(queries)
