@@ -11,7 +11,7 @@ from moderation.comment_feed import CommentFeed
 from moderation.gate import rules
 from moderation.models import Comment, Stream
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_the_feed_posts_batches_on_live_streams(live_server, nginx_node, stream_key, admin):
