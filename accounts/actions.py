@@ -244,8 +244,10 @@ def is_on_duty(user: User) -> bool:
 def on_duty() -> QuerySet[User]:
     """Return the staff checked in now, each with ``on_duty_since``, the earliest check-in first."""
     # One filter() call and the annotation share the join: the open shift (at most one per user).
+    # started_at not null makes the join an inner one: "ended_at IS NULL" alone also matched, through
+    # the outer join, every account without any shift (machine clients included).
     return (
-        User.objects.filter(shifts__ended_at__isnull=True)
+        User.objects.filter(shifts__started_at__isnull=False, shifts__ended_at__isnull=True)
         .annotate(on_duty_since=F("shifts__started_at"))
         .order_by("on_duty_since", "pk")
     )

@@ -10,6 +10,7 @@ from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -35,7 +36,15 @@ def check_in(request: HttpRequest) -> HttpResponse:
     except actions.ShiftError as exc:
         return _render_shifts(request, error=str(exc), status=400)
     messages.success(request, _("You are checked in. Your shift has started."))
-    return redirect("accounts:shifts")
+    return redirect(_next_page(request) or "accounts:shifts")
+
+
+def _next_page(request: HttpRequest) -> str | None:
+    """The page a form asked to go back to (the wall's check-in), when it is one of ours."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return None
 
 
 @require_POST

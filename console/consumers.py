@@ -21,6 +21,7 @@ from concurrent.futures import Future
 
 from django import db
 from django.conf import settings
+from django.utils import timezone
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,64}")
 _NOTE_MAX = 500
+# Close codes (docs/console-protocol.md)
+SESSION_EXPIRED = 4401  # no login: log in again
+FORBIDDEN = 4403  # this account may not use the console
 
 Kind = ModerationAction.Kind
 # The action kinds a console may send, and the action each calls.
@@ -80,7 +84,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.close(code=4503)
             return
         if not allowed:
-            await self.close(code=4403)
+            # 4401: no login (it expired, or the user logged out): the page asks to log in again.
+            # 4403: logged in, but this account may not use the console.
+            await self.close(code=SESSION_EXPIRED if not getattr(user, "is_authenticated", False) else FORBIDDEN)
             return
         self.user = user
         self.groups_joined = await _threads.run(self._groups)
@@ -90,6 +96,16 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         hello = await _threads.run(self._hello)
         await self.send_json(hello)
         await self.send_snapshot({})
+        self._expiry = await self._close_when_the_login_expires()
+
+    async def _close_when_the_login_expires(self) -> asyncio.TimerHandle | None:
+        """Close with 4401 when the session ends (SESSION_COOKIE_AGE: one shift), as a new socket would be."""
+        session = self.scope.get("session")
+        if session is None:
+            return None
+        seconds = await _threads.run(_seconds_left, session)
+        loop = asyncio.get_running_loop()
+        return loop.call_later(max(0, seconds), lambda: loop.create_task(self.close(code=SESSION_EXPIRED)))
 
     def _groups(self) -> list[str]:
         groups = [events.QUEUE_GROUP]
@@ -119,6 +135,9 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         }
 
     async def disconnect(self, code: int) -> None:
+        expiry = getattr(self, "_expiry", None)
+        if expiry is not None:
+            expiry.cancel()
         for group in getattr(self, "groups_joined", [events.QUEUE_GROUP]):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -169,12 +188,19 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         if category is not None and (not isinstance(category, str) or len(category) > 32):
             raise FrameError("bad_field", "category must be a category slug")
         tier = _int_field(message, "tier", default=0, minimum=0, maximum=9) or None
-        snapshot = await _threads.run(self._snapshot, offset, limit, category, tier)
+        # One stream, live or ended (its page): a window of its card alone.
+        stream = _int_field(message, "stream", default=0, minimum=0, maximum=2**63 - 1) or None
+        snapshot = await _threads.run(self._snapshot, offset, limit, category, tier, stream)
         await self.send_json(snapshot)
 
-    def _snapshot(self, offset: int, limit: int, category: str | None, tier: int | None) -> dict:
+    def _snapshot(self, offset: int, limit: int, category: str | None, tier: int | None, stream: int | None) -> dict:
         position = events.position()  # read first: a delta after this number is newer than the window
-        total, cards = queries.queue_window(offset=offset, limit=limit, category=category, tier=tier)
+        filters: dict = {"category": category, "tier": tier}
+        if stream is not None:
+            cards = list(queries.cards_for_streams([stream]).values())
+            total, offset, filters = len(cards), 0, {"stream": stream}
+        else:
+            total, cards = queries.queue_window(offset=offset, limit=limit, category=category, tier=tier)
         return {
             "type": "snapshot",
             "epoch": position.epoch,
@@ -182,7 +208,7 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             "total": total,
             "offset": offset,
             "streams": cards,
-            "filters": {"category": category, "tier": tier},
+            "filters": filters,
         }
 
     async def handle_action(self, message: dict, received: float) -> None:
@@ -429,6 +455,16 @@ MESSAGE_HANDLERS = {
     "viewer.mute": ConsoleConsumer.handle_viewer_measure,
     "viewer.delete_comments": ConsoleConsumer.handle_viewer_measure,
 }
+
+
+def _seconds_left(session) -> float:
+    """Seconds until the session's stored expiry (the database's row), else a full cookie age from now."""
+    model = getattr(session, "model", None)
+    if model is not None and session.session_key:
+        expires = model.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True).first()
+        if expires is not None:
+            return (expires - timezone.now()).total_seconds()
+    return session.get_expiry_age()
 
 
 async def _cut_answered(cut: Future | None) -> None:

@@ -38,6 +38,11 @@ def console(request) -> dict:
         context["audit_alerts"] = True
     if permissions.may(user, "terms.read"):
         context["nav_terms"] = True
+    if permissions.may(user, "verification.read"):
+        context["nav_verification"] = True
+        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
+    if permissions.may(user, "agreement.read"):
+        context["nav_agreements"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

@@ -423,6 +423,13 @@ LIVEWARD_BLACKLIST_REPORT_DAYS = env_int("LIVEWARD_BLACKLIST_REPORT_DAYS", 7, mi
 # The sweep for publishers matching entries added later (same identity, new account) is one of the
 # audits of docs/audits.md, scheduled on the audits page.
 
+# Viewer counts of live streams from each node's stat (the patrol priority's audience factor, the cap).
+LIVEWARD_VIEWERS_POLL_SECONDS = env_int("LIVEWARD_VIEWERS_POLL_SECONDS", 15, minimum=2, maximum=3600)
+CELERY_BEAT_SCHEDULE["liveward-viewer-counts"] = {
+    "task": "moderation.tasks.audiences.poll_viewer_counts",
+    "schedule": float(LIVEWARD_VIEWERS_POLL_SECONDS),
+}
+
 # --- audits (docs/audits.md) ----------------------------------------------------------------
 
 # Beat reads its schedule from the database (django-celery-beat): the housekeeping entries above are

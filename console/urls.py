@@ -17,6 +17,7 @@ from console.views import (
     public_reports,
     reports,
     security,
+    verification,
 )
 
 # The console's pages (namespace "console").
@@ -42,6 +43,10 @@ console_pages = [
     path("comments/terms/import/", comments.terms_import, name="terms-import"),
     path("comments/terms/export/", comments.terms_export, name="terms-export"),
     path("comments/terms/versions/<int:number>.txt", comments.terms_version_file, name="terms-version-file"),
+    path("agreements/", verification.agreements, name="agreements"),
+    path("verification/", verification.review_list, name="verification-reviews"),
+    path("verification/<int:review_id>/", verification.review_detail, name="verification-review"),
+    path("verification/documents/<int:document_id>/", verification.review_document, name="verification-document"),
     path("blacklist/", blacklist.blacklist, name="blacklist"),
     path("blacklist/add/", blacklist.blacklist_add, name="blacklist-add"),
     path("blacklist/export/", blacklist.blacklist_export, name="blacklist-export"),

@@ -52,6 +52,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     f"news.{Decision.REVOKE}": (EDITOR_IN_CHIEF,),
     "licence.read": (COMPLIANCE_ADMIN, EDITOR_IN_CHIEF, INSPECTOR),
     "licence.manage": (COMPLIANCE_ADMIN,),
+    # The service agreement (Art. 13): publishing a new version.
+    "agreement.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "agreement.manage": (COMPLIANCE_ADMIN,),
+    # Real-name verification (Art. 12): the manual review queue and its scans.
+    "verification.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "verification.review": (COMPLIANCE_ADMIN,),
     # Comments held for a reason (Art. 7, 11): who releases or rejects them, by hold reason.
     f"comment.review.{Comment.HoldReason.NEWS_PRE_REVIEW}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
     f"comment.review.{Comment.HoldReason.CREDIT_PRE_REVIEW}": (PATROLLER, COMPLIANCE_ADMIN),

@@ -45,6 +45,14 @@ class Session:
     addr: str = "127.0.0.1"
     started: float = field(default_factory=time.monotonic)
     bitrate: int = field(default_factory=lambda: random.randint(1_500_000, 4_000_000))
+    # Viewers: a few streams draw crowds, most a handful (a heavy tail); each stat read moves them.
+    viewers: int = field(default_factory=lambda: min(int(random.paretovariate(1.1) * 8), 200_000))
+
+    def drift_viewers(self) -> int:
+        """Move the audience a little, as a real one comes and goes; return the new count."""
+        step = max(1, self.viewers // 20)
+        self.viewers = max(0, min(self.viewers + random.randint(-step, step + 1), 200_000))
+        return self.viewers
 
     @property
     def label(self) -> str:
@@ -382,12 +390,19 @@ class Simulator:
                 "<codec>H264</codec><profile>High</profile><compat>0</compat><level>3.1</level></video>"
                 "<audio><codec>AAC</codec><profile>LC</profile><channels>2</channels>"
                 "<sample_rate>44100</sample_rate></audio></meta>",
-                "<nclients>1</nclients>",
+                f"<nclients>{1 + s.drift_viewers()}</nclients>",
                 "<publishing/>",
                 "<active/>",
                 "</stream>",
             ]
-        lines += [f"<nclients>{len(live)}</nclients>", "</live>", "</application>", "</server>", "</rtmp>", ""]
+        lines += [
+            f"<nclients>{sum(1 + s.viewers for s in live)}</nclients>",
+            "</live>",
+            "</application>",
+            "</server>",
+            "</rtmp>",
+            "",
+        ]
         return "\r\n".join(lines)
 
 

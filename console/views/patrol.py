@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from accounts.roles import require_role
+from accounts.actions import is_on_duty, recent_handover_notes
+from accounts.roles import SHIFT_ROLES, has_role, require_role
 from console.views.comments import comment_pressure_for_page
 from moderation import permissions, queries
 from moderation.identity import mask_document_number, mask_name, mask_phone
@@ -33,6 +34,20 @@ WALL_ACTIONS: list[tuple[str, str, str]] = [
     ("close", "x", _("Close account")),
     ("escalate", "e", _("Escalate")),
 ]
+
+# Machine-review labels as review vendors send them, in the console's words; an unknown label shows as sent.
+REVIEW_LABELS = {
+    "porn": _("pornography"),
+    "sexy": _("sexually suggestive"),
+    "violence": _("violence"),
+    "terrorism": _("terrorism"),
+    "politics": _("politically sensitive"),
+    "ad": _("advertising"),
+    "abuse": _("abuse"),
+    "drugs": _("drugs"),
+    "gambling": _("gambling"),
+    "illegal": _("illegal content"),
+}
 
 # The most gate decisions and snapshots the stream page shows.
 STREAM_PAGE_DECISIONS = 50
@@ -63,6 +78,7 @@ def wall_strings() -> dict[str, str]:
         "empty_filtered": _("No live stream matches these filters."),
         "sending": _("Sending…"),
         "waiting": _("Waiting for the connection…"),
+        "waiting_login": _("Log in again to send this: it is kept until then"),
         "stored": _("stored %(ms)s ms"),
         "confirmed": _("confirmed %(ms)s ms"),
         "confirm_pending": _("media server has not confirmed yet"),
@@ -85,14 +101,18 @@ def wall_strings() -> dict[str, str]:
         "error_invalid": _("Not allowed here."),
         "error_other": _("The server refused the request (%(code)s)."),
         "resyncing": _("Catching up…"),
+        "frame_age": _("frame %(when)s"),
+        "attention": _("%(count)s need attention"),
+        "alert_title": _("Patrol wall"),
+        "alert_flag": _("Machine review flagged “%(title)s”: %(flag)s"),
+        "alert_reports": _("“%(title)s” has %(count)s open reports"),
+        "alert_escalated": _("“%(title)s” was escalated"),
     }
     return {key: str(text) for key, text in texts.items()}
 
 
-@never_cache
-@require_role()
-def wall(request: HttpRequest) -> HttpResponse:
-    """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
+def wall_context(request: HttpRequest, *, stream_id: int | None = None) -> dict:
+    """What the wall's script and templates need: its actions, reasons, texts; one stream's page too."""
     actions = [
         {"kind": kind, "key": key, "label": label}
         for kind, key, label in WALL_ACTIONS
@@ -101,23 +121,40 @@ def wall(request: HttpRequest) -> HttpResponse:
     reasons = [
         {"value": value, "label": str(label)} for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED
     ]
+    return {
+        "wall_actions": actions,
+        "reasons": reasons,
+        "wall_config": {
+            "strings": wall_strings(),
+            "actions": [{"kind": a["kind"], "key": a["key"], "label": str(a["label"])} for a in actions],
+            "reasons": reasons,
+            "patrolledReason": ReasonCode.PATROLLED.value,
+            "streamUrl": reverse("console:stream", args=[0]),
+            "claimTtlSeconds": settings.LIVEWARD_CLAIM_TTL_SECONDS,
+            "user": request.user.get_username(),
+            "reviewLabels": {label: str(text) for label, text in REVIEW_LABELS.items()},
+            "stream": stream_id,  # the stream page: this stream's card alone, kept when it ends
+        },
+    }
+
+
+@never_cache
+@require_role()
+def wall(request: HttpRequest) -> HttpResponse:
+    """Show the patrol wall (巡查墙): live-stream cards the script fills over the console WebSocket."""
     return render(
         request,
         "console/wall.html",
         {
+            **wall_context(request),
             "live_count": queries.live_stream_count(),
             "categories": Category.objects.order_by("risk_tier", "name"),
             "tiers": sorted(set(Category.objects.values_list("risk_tier", flat=True))) or [1, 2, 3],
-            "wall_actions": actions,
-            "reasons": reasons,
-            "wall_config": {
-                "strings": wall_strings(),
-                "actions": [{"kind": a["kind"], "key": a["key"], "label": str(a["label"])} for a in actions],
-                "reasons": reasons,
-                "patrolledReason": ReasonCode.PATROLLED.value,
-                "streamUrl": reverse("console:stream", args=[0]),
-                "claimTtlSeconds": settings.LIVEWARD_CLAIM_TTL_SECONDS,
-            },
+            # A patroller who has not checked in is told so on the wall: no streams are assigned
+            # to them and the spread of the queue does not count them.
+            "works_shifts": has_role(request.user, *SHIFT_ROLES),
+            "on_duty": is_on_duty(request.user),
+            "handover_notes": recent_handover_notes(limit=3),
         },
     )
 
@@ -168,6 +205,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
         request,
         "console/stream.html",
         {
+            **wall_context(request, stream_id=stream.pk),
             "stream": stream,
             "publisher": publisher,
             "identity": identity,

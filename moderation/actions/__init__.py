@@ -12,6 +12,7 @@ from moderation.actions.appeals import (
     register_appeal_target,
     submit_appeal,
 )
+from moderation.actions.audiences import record_node_viewers, report_viewers
 from moderation.actions.audits import (
     acknowledge_finding,
     begin_audit_run,
@@ -136,6 +137,8 @@ from moderation.actions.terms import (
     parse_term_file,
     shutdown_title_checks,
 )
+from moderation.actions.verification import report_verification
+from moderation.actions.verification_review import decide_verification_review, submit_verification_review
 from moderation.actions.viewers import (
     DELETE_WINDOW_MAX_MINUTES,
     MUTE_MAX_MINUTES,
@@ -194,6 +197,7 @@ __all__ = [
     "decide_held_comment",
     "decide_held_comments",
     "decide_news_application",
+    "decide_verification_review",
     "declare_emergency",
     "delete_recent_comments",
     "dismiss_report",
@@ -236,6 +240,7 @@ __all__ = [
     "receive_comments",
     "record_finding",
     "record_gate_decision",
+    "record_node_viewers",
     "record_platform_licence",
     "record_publisher_device",
     "record_snapshot",
@@ -248,6 +253,8 @@ __all__ = [
     "reopen_publisher",
     "replace_live_session",
     "report_audit_progress",
+    "report_verification",
+    "report_viewers",
     "request_blacklist_removal",
     "resolve_finding",
     "resolve_report",
@@ -267,6 +274,7 @@ __all__ = [
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",
+    "submit_verification_review",
     "suspend_publisher",
     "sweep_blacklist",
     "touch_stream_session",

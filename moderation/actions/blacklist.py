@@ -23,7 +23,6 @@ from moderation.actions.appeals import AppealSubject, register_appeal_target
 from moderation.actions.credit import reverse_credit_event
 from moderation.actions.patrol import close_publisher_account
 from moderation.actions.restore import reopen_publisher
-from moderation.actions.webhooks import notify_platform
 from moderation.errors import ModerationError
 from moderation.identity import (
     RESIDENT_ID,
@@ -201,16 +200,12 @@ def _close_for_entry(entry: BlacklistEntry, publisher: Publisher, *, actor: User
     action = None
     if publisher.status != Publisher.Status.CLOSED:
         action = close_publisher_account(
-            publisher, actor=actor, reason=entry.reason, note=f"blacklist {entry.reference}"
-        )
-        notify_platform(
-            "publisher.closed",
-            {
-                "platform_account_id": publisher.platform_account_id,
-                "cause": "blacklisted",
-                "reference": entry.reference,
-                "entry": entry.pk,  # what an appeal of kind "blacklisting" names as its target
-            },
+            publisher,
+            actor=actor,
+            reason=entry.reason,
+            note=f"blacklist {entry.reference}",
+            # entry: what an appeal of kind "blacklisting" names as its target
+            closure={"cause": "blacklisted", "reference": entry.reference, "entry": entry.pk},
         )
     BlacklistClosure.objects.create(entry=entry, publisher=publisher, action=action, by_sweep=by_sweep)
 
@@ -318,10 +313,8 @@ def _reopen_closures(entry: BlacklistEntry, *, actor: User, note: str) -> list[i
         if matching.entries_matching_publisher(publisher).exists():
             continue  # still blacklisted by another identity
         if publisher.status == Publisher.Status.CLOSED:
-            reopen_publisher(publisher, actor=actor, note=f"blacklist {entry.reference} reversed: {note}")
-            notify_platform(
-                "publisher.reopened",
-                {"platform_account_id": publisher.platform_account_id, "reference": entry.reference},
+            reopen_publisher(
+                publisher, actor=actor, note=f"blacklist {entry.reference} reversed: {note}", reference=entry.reference
             )
         BlacklistClosure.objects.filter(pk=closure.pk).update(reopened_at=timezone.now())
         reopened.append(publisher.pk)

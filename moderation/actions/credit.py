@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import credit_policy, events, permissions
+from moderation.actions import platform_events
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.credit_policy import PolicyRules
 from moderation.errors import ModerationError
@@ -100,6 +101,9 @@ def apply_points(
     Publisher.objects.filter(pk=publisher_id).update(credit_score=score, credit_level=level)
     if level != publisher.credit_level:
         _announce_level_change(publisher_id, skip=announced_stream_ids)
+        platform_events.credit_level_changed(
+            publisher_id, previous=publisher.credit_level, level=level, score=score, event_id=event.pk
+        )
     return event
 
 
@@ -423,7 +427,9 @@ def _recompute_all(policy: PolicyRules, *, actor: User) -> int:
     events_to_make = []
     by_level: dict[str, list[int]] = {}
     rescored: dict[int, list[int]] = {}
+    previous_levels: dict[int, str] = {}
     for pk, score, level_code in publishers:
+        previous_levels[pk] = level_code
         new_score = policy.clamp(score)
         new_level = policy.level_for(new_score).code
         if new_score == score and new_level == level_code:
@@ -454,6 +460,16 @@ def _recompute_all(policy: PolicyRules, *, actor: User) -> int:
     for new_score, pks in rescored.items():
         Publisher.objects.filter(pk__in=pks).update(credit_score=new_score)
     CreditEvent.objects.bulk_create(events_to_make)
+    levels = dict(Publisher.objects.filter(pk__in=relevelled).values_list("pk", "credit_level")) if relevelled else {}
+    for made in events_to_make:
+        if made.publisher_id in levels and made.level_after != previous_levels[made.publisher_id]:
+            platform_events.credit_level_changed(
+                made.publisher_id,
+                previous=previous_levels[made.publisher_id],
+                level=made.level_after,
+                score=made.score_after,
+                event_id=made.pk,
+            )
     return len(events_to_make)
 
 

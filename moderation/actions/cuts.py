@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from moderation import cut_threads, events, mediaservers, task_queue
+from moderation.actions import platform_events
 from moderation.backoff import backoff_delay
 from moderation.models import ModerationAction, Stream
 
@@ -79,6 +80,8 @@ def drop_and_record(action: ModerationAction, targets: list[Stream] | None = Non
     confirmed = ModerationAction.objects.filter(pk=action.pk, media_status=MediaStatus.PENDING).update(
         media_status=outcome, media_confirmed_at=now, media_attempts=action.media_attempts + 1, media_last_error=""
     )
+    if confirmed and action.kind != Kind.REPLACE:
+        platform_events.cut_confirmed(action, outcome=outcome, at=now)
     # A replaced session left the queue when it was replaced: consoles have nothing to update.
     if confirmed and action.stream_id and action.kind != Kind.REPLACE:
         events.queue_delta(events.STREAM_CUT_CONFIRMED, action.stream_id)

@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import cut_threads, events
+from moderation.actions import platform_events
 from moderation.actions.credit import charge_for_action
 from moderation.actions.cuts import drop_and_record, perform_cut
 from moderation.errors import ModerationError
@@ -298,6 +299,10 @@ def block_stream(
         until = now + timedelta(minutes=minutes)
         # Deny first: from this commit on the key cannot come back, whatever the media server does.
         StreamKey.objects.filter(pk=stream.key_id).update(denied_until=until)
+        # … and no other key of the publisher, including keys issued during the cooling-off.
+        Publisher.objects.filter(pk=stream.publisher_id).filter(
+            Q(cooling_off_until__isnull=True) | Q(cooling_off_until__lt=until)
+        ).update(cooling_off_until=until)
         action = _create_action(
             actor=actor,
             kind=Kind.BLOCK,
@@ -312,6 +317,7 @@ def block_stream(
         )
         keep_evidence(action, stream)
         log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
+        platform_events.stream_blocked(action)
         action.stamps = {}
         after_commit_cut(action, action.stamps, events.STREAM_BLOCKED, [stream.pk], targets=[stream])
     return action
@@ -369,9 +375,12 @@ def close_publisher(
 
 
 def close_publisher_account(
-    publisher: Publisher, *, actor: User | None, reason: str, note: str = ""
+    publisher: Publisher, *, actor: User | None, reason: str, note: str = "", closure: dict | None = None
 ) -> ModerationAction:
-    """Close a publisher's account whether or not they are live: cut every live stream, deny at the gate."""
+    """Close a publisher's account whether or not they are live: cut every live stream, deny at the gate.
+
+    ``closure``: what the platform's ``publisher.closed`` says of the cause (the blacklist's reference).
+    """
     _valid_reason(reason)
     return _cut_publisher(
         None,
@@ -384,6 +393,7 @@ def close_publisher_account(
         status={"status": Publisher.Status.CLOSED, "closed_at": timezone.now()},
         until=None,
         event=events.PUBLISHER_CLOSED,
+        closure=closure,
     )
 
 
@@ -399,6 +409,7 @@ def _cut_publisher(
     status: dict,
     until,
     event: str,
+    closure: dict | None = None,
 ) -> ModerationAction:
     """Change the publisher's status and cut every live stream of theirs (suspend, close).
 
@@ -429,6 +440,10 @@ def _cut_publisher(
         if stream is not None:
             keep_evidence(action, stream)
         log_staff_action(actor, f"publisher.{kind}", target=publisher, data={"action": action.pk, "reason": reason})
+        if kind == Kind.SUSPEND:
+            platform_events.publisher_suspended(action)
+        else:
+            platform_events.publisher_closed(action, **(closure or {}))
         action.stamps = {}
         after_commit_cut(action, action.stamps, event, live_ids)
     return action

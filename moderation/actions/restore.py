@@ -10,6 +10,7 @@ from django.db import transaction
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation.actions import platform_events
 from moderation.errors import ModerationError
 from moderation.models import ModerationAction, Publisher, ReasonCode, StreamKey
 
@@ -17,13 +18,14 @@ Kind = ModerationAction.Kind
 
 
 def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
-    """End a key's cooling-off early (a reviewer decided the block was enough)."""
+    """End a block's cooling-off early (a reviewer decided the block was enough), on every key of the publisher."""
     if not note.strip():
         raise ModerationError("lifting a block needs a note", code="missing_field")
     with transaction.atomic():
-        stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
-        StreamKey.objects.filter(pk=stream_key.pk).update(denied_until=None)
-        ModerationAction.objects.create(
+        stream_key = StreamKey.objects.select_for_update().select_related("publisher").get(pk=stream_key.pk)
+        Publisher.objects.filter(pk=stream_key.publisher_id).update(cooling_off_until=None)
+        StreamKey.objects.filter(publisher_id=stream_key.publisher_id).update(denied_until=None)
+        lift = ModerationAction.objects.create(
             actor=actor,
             kind=Kind.LIFT,
             publisher_id=stream_key.publisher_id,
@@ -31,6 +33,7 @@ def lift_block(stream_key: StreamKey, *, actor: User, note: str) -> StreamKey:
             note=note,
         )
         log_staff_action(actor, "stream_key.lift_block", target=stream_key, data={"note": note[:200]})
+        platform_events.publisher_lifted(stream_key.publisher, lift=lift, measure="cooling_off")
     stream_key.denied_until = None
     return stream_key
 
@@ -45,11 +48,15 @@ def lift_suspension(publisher: Publisher, *, actor: User | None, note: str) -> P
         cleared="suspended_until",
         verb="publisher.lift_suspension",
         refusals=("lifting a suspension needs a note", "the publisher is not suspended"),
+        tell=lambda publisher, lift: platform_events.publisher_lifted(publisher, lift=lift, measure="suspension"),
     )
 
 
-def reopen_publisher(publisher: Publisher, *, actor: User | None, note: str) -> Publisher:
-    """Reopen a closed account (only when the closure itself was reversed, e.g. on an upheld appeal)."""
+def reopen_publisher(publisher: Publisher, *, actor: User | None, note: str, reference: str = "") -> Publisher:
+    """Reopen a closed account (only when the closure itself was reversed, e.g. on an upheld appeal).
+
+    ``reference``: the blacklist entry whose reversal reopens it, for the platform's ``publisher.reopened``.
+    """
     return _restore_publisher(
         publisher,
         actor=actor,
@@ -58,6 +65,7 @@ def reopen_publisher(publisher: Publisher, *, actor: User | None, note: str) -> 
         cleared="closed_at",
         verb="publisher.reopen",
         refusals=("reopening an account needs a note", "the account is not closed"),
+        tell=lambda publisher, lift: platform_events.publisher_reopened(publisher, lift=lift, reference=reference),
     )
 
 
@@ -70,6 +78,7 @@ def _restore_publisher(
     cleared: str,
     verb: str,
     refusals: tuple[str, str],
+    tell,
 ) -> Publisher:
     """Make a suspended or closed publisher active again, recorded as a ``lift`` action."""
     if not note.strip():
@@ -79,10 +88,11 @@ def _restore_publisher(
         if publisher.status != from_status:
             raise ModerationError(refusals[1], code="invalid")
         Publisher.objects.filter(pk=publisher.pk).update(status=Publisher.Status.ACTIVE, **{cleared: None})
-        ModerationAction.objects.create(
+        lift = ModerationAction.objects.create(
             actor=actor, kind=Kind.LIFT, publisher=publisher, reason=ReasonCode.OTHER_ILLEGAL, note=note
         )
         log_staff_action(actor, verb, target=publisher, data={"note": note[:200]})
+        tell(publisher, lift)
     publisher.status = Publisher.Status.ACTIVE
     setattr(publisher, cleared, None)
     return publisher

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation import permissions
 from moderation.actions.blacklist import identity_hashes_for, refuse_blacklisted_identity
 from moderation.errors import ModerationError
 from moderation.models import (
@@ -46,15 +48,61 @@ def create_category(
     return category
 
 
+AGREEMENT_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+AGREEMENT_MAX_GRACE_DAYS = 365
+
+
 def publish_agreement(
-    version: str, *, title: str, effective_at: datetime | None = None, actor: User | None = None
+    version: str,
+    *,
+    title: str,
+    effective_at: datetime | None = None,
+    text: str = "",
+    grace_days: int = 0,
+    actor: User | None = None,
 ) -> ServiceAgreement:
-    """Publish a new version of the service agreement; publishers must accept it to keep streaming."""
+    """Publish a new version of the service agreement (服务协议, Art. 13).
+
+    From ``effective_at`` publishers must have accepted it; for ``grace_days`` after that the gate
+    still accepts the version before it. The date may not lie in the past, nor before a version
+    already published; a staff member needs ``agreement.manage``.
+    """
+    if actor is not None:
+        permissions.check(actor, "agreement.manage")
+    now = timezone.now()
+    effective_at = effective_at or now
+    if not AGREEMENT_VERSION.fullmatch(version or ""):
+        raise ModerationError("a version is 1 to 32 letters, digits, '.', '_' or '-'", code="bad_field")
+    if not title.strip():
+        raise ModerationError("an agreement needs its title", code="missing_field")
+    if timezone.is_naive(effective_at) or effective_at < now - timedelta(minutes=1):
+        raise ModerationError("the effective date may not lie in the past", code="bad_field")
+    if (
+        isinstance(grace_days, bool)
+        or not isinstance(grace_days, int)
+        or not 0 <= grace_days <= AGREEMENT_MAX_GRACE_DAYS
+    ):
+        raise ModerationError(f"the grace period is 0 to {AGREEMENT_MAX_GRACE_DAYS} days", code="bad_field")
     with transaction.atomic():
+        latest = ServiceAgreement.objects.select_for_update().order_by("-effective_at").first()
+        if ServiceAgreement.objects.filter(version=version).exists():
+            raise ModerationError(f"version {version!r} is published already", code="duplicate_version")
+        if latest is not None and effective_at <= latest.effective_at:
+            raise ModerationError(
+                f"version {latest.version} takes effect {latest.effective_at.isoformat()}; "
+                "a new one must come after it",
+                code="bad_field",
+            )
         agreement = ServiceAgreement.objects.create(
-            version=version, title=title, effective_at=effective_at or timezone.now()
+            version=version,
+            title=title.strip(),
+            text=text,
+            effective_at=effective_at,
+            grace_ends_at=effective_at + timedelta(days=grace_days) if grace_days else None,
         )
-        log_staff_action(actor, "agreement.publish", target=agreement, data={"version": version})
+        log_staff_action(
+            actor, "agreement.publish", target=agreement, data={"version": version, "grace_days": grace_days}
+        )
     return agreement
 
 
@@ -109,14 +157,26 @@ def set_publisher_verification(publisher: Publisher, *, verification: str, actor
     return publisher
 
 
-def accept_agreement(publisher: Publisher, *, version: str, actor: User | None = None) -> Publisher:
-    """Record that the publisher accepted an agreement version."""
+def accept_agreement(
+    publisher: Publisher, *, version: str, accepted_at: datetime | None = None, actor: User | None = None
+) -> Publisher:
+    """Record that the publisher accepted an agreement version (not one a newer version in force replaced)."""
+    accepted_at = accepted_at or timezone.now()
+    if timezone.is_naive(accepted_at) or accepted_at > timezone.now() + timedelta(minutes=5):
+        raise ModerationError("accepted_at must be a time with its zone, not in the future", code="bad_field")
     with transaction.atomic():
-        if not ServiceAgreement.objects.filter(version=version).exists():
+        agreement = ServiceAgreement.objects.filter(version=version).first()
+        if agreement is None:
             raise ModerationError(f"unknown agreement version {version!r}", code="unknown_agreement")
+        if ServiceAgreement.objects.filter(
+            effective_at__gt=agreement.effective_at, effective_at__lte=timezone.now()
+        ).exists():
+            raise ModerationError(
+                f"agreement version {version!r} is superseded by a version in force", code="superseded_agreement"
+            )
         publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
         publisher.agreement_version = version
-        publisher.agreement_accepted_at = timezone.now()
+        publisher.agreement_accepted_at = accepted_at
         publisher.save(update_fields=["agreement_version", "agreement_accepted_at"])
         log_staff_action(actor, "publisher.accept_agreement", target=publisher, data={"version": version})
     return publisher
@@ -143,9 +203,11 @@ def issue_stream_key(
 
 
 def revoke_stream_key(stream_key: StreamKey, *, actor: User | None) -> StreamKey:
-    """Revoke a stream key; the gate denies it from now on."""
+    """Revoke a stream key; the gate denies it from now on (a running session ends at its next update)."""
     with transaction.atomic():
         stream_key = StreamKey.objects.select_for_update().get(pk=stream_key.pk)
+        if stream_key.status == StreamKey.Status.REVOKED:
+            return stream_key  # revoking twice changes nothing
         stream_key.status = StreamKey.Status.REVOKED
         stream_key.revoked_at = timezone.now()
         stream_key.save(update_fields=["status", "revoked_at"])

@@ -22,6 +22,10 @@ ERROR_STATUS = {
     "appeal_kind_unsupported": 400,
     "wrong_publisher": 400,
     "not_appealable": 400,
+    "unknown_agreement": 400,
+    "four_eyes": 403,
+    "duplicate_version": 409,
+    "stream_not_live": 409,
 }
 
 

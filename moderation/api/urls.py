@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
-from moderation.api import comments, news, reports, snapshots, views
+from moderation.api import audiences, comments, news, onboarding, reports, snapshots, views
 
 # The schema and docs are for signed-in staff and API clients, not the open internet.
 _private = {"permission_classes": [IsAuthenticated]}
@@ -15,10 +15,35 @@ urlpatterns = [
     path("health/", views.Health.as_view(), name="api-health"),
     path("streams/live/", views.LiveStreamList.as_view(), name="api-live-streams"),
     path("streams/<int:pk>/", views.StreamDetail.as_view(), name="api-stream"),
+    path("streams/<int:pk>/viewers/", audiences.StreamViewers.as_view(), name="api-stream-viewers"),
     path("streams/<int:pk>/snapshots/", snapshots.StreamSnapshotPush.as_view(), name="api-stream-snapshots"),
     path("publishers/", views.PublisherRegistration.as_view(), name="api-publishers"),
     path("publishers/<int:pk>/", views.PublisherDetail.as_view(), name="api-publisher"),
     path("publishers/<str:account_id>/credit/", views.PublisherCredit.as_view(), name="api-publisher-credit"),
+    path(
+        "publishers/<str:account_id>/verifications/",
+        onboarding.VerificationReportSubmit.as_view(),
+        name="api-publisher-verifications",
+    ),
+    path(
+        "publishers/<str:account_id>/agreement/", onboarding.AgreementAccept.as_view(), name="api-publisher-agreement"
+    ),
+    path(
+        "publishers/<str:account_id>/stream-keys/<int:key_id>/revoke/",
+        onboarding.StreamKeyRevoke.as_view(),
+        name="api-publisher-stream-key-revoke",
+    ),
+    path(
+        "publishers/<str:account_id>/verification-reviews/",
+        onboarding.VerificationReviewSubmit.as_view(),
+        name="api-publisher-verification-reviews",
+    ),
+    path(
+        "publishers/<str:account_id>/verification-reviews/<int:review_id>/",
+        onboarding.VerificationReviewDetail.as_view(),
+        name="api-publisher-verification-review",
+    ),
+    path("agreements/current/", onboarding.CurrentAgreement.as_view(), name="api-current-agreement"),
     path("appeals/", views.AppealSubmit.as_view(), name="api-appeals"),
     path("appeals/<int:pk>/", views.AppealDetail.as_view(), name="api-appeal"),
     path("publishers/<str:account_id>/stream-keys/", views.StreamKeyIssue.as_view(), name="api-publisher-stream-keys"),

@@ -18,16 +18,18 @@ from moderation.models import ServiceAgreement, Stream, StreamKey
 
 
 def key_queryset(key_name: str, now: datetime):
-    """The key with everything the rules read: publisher, category, current agreement, live session,
-    and the reference of a blacklist entry in force matching the publisher (or None)."""
-    current_agreement = (
-        ServiceAgreement.objects.filter(effective_at__lte=now).order_by("-effective_at").values("version")[:1]
-    )
+    """The key with everything the rules read: publisher, category, current agreement (with the version
+    before it and the end of its grace period), live session, and the reference of a blacklist entry in
+    force matching the publisher (or None)."""
+    in_force = ServiceAgreement.objects.filter(effective_at__lte=now).order_by("-effective_at")
+    current_agreement = in_force.values("version")[:1]
     live_stream = Stream.objects.filter(key=OuterRef("pk"), ended_at__isnull=True).values("pk")[:1]
     return (
         StreamKey.objects.select_related("publisher", "category")
         .annotate(
             current_agreement_version=Subquery(current_agreement),
+            current_agreement_grace_ends=Subquery(in_force.values("grace_ends_at")[:1]),
+            previous_agreement_version=Subquery(in_force.values("version")[1:2]),
             live_stream_id=Subquery(live_stream),
             blacklist_reference=blacklist_reference_of("publisher__", now),
         )

@@ -138,10 +138,17 @@ def publisher_is_verified(ctx: GateContext) -> Denial | None:
 
 
 def publisher_accepted_current_agreement(ctx: GateContext) -> Denial | None:
+    """The version in force, or the one before it while the current version's grace period runs."""
     current = ctx.key.current_agreement_version
-    if current is None or ctx.key.publisher.agreement_version != current:
-        return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current or 'none'}")
-    return None
+    accepted = ctx.key.publisher.agreement_version
+    if current is not None and accepted == current:
+        return None
+    grace_ends = ctx.key.current_agreement_grace_ends
+    if accepted and accepted == ctx.key.previous_agreement_version and grace_ends is not None:
+        if ctx.now < grace_ends:
+            return None
+        return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current}, grace for {accepted} ended")
+    return Denial(Reason.NO_CURRENT_AGREEMENT, f"current {current or 'none'}")
 
 
 def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:
@@ -155,8 +162,10 @@ def publisher_credit_level_allows(ctx: GateContext) -> Denial | None:
 
 
 def key_is_not_cooling_off(ctx: GateContext) -> Denial | None:
-    if ctx.key.denied_until is not None and ctx.key.denied_until > ctx.now:
-        return Denial(Reason.KEY_COOLING_OFF, f"until {ctx.key.denied_until.isoformat()}")
+    """A block's cooling-off denies the blocked key and every other key of its publisher (issued later too)."""
+    ends = ctx.key.publisher.cooling_off_ends(ctx.key, ctx.now)
+    if ends is not None:
+        return Denial(Reason.KEY_COOLING_OFF, f"until {ends.isoformat()}")
     return None
 
 

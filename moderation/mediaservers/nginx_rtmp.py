@@ -69,10 +69,19 @@ def parse_stat(body: bytes, *, node: str = "") -> list[LiveSession]:
                         bytes_in=_number(stream, "bytes_in"),
                         bytes_out=_number(stream, "bytes_out"),
                         uptime_seconds=_seconds(client, "time"),
-                        viewers=sum(1 for other in stream.iterfind("client") if other.find("publishing") is None),
+                        viewers=_viewers(stream),
                     )
                 )
     return sessions
+
+
+def _viewers(stream: ElementTree.Element) -> int:
+    """The play side of a stream: its ``nclients`` less its publishers (the listed players if it has none)."""
+    publishers = sum(1 for client in stream.iterfind("client") if client.find("publishing") is not None)
+    total = _number(stream, "nclients")
+    if total is None:
+        return sum(1 for client in stream.iterfind("client") if client.find("publishing") is None)
+    return max(total - publishers, 0)
 
 
 def _text(element: ElementTree.Element, tag: str) -> str:

@@ -33,6 +33,7 @@ from moderation.models.reports import (
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.terms import SensitiveTerm, TermListVersion
+from moderation.models.verification import VerificationDocument, VerificationReport, VerificationReview
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -75,6 +76,9 @@ __all__ = [
     "StreamKey",
     "StreamQuerySet",
     "TermListVersion",
+    "VerificationDocument",
+    "VerificationReport",
+    "VerificationReview",
     "ViewerMute",
     "WebhookDelivery",
     "hash_node_secret",

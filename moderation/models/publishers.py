@@ -33,6 +33,9 @@ class ServiceAgreement(models.Model):
     version = models.CharField(_("version"), max_length=32, unique=True)
     title = models.CharField(_("title"), max_length=200)
     effective_at = models.DateTimeField(_("effective at"))
+    text = models.TextField(_("text"), blank=True)
+    # Until then the gate still accepts the version before this one (宽限期); null: no grace.
+    grace_ends_at = models.DateTimeField(_("grace period ends at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("service agreement")
@@ -91,6 +94,9 @@ class Publisher(models.Model):
     verification = models.CharField(
         _("verification"), max_length=16, choices=Verification.choices, default=Verification.PENDING
     )
+    # When the verification the publisher's state came from was performed, and why it failed if it did.
+    verification_performed_at = models.DateTimeField(_("verification performed at"), null=True, blank=True)
+    verification_note = models.CharField(_("verification note"), max_length=300, blank=True)
     filing = models.CharField(_("filing"), max_length=16, choices=Filing.choices, default=Filing.NOT_FILED)
     agreement_version = models.CharField(_("agreement version accepted"), max_length=32, blank=True)
     agreement_accepted_at = models.DateTimeField(_("agreement accepted at"), null=True, blank=True)
@@ -98,6 +104,8 @@ class Publisher(models.Model):
     credit_level = models.CharField(_("credit level"), max_length=8, default="A")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True)
+    # A block's cooling-off (冷却期) holds for every key of the publisher, keys issued later included.
+    cooling_off_until = models.DateTimeField(_("cooling-off until"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -108,6 +116,12 @@ class Publisher(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def cooling_off_ends(self, key: StreamKey | None = None, now=None):
+        """Return when a block's cooling-off on this publisher (or on ``key``) ends, or None if none runs."""
+        now = now or timezone.now()
+        ends = [t for t in (self.cooling_off_until, key.denied_until if key else None) if t is not None and t > now]
+        return max(ends) if ends else None
 
     def is_suspended(self, now=None) -> bool:
         """Tell whether publishing is suspended at ``now``."""
@@ -129,7 +143,8 @@ class StreamKey(models.Model):
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT)
     default_title = models.CharField(_("default title"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    # After a block the key stays denied at the gate until then (冷却期).
+    # After a block the key stays denied at the gate until then (冷却期); so do the publisher's
+    # other keys, through Publisher.cooling_off_until.
     denied_until = models.DateTimeField(_("denied until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)

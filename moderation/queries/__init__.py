@@ -49,6 +49,14 @@ from moderation.queries.news import (
     publisher_licences,
     publisher_news_history,
 )
+from moderation.queries.onboarding import (
+    agreements_for_console,
+    current_agreement,
+    open_verification_review_count,
+    publishers_not_accepting,
+    verification_review_row,
+    verification_reviews_for_console,
+)
 from moderation.queries.payloads import (
     card,
     comment_row,
@@ -90,6 +98,7 @@ __all__ = [
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
     "active_mutes",
+    "agreements_for_console",
     "appeal_for_page",
     "appeals_for_console",
     "approval_windows_note",
@@ -108,6 +117,7 @@ __all__ = [
     "comment_pressure",
     "comment_row",
     "credit_policy_history",
+    "current_agreement",
     "current_emergencies",
     "decided_comments",
     "emergencies_for_page",
@@ -130,11 +140,13 @@ __all__ = [
     "open_finding_alerts",
     "open_report_count",
     "open_reports_count",
+    "open_verification_review_count",
     "overdue_unreported_blacklistings",
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
     "publishers_needing_blacklist_enforcement",
+    "publishers_not_accepting",
     "queue_window",
     "recent_audit_runs",
     "report_by_receipt",
@@ -148,4 +160,6 @@ __all__ = [
     "streams_claimed_by",
     "term_list_versions",
     "unresolved_finding_count",
+    "verification_review_row",
+    "verification_reviews_for_console",
 ]

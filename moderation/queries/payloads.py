@@ -51,6 +51,7 @@ def card(stream: Stream) -> dict:
         "review_flag": stream.review_flag,
         "review_score": stream.review_score,
         "snapshot_url": snapshot_url(snapshot),
+        "snapshot_at": snapshot.taken_at.isoformat() if snapshot is not None else None,
         "state": state,
         "end_reason": stream.end_reason or None,
         "node": stream.node.name,

@@ -4,4 +4,4 @@ Celery's autodiscovery imports this package; each submodule registers its tasks 
 """
 
 import moderation.tasks.webhooks  # noqa: F401
-from moderation.tasks import audits, blacklist, credit, cuts, emergencies, news, reports, snapshots  # noqa: F401
+from moderation.tasks import audiences, audits, blacklist, credit, cuts, emergencies, news, reports, snapshots  # noqa: F401

@@ -28,8 +28,10 @@
   }
 
   // --- the stream list: fetch this page again and swap the table body (coalesced) -------------
+  // Other live lists (the verification review queue) mark their parts data-live-refresh, with an id.
+  var LIVE_PARTS = "[data-live-refresh][id]";
   function scheduleRefresh() {
-    if (refreshTimer || !document.getElementById("streams")) return;
+    if (refreshTimer || !(document.getElementById("streams") || document.querySelector(LIVE_PARTS))) return;
     refreshTimer = setTimeout(function () {
       refreshTimer = null;
       fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
@@ -43,6 +45,10 @@
           if (fresh && here) { here.replaceWith(fresh); updateTimes(fresh); }
           var freshCount = doc.getElementById("live-count"), count = document.getElementById("live-count");
           if (freshCount && count) count.textContent = freshCount.textContent;
+          Array.prototype.forEach.call(document.querySelectorAll(LIVE_PARTS), function (part) {
+            var replacement = doc.getElementById(part.id);
+            if (replacement) { part.replaceWith(replacement); updateTimes(replacement); }
+          });
         })
         .catch(function () { /* the next event or reconnect tries again */ });
     }, 400);

@@ -7,10 +7,18 @@
 //   connection.syncing(true);              // the page is fetching what it missed; false when done
 //
 // onFrame gets every frame; for hello, info.reconnected tells that frames may have been missed.
+// onState (optional) hears the connection's state when it changes.
 // The indicator (#live-indicator) takes its texts from its data-text-<state> attributes: live,
 // syncing (open, but the page is catching up), stale (open, but the server says its updates do not
-// flow: Redis is down; pong's "feed"), down, connecting. It follows the heartbeat, not the close
-// event: a dead connection can stay "open" for minutes before the browser notices.
+// flow: Redis is down; pong's "feed"), down, connecting, expired, forbidden. It follows the
+// heartbeat, not the close event: a dead connection can stay "open" for minutes before the browser
+// notices.
+//
+// The server's close codes (docs/console-protocol.md): 4401, the login expired — the page stays,
+// the banner (#connection-banner) asks to log in again in another tab, and the socket tries again
+// when this tab is shown or focused, when "Reconnect" is pressed, and every EXPIRED_RETRY; 4403,
+// this account may not use the console — said once, no retries but the button; 1001 and 1012, the
+// server is going away or restarting — reconnect soon, as after any drop.
 (function () {
   "use strict";
   // A ping every PING_EVERY; a socket that answers nothing for PONG_TIMEOUT after one is dead, and so
@@ -18,17 +26,33 @@
   // server answers a socket's frames in order, so a ping can wait behind an action whose media
   // server takes its full timeout (LIVEWARD_MEDIA_SERVER_TIMEOUT, 3 s by default): hence 5 s.
   var PING_EVERY = 2000, PONG_TIMEOUT = 5000, HELLO_TIMEOUT = 10000, TICK = 500, MAX_BACKOFF = 30000;
+  var EXPIRED_RETRY = 15000;
+  var SESSION_EXPIRED = 4401, FORBIDDEN = 4403;
   var FEED_FRAMES = { hello: true, snapshot: true, delta: true, resync_needed: true };
 
   function open(options) {
     var indicator = document.getElementById("live-indicator");
     var socket = null, backoff = 1000, reconnectTimer = null, everConnected = false, dropped = false;
     var greeted = false, openedAt = 0, lastHeard = 0, pingSentAt = 0, syncing = false, feedDown = false;
+    var refused = null; // "expired" or "forbidden": the server said why it will not talk to us
+    var banner = document.getElementById("connection-banner"), current = null;
 
     function setState(state) {
-      if (!indicator || indicator.dataset.state === state) return;
-      indicator.dataset.state = state;
-      indicator.textContent = indicator.getAttribute("data-text-" + state) || state;
+      if (current === state) return;
+      current = state;
+      if (indicator) {
+        indicator.dataset.state = state;
+        indicator.textContent = indicator.getAttribute("data-text-" + state) || state;
+      }
+      if (banner) {
+        var says = banner.getAttribute("data-text-" + state);
+        banner.hidden = !says;
+        banner.dataset.state = state;
+        if (says) banner.querySelector("[data-field=text]").textContent = says;
+        var login = banner.querySelector("[data-login]");
+        if (login) login.hidden = state !== "expired";
+      }
+      if (options.onState) options.onState(state);
     }
 
     function showLive() {
@@ -43,14 +67,16 @@
 
     function scheduleReconnect() {
       if (reconnectTimer) return;
+      if (refused === "forbidden") return; // asking again changes nothing; the button may
       var delay = backoff * (0.75 + Math.random() * 0.5); // jitter: consoles do not reconnect in step
       backoff = Math.min(backoff * 2, MAX_BACKOFF);
+      if (refused === "expired") delay = EXPIRED_RETRY;
       reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
     }
 
     function connect() {
       if (socket) return;
-      setState(everConnected ? "down" : "connecting");
+      if (!refused) setState(everConnected ? "down" : "connecting");
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       var ws;
       try {
@@ -78,6 +104,7 @@
         }
         if (frame.type === "hello") {
           backoff = 1000;
+          refused = null;
           info.reconnected = dropped;
           everConnected = true;
           dropped = false;
@@ -89,8 +116,12 @@
         // Other scripts (the audit alerts, alerts.js) listen for every frame too.
         document.dispatchEvent(new CustomEvent("liveward:frame", { detail: { frame: frame, info: info } }));
       };
-      ws.onclose = function () {
-        if (ws === socket) lose();
+      ws.onclose = function (event) {
+        if (ws !== socket) return;
+        if (event.code === SESSION_EXPIRED) refused = "expired";
+        else if (event.code === FORBIDDEN) refused = "forbidden";
+        else if (event.code === 1001 || event.code === 1012) backoff = 1000; // a restart: back soon
+        lose();
       };
     }
 
@@ -105,7 +136,7 @@
         dead.onclose = null;
         try { dead.close(); } catch (error) { /* closing a dead socket may throw; it is gone anyway */ }
       }
-      setState(everConnected ? "down" : "connecting");
+      setState(refused || (everConnected ? "down" : "connecting"));
       scheduleReconnect();
     }
 
@@ -143,8 +174,17 @@
     connect();
     setInterval(heartbeat, TICK);
     window.addEventListener("online", reconnectNow);
+    window.addEventListener("focus", reconnectNow); // back from the tab where the login was renewed
     document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
-    return { send: send, syncing: setSyncing };
+    if (banner) {
+      var retry = banner.querySelector("[data-reconnect]");
+      if (retry) retry.addEventListener("click", reconnectNow);
+    }
+    return {
+      send: send,
+      syncing: setSyncing,
+      state: function () { return current; },
+    };
   }
 
   // Events every console shows whatever the page: the emergency banner and report surges. Each event

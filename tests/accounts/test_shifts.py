@@ -200,3 +200,27 @@ def test_an_inspector_sees_the_page_but_cannot_check_in(inspector):
 def test_outsiders_and_anonymous_users_are_kept_out(client, outsider):
     assert client.get(SHIFTS)["Location"].startswith("/accounts/login/")
     assert logged_in(outsider).get(SHIFTS).status_code == 403
+
+
+def test_nobody_is_on_duty_before_anyone_checks_in(patroller, admin, inspector):
+    from accounts.actions import create_machine_client
+
+    create_machine_client("platform-backend", kind="platform_backend", actor=None)
+    now = timezone.now()
+    check_in(admin, at=now - timedelta(hours=3))
+    check_out(admin, handover_note="", at=now - timedelta(hours=1))  # a shift that ended
+    assert list(on_duty()) == []
+    body = logged_in(patroller).get(SHIFTS).content.decode()
+    assert "无人值班" in body
+    assert '<ul class="duty-list">' not in body
+
+
+def test_check_in_from_the_wall_goes_back_to_the_wall(patroller):
+    response = logged_in(patroller).post(CHECK_IN, {"next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    response = logged_in(patroller).post(CHECK_IN, {"next": "https://evil.example/"})
+    assert response.status_code == 400  # already checked in; and an outside page is never a target
+    response = Client()
+    response.force_login(patroller)
+    check_out(patroller, handover_note="")
+    assert response.post(CHECK_IN, {"next": "https://evil.example/"})["Location"] == SHIFTS

@@ -129,7 +129,7 @@ def test_a_patroller_blocks_a_real_stream_from_the_wall_and_a_second_console_see
 
     # The second console, without a reload, shows the stream ended; the badge says so.
     expect(admin_card).to_have_attribute("data-state", "ended", timeout=15_000)
-    expect(admin_card.locator('[data-field="state"]')).to_have_text("已阻断")  # ended, and why
+    expect(admin_card.locator('[data-field="state"]')).to_have_text("已断流")  # ended, and why
     expect(admin_card.locator("button[data-action]").first).to_be_disabled()
     expect(patrol_card).to_have_attribute("data-state", "ended", timeout=10_000)
     admin_page.screenshot(path=SCREENSHOT, full_page=True)

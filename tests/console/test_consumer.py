@@ -70,11 +70,44 @@ async def assert_still_open(ws: WebsocketCommunicator, ping_id: str = "after") -
 # --- who may connect --------------------------------------------------------------------------
 
 
-async def test_anonymous_is_refused(db):
+async def test_anonymous_is_refused_with_log_in_again(db):
     ws = await communicator()
     connected, code = await ws.connect(timeout=TIMEOUT)
     assert not connected
-    assert code == 4403
+    assert code == 4401  # no login (expired or logged out): the console asks to log in again
+
+
+async def test_an_expired_login_is_refused_with_log_in_again(patroller):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    cookie = await sync_to_async(session_cookie)("patroller")
+    await Session.objects.all().aupdate(expire_date=timezone.now())
+    ws = await communicator(cookie)
+    connected, code = await ws.connect(timeout=TIMEOUT)
+    assert not connected
+    assert code == 4401
+
+
+async def test_an_open_console_is_closed_when_its_login_expires(patroller):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    cookie = await sync_to_async(session_cookie)("patroller")
+    await Session.objects.all().aupdate(expire_date=timezone.now() + timedelta(seconds=1))
+    ws = await communicator(cookie)
+    connected, _code = await ws.connect(timeout=TIMEOUT)
+    assert connected
+    frames = []
+    while True:
+        output = await ws.receive_output(timeout=TIMEOUT)
+        if output["type"] == "websocket.close":
+            break
+        frames.append(json.loads(output["text"])["type"])
+    assert output["code"] == 4401
+    assert frames[:2] == ["hello", "snapshot"]
 
 
 async def test_a_user_without_a_role_is_refused(outsider):

@@ -149,7 +149,7 @@ def test_the_snapshot_renders_cards_in_the_servers_order_with_their_facts(wall):
     first = page.inner_text("#card-1")
     for text in ["直播间01", "主播01号", "娱乐", "3 级", "10 人观看", "尚未巡查", "直播中"]:
         assert text in first, text
-    assert "机审：porn 0.93" in page.inner_text("#card-2")
+    assert "机审：色情 0.93" in page.inner_text("#card-2")  # the vendor's label in the console's words
     assert page.inner_text("#window-text") == "第 1–3 条，共 3 条"
     screenshot(page, "wall-stand-in")
 
@@ -415,8 +415,13 @@ def test_a_patroller_sees_a_new_stream_appear_and_marks_it_patrolled(
         f"!document.querySelector('#card-{focused} [data-field=patrolled]').textContent.includes('尚未巡查')"
     )
     assert "巡查员小王" in page.inner_text(f"#card-{focused} [data-field=patrolled]")
+    # After p the focus went on to the other card, and the patrolled one sorts after it now.
+    other_card = page.evaluate("document.activeElement.dataset.stream")
+    assert other_card and other_card != focused
+    page.wait_for_function(f"[...document.querySelectorAll('.wall-card')].pop().dataset.stream === '{focused}'")
     screenshot(page, "wall-end-to-end")
 
+    page.focus(f"#card-{focused}")
     with page.expect_navigation():
         page.keyboard.press("Enter")  # the focused card's stream page
     assert page.url.endswith(f"/streams/{focused}/")

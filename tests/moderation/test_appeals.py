@@ -183,11 +183,13 @@ def test_an_upheld_appeal_reverses_the_points_the_level_and_the_block(
     assert (reversal.kind, reversal.points, reversal.actor) == ("reversal", 15, second_admin)
     assert StreamKey.objects.get(pk=key.pk).denied_until is None  # the cooling-off is lifted
     assert ModerationAction.objects.filter(kind="lift", actor=second_admin).exists()
+    told = {r["headers"]["X-Liveward-Event"] for r in platform_receiver.requests}
+    assert {"publisher.lifted", "publisher.credit_level_changed"} <= told  # the lift and the level back to A
     assert on_publish(client, key.key, "8").status_code == 200
 
     delivery = WebhookDelivery.objects.get(event="appeal.decided")
     assert delivery.status == WebhookDelivery.Status.DELIVERED
-    [request] = platform_receiver.requests
+    [request] = [r for r in platform_receiver.requests if r["headers"]["X-Liveward-Event"] == "appeal.decided"]
     assert request["verified"]
     data = json.loads(request["body"])["data"]
     assert (data["appeal"], data["outcome"], data["platform_reference"], data["credit_level"]) == (

@@ -135,7 +135,8 @@ def test_each_moderation_action_costs_its_points_linked_to_the_action(
     with django_capture_on_commit_callbacks(execute=True) as after_commit:
         block = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="b1")
         assert not CreditEvent.objects.filter(action=block).exists()  # the charge follows the cut
-    assert len(after_commit) == 5
+    # the cut's callbacks, the platform's stream.blocked and, for the level falling to B, its level change
+    assert len(after_commit) == 7
     events = list(CreditEvent.objects.filter(publisher=stream.publisher).order_by("id"))
     assert [(e.kind, e.points, e.action_id, e.score_after, e.level_after) for e in events] == [
         ("action", -5, warning.pk, 95, "A"),
@@ -252,7 +253,7 @@ def test_only_a_level_change_registers_a_console_delta(
     assert callbacks == []
     with django_capture_on_commit_callbacks() as callbacks:
         actions.adjust_credit(stream.publisher, actor=admin, points=-20, reason="违规")  # B
-    assert len(callbacks) == 1  # the delta itself: tests/console/test_credit_ws.py
+    assert len(callbacks) == 2  # the delta (tests/console/test_credit_ws.py) and the webhook of the level change
 
 
 def test_the_snapshot_interval_follows_the_level(client, nginx_node, stream_key, admin, policy, entertainment):

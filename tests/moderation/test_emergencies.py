@@ -202,10 +202,16 @@ def test_comments_in_scope_are_held_while_the_emergency_is_in_force(admin, strea
     emergency = actions.declare_emergency(
         actor=admin, scope={"words": ["台风"]}, measures=["hold_comments"], reason="台风谣言"
     )
-    held = actions.receive_comment(stream, external_id="c1", viewer_id="v", text="台风要来了快跑", actor=None)
-    published = actions.receive_comment(stream, external_id="c2", viewer_id="v", text="主播好", actor=None)
+    held = actions.receive_comment(
+        stream, external_id="c1", viewer_id="v", text="台风要来了快跑", viewer_phone_verified=True, actor=None
+    )
+    published = actions.receive_comment(
+        stream, external_id="c2", viewer_id="v", text="主播好", viewer_phone_verified=True, actor=None
+    )
     assert held.status == Comment.Status.HELD and held.hold_reason == Comment.HoldReason.EMERGENCY
     assert published.status == Comment.Status.PUBLISHED
     actions.end_emergency(emergency, actor=admin, reason="结束")
-    after = actions.receive_comment(stream, external_id="c3", viewer_id="v", text="台风过去了", actor=None)
+    after = actions.receive_comment(
+        stream, external_id="c3", viewer_id="v", text="台风过去了", viewer_phone_verified=True, actor=None
+    )
     assert after.status == Comment.Status.PUBLISHED

@@ -44,7 +44,8 @@ def test_a_rolled_back_block_writes_nothing_and_sends_nothing(live, patroller, d
 def test_block_registers_broadcast_then_cut_on_commit(live, patroller, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         action = actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD, request_id="oc")
-    assert len(callbacks) == 5  # stored stamp, delta, broadcast stamp, cut, then the credit charge
+    # the platform's stream.blocked, stored stamp, delta, broadcast stamp, cut, then the credit charge
+    assert len(callbacks) == 6
     assert ModerationAction.objects.get(pk=action.pk).media_status == ModerationAction.MediaStatus.PENDING
 
 

@@ -1,6 +1,7 @@
 // One card: the stream's facts written into its <li> (from #card-template), changing only the text
 // and attributes that differ, and the relative times that drift while the card stays the same.
-import { T, fmt, lang, streamUrl, wall } from "./page.js";
+import { T, fmt, lang, oneStream, streamUrl, wall } from "./page.js";
+import { flagText, isAlerting } from "./alerts.js";
 import { results, state } from "./state.js";
 
 function field(element, name) {
@@ -49,6 +50,7 @@ export function renderCard(element, card) {
   element.classList.toggle("is-news", !!(card.category && card.category.is_news));
   element.classList.toggle("is-flagged", !!card.review_flag);
   element.classList.toggle("mine", state.mine.has(card.id));
+  element.classList.toggle("is-alerting", isAlerting(card.id));
   const img = element.querySelector(".card-shot img");
   const placeholder = element.querySelector(".shot-placeholder");
   if (card.snapshot_url) {
@@ -61,6 +63,12 @@ export function renderCard(element, card) {
   }
   const stateText = cardState === "ended" && card.end_reason === "cut" ? T.ended_cut : T[cardState];
   setText(field(element, "state"), stateText || cardState);
+  const pill = oneStream !== null ? document.getElementById("stream-state") : null;
+  if (pill) { setText(pill, stateText || cardState); pill.dataset.state = cardState; }
+  const frameAge = field(element, "frame-age");
+  frameAge.dataset.at = card.snapshot_at || "";
+  frameAge.hidden = !card.snapshot_at;
+  setText(frameAge, frameAgeText(frameAge));
   const title = field(element, "title");
   setText(title, card.title || "#" + card.id);
   const href = streamUrl(card.id);
@@ -85,9 +93,7 @@ export function renderCard(element, card) {
   setText(reports, fmt(T.reports, { count: card.open_reports || 0 }));
   const review = field(element, "review");
   review.hidden = !card.review_flag;
-  let flag = card.review_flag || "";
-  if (typeof card.review_score === "number") flag += " " + card.review_score.toFixed(2);
-  setText(review, fmt(T.review_flag, { flag: flag }));
+  setText(review, fmt(T.review_flag, { flag: flagText(card) }));
   const patrolled = field(element, "patrolled");
   patrolled.dataset.at = card.last_patrolled_at || "";
   patrolled.dataset.name = personName(card.last_patrolled_by);
@@ -110,8 +116,15 @@ function patrolledText(node) {
   return fmt(T.patrolled_by, { name: node.dataset.name, when: ago(node.dataset.at) });
 }
 
+function frameAgeText(node) {
+  return node.dataset.at ? fmt(T.frame_age, { when: ago(node.dataset.at) }) : "";
+}
+
 export function refreshTimes() {
   // Relative times drift; only their text changes, nothing is re-rendered.
+  wall.querySelectorAll('[data-field="frame-age"]').forEach(function (node) {
+    setText(node, frameAgeText(node));
+  });
   wall.querySelectorAll('[data-field="live-for"]').forEach(function (node) {
     setText(node, fmt(T.live_for, { duration: duration(node.dataset.since) }));
   });

@@ -6,8 +6,12 @@ import { elements, state, view } from "./state.js";
 
 let connection = null;
 
-export function connect(onFrame) {
-  connection = window.LivewardSocket.open({ onFrame: onFrame });
+export function connect(onFrame, onState) {
+  connection = window.LivewardSocket.open({ onFrame: onFrame, onState: onState });
+}
+
+export function connectionState() {
+  return connection !== null ? connection.state() : null;
 }
 
 export function send(frame) {
@@ -20,6 +24,7 @@ export function resync() {
   const frame = { type: "resync", offset: view.offset, limit: view.limit };
   if (view.category) frame.category = view.category;
   if (view.tier) frame.tier = Number(view.tier);
+  if (view.stream !== null) frame.stream = view.stream;
   state.resyncWanted = true;
   if (send(frame)) state.resyncSentAt = Date.now();
   statusLine.textContent = T.resyncing;
@@ -44,7 +49,7 @@ export function keepResyncing() {
 // so the queue is spread across the patrollers on duty. Off shift the server says not_on_duty
 // (an error frame without a request id, which the wall ignores) and nothing is claimed.
 export function claim() {
-  send({ type: "claim", limit: 20 });
+  if (view.stream === null) send({ type: "claim", limit: 20 }); // the stream page claims nothing
 }
 
 export function keepClaiming() {
@@ -52,6 +57,8 @@ export function keepClaiming() {
 }
 
 export function onClaimed(frame) {
+  const banner = document.getElementById("duty-banner");
+  if (banner) banner.hidden = true; // on duty: the claim was taken
   state.mine = new Set(frame.streams || []);
   elements.forEach(function (element, streamId) {
     element.classList.toggle("mine", state.mine.has(Number(streamId)));

@@ -9,12 +9,16 @@
 //
 // The modules: page.js (config, texts, elements), state.js (the shared state), connection.js (the
 // socket and claims), queue.js (snapshot and deltas in priority order), paint.js (coalesced
-// repaints), cards.js (one card's content), focus.js, picker.js (the reason picker), actions.js
-// (action frames, acks, errors), keys.js (keys, clicks, the key help). This one wires them up.
+// repaints), order.js (re-sorting by priority around the cards the patroller is on), alerts.js
+// (highlight, tab title, sound, desktop notification), cards.js (one card's content), focus.js,
+// picker.js (the reason picker), actions.js (action frames, acks, errors), keys.js (keys, clicks,
+// the key help). This one wires them up.
 import { filterCategory, filterTier, liveCount, nextButton, prevButton } from "./page.js";
-import { onAck, onError, retryPending } from "./actions.js";
+import { onAck, onConnectionState, onError, retryPending } from "./actions.js";
+import { attention, listenToAlertSwitches, onJump } from "./alerts.js";
 import { refreshTimes } from "./cards.js";
 import { claim, connect, keepClaiming, keepResyncing, onClaimed, resync } from "./connection.js";
+import { focusCard } from "./focus.js";
 import { listenToHelp, listenToKeys } from "./keys.js";
 import { paintCount } from "./paint.js";
 import { applyDelta, applyResyncNeeded, applySnapshot } from "./queue.js";
@@ -26,7 +30,7 @@ function handle(frame) {
       if (liveCount && typeof frame.live === "number") liveCount.textContent = frame.live;
       // The server follows hello with a snapshot of the default view; ask for ours when it differs,
       // and always after a reconnect (events were missed meanwhile).
-      if (state.gotSnapshot || view.offset || view.category || view.tier) resync();
+      if (state.gotSnapshot || view.offset || view.category || view.tier || view.stream !== null) resync();
       retryPending();
       claim();
       break;
@@ -51,26 +55,32 @@ function changeView(offset) {
 }
 
 keepClaiming();
+document.addEventListener("liveward:claim", claim); // claim now (tests; other scripts)
 keepResyncing();
+onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
+listenToAlertSwitches();
 listenToHelp();
 listenToKeys();
-filterCategory.addEventListener("change", function () { changeView(0); });
-filterTier.addEventListener("change", function () { changeView(0); });
-prevButton.addEventListener("click", function () { changeView(view.offset - view.limit); });
-nextButton.addEventListener("click", function () { changeView(view.offset + view.limit); });
-document.getElementById("wall-filters").addEventListener("submit", function (event) { event.preventDefault(); });
+if (filterCategory) {  // the wall's; the stream page has no filters or window
+  filterCategory.addEventListener("change", function () { changeView(0); });
+  filterTier.addEventListener("change", function () { changeView(0); });
+  prevButton.addEventListener("click", function () { changeView(view.offset - view.limit); });
+  nextButton.addEventListener("click", function () { changeView(view.offset + view.limit); });
+  document.getElementById("wall-filters").addEventListener("submit", function (event) { event.preventDefault(); });
+}
 
 // The language menu submits itself (console.js does this on other pages).
 document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
   select.addEventListener("change", function () { select.form.submit(); });
 });
 
-connect(handle);
-setInterval(refreshTimes, 30000);
+connect(handle, onConnectionState);
+setInterval(refreshTimes, 5000); // frame ages move by seconds
 // For tests and the curious: the wall's state, read-only by convention.
 window.liveward = {
   cards: cards, view: view, pending: pending,
   get order() { return state.order; }, get seq() { return state.lastSeq; }, get epoch() { return state.epoch; },
   get total() { return state.total; },
+  get attention() { return Array.from(attention); },
   get paints() { return paintCount(); },
 };

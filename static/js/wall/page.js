@@ -21,6 +21,8 @@ export const windowText = document.getElementById("window-text");
 export const prevButton = document.getElementById("window-prev");
 export const nextButton = document.getElementById("window-next");
 export const help = document.getElementById("key-help");
+// The stream page shows one stream's card through the same modules: its id, or null on the wall.
+export const oneStream = typeof config.stream === "number" ? config.stream : null;
 
 export const actionsByKind = {};
 export const actionsByKey = {};

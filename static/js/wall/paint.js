@@ -1,9 +1,11 @@
 // Painting, coalesced: a touched card is marked dirty and the wall repaints at most every
 // REPAINT_MS (a timer, then requestAnimationFrame), re-rendering only the dirty cards and moving
-// only the cards that are out of place, so focus and an open picker survive a reorder.
+// only the cards that are out of place, so focus and an open picker survive a reorder. A card that
+// moves glides from its old place to its new one (unless the system asks for reduced motion).
 import { REPAINT_MS, T, cardTemplate, fmt, nextButton, prevButton, wall, windowText } from "./page.js";
 import { renderCard } from "./cards.js";
 import { focusCard } from "./focus.js";
+import { reorder } from "./order.js";
 import { closePicker } from "./picker.js";
 import { cards, dirty, elements, state, view } from "./state.js";
 
@@ -42,6 +44,10 @@ function paint() {
     renderCard(element, card);
   });
   dirty.clear();
+  if (state.sortWanted) {
+    state.sortWanted = false;
+    reorder();
+  }
   if (state.structureChanged) {
     state.structureChanged = false;
     elements.forEach(function (element, id) {
@@ -52,6 +58,8 @@ function paint() {
       }
     });
     // Move only what is out of place, so focus and the picker survive a reorder.
+    const before = glideFrom();
+    const active = document.activeElement; // moving a node blurs what is focused in it
     let previous = null;
     state.order.forEach(function (id) {
       const element = elements.get(id);
@@ -59,12 +67,38 @@ function paint() {
       if (element !== expected) wall.insertBefore(element, expected);
       previous = element;
     });
+    if (active && active !== document.activeElement && active.isConnected) active.focus({ preventScroll: true });
+    glide(before);
     renderEmptyState();
     renderWindow();
     if (state.focusedId === null || !elements.has(state.focusedId)) {
       focusCard(state.order.length ? state.order[0] : null, false);
     }
   }
+}
+
+const calm = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : null;
+
+function glideFrom() {
+  if ((calm && calm.matches) || !Element.prototype.animate) return null;
+  const places = new Map();
+  elements.forEach(function (element, id) {
+    if (element.isConnected) places.set(id, element.getBoundingClientRect());
+  });
+  return places;
+}
+
+function glide(before) {
+  if (!before) return;
+  elements.forEach(function (element, id) {
+    const from = before.get(id);
+    if (!from || !element.isConnected) return;
+    const to = element.getBoundingClientRect();
+    const dx = from.left - to.left, dy = from.top - to.top;
+    if (!dx && !dy) return;
+    element.animate([{ transform: "translate(" + dx + "px," + dy + "px)" }, { transform: "none" }],
+      { duration: 350, easing: "ease-out" });
+  });
 }
 
 function renderEmptyState() {
@@ -88,7 +122,10 @@ function renderEmptyState() {
 }
 
 function renderWindow() {
-  const first = state.total ? view.offset + 1 : 0, last = view.offset + state.order.length;
+  if (!windowText) return; // the stream page
+  // Ended cards linger a moment but no longer count: the pager agrees with the live count.
+  const shown = state.order.filter(function (id) { return cards.get(id).state !== "ended"; }).length;
+  const first = state.total && shown ? view.offset + 1 : 0, last = view.offset + shown;
   windowText.textContent = fmt(T.window, { first: first, last: last, total: state.total });
   prevButton.disabled = view.offset === 0;
   nextButton.disabled = view.offset + view.limit >= state.total;

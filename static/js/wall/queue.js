@@ -3,6 +3,8 @@
 // restarted) asks for a resync and keeps applying meanwhile; so does the server's resync_needed.
 import { ENDED_LINGER_MS, RESYNC_RETRY_MS, liveCount } from "./page.js";
 import { resync, resynced } from "./connection.js";
+import { forget, noteCard } from "./alerts.js";
+import { compare, forgetSorting, placedBy } from "./order.js";
 import { markDirty, schedulePaint } from "./paint.js";
 import { cards, dirty, elements, state, view } from "./state.js";
 
@@ -10,7 +12,8 @@ function sameView(frame) {
   const filters = frame.filters || {};
   const offset = frame.offset || 0;
   const category = filters.category || "", tier = filters.tier ? String(filters.tier) : "";
-  return offset === view.offset && category === view.category && tier === view.tier;
+  const stream = typeof filters.stream === "number" ? filters.stream : null;
+  return offset === view.offset && category === view.category && tier === view.tier && stream === view.stream;
 }
 
 export function applySnapshot(frame) {
@@ -24,11 +27,24 @@ export function applySnapshot(frame) {
   }
   state.total = frame.total || 0;
   const streams = frame.streams || [];
+  const first = !state.snapshots;
+  state.snapshots = (state.snapshots || 0) + 1;
+  const previous = new Map(cards);
   cards.clear();
+  forgetSorting();
   state.order = [];
-  streams.forEach(function (card) { cards.set(card.id, card); state.order.push(card.id); });
+  streams.forEach(function (card) {
+    const known = previous.get(card.id);
+    if (known && known.escalations) card.escalations = known.escalations; // the server's card does not count them
+    cards.set(card.id, card);
+    placedBy(card);
+    state.order.push(card.id);
+  });
   state.descending = inferDirection(streams);
-  elements.forEach(function (element, id) { if (!cards.has(id)) { element.remove(); elements.delete(id); } });
+  elements.forEach(function (element, id) {
+    if (!cards.has(id)) { forget(id); element.remove(); elements.delete(id); }
+  });
+  streams.forEach(function (card) { noteCard(card, "snapshot", first); });
   state.order.forEach(function (id) { dirty.add(id); });
   state.structureChanged = true;
   resynced();
@@ -72,6 +88,7 @@ function inferDirection(streams) {
 }
 
 function matchesView(card) {
+  if (view.stream !== null) return card.id === view.stream;
   if (view.category && (!card.category || card.category.slug !== view.category)) return false;
   if (view.tier && String(card.tier) !== view.tier) return false;
   return true;
@@ -94,12 +111,16 @@ export function applyDelta(frame) {
   if (id === undefined || id === null) return;
   if (frame.event === "stream.ended") {
     const known = cards.get(id);
-    if (known) {
+    if (known && known.state !== "ended") {
       known.state = "ended";
       if (incoming.end_reason) known.end_reason = incoming.end_reason;
-      markDirty(id);
-      setTimeout(function () { removeCard(id); }, ENDED_LINGER_MS);
+      endCard(id);
+    } else if (!known && !view.category && !view.tier && view.stream === null) {
+      state.total = Math.max(0, state.total - 1); // a stream of another window: the count is ours too
+      state.structureChanged = true;
+      schedulePaint();
     }
+    if (known) markDirty(id);
     if (liveCount) liveCount.textContent = Math.max(0, Number(liveCount.textContent) - 1);
     return;
   }
@@ -108,39 +129,64 @@ export function applyDelta(frame) {
   if (card) {
     const merged = Object.assign({}, card, incoming);
     if (!matchesView(merged)) { removeCard(id); return; }
-    if (merged.state === "ended" && card.state !== "ended") {
-      setTimeout(function () { removeCard(id); }, ENDED_LINGER_MS);
-    }
     cards.set(id, merged);
+    if (merged.state === "ended" && card.state !== "ended") endCard(id);
+    if (compare(merged, card) !== 0 || merged.priority !== card.priority) state.sortWanted = true;
+    noteCard(merged, frame.event, false);
     markDirty(id);
+    if (state.sortWanted) schedulePaint();
     return;
   }
   if (incoming.title === undefined || !matchesView(incoming)) return; // not a full card, or not ours
-  state.total += 1;
+  if (frame.event === "stream.opened") {
+    state.total += 1;
+  } else if (state.order.length < view.limit && view.stream === null) {
+    resync(); // every stream of a window that is not full is in it: this one was missed
+    return;
+  }
   const at = slotFor(incoming);
   if (at === null || (at === 0 && view.offset > 0)) return; // belongs to another window
   cards.set(id, incoming);
+  placedBy(incoming);
   state.order.splice(at, 0, id);
+  if (state.order.length > view.limit) {
+    // A card from the next window rose into this one: the last card moves out to make room.
+    const out = state.order.pop();
+    cards.delete(out);
+    forget(out);
+  }
   state.structureChanged = true;
+  noteCard(incoming, frame.event, false);
   markDirty(id);
 }
 
 function slotFor(card) {
-  // Where the card goes by priority; null when it sorts after a full window's last card.
-  const p = card.priority;
-  if (typeof p !== "number") return state.order.length < view.limit ? state.order.length : null;
+  // Where the card goes in the server's order; null when it sorts after a full window's last card.
   for (let i = 0; i < state.order.length; i++) {
-    const q = cards.get(state.order[i]).priority;
-    if (typeof q === "number" && (state.descending ? p > q : p < q)) return i;
+    const other = cards.get(state.order[i]);
+    if (other.state !== "ended" && compare(card, other) < 0) return i;
   }
   return state.order.length < view.limit ? state.order.length : null;
 }
 
-function removeCard(id) {
+// An ended card stays a moment, marked, then goes; it stops counting at once (badge and pager agree).
+function endCard(id) {
+  state.total = Math.max(0, state.total - 1);
+  state.structureChanged = true;
+  forget(id);
+  if (view.stream === null) setTimeout(function () { removeCard(id, false); }, ENDED_LINGER_MS); // its page keeps it
+}
+
+function removeCard(id, counted) {
   if (!cards.has(id)) return;
+  const ended = cards.get(id).state === "ended";
   cards.delete(id);
+  forget(id);
   const at = state.order.indexOf(id);
-  if (at >= 0) { state.order.splice(at, 1); state.total = Math.max(0, state.total - 1); }
+  if (at >= 0) {
+    state.order.splice(at, 1);
+    if (counted !== false && !ended) state.total = Math.max(0, state.total - 1);
+  }
   state.structureChanged = true;
   schedulePaint();
 }

@@ -1,0 +1,132 @@
+"""The console's onboarding pages: the manual verification review queue, its scans (staff only), the agreement."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.roles import require_role
+from console.forms.verification import AgreementForm, VerificationDecisionForm
+from moderation import actions, permissions, queries
+from moderation.models import VerificationDocument, VerificationReview
+
+
+@never_cache
+@require_role(*permissions.roles_for("verification.read"))
+def review_list(request: HttpRequest) -> HttpResponse:
+    """List manual verification reviews, open ones first; new ones arrive over the console's WebSocket."""
+    status = request.GET.get("status") or ""
+    if status not in VerificationReview.Status.values:
+        status = ""
+    reviews = list(queries.verification_reviews_for_console(status or None)[:200])
+    return render(
+        request,
+        "console/verification_reviews.html",
+        {
+            "reviews": reviews,
+            "status": status,
+            "statuses": VerificationReview.Status.choices,
+            "open_count": queries.open_verification_review_count(),
+        },
+    )
+
+
+@never_cache
+@require_role(*permissions.roles_for("verification.read"))
+def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
+    """Show a review with its scans; a compliance admin approves or rejects it (four-eyes for organisations)."""
+    review = queries.verification_reviews_for_console().filter(pk=review_id).first()
+    if review is None:
+        raise Http404
+    open_statuses = (VerificationReview.Status.PENDING, VerificationReview.Status.FIRST_APPROVED)
+    may_decide = permissions.may(request.user, "verification.review") and review.status in open_statuses
+    form = VerificationDecisionForm() if may_decide else None
+    status = 200
+    if request.method == "POST":
+        if not may_decide:
+            return HttpResponse(status=403)
+        form = VerificationDecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.decide_verification_review(
+                    review,
+                    actor=request.user,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    note=form.cleaned_data["note"],
+                )
+            except actions.ModerationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Review decided; the platform is notified."))
+                return redirect("console:verification-review", review_id=review.pk)
+        status = 400
+    return render(
+        request,
+        "console/verification_review.html",
+        {
+            "review": review,
+            "documents": list(review.documents.all()),
+            "reports": list(review.publisher.verification_reports.order_by("-performed_at", "-id")[:20]),
+            "form": form,
+            "second_needed": review.status == VerificationReview.Status.FIRST_APPROVED,
+            "approved_once_here": review.first_approved_by_id == request.user.pk,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@require_role(*permissions.roles_for("verification.read"))
+def review_document(request: HttpRequest, document_id: int) -> FileResponse:
+    """Serve one scan to staff who may read verification records, never from a public directory."""
+    document = VerificationDocument.objects.filter(pk=document_id).first()
+    if document is None or not document.file:
+        raise Http404
+    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return response
+
+
+# --- the service agreement (服务协议, Art. 13) ---------------------------------------------------
+
+
+@never_cache
+@require_role(*permissions.roles_for("agreement.read"))
+def agreements(request: HttpRequest) -> HttpResponse:
+    """List agreement versions with how many accounts accepted each; a compliance admin publishes a new one."""
+    may_publish = permissions.may(request.user, "agreement.manage")
+    form = AgreementForm() if may_publish else None
+    status = 200
+    if request.method == "POST":
+        if not may_publish:
+            return HttpResponse(status=403)
+        form = AgreementForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.publish_agreement(actor=request.user, **form.cleaned_data)
+            except actions.ModerationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("New agreement version published."))
+                return redirect("console:agreements")
+        status = 400
+    rows = queries.agreements_for_console()
+    latest = rows[0]["agreement"] if rows else None
+    return render(
+        request,
+        "console/agreements.html",
+        {
+            "rows": rows,
+            "latest": latest,
+            "not_accepted": queries.publishers_not_accepting(latest.version) if latest else 0,
+            "form": form,
+        },
+        status=status,
+    )
