@@ -231,11 +231,7 @@ def hold_queue(request: HttpRequest) -> HttpResponse:
     """Show the held comments of every hold reason, grouped by stream, live over the WebSocket."""
     held = list(queries.held_comments(limit=500))
     rows = [queries.comment_row(comment) for comment in held]
-    may_decide = [
-        reason
-        for reason in Comment.HoldReason.values
-        if reason and permissions.may(request.user, permissions.comment_review_capability(reason))
-    ]
+    may_decide = permissions.decidable_hold_reasons(request.user)
     return render(
         request,
         "console/hold_queue.html",
