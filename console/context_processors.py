@@ -31,6 +31,13 @@ def console(request) -> dict:
     }
     if permissions.may(user, "comments.queue"):
         context["nav_hold_queue"] = True
+    if permissions.may(user, "verification.read"):
+        context["nav_verification"] = True
+        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
+    if permissions.may(user, "webhooks.read"):
+        context["nav_webhooks"] = True
+    if permissions.may(user, "agreement.read"):
+        context["nav_agreements"] = True
     if permissions.may(user, "audit.read"):
         context["nav_audits"] = True
         context["nav_audit_findings"] = SimpleLazyObject(queries.unresolved_finding_count)
@@ -38,11 +45,6 @@ def console(request) -> dict:
         context["audit_alerts"] = True
     if permissions.may(user, "terms.read"):
         context["nav_terms"] = True
-    if permissions.may(user, "verification.read"):
-        context["nav_verification"] = True
-        context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)
-    if permissions.may(user, "agreement.read"):
-        context["nav_agreements"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
     if compliance:

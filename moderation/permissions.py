@@ -52,9 +52,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     f"news.{Decision.REVOKE}": (EDITOR_IN_CHIEF,),
     "licence.read": (COMPLIANCE_ADMIN, EDITOR_IN_CHIEF, INSPECTOR),
     "licence.manage": (COMPLIANCE_ADMIN,),
+    # Notifications to the platform (docs/webhooks.md): the delivery page and "retry now".
+    "webhooks.read": (COMPLIANCE_ADMIN, INSPECTOR),
+    "webhooks.manage": (COMPLIANCE_ADMIN,),
     # The service agreement (Art. 13): publishing a new version.
     "agreement.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "agreement.manage": (COMPLIANCE_ADMIN,),
+    # 分类备案 (Art. 12): the filing export for the provincial office.
+    "filing.export": (COMPLIANCE_ADMIN,),
     # Real-name verification (Art. 12): the manual review queue and its scans.
     "verification.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "verification.review": (COMPLIANCE_ADMIN,),

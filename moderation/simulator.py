@@ -8,7 +8,9 @@ It speaks the two halves of nginx-rtmp that Liveward touches:
   it ends the session, which then reports ``on_publish_done`` as nginx does.
 - the control and stat modules on its own HTTP port: ``GET /control/drop/publisher?app=&name=&clientid=``
   answers the number of sessions dropped (``0`` when none) and then reports them done;
-  ``GET /stat`` answers the stat XML (rtmp > server > application > live > stream > client).
+  ``GET /stat`` answers the stat XML (rtmp > server > application > live > stream > client), with
+  each stream's audience moving as a real one does; ``GET /frames/live/<key>`` a picture of the
+  stream (moderation/simulator_frames.py) for the console's snapshots.
 
 A dropped or denied key is tried again after a while, so a demo keeps its streams and a key's
 cooling-off after a block shows as denials. Only the standard library is used for HTTP.
@@ -25,9 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import HTTPError, URLError
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 from xml.sax.saxutils import escape
+
+from moderation.simulator_frames import FrameMaker
 
 APP = "live"
 FLASHVER = "FMLE/3.0 (compatible; FMSc/1.0)"
@@ -106,6 +110,7 @@ class Simulator:
         self.gate_wait = gate_wait
         self.log = log
         self.lock = threading.Lock()
+        self.frames = FrameMaker()
         self.sessions: dict[str, Session] = {}  # by key
         self.retry_at: dict[str, float] = {}  # key -> monotonic time of the next publish attempt
         self.stopped = threading.Event()
@@ -421,6 +426,8 @@ class ControlHandler(BaseHTTPRequestHandler):
             self._answer(200, self.sim.stat_xml(), "text/xml")
         elif path.startswith("/control/drop/"):
             self._drop(path.rsplit("/", 1)[1], query)
+        elif path.startswith(f"/frames/{APP}/"):
+            self._frame(unquote(path.rsplit("/", 1)[1]))
         else:
             self._answer(404, "not found\n", "text/plain")
 
@@ -439,8 +446,17 @@ class ControlHandler(BaseHTTPRequestHandler):
             self.sim.log(f"drop {session.label}: dropped by control request")
             self.sim.publish_done(session, why="dropped")
 
-    def _answer(self, status: int, body: str, content_type: str) -> None:
-        data = body.encode()
+    def _frame(self, key: str) -> None:
+        """A picture of a live session (simulator_frames), for the console's frame grabber."""
+        session = self.sim.sessions.get(key)
+        image = self.sim.frames.frame(key, session.title) if session is not None else None
+        if image is None:
+            self._answer(404, "no such stream\n", "text/plain")
+            return
+        self._answer(200, image, "image/jpeg")
+
+    def _answer(self, status: int, body: str | bytes, content_type: str) -> None:
+        data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

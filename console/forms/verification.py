@@ -40,3 +40,13 @@ class AgreementForm(TextInputForm, forms.Form):
         help_text=_("Until then publishers who accepted the previous version may still broadcast."),
     )
     text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+
+
+class LiftForm(TextInputForm, forms.Form):
+    """Lift a publisher's measure early (解除): which one, and why."""
+
+    measure = forms.ChoiceField(
+        label=_("Measure"),
+        choices=[("cooling_off", _("Block cooling-off (every key)")), ("suspension", _("Suspension"))],
+    )
+    note = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))

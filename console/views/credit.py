@@ -59,6 +59,10 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
         "may_adjust": may_adjust,
         "may_read_appeals": permissions.may(request.user, "credit.read"),
         "adjust_form": adjust_form or (CreditAdjustmentForm() if may_adjust else None),
+        # A running cooling-off (on any key) or suspension, and whether this user may lift it.
+        "cooling_off_ends": publisher.cooling_off_ends(publisher.stream_keys.order_by("-denied_until").first()),
+        "suspended": publisher.is_suspended(),
+        "may_lift": permissions.may(request.user, "action.lift"),
     }
 
 

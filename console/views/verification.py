@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.roles import require_role
+from console.forms.blacklist import ExportForm
 from console.forms.verification import AgreementForm, VerificationDecisionForm
 from moderation import actions, permissions, queries
-from moderation.models import VerificationDocument, VerificationReview
+from moderation.models import FilingExport, Publisher, VerificationDocument, VerificationReview
 
 
 @never_cache
@@ -130,3 +132,60 @@ def agreements(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+# --- 分类备案: the filing export for the provincial office ---------------------------------------
+
+
+@never_cache
+@require_role(*permissions.roles_for("verification.read"))
+def filing(request: HttpRequest) -> HttpResponse:
+    """Export the publishers new or changed in a period for the provincial office; list earlier filings."""
+    today = timezone.localdate()
+    form = ExportForm(request.POST or None, initial={"period_start": today.replace(day=1), "period_end": today})
+    may_export = permissions.may(request.user, "filing.export")
+    if request.method == "POST":
+        if not may_export:
+            return HttpResponse(status=403)
+        if form.is_valid():
+            try:
+                export = actions.export_filing(actor=request.user, **form.cleaned_data)
+            except actions.ModerationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Filed %(count)s publisher(s); they are marked filed.") % {"count": export.publisher_count},
+                )
+                return redirect("console:filing")
+    return render(
+        request,
+        "console/filing.html",
+        {
+            "form": form,
+            "may_export": may_export,
+            "exports": FilingExport.objects.select_related("created_by")[:50],
+            "unfiled": Publisher.objects.filter(
+                verification=Publisher.Verification.VERIFIED, filing=Publisher.Filing.NOT_FILED
+            ).count(),
+        },
+    )
+
+
+@require_GET
+@require_role(*permissions.roles_for("verification.read"))
+def filing_file(request: HttpRequest, export_id: int, part: str) -> HttpResponse:
+    """Download a filing's CSV, XLSX or SHA-256 manifest."""
+    export = FilingExport.objects.filter(pk=export_id).first()
+    if export is None:
+        raise Http404
+    if part == "manifest":
+        response = HttpResponse(export.manifest, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{export.csv_file.name.rsplit("/", 1)[-1][:-4]}.sha256"'
+        )
+        return response
+    field = {"csv": export.csv_file, "xlsx": export.xlsx_file}.get(part)
+    if field is None:
+        raise Http404
+    return FileResponse(field.open("rb"), as_attachment=True, filename=field.name.rsplit("/", 1)[-1])

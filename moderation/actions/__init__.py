@@ -73,6 +73,7 @@ from moderation.actions.emergencies import (
     run_emergency_cuts,
     settle_pending_emergency_cuts,
 )
+from moderation.actions.filing_export import export_filing
 from moderation.actions.gate import (
     end_stream_session,
     open_stream,
@@ -154,6 +155,7 @@ from moderation.actions.webhooks import (
     mark_webhook_delivered,
     notify_platform,
     record_webhook_failure,
+    retry_webhook_now,
 )
 from moderation.errors import ModerationError
 
@@ -211,6 +213,7 @@ __all__ = [
     "ensure_credit_policy",
     "escalate_stream",
     "export_blacklist",
+    "export_filing",
     "export_terms",
     "file_authority_report",
     "file_report",
@@ -258,6 +261,7 @@ __all__ = [
     "request_blacklist_removal",
     "resolve_finding",
     "resolve_report",
+    "retry_webhook_now",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",

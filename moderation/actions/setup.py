@@ -141,6 +141,10 @@ def register_publisher(
             organisation_licence_number=organisation_licence_number,
             agreement_version=agreement_version,
             agreement_accepted_at=timezone.now() if agreement_version else None,
+            filing_category=Publisher.FilingCategory.ORGANISATION
+            if kind == Publisher.Kind.ORGANISATION
+            else Publisher.FilingCategory.PERSON,
+            filing_changed_at=timezone.now(),
         )
         log_staff_action(actor, "publisher.register", target=publisher)
     return publisher

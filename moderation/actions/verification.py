@@ -91,7 +91,12 @@ def _apply(publisher: Publisher, report: VerificationReport, *, actor: User | No
     verification = Publisher.Verification.VERIFIED if verified else Publisher.Verification.REJECTED
     note = "" if report.result == Result.VERIFIED else report.reason
     Publisher.objects.filter(pk=publisher.pk).update(
-        verification=verification, verification_performed_at=report.performed_at, verification_note=note
+        verification=verification,
+        verification_performed_at=report.performed_at,
+        verification_note=note,
+        # What the provincial office has on file changed: the next filing export carries it (分类备案).
+        filing=Publisher.Filing.NOT_FILED,
+        filing_changed_at=timezone.now(),
     )
     publisher.verification = verification
     publisher.verification_performed_at = report.performed_at

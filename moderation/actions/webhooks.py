@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.actions import log_staff_action
-from moderation import task_queue
+from moderation import permissions, task_queue
 from moderation.backoff import backoff_delay
 from moderation.errors import ModerationError
 from moderation.models import WebhookDelivery
@@ -130,3 +130,22 @@ def record_webhook_failure(delivery: WebhookDelivery, *, error: str) -> float | 
         delivery.last_error, delivery.next_attempt_at = error, next_attempt_at
     logger.warning("webhook delivery %s attempt %s failed: %s", delivery.pk, delivery.attempts, error)
     return delay
+
+
+def retry_webhook_now(delivery: WebhookDelivery, *, actor) -> WebhookDelivery:
+    """Send a pending or given-up delivery again now (a compliance admin's "retry now"); a given-up one
+    gets its full number of attempts back. A delivered one is left as it is."""
+    permissions.check(actor, "webhooks.manage")
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.status == WebhookDelivery.Status.DELIVERED:
+            raise ModerationError("this notification was delivered already", code="invalid")
+        fields = {"next_attempt_at": timezone.now(), "status": WebhookDelivery.Status.PENDING}
+        if delivery.status == WebhookDelivery.Status.FAILED:
+            fields["attempts"] = 0
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        log_staff_action(actor, "webhook.retry_now", target=delivery, data={"event": delivery.event})
+        delivery_id = delivery.pk
+        transaction.on_commit(lambda: enqueue_webhook(delivery_id))
+    delivery.refresh_from_db()
+    return delivery

@@ -33,7 +33,12 @@ from moderation.models.reports import (
 from moderation.models.snapshots import Snapshot
 from moderation.models.streams import GateDecision, MediaServer, Stream, StreamQuerySet, hash_node_secret
 from moderation.models.terms import SensitiveTerm, TermListVersion
-from moderation.models.verification import VerificationDocument, VerificationReport, VerificationReview
+from moderation.models.verification import (
+    FilingExport,
+    VerificationDocument,
+    VerificationReport,
+    VerificationReview,
+)
 from moderation.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "Emergency",
     "EmergencyCut",
     "Evidence",
+    "FilingExport",
     "Finding",
     "GateDecision",
     "IdentityHashState",

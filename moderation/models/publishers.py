@@ -70,6 +70,12 @@ class Publisher(models.Model):
         NOT_FILED = "not_filed", _("Not filed")
         FILED = "filed", _("Filed")
 
+    class FilingCategory(models.TextChoices):
+        PERSON = "person", _("Individual publisher")
+        ORGANISATION = "organisation", _("Organisation publisher")
+        NEWS = "news", _("News information")
+        PERFORMANCE = "performance", _("Performance and audiovisual")
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
@@ -98,6 +104,12 @@ class Publisher(models.Model):
     verification_performed_at = models.DateTimeField(_("verification performed at"), null=True, blank=True)
     verification_note = models.CharField(_("verification note"), max_length=300, blank=True)
     filing = models.CharField(_("filing"), max_length=16, choices=Filing.choices, default=Filing.NOT_FILED)
+    # 分类备案: the category the publisher is filed under, when its filed data last changed, when filed.
+    filing_category = models.CharField(
+        _("filing category"), max_length=16, choices=FilingCategory.choices, default=FilingCategory.PERSON
+    )
+    filing_changed_at = models.DateTimeField(_("filing data changed at"), null=True, blank=True, db_index=True)
+    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
     agreement_version = models.CharField(_("agreement version accepted"), max_length=32, blank=True)
     agreement_accepted_at = models.DateTimeField(_("agreement accepted at"), null=True, blank=True)
     credit_score = models.IntegerField(_("credit score"), default=100)

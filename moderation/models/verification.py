@@ -120,3 +120,24 @@ class VerificationDocument(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FilingExport(models.Model):
+    """One filing (分类备案, Art. 12) for the provincial office: the publishers new or changed in a period."""
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="+", on_delete=models.PROTECT)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    publisher_count = models.PositiveIntegerField(_("publishers"), default=0)
+    csv_file = models.FileField(_("CSV file"), upload_to="filing-exports/")
+    xlsx_file = models.FileField(_("XLSX file"), upload_to="filing-exports/")
+    manifest = models.TextField(_("SHA-256 manifest"))
+
+    class Meta:
+        verbose_name = _("filing export")
+        verbose_name_plural = _("filing exports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}–{self.period_end}"

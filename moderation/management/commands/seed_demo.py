@@ -268,6 +268,8 @@ class Command(BaseCommand):
                     SIMULATOR_NODE,
                     kind=MediaServer.Kind.NGINX_RTMP,
                     control_url=f"http://127.0.0.1:{settings.LIVEWARD_SIMULATOR_CONTROL_PORT}/",
+                    # The simulator serves a picture of each stream there, so the wall shows snapshots.
+                    play_url=f"http://127.0.0.1:{settings.LIVEWARD_SIMULATOR_CONTROL_PORT}/frames",
                 )
             else:  # the secret is stored hashed; a lost config file means a new secret
                 secret = actions.rotate_media_server_secret(node, actor=None)
