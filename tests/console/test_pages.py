@@ -84,7 +84,9 @@ def test_home_uses_the_same_number_of_queries_for_3_and_30_streams(staff_client,
     with CaptureQueriesContext(connection) as many:
         assert staff_client.get("/").status_code == 200
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
-    assert len(few) <= 8
+    # Session, user, roles, live count, tiers, categories, on duty, the emergency banner, open audit
+    # findings, shift: ten since the audits, emergencies and the wall's on-duty state landed.
+    assert len(few) <= 10
 
 
 def test_an_unknown_page_is_a_404_in_the_consoles_look_without_details(staff_client):
