@@ -19,6 +19,10 @@ does, and sends ``POST /api/v1/comments/`` with batches of BATCH comments (fresh
 CONCURRENCY keep-alive callers. ``api_per_s`` counts comments stored per second, ``api_p99_ms`` is
 the 99th percentile of one batch's answer.
 
+On a busy machine the API figures say more about the other load than about Liveward, so the run
+also reads the CPU time uvicorn and PostgreSQL's backends spent per comment (psutil) and the rate two
+idle cores would take at that cost (``two_core_estimate_per_s``, an estimate).
+
 Last line: {"terms", "filter_per_s", "regex_per_s", "api_per_s", "api_p99_ms", …}.
 Goal on the 2-core machine: filter_per_s ≥ 100,000 and above regex_per_s; api_per_s ≥ 5,000,
 api_p99_ms ≤ 100.
@@ -168,7 +172,32 @@ print(json.dumps({"stream": outcome.stream_id, "token": token}))
 """
 
 
-def batch_script(host: str, port: int, token: str, stream: int, batch: int, texts: list[str]):
+def cpu_seconds(processes) -> float:
+    """CPU time (user + system) used so far by these processes; gone ones count 0."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except Exception:  # psutil.NoSuchProcess and friends: the process ended
+            continue
+        total += times.user + times.system
+    return total
+
+
+def server_processes(server_pid: int, database: str) -> list:
+    """The uvicorn processes (parent and workers) and the PostgreSQL backends serving DATABASE."""
+    import psutil
+
+    parent = psutil.Process(server_pid)
+    backends = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres" and f" {database} " in f" {command} ":
+            backends.append(process)
+    return [parent, *parent.children(recursive=True)], backends
+
+
+def batch_script(host: str, port: int, token: str, stream: int, batch: int, texts: list[str], sent: list[int]):
     """Each caller sends batches of fresh ids (a replayed id would be cheaper than a new comment)."""
     head = (
         f"POST /api/v1/comments/ HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
@@ -189,6 +218,7 @@ def batch_script(host: str, port: int, token: str, stream: int, batch: int, text
                 for index in range(batch)
             ]
             body = json.dumps({"comments": comments}, ensure_ascii=False).encode()
+            sent[0] += 1
             yield [("batch", f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)]
 
     return script
@@ -209,8 +239,13 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
     common.raise_on_sigterm()
+    # Kept connections (one per worker), so PostgreSQL's backends live through the run and their CPU
+    # can be read; --env DB_CONN_MAX_AGE=0 measures a new connection per batch instead.
     env = common.django_env(
-        DATABASE_URL=args.database_url, REDIS_URL=args.redis_url, **dict(item.split("=", 1) for item in args.env)
+        DATABASE_URL=args.database_url,
+        REDIS_URL=args.redis_url,
+        DB_CONN_MAX_AGE="60",
+        **dict(item.split("=", 1) for item in args.env),
     )
     common.say(f"filter: {args.terms:,} terms, {args.texts:,} texts, one core")
     filtering = common.run_django_script(FILTER, {**env, "DATABASE_URL": ""}, args=[str(args.terms), str(args.texts)])
@@ -235,12 +270,21 @@ def main() -> None:
             import opencc
 
             texts = make_texts(make_terms(args.terms), 20_000, to_traditional=opencc.OpenCC("s2t").convert)
-            script = batch_script(host, port, seeded["token"], seeded["stream"], args.batch, texts)
+            sent = [0]
+            script = batch_script(host, port, seeded["token"], seeded["stream"], args.batch, texts, sent)
             common.say(f"ingest: {args.concurrency} callers, batches of {args.batch}, {args.duration:g} s")
+            database = args.database_url.rsplit("/", 1)[-1]
+            uvicorn, backends = server_processes(server.pid, database)
+            cpu_before = cpu_seconds(uvicorn), cpu_seconds(backends)
             result = common.run_load(
                 host, port, concurrency=args.concurrency, warmup=args.warmup, duration=args.duration, script=script
             )
+            _uvicorn, late_backends = server_processes(server.pid, database)
+            backends += [process for process in late_backends if process not in backends]
+            app_cpu = cpu_seconds(uvicorn) - cpu_before[0]
+            db_cpu = cpu_seconds(backends) - cpu_before[1]
             summary = common.latency_summary(result.all_latencies)
+            comments_sent = max(1, sent[0] - args.concurrency) * args.batch  # the last of each caller may be unsent
             api = {
                 "api_per_s": round(result.requests * args.batch / result.duration),
                 "api_p50_ms": summary["p50_ms"],
@@ -248,6 +292,13 @@ def main() -> None:
                 "api_batches": result.requests,
                 "api_errors": result.errors,
                 "client_cpu_cores": round(result.client_cpu_share, 2),
+                # CPU the server (uvicorn) and PostgreSQL spent per comment, whatever else ran meanwhile,
+                # and what two idle cores would then take: an estimate, not a measurement of throughput.
+                "app_cpu_us_per_comment": round(app_cpu / comments_sent * 1e6, 1),
+                "db_cpu_us_per_comment": round(db_cpu / comments_sent * 1e6, 1),
+                "two_core_estimate_per_s": round(2 / ((app_cpu + db_cpu) / comments_sent))
+                if app_cpu + db_cpu
+                else None,
             }
             common.say(
                 f"ingest {api['api_per_s']:,} comments/s, batch p50 {summary['p50_ms']} ms, "

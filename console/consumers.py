@@ -331,62 +331,46 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             raise FrameError(exc.code, str(exc)) from None
         return queries.comment_row(decided)
 
-    # --- the hold queue (docs/console-protocol.md, "Held comments") -------------------------------
+    # --- the hold queue (docs/console-protocol.md, "Held comments"): the actions check the fields -----
 
-    async def _require_hold_queue(self) -> None:
+    async def handle_comments(self, message: dict, received: float) -> None:
         if events.COMMENTS_GROUP not in self.groups_joined:
             raise FrameError("forbidden", "the hold queue is not for your role")
-
-    async def handle_comments_resync(self, message: dict, received: float) -> None:
-        await self._require_hold_queue()
-        await self.send_json(await _threads.run(self._comments_snapshot))
-
-    def _comments_snapshot(self) -> dict:
-        held = list(queries.held_comments(limit=HOLD_QUEUE_WINDOW))
-        return {
-            "type": "comments.snapshot",
-            "comments": [queries.comment_row(comment) for comment in held],
-            "may_decide": [
-                reason
-                for reason in Comment.HoldReason.values
-                if reason and permissions.may(self.user, permissions.comment_review_capability(reason))
-            ],
-        }
-
-    async def handle_comments_decide(self, message: dict, received: float) -> None:
-        await self._require_hold_queue()
-        request_id = _request_id(message)
-        decision = message.get("decision")
-        if decision not in COMMENT_DECISIONS:
-            raise FrameError("bad_field", "decision must be release or reject")
-        ids = message.get("comments")
-        stream_id = message.get("stream")
-        if ids is not None:
-            if (
-                not isinstance(ids, list)
-                or not 1 <= len(ids) <= actions.BULK_DECISION_MAX
-                or not all(isinstance(value, int) and not isinstance(value, bool) and value > 0 for value in ids)
-            ):
-                raise FrameError("bad_field", f"comments must be a list of 1–{actions.BULK_DECISION_MAX} comment ids")
-        elif not isinstance(stream_id, int) or isinstance(stream_id, bool) or stream_id < 1:
-            raise FrameError("missing_field", "comments (a list of ids) or stream (an id) is required")
+        request_id = None if message["type"] == "comments.resync" else _request_id(message)
         note = _note(message, 300)
-        rows = await _threads.run(self._decide_comments, ids, stream_id, COMMENT_DECISIONS[decision], note)
-        await self.send_json({"type": "comments.decided", "request_id": request_id, "comments": rows})
+        answer = await _threads.run(self._comments_frame, message, note)
+        await self.send_json(answer if request_id is None else {**answer, "request_id": request_id})
 
-    def _decide_comments(self, ids, stream_id, release: bool, note: str) -> list[dict]:
+    def _comments_frame(self, message: dict, note: str) -> dict:
         refresh_roles(self.user)
+        kind, stream_id = message["type"], message.get("stream")
+        if stream_id is not None and (not isinstance(stream_id, int) or isinstance(stream_id, bool) or stream_id < 1):
+            raise FrameError("bad_field", "stream must be a stream id")
+        stream = Stream(pk=stream_id) if stream_id else None
+        fields = {"actor": self.user, "note": note}
         try:
-            decided = actions.decide_held_comments(
-                actor=self.user,
-                release=release,
-                comment_ids=ids or (),
-                stream=None if ids else Stream(pk=stream_id),
-                note=note,
-            )
+            if kind == "comments.resync":
+                held = queries.held_comments(limit=HOLD_QUEUE_WINDOW)
+                rows, may_decide = [queries.comment_row(c) for c in held], permissions.decidable_hold_reasons(self.user)
+                return {"type": "comments.snapshot", "comments": rows, "may_decide": may_decide}
+            if kind == "comments.decide":
+                if message.get("decision") not in COMMENT_DECISIONS:
+                    raise FrameError("bad_field", "decision must be release or reject")
+                release, ids = COMMENT_DECISIONS[message["decision"]], message.get("comments") or ()
+                decided = actions.decide_held_comments(release=release, comment_ids=ids, stream=stream, **fields)
+                return {"type": "comments.decided", "comments": [queries.comment_row(c) for c in decided]}
+            fields.update(stream=stream, reason=message.get("reason"), minutes=message.get("minutes", 60))
+            if kind == "viewer.delete_comments":
+                removed = actions.delete_recent_comments(message.get("viewer"), **fields)
+                return {"type": "viewer.comments_deleted", "comments": [comment.pk for comment in removed]}
+            mute = actions.mute_viewer(message.get("viewer"), **fields)
         except actions.ModerationError as exc:
             raise FrameError(exc.code, str(exc)) from None
-        return [queries.comment_row(comment) for comment in decided]
+        until = mute.until.isoformat()
+        return {
+            "type": "viewer.muted",
+            "mute": {"id": mute.pk, "viewer": mute.viewer_id, "stream": mute.stream_id, "until": until},
+        }
 
     # --- outbound -------------------------------------------------------------------------------
 
@@ -415,8 +399,10 @@ MESSAGE_HANDLERS = {
     "news.resync": ConsoleConsumer.handle_news_resync,
     "news.decide": ConsoleConsumer.handle_news_decide,
     "comment.decide": ConsoleConsumer.handle_comment_decide,
-    "comments.resync": ConsoleConsumer.handle_comments_resync,
-    "comments.decide": ConsoleConsumer.handle_comments_decide,
+    "comments.resync": ConsoleConsumer.handle_comments,
+    "comments.decide": ConsoleConsumer.handle_comments,
+    "viewer.mute": ConsoleConsumer.handle_comments,
+    "viewer.delete_comments": ConsoleConsumer.handle_comments,
 }
 
 

@@ -30,6 +30,8 @@ def console(request) -> dict:
         "nav_lockouts": permissions.may(user, "security.lockouts"),
         "nav_records": permissions.may(user, "records.read"),
     }
+    if permissions.may(user, "comments.queue"):
+        context["nav_hold_queue"] = True
     if permissions.may(user, "verification.read"):
         context["nav_verification"] = True
         context["nav_verification_open"] = SimpleLazyObject(queries.open_verification_review_count)

@@ -453,12 +453,12 @@ LIVEWARD_ANONYMOUS_MAX_BODY = env_int("LIVEWARD_ANONYMOUS_MAX_BODY", 64 * 1024, 
 LIVEWARD_MAX_BODY = env_int("LIVEWARD_MAX_BODY", 4 * 1024 * 1024, minimum=3 * 1024 * 1024)
 if LIVEWARD_MAX_BODY < LIVEWARD_ANONYMOUS_MAX_BODY:
     raise bad_value("LIVEWARD_MAX_BODY", str(LIVEWARD_MAX_BODY), "at least LIVEWARD_ANONYMOUS_MAX_BODY")
-# Comments (Art. 11, moderation/sensitive_terms.py, moderation/comment_holds.py): how often a process
-# asks for the term list's version (seconds: a change reaches every worker within this), whether a
-# viewer without a verified phone may comment (Art. 12: no), the largest batch the platform may push.
+# Comments (Art. 11; docs/comments.md): term-list version check (s), unverified phones blocked (Art. 12),
+# the largest batch, and comments a minute from which a stream page shows the room under pressure.
 LIVEWARD_TERMS_REFRESH_SECONDS = env_float("LIVEWARD_TERMS_REFRESH_SECONDS", 2.0, minimum=0.0, maximum=60.0)
 LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE = env_bool("LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE", True)
 LIVEWARD_COMMENT_BATCH_MAX = env_int("LIVEWARD_COMMENT_BATCH_MAX", 1000, minimum=1, maximum=5000)
+LIVEWARD_COMMENT_PRESSURE_PER_MINUTE = env_int("LIVEWARD_COMMENT_PRESSURE_PER_MINUTE", 600, minimum=1)
 # Request headers (console/http_protocol.py: the run command's uvicorn, or --http in production):
 # seconds from a request's first byte to the end of its headers, and their largest size.
 LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5, maximum=300.0)

@@ -159,6 +159,11 @@ def comment_review_capability(hold_reason: str) -> str:
     return capability if capability in PERMISSIONS else "comment.review.other"
 
 
+def decidable_hold_reasons(user) -> list[str]:
+    """Return the hold reasons of the comments this user may release or reject."""
+    return [reason for reason in Comment.HoldReason.values if reason and may(user, comment_review_capability(reason))]
+
+
 class HasCapability(BasePermission):
     """REST API permission: the view's ``capability``; a view that names none is refused."""
 

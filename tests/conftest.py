@@ -34,6 +34,7 @@ def _event_sender_lets_go_of_the_database(django_db_setup):
     consumers.shutdown()
     asgi.shutdown()
     cut_threads.shutdown()  # a cut still finishing may queue an event: the sender lets go after it
+    actions.shutdown_title_checks()
     events.release_database()
 
 

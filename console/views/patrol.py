@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts.actions import shift_overview
 from accounts.roles import SHIFT_ROLES, has_role, require_role
+from console.views.comments import comment_pressure_for_page
 from moderation import permissions, queries
 from moderation.identity import mask_document_number, mask_name, mask_phone
 from moderation.models import (
@@ -219,6 +220,10 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "comments": stream.page_comments,
             "actions": stream.actions.all(),
             "may_blacklist": permissions.may(request.user, "blacklist.change"),
+            "may_measure_viewers": permissions.may(request.user, "viewer.measure"),
+            "comment_pressure": comment_pressure_for_page(stream),
+            "may_slow_mode": permissions.may(request.user, "comments.slow_mode"),
+            "measure_reasons": [(value, label) for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED],
             "reports": queries.reports_on_stream(stream.pk) if permissions.may(request.user, "report.read") else [],
             "may_file_authority_report": permissions.may(request.user, "authority_report.file"),
         },

@@ -315,9 +315,13 @@ def decide_held_comments(
     if len(note) > NOTE_MAX:
         raise ModerationError(f"the note is longer than {NOTE_MAX} characters", code="bad_field")
     if not comment_ids and stream is None:
-        raise ModerationError("name the comments or the stream", code="missing_field")
-    if len(comment_ids) > BULK_DECISION_MAX:
-        raise ModerationError(f"at most {BULK_DECISION_MAX} comments at once", code="bad_field")
+        raise ModerationError("comments (a list of ids) or stream (an id) is required", code="missing_field")
+    if (
+        not isinstance(comment_ids, list | tuple)
+        or len(comment_ids) > BULK_DECISION_MAX
+        or not all(isinstance(value, int) and not isinstance(value, bool) and value > 0 for value in comment_ids)
+    ):
+        raise ModerationError(f"comments must be a list of 1–{BULK_DECISION_MAX} comment ids", code="bad_field")
     with transaction.atomic():
         held = Comment.objects.select_for_update().filter(status=Comment.Status.HELD)
         held = held.filter(pk__in=list(comment_ids)) if comment_ids else held.filter(stream=stream)

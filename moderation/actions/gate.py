@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from moderation import events
 from moderation.actions.cuts import PUBLISHER_CUT_KINDS, cut_in_background
+from moderation.actions.terms import check_title_soon
 from moderation.models import (
     GateDecision,
     MediaServer,
@@ -75,6 +76,7 @@ def open_stream(
         started_at=at,
     )
     transaction.on_commit(lambda: events.stream_opened(stream.pk))
+    transaction.on_commit(lambda: check_title_soon(stream.pk))  # the sensitive terms, off the gate's threads
     return stream
 
 

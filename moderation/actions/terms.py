@@ -7,15 +7,19 @@ made the change drops its automaton on commit and sees it at once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import permissions, sensitive_terms, text_input
+from moderation import events, permissions, sensitive_terms, text_input
+from moderation.database_threads import DatabaseThreads
 from moderation.errors import ModerationError
-from moderation.models import SensitiveTerm, TermListVersion
+from moderation.models import SensitiveTerm, Stream, TermListVersion
+
+logger = logging.getLogger(__name__)
 
 TERM_MAX = 64
 IMPORT_MAX_LINES = 50_000
@@ -65,14 +69,18 @@ def _new_version(actor: User | None, summary: str) -> int:
     """Write the next version of the list (the caller holds the lock on the version rows)."""
     latest = TermListVersion.objects.select_for_update().order_by("-number").first()
     number = (latest.number if latest else 0) + 1
-    TermListVersion.objects.create(
-        number=number,
-        created_by=actor,
-        summary=summary[:300],
-        enabled_terms=SensitiveTerm.objects.filter(enabled=True).count(),
-    )
+    TermListVersion.objects.create(number=number, created_by=actor, summary=summary[:300])
     transaction.on_commit(sensitive_terms.forget_matcher)
     return number
+
+
+def _record_terms(number: int) -> None:
+    """Keep the enabled terms as they are now in version ``number`` (what a comment of that version met)."""
+    rows = SensitiveTerm.objects.filter(enabled=True).order_by("normalised").values_list("term", "category", "action")
+    lines = [f"{text_input.for_export(term)}\t{category}\t{action}" for term, category, action in rows.iterator(2000)]
+    TermListVersion.objects.filter(number=number).update(
+        enabled_terms=len(lines), terms_file="\n".join(lines) + ("\n" if lines else "")
+    )
 
 
 def add_term(term: str, *, category: str, action: str, actor: User, enabled: bool = True) -> SensitiveTerm:
@@ -90,6 +98,7 @@ def add_term(term: str, *, category: str, action: str, actor: User, enabled: boo
         )
         row.changed_in_version = _new_version(actor, f"+ {term} ({category}, {action})")
         row.save(update_fields=["changed_in_version"])
+        _record_terms(row.changed_in_version)
         log_staff_action(actor, "terms.added", target=row, data={"version": row.changed_in_version})
     return row
 
@@ -119,6 +128,7 @@ def change_term(
         described = ", ".join(f"{name}={value}" for name, value in changes.items())
         row.changed_in_version = _new_version(actor, f"~ {row.term}: {described}")
         row.save(update_fields=["changed_in_version"])
+        _record_terms(row.changed_in_version)
         log_staff_action(actor, "terms.changed", target=row, data={**changes, "version": row.changed_in_version})
     return row
 
@@ -212,9 +222,7 @@ def import_terms(
         SensitiveTerm.objects.bulk_update(
             changed_rows, ["category", "action", "enabled", "changed_in_version"], batch_size=1000
         )
-        TermListVersion.objects.filter(number=version).update(
-            enabled_terms=SensitiveTerm.objects.filter(enabled=True).count()
-        )
+        _record_terms(version)
         log_staff_action(actor, "terms.imported", data={"version": version, "added": added, "changed": changed})
     return ImportOutcome(version=version, added=added, changed=changed, unchanged=unchanged)
 
@@ -229,3 +237,40 @@ def export_terms(*, actor: User) -> bytes:
         lines.append(f"{'' if enabled else '# disabled: '}{text_input.for_export(term)}\t{category}\t{action}")
     log_staff_action(actor, "terms.exported", data={"version": version, "terms": len(lines) - 1})
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# Titles are checked off the gate's threads: the decision never waits on the term list.
+_title_threads = DatabaseThreads("title-checks", lambda: 1)
+
+
+def check_title_soon(stream_id: int) -> None:
+    """Queue the check of a just-opened stream's title (the gate calls this on commit)."""
+    try:
+        _title_threads.submit(flag_stream_title, stream_id)
+    except RuntimeError:  # the pool is shutting down with the process
+        logger.warning("stream %s: title not checked, the process is stopping", stream_id)
+
+
+def shutdown_title_checks() -> None:
+    """Close the title checker's database connection (tests, before the database goes)."""
+    _title_threads.shutdown()
+
+
+def flag_stream_title(stream_id: int) -> list[dict]:
+    """Match a stream's title against the term list; flag the stream (its card) when it matches."""
+    with transaction.atomic():
+        stream = Stream.objects.select_for_update().filter(pk=stream_id).first()
+        if stream is None or not stream.title:
+            return []
+        matches = sensitive_terms.current_matcher().match(stream.title)
+        found = matches.as_list()
+        if found == stream.title_matched_terms:
+            return found
+        stream.title_matched_terms = found
+        fields = ["title_matched_terms"]
+        if found and not stream.review_flag:
+            stream.review_flag = f"title: {', '.join(hit['term'] for hit in found)}"[:64]
+            fields.append("review_flag")
+        stream.save(update_fields=fields)
+        transaction.on_commit(lambda: events.stream_updated(stream_id))
+    return found

@@ -10,18 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from moderation import actions, text_input
+from moderation import actions, queries, text_input
 from moderation.api.errors import ERROR_STATUS
 from moderation.errors import ModerationError
+from moderation.models import ReasonCode, Stream, ViewerMute
 from moderation.permissions import HasCapability
 
 _FIELDS = {"stream", "id", "viewer_id", "viewer_phone_verified", "text", "posted_at"}
@@ -177,3 +179,149 @@ class CommentBatch(APIView):
             result = next(received)
             results.append(_error(result.external_id[:64], result.error) if result.error else _answer(result))
         return Response({"results": results}, status=status.HTTP_200_OK)
+
+
+class DecidedComments(APIView):
+    """List comments staff released, rejected or removed since a time, in decision order (platform token).
+
+    The platform's way to pull decisions instead of (or besides) the ``comments.decided`` webhook:
+    pass the last ``decided_at`` seen as ``since``; a comment at exactly that time comes again, so
+    de-duplicate by id. At most 500 a page.
+    """
+
+    permission_classes = [HasCapability]
+    capability = "api.platform"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, required=True, description="ISO 8601 time: decisions at or after it."),
+        ],
+        responses={
+            200: inline_serializer(
+                "DecidedComments",
+                {
+                    "comments": serializers.ListField(child=serializers.DictField()),
+                    "next_since": serializers.CharField(allow_null=True),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        since = _moment(request.query_params.get("since", ""))
+        if since is None:
+            raise ParseError("since must be an ISO 8601 date and time.")
+        decided = list(queries.decided_comments(since=since))
+        return Response(
+            {
+                "comments": [
+                    {
+                        "comment": comment.external_id,
+                        "stream": comment.stream_id,
+                        "status": comment.status,
+                        "decided_at": comment.decided_at,
+                    }
+                    for comment in decided
+                ],
+                "next_since": decided[-1].decided_at if decided else None,
+            }
+        )
+
+
+class MuteRequestSerializer(serializers.Serializer):
+    viewer_id = serializers.CharField(max_length=64, validators=[text_input.single_line])
+    stream = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+                                      help_text="The stream; leave out to mute everywhere.")  # fmt: skip
+    minutes = serializers.IntegerField(min_value=1, max_value=actions.MUTE_MAX_MINUTES)
+    reason = serializers.ChoiceField(choices=[value for value in ReasonCode.values if value != ReasonCode.PATROLLED])
+    note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True,
+                                 validators=[text_input.multiline])  # fmt: skip
+
+
+class MuteSerializer(serializers.ModelSerializer):
+    muted_by = serializers.CharField(source="muted_by.username")
+
+    class Meta:
+        model = ViewerMute
+        fields = ["id", "viewer_id", "stream", "until", "reason", "note", "muted_by", "muted_at", "lifted_at"]
+
+
+class ViewerMutes(APIView):
+    """Mute a viewer on a stream or everywhere for a period (staff holding ``viewer.measure``); list mutes in force."""
+
+    permission_classes = [HasCapability]
+    capability = "viewer.measure"
+
+    @extend_schema(responses={200: MuteSerializer(many=True)})
+    def get(self, request):
+        return Response(MuteSerializer(queries.active_mutes()[:500], many=True).data)
+
+    @extend_schema(request=MuteRequestSerializer, responses={201: MuteSerializer})
+    def post(self, request):
+        data = MuteRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        stream = get_object_or_404(Stream, pk=fields["stream"]) if fields["stream"] else None
+        mute = actions.mute_viewer(
+            fields["viewer_id"],
+            stream=stream,
+            minutes=fields["minutes"],
+            reason=fields["reason"],
+            note=fields["note"],
+            actor=request.user,
+        )
+        return Response(MuteSerializer(mute).data, status=status.HTTP_201_CREATED)
+
+
+class LiftRequestSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, validators=[text_input.multiline], help_text="Why it is lifted.")
+
+
+class ViewerMuteLift(APIView):
+    """Lift a mute before its time, with a reason."""
+
+    permission_classes = [HasCapability]
+    capability = "viewer.measure"
+
+    @extend_schema(request=LiftRequestSerializer, responses={200: MuteSerializer})
+    def post(self, request, pk: int):
+        mute = get_object_or_404(ViewerMute, pk=pk)
+        data = LiftRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        mute = actions.unmute_viewer(mute, note=data.validated_data["note"], actor=request.user)
+        return Response(MuteSerializer(mute).data)
+
+
+class RemovalRequestSerializer(serializers.Serializer):
+    viewer_id = serializers.CharField(max_length=64, validators=[text_input.single_line])
+    stream = serializers.IntegerField(min_value=1)
+    minutes = serializers.IntegerField(min_value=1, max_value=actions.DELETE_WINDOW_MAX_MINUTES, default=60)
+    reason = serializers.ChoiceField(choices=[value for value in ReasonCode.values if value != ReasonCode.PATROLLED])
+    note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True,
+                                 validators=[text_input.multiline])  # fmt: skip
+
+
+class CommentRemovals(APIView):
+    """Delete a viewer's comments on a stream from the last minutes (the platform takes them down)."""
+
+    permission_classes = [HasCapability]
+    capability = "viewer.measure"
+
+    @extend_schema(
+        request=RemovalRequestSerializer,
+        responses={
+            200: inline_serializer("CommentRemoval", {"removed": serializers.ListField(child=serializers.CharField())})
+        },
+    )
+    def post(self, request):
+        data = RemovalRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        removed = actions.delete_recent_comments(
+            fields["viewer_id"],
+            stream=get_object_or_404(Stream, pk=fields["stream"]),
+            minutes=fields["minutes"],
+            reason=fields["reason"],
+            note=fields["note"],
+            actor=request.user,
+        )
+        return Response({"removed": [comment.external_id for comment in removed]})

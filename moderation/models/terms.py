@@ -61,6 +61,8 @@ class TermListVersion(models.Model):
     )  # fmt: skip
     summary = models.CharField(_("what changed"), max_length=300)
     enabled_terms = models.PositiveIntegerField(_("enabled terms"), default=0)
+    # The enabled terms as a term file (term<TAB>category<TAB>action a line), as they were in this version.
+    terms_file = models.TextField(_("terms in this version"), blank=True)
 
     class Meta:
         verbose_name = _("term list version")

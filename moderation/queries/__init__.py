@@ -22,6 +22,7 @@ from moderation.queries.blacklist import (
 from moderation.queries.comments import (
     active_mutes,
     comment_by_id,
+    comment_pressure,
     decided_comments,
     held_comments,
     muted_viewers,
@@ -141,6 +142,7 @@ __all__ = [
     "claimable",
     "claimable_streams",
     "comment_by_id",
+    "comment_pressure",
     "comment_row",
     "coverage_now",
     "credit_policy_history",

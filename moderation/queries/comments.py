@@ -1,8 +1,8 @@
 """Reads of comments: the held comments waiting for a reviewer, the viewers muted."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from moderation.models import Comment, SensitiveTerm, TermListVersion, ViewerMute
 
@@ -69,3 +69,26 @@ def sensitive_terms_for_page(*, q: str = "", category: str = "", action: str = "
 def term_list_versions():
     """The list's versions, newest first, with their authors loaded."""
     return TermListVersion.objects.select_related("created_by").order_by("-number")
+
+
+def comment_pressure(stream_id: int, *, at: datetime, seconds: int = 60) -> dict:
+    """A stream's comments in the last ``seconds``: how many a minute, and the share held and blocked."""
+    counts = dict(
+        Comment.objects.filter(stream_id=stream_id, received_at__gte=at - timedelta(seconds=seconds))
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    total = sum(counts.values())
+    held = (
+        counts.get(Comment.Status.HELD, 0)
+        + counts.get(Comment.Status.RELEASED, 0)
+        + counts.get(Comment.Status.REJECTED, 0)
+    )
+    blocked = counts.get(Comment.Status.BLOCKED, 0)
+    return {
+        "per_minute": round(total * 60 / seconds),
+        "held_share": round(held / total, 3) if total else 0.0,
+        "blocked_share": round(blocked / total, 3) if total else 0.0,
+        "total": total,
+    }

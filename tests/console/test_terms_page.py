@@ -77,3 +77,27 @@ def test_an_inspector_reads_but_cannot_change(client, inspector, admin):
 def test_a_patroller_does_not_see_the_list(client, patroller):
     client.force_login(patroller)
     assert client.get(PAGE).status_code == 403
+
+
+def test_the_hold_queue_page_lists_held_comments_by_stream_for_patrollers(
+    client, patroller, admin, nginx_node, stream_key
+):
+    from moderation.gate import rules
+    from moderation.models import Stream
+
+    actions.add_term("赌博", category="gambling", action="hold", actor=admin)
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="p-1")
+    )
+    stream = Stream.objects.get(pk=outcome.stream_id)
+    actions.receive_comment(
+        stream, external_id="h-1", viewer_id="v", text="赌博吗", viewer_phone_verified=True, actor=None
+    )
+    client.force_login(patroller)
+    page = client.get("/comments/held/").content.decode()
+    assert "赌博吗" in page and f'data-stream="{stream.pk}"' in page and "hold-config" in page
+
+
+def test_an_outsider_has_no_hold_queue(client, outsider):
+    client.force_login(outsider)
+    assert client.get("/comments/held/").status_code in (302, 403)

@@ -11,7 +11,15 @@ import pytest
 
 from accounts.models import StaffActionLog, User
 from accounts.roles import Role
-from moderation.models import MediaServer, NewsApplication, PlatformLicence, Publisher, PublisherLicence, StreamKey
+from moderation.models import (
+    MediaServer,
+    NewsApplication,
+    PlatformLicence,
+    Publisher,
+    PublisherLicence,
+    SensitiveTerm,
+    StreamKey,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +41,9 @@ def test_seed_demo_prints_logins_once_and_is_idempotent(settings, tmp_path):
     assert NewsApplication.objects.filter(status__in=["submitted", "recommended"]).count() == 3
     assert Publisher.objects.filter(display_name="美食小当家", verification="verified").exists()
     assert (tmp_path / "simulator-node.json").exists()
-    assert User.objects.count() == 5
+    # The comment demo: a few sensitive terms, and the platform token the simulator's comments use.
+    assert SensitiveTerm.objects.count() == 4 and (tmp_path / "demo-platform-token").exists()
+    assert User.objects.count() == 6  # five staff, one platform-backend client
 
 
 def test_demo_passwords_log_in(client, settings, tmp_path):

@@ -178,3 +178,16 @@ def test_held_comments_are_announced_once_the_batch_commits(platform, show, term
     with django_capture_on_commit_callbacks() as callbacks:
         verdicts(push(platform, item(show, "c-1", "赌博"), item(show, "c-2", "赌博啊"), item(show, "c-3", "好")))
     assert len(callbacks) == 1  # one frame for the batch's two held comments
+
+
+def test_the_platform_pulls_decided_comments(platform, show, terms, patroller):
+    verdicts(push(platform, item(show, "c-1", "赌博"), item(show, "c-2", "赌博吧")))
+    early = platform.get("/api/v1/comments/decided/", {"since": "2000-01-01T00:00:00Z"}).json()
+    assert early == {"comments": [], "next_since": None}
+    actions.decide_held_comments(actor=patroller, release=True, stream=show)
+    pulled = platform.get("/api/v1/comments/decided/", {"since": "2000-01-01T00:00:00Z"}).json()
+    assert sorted((row["comment"], row["status"]) for row in pulled["comments"]) == [
+        ("c-1", "released"),
+        ("c-2", "released"),
+    ]
+    assert platform.get("/api/v1/comments/decided/", {"since": "yesterday"}).status_code == 400

@@ -138,3 +138,44 @@ def test_a_bad_term_file_is_refused_whole_and_names_its_lines(admin, content, pr
         actions.import_terms(content, actor=admin)
     assert problem in str(refused.value)
     assert not SensitiveTerm.objects.exists() and not TermListVersion.objects.exists()
+
+
+def test_a_stream_title_with_a_term_flags_the_stream(admin, nginx_node, publisher, entertainment, settings):
+    from moderation.gate import rules
+    from moderation.models import Stream
+
+    settings.LIVEWARD_TERMS_REFRESH_SECONDS = 0
+    actions.import_terms("赌博\tgambling\thold\n".encode(), actor=admin)
+    key = actions.issue_stream_key(publisher, category=entertainment, default_title="今晚一起賭 博")
+    outcome = rules.decide_publish(rules.PublishRequest(node=nginx_node, key_name=key.key, app="live", client_id="t-1"))
+    assert outcome.allowed  # the title never holds up the gate's answer
+    found = actions.flag_stream_title(outcome.stream_id)
+    stream = Stream.objects.get(pk=outcome.stream_id)
+    assert found == stream.title_matched_terms == [{"term": "赌博", "category": "gambling", "action": "hold"}]
+    assert stream.review_flag == "title: 赌博"
+
+
+def test_a_clean_title_is_not_flagged(admin, nginx_node, stream_key):
+    from moderation.gate import rules
+    from moderation.models import Stream
+
+    actions.import_terms("赌博\n".encode(), actor=admin)
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="t-2")
+    )
+    assert actions.flag_stream_title(outcome.stream_id) == []
+    assert Stream.objects.get(pk=outcome.stream_id).review_flag == ""
+
+
+def test_each_version_keeps_its_terms(admin, client):
+    term = actions.add_term("赌博", category="gambling", action="hold", actor=admin)
+    actions.add_term("微信", category="advertising", action="block", actor=admin)
+    actions.change_term(term, enabled=False, actor=admin)
+    files = dict(TermListVersion.objects.values_list("number", "terms_file"))
+    assert files[1] == "赌博\tgambling\thold\n"
+    assert files[2] == "微信\tadvertising\tblock\n赌博\tgambling\thold\n"  # in normalised order
+    assert files[3] == "微信\tadvertising\tblock\n"
+    client.force_login(admin)
+    download = client.get("/comments/terms/versions/1.txt")
+    assert download.status_code == 200 and "赌博\tgambling\thold" in download.content.decode()
+    assert client.get("/comments/terms/versions/99.txt").status_code == 404

@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.actions import create_staff_user
+from accounts.actions import create_machine_client, create_staff_user
 from accounts.models import User
-from accounts.roles import Role
+from accounts.roles import MACHINE_PLATFORM, Role
 from moderation import actions
 from moderation.actions.credit import apply_points
 from moderation.identity import resident_id_check_digit
@@ -28,6 +28,7 @@ from moderation.models import (
     MediaServer,
     PlatformLicence,
     Publisher,
+    SensitiveTerm,
     ServiceAgreement,
     VerificationReport,
 )
@@ -147,6 +148,7 @@ class Command(BaseCommand):
             logins = self._staff()
             self._world()
             self._news()
+            self._comments()
         if logins:
             self.stdout.write(self.style.WARNING("Demo staff logins (shown once; kept nowhere else):"))
             for username, password, label in logins:
@@ -274,6 +276,21 @@ class Command(BaseCommand):
             path.parent.mkdir(parents=True, exist_ok=True)
             port = settings.LIVEWARD_SIMULATOR_CONTROL_PORT
             path.write_text(json.dumps({"node": node.name, "secret": secret, "control_port": port}))
+            path.chmod(0o600)
+
+    def _comments(self) -> None:
+        """A few sensitive terms, and the platform-backend token the simulator's comment traffic uses."""
+        admin = User.objects.filter(username="compliance").first()
+        if admin is not None and not SensitiveTerm.objects.exists():
+            demo_terms = "微信\tadvertising\tblock\n代开发票\tfraud\tblock\n赌博\tgambling\thold\n傻\tabuse\tflag\n"
+            actions.import_terms(demo_terms.encode(), actor=admin)
+        path = settings.VAR_DIR / "demo-platform-token"
+        if not path.exists():
+            _client, token = create_machine_client(
+                f"demo-platform-{secrets.token_hex(3)}", kind=MACHINE_PLATFORM, actor=None
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(token)
             path.chmod(0o600)
 
     def _credit(self) -> None:

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from moderation import actions
+from moderation.comment_feed import CommentFeed
 from moderation.models import Stream, StreamKey
 from moderation.simulator import Simulator
 
@@ -38,6 +39,14 @@ def _delay_range(value: str) -> tuple[float, float]:
     if low_f < 0 or high_f < low_f:
         raise ValueError(value)
     return low_f, high_f
+
+
+def _live_stream_ids() -> list[int]:
+    """The live streams' ids, read on the feed's thread, whose connection is closed again at once."""
+    try:
+        return list(Stream.objects.live().values_list("pk", flat=True)[:500])
+    finally:
+        connections.close_all()
 
 
 class Command(BaseCommand):
@@ -64,6 +73,12 @@ class Command(BaseCommand):
         parser.add_argument("--gate-wait", type=float, default=60.0, help="seconds to wait for the gate to come up")
         parser.add_argument(
             "--review-flags", type=int, default=3, help="how many live streams carry a machine-review flag (0: none)"
+        )
+        parser.add_argument(
+            "--comments-per-second",
+            type=int,
+            default=5,
+            help="demo comments posted each second on the live streams (0: none; needs seed_demo's platform token)",
         )
 
     def handle(self, *args, **options) -> None:
@@ -99,11 +114,34 @@ class Command(BaseCommand):
             threading.Thread(
                 target=self._review_flags, args=(config["node"], options["review_flags"]), daemon=True
             ).start()
+        feed = self._comment_feed(options)
         try:
             self.simulator.run(duration=options["duration"])
         finally:
+            if feed is not None:
+                feed.stop()
             for signum, handler in previous.items():  # called in-process (tests), leave signals as found
                 signal.signal(signum, handler)
+
+    def _comment_feed(self, options) -> CommentFeed | None:
+        """Start the demo comment traffic on a thread, if asked for and seed_demo left a platform token."""
+        if options["comments_per_second"] <= 0:
+            return None
+        try:
+            token = (settings.VAR_DIR / "demo-platform-token").read_text().strip()
+        except OSError:
+            self._log("no var/demo-platform-token (run seed_demo): no demo comments")
+            return None
+        feed = CommentFeed(
+            base_url=options["gate_url"],
+            token=token,
+            per_second=options["comments_per_second"],
+            live_streams=_live_stream_ids,
+            log=self._log,
+        )
+        threading.Thread(target=feed.run, name="comment-feed", daemon=True).start()
+        self._log(f"posting {options['comments_per_second']} demo comments a second")
+        return feed
 
     def _config(self, options) -> dict:
         path = settings.VAR_DIR / "simulator-node.json"
