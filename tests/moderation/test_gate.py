@@ -390,25 +390,3 @@ def test_compiled_key_lookup_applies_the_time(client, nginx_node, stream_key, ag
     assert key_lookup.load_key(stream_key.key, timezone.now()).current_agreement_version == "2026-01"
     in_a_month = later.effective_at + timedelta(seconds=1)
     assert key_lookup.load_key(stream_key.key, in_a_month).current_agreement_version == "2027-01"
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_node_registered_again_under_its_name_is_read_afresh_not_failed(nginx_node, stream_key):
-    """The gate's node cache outlives the node's row: the decision reads the node again and allows."""
-    rules.forget_cached_nodes()
-    stale = rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)  # cached, as in a running server
-    assert stale is not None
-    nginx_node.delete()
-    again, _secret = actions.register_media_server(
-        "edge-1", kind=stale.kind, control_url=stale.control_url, secret=NODE_SECRET
-    )
-    request = rules.PublishRequest(
-        node=rules.authenticate_node("edge-1", NODE_SECRET, stale.kind),
-        key_name=stream_key.key,
-        app="live",
-        client_id="r1",
-    )
-    assert request.node.pk == stale.pk  # still the cached row
-    outcome = rules.decide_publish(request)
-    assert outcome.allowed, outcome
-    assert Stream.objects.live().get(key=stream_key).node_id == again.pk
