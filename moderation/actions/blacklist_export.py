@@ -8,19 +8,15 @@ files can hold (moderation/text_input.py's ``for_export``); the stored values st
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 from datetime import date, datetime, time, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 
-from openpyxl import Workbook
-
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation import spreadsheets
 from moderation.actions.blacklist import require_blacklist_admin
 from moderation.errors import ModerationError
 from moderation.identity import (
@@ -91,40 +87,6 @@ def _export_rows(entries: list[BlacklistEntry]) -> list[list[str]]:
     return rows
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula (CSV injection): +86…, =…, -…, @…"""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([title for _key, title in EXPORT_COLUMNS])
-    writer.writerows([[_spreadsheet_safe(value) for value in row] for row in rows])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-
-def _xlsx_bytes(rows: list[list[str]], *, title: str) -> bytes:
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "黑名单"
-    sheet.append([title_ for _key, title_ in EXPORT_COLUMNS])
-    for row in rows:
-        sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.data_type == "f":  # openpyxl reads a leading "=" as a formula; this is text
-                cell.data_type = "s"
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 20
-    workbook.properties.title = title
-    workbook.properties.creator = "Liveward"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def export_blacklist(*, actor: User, period_start: date, period_end: date) -> BlacklistExport:
     """Export the blacklistings of a period (CSV, XLSX, SHA-256 manifest) and mark them reported."""
     require_blacklist_admin(actor)
@@ -140,12 +102,10 @@ def export_blacklist(*, actor: User, period_start: date, period_end: date) -> Bl
         entries = list(blacklist_entries_for_export(start=start, end=end).select_for_update(of=("self",)))
         rows = _export_rows(entries)
         stem = f"liveward-blacklist-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{now:%Y%m%d%H%M%S}"
-        csv_data = _csv_bytes(rows)
-        xlsx_data = _xlsx_bytes(rows, title=stem)
-        manifest = "".join(
-            f"{hashlib.sha256(data).hexdigest()}  {name}\n"
-            for name, data in ((f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data))
-        )
+        header = [title for _key, title in EXPORT_COLUMNS]
+        csv_data = spreadsheets.csv_bytes(header, rows)
+        xlsx_data = spreadsheets.xlsx_bytes(header, rows, sheet="黑名单", title=stem, column_width=20)
+        manifest = spreadsheets.manifest([(f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data)])
         export = BlacklistExport(
             created_by=actor,
             created_at=now,

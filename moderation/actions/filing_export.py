@@ -7,21 +7,15 @@ export's rules (text cells only, nothing a spreadsheet reads as a formula; moder
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 from datetime import date, datetime, time, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
 
-from openpyxl import Workbook
-
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import permissions
-from moderation.actions import blacklist_export
+from moderation import permissions, spreadsheets
 from moderation.errors import ModerationError
 from moderation.identity import mask_document_number, mask_name, mask_phone
 from moderation.models import FilingExport, Publisher
@@ -95,12 +89,10 @@ def export_filing(*, actor: User, period_start: date, period_end: date) -> Filin
         )
         rows = _rows(publishers)
         stem = f"liveward-filing-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{now:%Y%m%d%H%M%S}"
-        csv_data = _csv(rows)
-        xlsx_data = _xlsx(rows, title=stem)
-        manifest = "".join(
-            f"{hashlib.sha256(data).hexdigest()}  {name}\n"
-            for name, data in ((f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data))
-        )
+        header = [title for _key, title in FILING_COLUMNS]
+        csv_data = spreadsheets.csv_bytes(header, rows)
+        xlsx_data = spreadsheets.xlsx_bytes(header, rows, sheet="分类备案", title=stem)
+        manifest = spreadsheets.manifest([(f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data)])
         export = FilingExport(
             created_by=actor,
             created_at=now,
@@ -121,29 +113,3 @@ def export_filing(*, actor: User, period_start: date, period_end: date) -> Filin
                   "manifest": manifest},
         )  # fmt: skip
     return export
-
-
-def _csv(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([title for _key, title in FILING_COLUMNS])
-    writer.writerows([[blacklist_export._spreadsheet_safe(value) for value in row] for row in rows])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _xlsx(rows: list[list[str]], *, title: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "分类备案"
-    sheet.append([title_ for _key, title_ in FILING_COLUMNS])
-    for row in rows:
-        sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.data_type == "f":
-                cell.data_type = "s"
-    workbook.properties.title = title
-    workbook.properties.creator = "Liveward"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
