@@ -1,4 +1,4 @@
-"""Reading settings from the environment: the tiny typed helpers console/settings.py uses.
+"""Reading settings from the environment: the tiny typed helpers console/settings/ uses.
 
 Each reads one variable (or, for secrets, the file named by NAME_FILE); unset means the default; a
 bad value raises ImproperlyConfigured naming the variable, so start-up stops with a clear message.

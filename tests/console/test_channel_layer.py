@@ -10,7 +10,7 @@ from django.conf import settings
 import pytest
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from console.settings import _redis_database
+from console.settings.base import _redis_database
 
 
 def on_database(url: str, number: int) -> str:
