@@ -177,7 +177,9 @@ def _retimed(headers: dict[str, str]) -> dict[str, str]:
         pytest.param(lambda h, b: (_with_signature(h, f"t={int(time.time())},v1=" + "0" * 64), b), id="bad-digest"),
         pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].split(",")[1]), b), id="no-time"),
         pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].split(",")[0]), b), id="no-digest"),
-        pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].replace("v1=", "v0=")), b), id="scheme"),
+        pytest.param(
+            lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].replace("v1=", "v0=")), b), id="scheme"
+        ),
         pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"] + "," * 2000), b), id="too-long"),
         pytest.param(lambda h, b: (h, b'{"id":2}'), id="changed-body"),
         pytest.param(lambda h, b: (_retimed(h), b), id="changed-time"),
