@@ -164,8 +164,8 @@ class Command(BaseCommand):
             for username, password, label in logins:
                 self.stdout.write(f"  {username:<12} {password:<14} ({label})")
             self.stdout.write(
-                "After the password the login asks for a 6-digit code: the demo accounts' authenticator is\n"
-                "  .venv/bin/python manage.py demo_totp <username>   (prints the current code)"
+                "After the password the login asks for a 6-digit code; the demo accounts' authenticator is\n"
+                "  bin/manage demo_totp <username>   (prints the code to type, e.g. bin/manage demo_totp patroller)"
             )
         else:
             self.stdout.write("· demo data present")
