@@ -81,6 +81,11 @@ def session_is_verified(user, session) -> bool:
     return device is not None and device.user_id == user.pk and device.confirmed
 
 
+def is_recovery_code_device(device: Device) -> bool:
+    """Tell whether a device that accepted a code holds recovery codes (not the authenticator)."""
+    return isinstance(device, StaticDevice)
+
+
 def recovery_codes_left(user: User) -> int:
     """Count the user's unused recovery codes."""
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
@@ -185,7 +190,7 @@ def verify_second_factor(user: User, code: str, *, ip: str | None = None) -> Dev
                 device, refusal = None, MALFORMED_CODE
             if device is not None:
                 data = {"device": device.persistent_id, "method": "totp"}
-                if isinstance(device, StaticDevice):
+                if is_recovery_code_device(device):
                     data.update(method="recovery", code=_digest(user, normalised), left=recovery_codes_left(user))
                 log_staff_action(user, "two_factor.verify", target=user, data=data, ip=ip)
                 return device
@@ -263,3 +268,13 @@ def _locked(user: User) -> bool:
 def is_locked(user: User) -> bool:
     """Tell whether the account's second factor is locked after too many refused codes."""
     return _locked(user)
+
+
+def refusals_by_account() -> dict[str, int]:
+    """Return, per account with refused codes in the cool-off, how many count toward its lockout now."""
+    since = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME)
+    users = User.objects.filter(
+        pk__in=StaffActionLog.objects.filter(verb="two_factor.refused", at__gte=since).values("actor_id")
+    )
+    counts = {user.get_username(): refusals_counted(user) for user in users[:1000]}
+    return {username: count for username, count in counts.items() if count}

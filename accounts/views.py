@@ -176,7 +176,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             error = REFUSAL_TEXT[exc.code]
         else:
             django_otp.login(request, device)
-            if device.persistent_id.startswith("otp_static"):
+            if second_factor.is_recovery_code_device(device):
                 left = second_factor.recovery_codes_left(user)
                 messages.warning(
                     request,

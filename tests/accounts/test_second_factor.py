@@ -202,6 +202,10 @@ def test_too_many_wrong_codes_lock_the_account_until_unlocked(client, patroller,
     password_login(client, "patroller")
     assert client.post(VERIFY, {"code": next_code(patroller)}).status_code == 429
 
+    staff = Client()
+    staff.force_login(admin)
+    page = staff.get(reverse("console:lockouts"))
+    assert {"value": "patroller", "failures": 3, "locked": True} in page.context["accounts"]
     unlock_login(username="patroller", actor=admin)
     password_login(client, "patroller")
     assert client.post(VERIFY, {"code": next_code(patroller)}).status_code == 302
