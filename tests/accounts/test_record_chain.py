@@ -117,7 +117,7 @@ def test_a_row_changed_by_raw_sql_is_named_by_the_command_and_the_audit(block, d
     assert reports["moderation.newsdecision"].intact
 
     out = StringIO()
-    with pytest.raises(CommandError, match="accounts.staffactionlog, moderation.moderationaction"):
+    with pytest.raises(CommandError, match=r"accounts\.staffactionlog, moderation\.moderationaction"):
         call_command("verify_record_chain", stdout=out)
     assert f"BROKEN at row {lines[1].pk}" in out.getvalue() and f"BROKEN at row {block.pk}" in out.getvalue()
 
