@@ -202,7 +202,7 @@ class NewsDecision(ChainedRecord):
         LAPSE = "lapse", _("Lapsed")
 
     application = models.ForeignKey(
-        NewsApplication, verbose_name=_("application"), related_name="decisions", on_delete=models.CASCADE
+        NewsApplication, verbose_name=_("application"), related_name="decisions", on_delete=models.PROTECT
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(

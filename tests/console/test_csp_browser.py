@@ -12,7 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 COLLECT_VIOLATIONS = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", function (event) {
-  window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " " + event.sourceFile + ":" + event.lineNumber);
+  var where = event.sourceFile + ":" + event.lineNumber;
+  window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " " + where);
 });
 """
 
@@ -32,8 +33,8 @@ def visit(page, server, paths) -> list[str]:
     return problems
 
 
-def watched_page(new_page):
-    page = new_page()
+def watched_page(open_page):
+    page = open_page()
     page.add_init_script(COLLECT_VIOLATIONS)
     messages = []
     page.on("console", lambda message: messages.append(message.text))
@@ -58,7 +59,7 @@ def test_the_main_pages_report_no_policy_violation(asgi_server, new_page, admin,
 
 def test_an_inline_script_is_refused_and_reported(asgi_server, new_page, admin):  # noqa: F811
     # The watcher itself can see a violation: the clean run above is not a deaf one.
-    page, messages = watched_page(new_page)
+    page, _messages = watched_page(new_page)
     page.goto(f"{asgi_server.url}/accounts/login/")
     page.evaluate("""() => { const s = document.createElement("script"); s.textContent = "window.ran = 1";
                              document.body.appendChild(s); }""")
