@@ -85,10 +85,14 @@ def _lock_key(table: str) -> int:
 def chain_head(model: type[models.Model], using: str) -> str:
     """Lock the chain of ``model`` to the end of the transaction and return its head digest."""
     connection = connections[using]
+    table = model._meta.db_table
     if connection.vendor == "postgresql":
+        # One round trip: the lock, then the head read after it (a fresh snapshot in the function).
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, _lock_key(model._meta.db_table)])
-    head = model._base_manager.using(using).order_by("-pk").values_list("chain_digest", flat=True).first()
+            cursor.execute("SELECT liveward_chain_head(%s, %s, %s)", [LOCK_NAMESPACE, _lock_key(table), table])
+            head = cursor.fetchone()[0]
+    else:
+        head = model._base_manager.using(using).order_by("-pk").values_list("chain_digest", flat=True).first()
     if head is not None:
         return head
     anchor = RecordChainAnchor.objects.using(using).filter(chain=model._meta.label_lower).first()
@@ -285,6 +289,16 @@ def verify_chain(model: type[ChainedRecord], *, using: str = "default", chunk_si
 # --- the PostgreSQL guard -----------------------------------------------------------------------
 
 GUARD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION liveward_chain_head(namespace integer, chain integer, table_name text) RETURNS text AS $$
+DECLARE
+    head text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(namespace, chain);
+    EXECUTE format('SELECT chain_digest FROM %I ORDER BY id DESC LIMIT 1', table_name) INTO head;
+    RETURN head;
+END;
+$$ LANGUAGE plpgsql VOLATILE;
+
 CREATE OR REPLACE FUNCTION liveward_append_only() RETURNS trigger AS $$
 DECLARE
     mutable text[];
