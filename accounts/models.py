@@ -3,7 +3,10 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.record_chain import ChainedRecord, RecordChainAnchor
 
 
 class User(AbstractUser):
@@ -30,10 +33,12 @@ class User(AbstractUser):
         return cached
 
 
-class StaffActionLog(models.Model):
-    """One line of the staff action log: a login, a logout or an action. Never updated."""
+class StaffActionLog(ChainedRecord):
+    """One line of the staff action log: a login, a logout or an action. Append-only and hash-chained."""
 
-    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    chain_fields = ("at", "actor", "actor_name", "verb", "target_type", "target_id", "data", "ip")
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT
     )
@@ -74,3 +79,6 @@ class Shift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+__all__ = ["RecordChainAnchor", "Shift", "StaffActionLog", "User"]

@@ -39,6 +39,9 @@ AUDITS: tuple[AuditSpec, ...] = (
     ),
     AuditSpec("records", _("Records: the last sixty days whole, holds kept"), _("Art. 16"), "17 * * * *"),
     AuditSpec("retention_purge", _("Purge beyond retention"), _("Art. 16"), "30 3 * * *"),
+    AuditSpec(
+        "record_chain", _("Record chain: the staff log and moderation records unaltered"), _("Art. 16"), "47 * * * *"
+    ),
     AuditSpec("staffing", _("Staffing: patrollers on duty for the streams live"), _("Art. 7"), "* * * * *"),
     AuditSpec("public_reports", _("Public reports answered in time"), _("Art. 19"), "* * * * *"),
 )

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
 from accounts.roles import require_role
+from console.file_responses import stored_file_response
 from moderation.queries.payloads import SNAPSHOT_DIR
 
 # Snapshots never change once stored; the browser may keep them, shared caches may not.
@@ -34,6 +35,6 @@ def snapshot_image(request, path: str) -> FileResponse:
     """Serve one stored snapshot image to a member of staff."""
     target = _snapshot_file(path)
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    response = FileResponse(target.open("rb"), content_type=content_type)
-    response["Cache-Control"] = CACHE_CONTROL
-    return response
+    return stored_file_response(
+        target.open("rb"), content_type=content_type, filename=target.name, cache_control=CACHE_CONTROL
+    )

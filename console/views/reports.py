@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import require_role
+from console.file_responses import stored_file_response
 from console.forms.reports import DismissForm, ResolveForm
 from moderation import actions, permissions, queries
 from moderation.models import PublicReport, ReportImage
@@ -129,8 +130,7 @@ def report_image(request: HttpRequest, image_id: int) -> FileResponse:
         handle = image.file.open("rb")
     except OSError:
         raise Http404 from None
-    response = FileResponse(handle, content_type=image.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    name = image.file.name.rsplit("/", 1)[-1]
+    return stored_file_response(
+        handle, content_type=image.content_type, filename=name, cache_control="private, max-age=3600"
+    )

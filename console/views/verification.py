@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.roles import require_role
+from console.file_responses import stored_file_response
 from console.forms.blacklist import ExportForm
 from console.forms.verification import AgreementForm, VerificationDecisionForm
 from moderation import actions, permissions, queries
@@ -88,12 +89,10 @@ def review_document(request: HttpRequest, document_id: int) -> FileResponse:
     document = VerificationDocument.objects.filter(pk=document_id).first()
     if document is None or not document.file:
         raise Http404
-    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
-    response["Content-Disposition"] = "inline"
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    return response
+    name = document.file.name.rsplit("/", 1)[-1]
+    return stored_file_response(
+        document.file.open("rb"), content_type=document.content_type, filename=name, cache_control="private, no-store"
+    )
 
 
 # --- the service agreement (服务协议, Art. 13) ---------------------------------------------------

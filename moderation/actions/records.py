@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts import record_chain
 from accounts.actions import log_staff_action
 from accounts.models import StaffActionLog, User
 from moderation import permissions, retention
@@ -222,6 +223,10 @@ def purge_expired_records(*, now: datetime | None = None, batch: int = PURGE_BAT
         candidates = purge_candidates(kind, now=now, days=days, holds=holds)
         if candidates is None:
             continue
-        purged[kind] = _delete_in_batches(candidates, batch=batch)
+        if issubclass(candidates.model, record_chain.ChainedRecord):
+            # A chain loses only its oldest rows: the purge stops at the first one still kept.
+            purged[kind] = record_chain.purge_oldest(candidates, batch=batch)
+        else:
+            purged[kind] = _delete_in_batches(candidates, batch=batch)
     log_staff_action(None, "records.purge", data={"purged": purged, "holds": len(holds)})
     return purged

@@ -19,6 +19,7 @@ from moderation.audits import (
     patrol_coverage,
     public_reports,
     reconciliation,
+    record_chain,
     records,
     staffing,
 )
@@ -32,6 +33,7 @@ CHECKS: dict[str, Callable[[AuditContext], dict]] = {
     "reconciliation": reconciliation.check,
     "records": records.check,
     "retention_purge": records.purge,
+    "record_chain": record_chain.check,
     "staffing": staffing.check,
     "public_reports": public_reports.check,
 }

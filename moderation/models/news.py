@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.record_chain import ChainedRecord
 from moderation.models.publishers import Publisher, StreamKey
 
 
@@ -185,8 +186,10 @@ class NewsSource(models.Model):
         return self.name
 
 
-class NewsDecision(models.Model):
-    """One step in an application's life: who moved it, from what to what, and why."""
+class NewsDecision(ChainedRecord):
+    """One step in an application's life: who moved it, from what to what, and why. Append-only, hash-chained."""
+
+    chain_fields = ("application", "kind", "actor", "from_status", "to_status", "note", "at")
 
     class Kind(models.TextChoices):
         SUBMIT = "submit", _("Submitted")
@@ -199,7 +202,7 @@ class NewsDecision(models.Model):
         LAPSE = "lapse", _("Lapsed")
 
     application = models.ForeignKey(
-        NewsApplication, verbose_name=_("application"), related_name="decisions", on_delete=models.CASCADE
+        NewsApplication, verbose_name=_("application"), related_name="decisions", on_delete=models.PROTECT
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.record_chain import ChainedRecord
 from moderation.models.publishers import Publisher
 from moderation.models.streams import Stream
 
@@ -31,8 +32,16 @@ class ReasonCode(models.TextChoices):
     PATROLLED = "patrolled", _("Routine patrol, nothing found")
 
 
-class ModerationAction(models.Model):
-    """A record of what staff did (处置记录): who, what, to which stream or publisher, why, outcome."""
+class ModerationAction(ChainedRecord):
+    """A record of what staff did (处置记录): who, what, to which stream or publisher, why, outcome.
+
+    Append-only and hash-chained (accounts/record_chain.py); only the media server's answer to the
+    cut (status, confirmation time, attempts, last error) and the acknowledgement's timings change
+    after insert, and the chain leaves them out.
+    """
+
+    chain_fields = ("at", "actor", "kind", "stream", "publisher", "reason", "note", "request_id", "until")
+    mutable_fields = ("media_status", "media_confirmed_at", "media_attempts", "media_last_error", "timings")
 
     class Kind(models.TextChoices):
         MARK_PATROLLED = "mark_patrolled", _("Marked patrolled")

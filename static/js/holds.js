@@ -3,6 +3,10 @@
 // comments.decided events); release or reject one, a selection, or all of a stream's, by click or key.
 (function () {
   "use strict";
+  // The measure options are sent by the buttons, never as a form (no inline handler: the CSP).
+  document.querySelectorAll("form.measure-options").forEach(function (form) {
+    form.addEventListener("submit", function (event) { event.preventDefault(); });
+  });
   var configElement = document.getElementById("hold-config");
   if (!configElement) return;
   var config = JSON.parse(configElement.textContent);

@@ -64,7 +64,7 @@ def pump_until(page, condition, *, timeout: float = 10.0, message: str = "condit
 def open_wall(page, server, user) -> None:
     log_in(page, server, user)
     page.wait_for_selector('#live-indicator[data-state="live"]')
-    page.wait_for_function("window.liveward && window.liveward.seq !== null")  # the first snapshot is in
+    page.wait_for_function("() => window.liveward && window.liveward.seq !== null")  # the first snapshot is in
 
 
 def deltas_for(deltas: list[dict], stream_id: int) -> list[dict]:
@@ -108,7 +108,7 @@ def test_a_patroller_blocks_a_real_stream_from_the_wall_and_a_second_console_see
 
     # Keyboard only: j brings the focus to the card, b opens the reason picker, a number key picks, Enter.
     patrol_page.keyboard.press("j")
-    patrol_page.wait_for_function(f"document.activeElement && document.activeElement.id === 'card-{stream.pk}'")
+    patrol_page.wait_for_function(f"() => document.activeElement && document.activeElement.id === 'card-{stream.pk}'")
     patrol_page.keyboard.press("b")
     picker = patrol_card.locator(".picker-reasons")
     expect(picker).to_be_focused()
@@ -149,7 +149,7 @@ def test_a_patroller_blocks_a_real_stream_from_the_wall_and_a_second_console_see
     assert [d["stream"]["state"] for d in mine[2:]] == ["ended", "ended"], mine[2:]
     assert [d["seq"] for d in admin_deltas] == sorted(d["seq"] for d in admin_deltas)
     last_seq = admin_deltas[-1]["seq"]
-    admin_page.wait_for_function(f"window.liveward.seq >= {last_seq}")
+    admin_page.wait_for_function(f"() => window.liveward.seq >= {last_seq}")
     assert admin_page.evaluate(f"window.liveward.cards.get({stream.pk}).state") == "ended"
     expect(admin_card).to_have_attribute("data-state", "ended")
 

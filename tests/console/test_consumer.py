@@ -41,7 +41,7 @@ def session_cookie(username: str) -> bytes:
 
 
 async def communicator(cookie: bytes | None = None, origin: bytes = GOOD_ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"origin", origin)]
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
     if cookie is not None:
         headers.append((b"cookie", cookie))
     return WebsocketCommunicator(application, "/ws/console/", headers=headers)

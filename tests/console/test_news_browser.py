@@ -49,7 +49,7 @@ def test_the_editor_approves_from_the_queue_and_the_next_connection_is_let_throu
 
     # Keyboard only: j focuses the row, a opens the approval form, a note, Enter sends it.
     page.keyboard.press("j")
-    page.wait_for_function(f"document.activeElement && document.activeElement.id === 'application-{application.pk}'")
+    page.wait_for_function(f"() => document.activeElement?.id === 'application-{application.pk}'")
     page.keyboard.press("a")
     note = row.locator("form.decide input[name=note]")
     expect(note).to_be_focused()

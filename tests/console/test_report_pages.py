@@ -179,6 +179,7 @@ def test_report_images_are_served_to_staff_as_images_only(public, live, patrolle
     served = staff.get(f"/reports/images/{image.pk}")
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert served["X-Content-Type-Options"] == "nosniff" and "sandbox" in served["Content-Security-Policy"]
+    assert served["Content-Disposition"].startswith("inline;")
 
 
 def test_the_stream_page_lists_its_reports(public, live, patroller):

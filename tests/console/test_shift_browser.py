@@ -48,7 +48,7 @@ def test_a_patroller_not_checked_in_is_told_on_the_wall_and_checks_in_there(
     check_out(patroller, handover_note="")  # the shift ends elsewhere (another tab)
     page.evaluate("window.dispatchEvent(new Event('focus'))")
     # The next claim renewal is refused: the wall says so (renewals come every TTL/2; ask at once).
-    page.wait_for_function("window.liveward !== undefined")
+    page.wait_for_function("() => window.liveward !== undefined")
     page.evaluate("document.dispatchEvent(new CustomEvent('liveward:claim'))")
     page.wait_for_selector("#duty-banner", state="visible", timeout=10_000)
 

@@ -83,7 +83,9 @@ def cookie_of(user) -> bytes:
 
 async def open_console(cookie: bytes) -> WebsocketCommunicator:
     ws = WebsocketCommunicator(
-        application, "/ws/console/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie)]
+        application,
+        "/ws/console/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)],
     )
     connected, _code = await ws.connect(timeout=TIMEOUT)
     assert connected

@@ -51,14 +51,14 @@ def test_the_stream_page_follows_a_cut_made_elsewhere(asgi_server, browser_page,
     assert page.is_visible(f"#card-{live_stream.pk} button[data-action=block]")
 
     actions.block_stream(live_stream, actor=admin, reason=ReasonCode.VIOLENCE_TERROR, note="", request_id=None)
-    page.wait_for_function("document.querySelector('#stream-state').textContent === '断流中'", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#stream-state').textContent === '断流中'", timeout=10_000)
     end_through_the_gate(asgi_server, live_stream.key.key, client_id="1")
-    page.wait_for_function("document.querySelector('#stream-state').dataset.state === 'ended'", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#stream-state').dataset.state === 'ended'", timeout=10_000)
     assert page.inner_text("#stream-state") == "已断流"  # one name for the cut, everywhere
     assert page.is_disabled(f"#card-{live_stream.pk} button[data-action=block]")
     assert page.query_selector(f"#card-{live_stream.pk}") is not None  # its page keeps the ended card
     # The server-drawn sections follow: the block is in the actions table without a reload.
-    page.wait_for_function("document.querySelector('[data-live-section=actions]').textContent.includes('断流')")
+    page.wait_for_function("() => document.querySelector('[data-live-section=actions]').textContent.includes('断流')")
     assert "合规管理员小赵" in page.inner_text("[data-live-section=actions]")
     screenshot(page, "stream-page")
 
@@ -73,7 +73,7 @@ def test_the_stream_page_blocks_by_key(asgi_server, browser_page, patroller, liv
     page.keyboard.press("8")  # the eighth reason: 暴力恐怖
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#card-{live_stream.pk} .card-result[data-kind]:not([data-kind=''])", timeout=10_000)
-    page.wait_for_function("document.querySelector('#stream-state').dataset.state !== 'live'", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#stream-state').dataset.state !== 'live'", timeout=10_000)
     block = ModerationAction.objects.get(stream=live_stream, kind=ModerationAction.Kind.BLOCK)
     assert block.actor == patroller and block.reason == ReasonCode.VIOLENCE_TERROR
 

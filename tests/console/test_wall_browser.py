@@ -199,10 +199,10 @@ def test_a_delta_of_a_new_epoch_is_applied_and_resyncs_though_its_seq_is_lower(w
     stand_in.epoch = "epoch-2"  # the server's Redis lost the sequence: numbers start again
     stand_in.delta("stream.updated", card(1, title="重启后的消息"), seq=1)
     wait_for(page, lambda: stand_in.frames("resync"), message="a resync on the new epoch")
-    page.wait_for_function("document.querySelector('#card-1').textContent.includes('重启后的消息')")
+    page.wait_for_function("() => document.querySelector('#card-1').textContent.includes('重启后的消息')")
     assert page.evaluate("[window.liveward.epoch, window.liveward.seq]") == ["epoch-2", 1]
     stand_in.delta("stream.updated", card(2, title="接着编号"), seq=2)  # numbered on from there
-    page.wait_for_function("document.querySelector('#card-2').textContent.includes('接着编号')")
+    page.wait_for_function("() => document.querySelector('#card-2').textContent.includes('接着编号')")
     assert page.evaluate("window.liveward.seq") == 2
 
 
@@ -226,7 +226,7 @@ def test_resync_needed_older_than_the_snapshot_is_ignored(wall):
     page, stand_in = wall
     stand_in.send({"type": "resync_needed", "epoch": stand_in.epoch, "seq": stand_in.seq})  # the snapshot had it
     stand_in.delta("stream.updated", card(1, title="之后的消息"))
-    page.wait_for_function("document.querySelector('#card-1').textContent.includes('之后的消息')")
+    page.wait_for_function("() => document.querySelector('#card-1').textContent.includes('之后的消息')")
     assert not stand_in.frames("resync")
 
 
@@ -239,7 +239,7 @@ def test_resync_needed_during_a_resync_waits_for_its_snapshot(wall):
     stand_in.seq += 1
     stand_in.send(stand_in.snapshot())  # numbered after the resync_needed: it has everything
     stand_in.delta("stream.updated", card(1, title="之后的消息"))
-    page.wait_for_function("document.querySelector('#card-1').textContent.includes('之后的消息')")
+    page.wait_for_function("() => document.querySelector('#card-1').textContent.includes('之后的消息')")
     assert len(stand_in.frames("resync")) == 1
 
     stand_in.delta("stream.updated", card(1), seq=stand_in.seq + 2)  # another gap, another resync
@@ -416,13 +416,13 @@ def test_a_patroller_sees_a_new_stream_appear_and_marks_it_patrolled(
     page.wait_for_selector(f"#card-{focused} .card-result[data-kind=ok]", timeout=10_000)
     assert page.inner_text(f"#card-{focused} .card-result").startswith("标记已巡查 · 存储 ")
     page.wait_for_function(
-        f"!document.querySelector('#card-{focused} [data-field=patrolled]').textContent.includes('尚未巡查')"
+        f"() => !document.querySelector('#card-{focused} [data-field=patrolled]').textContent.includes('尚未巡查')"
     )
     assert "巡查员小王" in page.inner_text(f"#card-{focused} [data-field=patrolled]")
     # After p the focus went on to the other card, and the patrolled one sorts after it now.
     other_card = page.evaluate("document.activeElement.dataset.stream")
     assert other_card and other_card != focused
-    page.wait_for_function(f"[...document.querySelectorAll('.wall-card')].pop().dataset.stream === '{focused}'")
+    page.wait_for_function(f"() => [...document.querySelectorAll('.wall-card')].pop().dataset.stream === '{focused}'")
     screenshot(page, "wall-end-to-end")
 
     page.focus(f"#card-{focused}")

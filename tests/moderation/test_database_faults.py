@@ -329,7 +329,9 @@ async def test_after_the_database_restarts_the_first_callback_action_and_page_su
     stream = await database_sync_to_async(Stream.objects.live().get)(key=stream_key)
     cookie = await database_sync_to_async(console_cookie)(patroller)
     ws = WebsocketCommunicator(
-        application, "/ws/console/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie)]
+        application,
+        "/ws/console/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)],
     )
     connected, _code = await ws.connect(timeout=GUARD)
     assert connected

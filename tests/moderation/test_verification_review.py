@@ -134,6 +134,7 @@ def test_scans_are_for_staff_who_read_verification_only(platform, agreement, cli
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff" and b"".join(response.streaming_content) == PNG
+    assert response["Content-Disposition"].startswith("inline;") and "sandbox" in response["Content-Security-Policy"]
     assert decide(client, review_id, "approve").status_code == 403  # an inspector reads, never decides
     assert VerificationReview.objects.get(pk=review_id).status == "pending"
 
