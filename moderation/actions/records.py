@@ -192,15 +192,19 @@ def _delete_set_based(candidates: QuerySet, *, batch: int) -> int:
     for relation in model._meta.related_objects:
         referrers = relation.related_model._base_manager.filter(**{relation.field.name: OuterRef("pk")})
         candidates = candidates.exclude(Exists(referrers))
-    select, params = candidates.order_by().values("pk")[:batch].query.sql_with_params()
     quote = connection.ops.quote_name
-    statement = f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} IN ({select})"
-    deleted = 0
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    deleted, last = 0, None
     while True:
+        # Keyset by primary key: each batch starts past the last one, never re-reading the dead rows before it.
+        batch_rows = candidates if last is None else candidates.filter(pk__gt=last)
+        select, params = batch_rows.order_by("pk").values("pk")[:batch].query.sql_with_params()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            count = cursor.rowcount
-        deleted += max(count, 0)
+            cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({select}) RETURNING {pk}", params)
+            gone = [row[0] for row in cursor.fetchall()]
+        count = len(gone)
+        deleted += count
+        last = max(gone, default=last)
         if count < batch:
             return deleted
 
