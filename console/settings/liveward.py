@@ -142,6 +142,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"  # doc
 LIVEWARD_STAFFING_MAX_LOAD = env_float("LIVEWARD_STAFFING_MAX_LOAD", 60.0, minimum=0.1, maximum=100000.0)
 LIVEWARD_EXPORT_KEEP_HOURS = env_int("LIVEWARD_EXPORT_KEEP_HOURS", 72, minimum=1, maximum=24 * 90)
 LIVEWARD_COMPLIANCE_REPORT_HOUR = env_int("LIVEWARD_COMPLIANCE_REPORT_HOUR", 8, minimum=0, maximum=23)
+# The CJK font the report's PDF is set in (Debian: fonts-noto-cjk; the first face of a collection).
+LIVEWARD_REPORT_FONT = env_str("LIVEWARD_REPORT_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 _AT = crontab(hour=LIVEWARD_COMPLIANCE_REPORT_HOUR, minute=5)
 CELERY_BEAT_SCHEDULE |= {
     "liveward-compliance-report": {"task": "moderation.tasks.compliance.mail_compliance_report", "schedule": _AT},

@@ -15,6 +15,8 @@ from accounts.roles import require_role
 from console.dashboard_charts import bar_list, stacked_hours
 from moderation import permissions, queries
 from moderation.actions.compliance_report import compliance_report
+from moderation.compliance_pdf import compliance_report_pdf
+from moderation.errors import ModerationError
 from moderation.models import Finding, GateDecision, ModerationAction
 
 
@@ -61,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_role(*permissions.roles_for("dashboard.view"))
 def daily_report(request: HttpRequest) -> HttpResponse:
-    """The day's compliance report as a page, or (``?download=1``) as an HTML file."""
+    """The day's compliance report as a page, or (``?download=1``) as an HTML file, or (``?format=pdf``) a PDF."""
     raw = request.GET.get("day", "")
     try:
         day = date.fromisoformat(raw) if raw else timezone.localdate()
@@ -70,6 +72,16 @@ def daily_report(request: HttpRequest) -> HttpResponse:
     if day is None or day > timezone.localdate() or day < timezone.localdate() - timedelta(days=3650):
         return render(request, "console/compliance_report.html", {"error": True}, status=400)
     report = compliance_report(day)
+    if request.GET.get("format") == "pdf":
+        try:
+            pdf = compliance_report_pdf(report)
+        except ModerationError:
+            return render(
+                request, "console/compliance_report.html", {"report": report, "pdf_missing": True}, status=503
+            )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="liveward-compliance-{day.isoformat()}.pdf"'
+        return response
     if request.GET.get("download"):
         response = HttpResponse(render_to_string("moderation/compliance_report.html", {"report": report}))
         response["Content-Disposition"] = f'attachment; filename="liveward-compliance-{day.isoformat()}.html"'

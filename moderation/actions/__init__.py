@@ -14,12 +14,14 @@ from moderation.actions.appeals import (
 )
 from moderation.actions.audiences import record_node_viewers, report_viewers
 from moderation.actions.audits import (
+    FindingReport,
     acknowledge_finding,
     begin_audit_run,
     ensure_audit_schedules,
     finish_audit_run,
     queue_audit_run,
     record_finding,
+    record_findings,
     report_audit_progress,
     resolve_finding,
     set_audit_schedule,
@@ -189,6 +191,7 @@ __all__ = [
     "MUTE_MAX_MINUTES",
     "AppealSubject",
     "BlacklistedIdentity",
+    "FindingReport",
     "ImportOutcome",
     "IncomingComment",
     "LevelSpec",
@@ -277,6 +280,7 @@ __all__ = [
     "reconcile_node",
     "record_export_download",
     "record_finding",
+    "record_findings",
     "record_gate_decision",
     "record_node_viewers",
     "record_platform_licence",

@@ -9,6 +9,7 @@ adds nothing twice. A new finding goes to the consoles of the staff on duty as a
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -171,6 +172,124 @@ def record_finding(
             fields.append("data")
         finding.save(update_fields=fields)
     return finding, False
+
+
+@dataclass(frozen=True)
+class FindingReport:
+    """One problem a check found, before it is a finding (``record_findings`` takes many at once)."""
+
+    key: str
+    severity: str
+    title: str
+    data: dict = field(default_factory=dict)
+    stream: Stream | None = None
+    publisher: Publisher | None = None
+    node: MediaServer | None = None
+
+
+FINDINGS_CHUNK = 500
+
+
+def _check_report(report: FindingReport) -> None:
+    if not report.key or len(report.key) > KEY_MAX:
+        raise ModerationError(f"a finding's key is 1–{KEY_MAX} characters", code="bad_field")
+    if report.severity not in SEVERITY_RANK:
+        raise ModerationError(f"unknown severity {str(report.severity)[:20]!r}", code="bad_field")
+
+
+def record_findings(run: AuditRun, reports: list[FindingReport]) -> int:
+    """Add many findings at once, each as ``record_finding`` would (same keys, same rows); return how many are new.
+
+    One transaction and a handful of statements per chunk of 500, whatever the chunk holds: the
+    unresolved findings already there under those keys are seen again, the others are inserted in
+    bulk, logged, and pushed to the on-duty consoles on commit.
+    """
+    for report in reports:
+        _check_report(report)
+    unique = list({report.key: report for report in reports}.values())  # a key twice in one call is one finding
+    created = 0
+    for start in range(0, len(unique), FINDINGS_CHUNK):
+        chunk = unique[start : start + FINDINGS_CHUNK]
+        try:
+            with transaction.atomic():
+                created += _record_chunk(run, chunk)
+        except IntegrityError:  # another run added some of these meanwhile: one at a time, as record_finding does
+            created += sum(
+                int(
+                    record_finding(
+                        run,
+                        key=report.key,
+                        severity=report.severity,
+                        title=report.title,
+                        data=report.data,
+                        stream=report.stream,
+                        publisher=report.publisher,
+                        node=report.node,
+                    )[1]
+                )
+                for report in chunk
+            )
+    return created
+
+
+def _record_chunk(run: AuditRun, chunk: list[FindingReport]) -> int:
+    now = timezone.now()
+    unresolved = Finding.objects.select_for_update().exclude(status=FindingStatus.RESOLVED)
+    existing = {finding.key: finding for finding in unresolved.filter(audit=run.audit, key__in=[r.key for r in chunk])}
+    seen, raised = [], []
+    for report in chunk:
+        finding = existing.get(report.key)
+        if finding is None:
+            continue
+        finding.last_seen_at = now
+        if finding.last_run_id != run.pk:  # a rerun of the same run (killed worker) counts it once
+            finding.last_run = run
+            finding.times_seen += 1
+            seen.append(finding.pk)
+        if SEVERITY_RANK[report.severity] > SEVERITY_RANK[finding.severity]:
+            finding.severity, finding.title = report.severity, str(report.title)[:TITLE_MAX]
+            raised.append(finding.pk)
+        if report.data:
+            finding.data = report.data
+    if existing:
+        Finding.objects.bulk_update(
+            list(existing.values()), ["last_seen_at", "last_run", "times_seen", "severity", "title", "data"]
+        )
+    fresh = Finding.objects.bulk_create(
+        [
+            Finding(
+                audit=run.audit,
+                key=report.key,
+                severity=report.severity,
+                title=str(report.title)[:TITLE_MAX],
+                data=report.data or {},
+                stream=report.stream,
+                publisher=report.publisher,
+                node=report.node,
+                first_run=run,
+                last_run=run,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            for report in chunk
+            if report.key not in existing
+        ]
+    )
+    if fresh or seen:
+        AuditRun.objects.filter(pk=run.pk).update(
+            findings_new=F("findings_new") + len(fresh), findings_seen=F("findings_seen") + len(seen)
+        )
+    for finding in fresh:
+        log_staff_action(
+            None,
+            "audit.finding",
+            target=finding,
+            data={"audit": run.audit, "key": finding.key, "severity": finding.severity},
+        )
+    changed = [finding.pk for finding in fresh] + raised
+    if changed:
+        transaction.on_commit(lambda: [events.audit_finding_changed(pk) for pk in changed])
+    return len(fresh)
 
 
 def _load_finding(finding_id: int, *, actor: User, capability: str) -> Finding:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import permissions, queries
+from moderation.compliance_pdf import compliance_report_pdf
+from moderation.errors import ModerationError
 from moderation.models import GateDecision, ModerationAction
 
 
@@ -55,10 +57,21 @@ def mail_compliance_report(day: date | None = None) -> int:
     if not recipients:
         return 0
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"report": compliance_report(day)}
+        report = compliance_report(day)
+        context = {"report": report}
         html = render_to_string("moderation/compliance_report.html", context)
         text = render_to_string("moderation/compliance_report.txt", context)
         subject = str(translation.gettext("Liveward compliance report %(day)s") % {"day": day.isoformat()})
-    sent = send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, recipients, html_message=html)
-    log_staff_action(None, "report.mailed", data={"day": day.isoformat(), "recipients": len(recipients)})
+        try:
+            pdf = compliance_report_pdf(report)
+        except ModerationError:  # no font: the report still goes out, as HTML, and the log says so
+            pdf = None
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+    message.attach_alternative(html, "text/html")
+    if pdf is not None:
+        message.attach(f"liveward-compliance-{day.isoformat()}.pdf", pdf, "application/pdf")
+    sent = message.send()
+    log_staff_action(
+        None, "report.mailed", data={"day": day.isoformat(), "recipients": len(recipients), "pdf": pdf is not None}
+    )
     return sent

@@ -33,6 +33,12 @@ class AuditContext:
         self.new_findings += int(created)
         return finding
 
+    def findings(self, reports: list[actions.FindingReport]) -> int:
+        """Report many problems at once (a chunked bulk write); each is what ``finding`` would make of it."""
+        created = actions.record_findings(self.run, reports)
+        self.new_findings += created
+        return created
+
     def progress(self, done: int, total: int) -> None:
         """Tell how far the check got (shown on the audits page while it runs)."""
         actions.report_audit_progress(self.run, done=done, total=total)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from moderation import queries
+from moderation import actions, queries
 from moderation.audits.context import AuditContext, Severity
 from moderation.models import Stream
 
@@ -25,16 +25,15 @@ def check(context: AuditContext) -> dict:
     overdue = [(item, item.overdue_seconds(now)) for item in coverage]
     overdue = [(item, seconds) for item, seconds in overdue if seconds > 0]
     staff = queries.on_duty_names() if overdue else []
-    streams = Stream.objects.in_bulk([item.stream_id for item, _seconds in overdue])
-    for done, (item, seconds) in enumerate(overdue, 1):
-        unwatched = seconds + item.interval_seconds
-        context.finding(
+    streams = Stream.objects.only("pk").in_bulk([item.stream_id for item, _seconds in overdue])
+    reports = [
+        actions.FindingReport(
             key=f"stream:{item.stream_id}:unwatched",
             # Twice its interval without anyone looking is critical.
             severity=Severity.CRITICAL if seconds >= item.interval_seconds else Severity.WARNING,
             title=(
-                f"stream {item.stream_id} unwatched for {unwatched} s (interval {item.interval_seconds} s); "
-                f"on duty: {'、'.join(staff) or 'nobody'}"
+                f"stream {item.stream_id} unwatched for {seconds + item.interval_seconds} s "
+                f"(interval {item.interval_seconds} s); on duty: {'、'.join(staff) or 'nobody'}"
             ),
             data={
                 "stream": item.stream_id,
@@ -45,6 +44,9 @@ def check(context: AuditContext) -> dict:
             },
             stream=streams.get(item.stream_id),
         )
-        if done % PROGRESS_EVERY == 0:
-            context.progress(done, len(overdue))
+        for item, seconds in overdue
+    ]
+    for start in range(0, len(reports), PROGRESS_EVERY):  # one bulk write per step, its progress after it
+        context.findings(reports[start : start + PROGRESS_EVERY])
+        context.progress(min(start + PROGRESS_EVERY, len(reports)), len(reports))
     return {"live": total, "overdue": len(overdue), "covered": total - len(overdue)}

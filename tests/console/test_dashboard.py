@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from django.core import mail
 from django.utils import timezone, translation
 
 import pytest
+from pypdf import PdfReader
 
 from moderation import actions
+from moderation.audit_catalogue import audit_spec
 from moderation.models import GateDecision, ModerationAction, ReasonCode
 from moderation.tasks.audits import run_audit
 from moderation.tasks.compliance import mail_compliance_report
@@ -60,6 +63,43 @@ def test_the_days_report_is_a_page_and_a_file(client, admin, day_of_records):
         assert client.get(f"/dashboard/report/?day={bad}").status_code == 400
 
 
+def pdf_text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+@pytest.mark.django_db
+def test_the_days_report_is_a_pdf_in_chinese(client, admin, day_of_records):
+    client.force_login(admin)
+    today = timezone.localdate().isoformat()
+    page = client.get(f"/dashboard/report/?day={today}")
+    assert f"?day={today}&amp;format=pdf" in page.content.decode()
+    response = client.get(f"/dashboard/report/?day={today}&format=pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="liveward-compliance-{today}.pdf"'
+    text = pdf_text(response.content)
+    with translation.override("zh-hans"):
+        block = str(ModerationAction.Kind.BLOCK.label)
+        blacklisted = str(GateDecision.Reason.BLACKLISTED.label)
+        staffing = str(audit_spec("staffing").label)
+    for expected in (f"{today} 合规日报", "180 ms / 180 ms", "1 条已确认的断流", block, blacklisted, staffing, "严重"):
+        assert expected in text, expected
+    assert client.get("/dashboard/report/?day=2026-13-01&format=pdf").status_code == 400
+
+
+@pytest.mark.django_db
+def test_without_its_font_the_pdf_is_refused_and_the_mail_goes_without_it(client, admin, day_of_records, settings):
+    settings.LIVEWARD_REPORT_FONT = "/nonexistent/font.ttc"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.force_login(admin)
+    response = client.get("/dashboard/report/?format=pdf")
+    assert response.status_code == 503 and "无法生成 PDF" in response.content.decode()
+    admin.email = "zhao@example.cn"
+    admin.save(update_fields=["email"])
+    assert mail_compliance_report.apply().get() == 1
+    (message,) = mail.outbox
+    assert not message.attachments and "<!doctype html>" in message.alternatives[0][0]
+
+
 @pytest.mark.django_db
 def test_beat_mails_the_report_to_compliance_admins(admin, patroller, day_of_records, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -71,6 +111,10 @@ def test_beat_mails_the_report_to_compliance_admins(admin, patroller, day_of_rec
     assert message.to == ["zhao@example.cn"] and "合规" in message.subject
     html = message.alternatives[0][0]
     assert "<!doctype html>" in html
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    ((name, content, mimetype),) = message.attachments
+    assert name == f"liveward-compliance-{yesterday}.pdf" and mimetype == "application/pdf"
+    assert f"{yesterday} 合规日报" in pdf_text(content)
 
 
 @pytest.mark.django_db

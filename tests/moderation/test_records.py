@@ -10,7 +10,17 @@ import pytest
 
 from accounts.models import StaffActionLog
 from moderation import actions
-from moderation.models import Comment, Evidence, Finding, GateDecision, LegalHold, ReasonCode, RetentionRule, Stream
+from moderation.models import (
+    Comment,
+    Evidence,
+    Finding,
+    GateDecision,
+    LegalHold,
+    PublicReport,
+    ReasonCode,
+    RetentionRule,
+    Stream,
+)
 from moderation.tasks.audits import run_audit
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +32,8 @@ def days_ago(delta: timedelta):
     return timezone.now() - delta
 
 
-def stream_with_history(stream_key, node, *, client_id: str, age: timedelta) -> Stream:
-    """A stream the gate allowed ``age`` ago, with a decision, two comments, ended an hour later."""
+def stream_with_history(stream_key, node, *, client_id: str, age: timedelta, comments: int = 2) -> Stream:
+    """A stream the gate allowed ``age`` ago, with a decision, two comments (or more), ended an hour later."""
     at = days_ago(age)
     stream = actions.open_stream(stream_key, node=node, app="live", client_id=client_id, addr="", title="t", at=at)
     actions.record_gate_decision(
@@ -31,7 +41,7 @@ def stream_with_history(stream_key, node, *, client_id: str, age: timedelta) -> 
         key_name=stream_key.key, stream_key_id=stream_key.pk, publisher_id=stream_key.publisher_id,
         stream_id=stream.pk, client_id=client_id, addr="", at=at,
     )  # fmt: skip
-    for number in range(2):
+    for number in range(comments):
         comment = actions.receive_comment(
             stream, external_id=f"c-{client_id}-{number}", viewer_id="v-1", text="好看", actor=None
         )
@@ -70,6 +80,21 @@ def test_the_purge_deletes_what_is_past_retention_and_keeps_the_rest(stream_key,
         GateDecision.objects.filter(stream=recent).count() == 1 and Comment.objects.filter(stream=recent).count() == 2
     )
     assert actions.purge_expired_records()["comments"] == 0  # nothing left to do
+
+
+def test_the_purge_goes_batch_by_batch_and_keeps_a_reported_comment(stream_key, nginx_node):
+    old = stream_with_history(stream_key, nginx_node, client_id="1", age=OLD, comments=7)  # batches of two
+    reported = actions.file_report(
+        source=PublicReport.Source.WEB, target_kind=PublicReport.Target.COMMENT, target="c-1-3",
+        category="pornography", description="低俗评论", address="203.0.113.9",
+    )  # fmt: skip
+    recent = stream_with_history(stream_key, nginx_node, client_id="2", age=timedelta(days=10))
+    purged = actions.purge_expired_records(set_based_batch=2)
+    assert purged["comments"] == 6  # a public report still refers to the seventh: kept, as PROTECT would
+    assert list(Comment.objects.filter(stream=old).values_list("pk", flat=True)) == [reported.comment_id]
+    assert Comment.objects.filter(stream=recent).count() == 2
+    assert not GateDecision.objects.filter(stream=old).exists()
+    assert actions.purge_expired_records(set_based_batch=2)["comments"] == 0
 
 
 @pytest.mark.parametrize("scope", ["publisher", "stream", "period"])
