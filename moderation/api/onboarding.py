@@ -78,6 +78,18 @@ class AgreementAcceptanceAnswer(serializers.ModelSerializer):
         fields = ["publisher", "agreement_version", "agreement_accepted_at"]
 
 
+class FilingCategoryRequest(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Publisher.FilingCategory.choices)
+
+
+class FilingStateAnswer(serializers.ModelSerializer):
+    publisher = serializers.CharField(source="platform_account_id")
+
+    class Meta:
+        model = Publisher
+        fields = ["publisher", "filing_category", "filing", "filing_changed_at", "filed_at"]
+
+
 class StreamKeyStateSerializer(serializers.ModelSerializer):
     """A key without the key itself (only its issue answer carries it)."""
 
@@ -239,3 +251,18 @@ class StreamKeyRevoke(APIView):
         )
         stream_key = actions.revoke_stream_key(stream_key, actor=request.user)
         return Response(StreamKeyStateSerializer(stream_key).data)
+
+
+class PublisherFilingCategory(APIView):
+    """Set the category the publisher is filed under (分类备案); a change goes into the next filing export."""
+
+    permission_classes = [HasCapability]
+    capability = "filing.manage"
+
+    @extend_schema(request=FilingCategoryRequest, responses={200: FilingStateAnswer})
+    def post(self, request, account_id: str):
+        publisher = get_object_or_404(Publisher, platform_account_id=account_id)
+        data = FilingCategoryRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        publisher = actions.set_filing_category(publisher, category=data.validated_data["category"], actor=request.user)
+        return Response(FilingStateAnswer(publisher).data)

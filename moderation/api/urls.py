@@ -43,6 +43,11 @@ urlpatterns = [
         onboarding.VerificationReviewDetail.as_view(),
         name="api-publisher-verification-review",
     ),
+    path(
+        "publishers/<str:account_id>/filing-category/",
+        onboarding.PublisherFilingCategory.as_view(),
+        name="api-publisher-filing-category",
+    ),
     path("agreements/", onboarding.AgreementPublish.as_view(), name="api-agreements"),
     path("agreements/current/", onboarding.CurrentAgreement.as_view(), name="api-current-agreement"),
     path("appeals/", views.AppealSubmit.as_view(), name="api-appeals"),
