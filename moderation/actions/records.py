@@ -3,7 +3,8 @@
 The purge deletes, in batches (set-based ``DELETE … IN (SELECT … LIMIT)`` for the high-volume
 kinds), what is past its kind's retention and under no legal hold in force:
 gate decisions, comments, snapshots (and their image files), webhook deliveries, the staff action
-log, and streams nothing else refers to any more. Actions and their evidence are not purged (credit
+log, verification scans (file and row, counted from their review's decision), and streams nothing
+else refers to any more. Actions and their evidence are not purged (credit
 events, appeals and blacklist entries refer to them). A hold on a publisher or a stream keeps every
 record about it; a hold on a period keeps every record dated inside it; while any publisher or
 stream hold is in force, webhook deliveries are not purged at all (they name them only in JSON).
