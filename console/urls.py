@@ -35,6 +35,11 @@ console_pages = [
     path("publishers/<int:publisher_id>/", credit.publisher_detail, name="publisher"),
     path("publishers/<int:publisher_id>/credit/adjust/", credit.adjust_publisher_credit, name="publisher-adjust"),
     path("publishers/<int:publisher_id>/lift/", measures.lift_measure, name="publisher-lift"),
+    path(
+        "publishers/<int:publisher_id>/filing-category/",
+        verification.publisher_filing_category,
+        name="publisher-filing-category",
+    ),
     path("webhooks/", measures.webhook_deliveries, name="webhooks"),
     path("escalations/", measures.escalations, name="escalations"),
     path("credit/", credit.credit_policy, name="credit-policy"),

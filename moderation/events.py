@@ -444,6 +444,12 @@ def publisher_credit_changed(stream_ids: list[int]) -> None:
         queue_delta(PUBLISHER_CREDIT_CHANGED, stream_id)
 
 
+def audit_findings_changed(finding_ids: list[int]) -> None:
+    """Tell on-duty consoles about many new findings at once (one read, an alert each)."""
+    for alert in queries.finding_alerts(finding_ids):
+        send_to_group(AUDIT_GROUP, AUDIT_FINDING, alert)
+
+
 def audit_finding_changed(finding_id: int) -> None:
     """Tell on-duty consoles about a new finding, or that one was acknowledged or resolved (and by whom)."""
     alert = queries.finding_alert(finding_id)

@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "escalation.handle": (COMPLIANCE_ADMIN,),
     # 分类备案 (Art. 12): the filing export for the provincial office.
     "filing.export": (COMPLIANCE_ADMIN,),
+    # The category a publisher is filed under: the platform sets it, or a compliance admin corrects it.
+    "filing.manage": (COMPLIANCE_ADMIN, MACHINE_PLATFORM),
     # Real-name verification (Art. 12): the manual review queue and its scans.
     "verification.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "verification.review": (COMPLIANCE_ADMIN,),

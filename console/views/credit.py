@@ -64,6 +64,8 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
         "cooling_off_ends": publisher.cooling_off_ends(publisher.stream_keys.order_by("-denied_until").first()),
         "suspended": publisher.is_suspended(),
         "may_lift": permissions.may(request.user, "action.lift"),
+        "may_file": permissions.may(request.user, "filing.manage"),
+        "filing_categories": Publisher.FilingCategory.choices,
     }
 
 

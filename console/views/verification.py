@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import require_role
 from console.file_responses import stored_file_response
@@ -188,3 +188,19 @@ def filing_file(request: HttpRequest, export_id: int, part: str) -> HttpResponse
     if field is None:
         raise Http404
     return FileResponse(field.open("rb"), as_attachment=True, filename=field.name.rsplit("/", 1)[-1])
+
+
+@require_POST
+@require_role(*permissions.roles_for("filing.manage"))
+def publisher_filing_category(request: HttpRequest, publisher_id: int) -> HttpResponse:
+    """Correct the category a publisher is filed under; the change goes into the next filing export."""
+    publisher = Publisher.objects.filter(pk=publisher_id).first()
+    if publisher is None:
+        raise Http404
+    try:
+        actions.set_filing_category(publisher, category=request.POST.get("category", ""), actor=request.user)
+    except actions.ModerationError:
+        messages.error(request, _("Choose one of the filing categories."))
+    else:
+        messages.success(request, _("Filing category saved; the next filing export carries it."))
+    return redirect("console:publisher", publisher_id=publisher.pk)

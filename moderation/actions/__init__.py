@@ -163,7 +163,7 @@ from moderation.actions.terms import (
     parse_term_file,
     shutdown_title_checks,
 )
-from moderation.actions.verification import report_verification
+from moderation.actions.verification import report_verification, set_filing_category
 from moderation.actions.verification_review import decide_verification_review, submit_verification_review
 from moderation.actions.viewers import (
     DELETE_WINDOW_MAX_MINUTES,
@@ -312,6 +312,7 @@ __all__ = [
     "run_emergency_cuts",
     "set_audit_schedule",
     "set_comment_slow_mode",
+    "set_filing_category",
     "set_media_server_networks",
     "set_media_server_play_url",
     "set_publisher_verification",

@@ -202,7 +202,8 @@ def record_findings(run: AuditRun, reports: list[FindingReport]) -> int:
 
     One transaction and a handful of statements per chunk of 500, whatever the chunk holds: the
     unresolved findings already there under those keys are seen again, the others are inserted in
-    bulk, logged, and pushed to the on-duty consoles on commit.
+    bulk, logged in one ``audit.findings`` line naming the run and each new finding's id, key and
+    severity, and pushed to the on-duty consoles on commit.
     """
     for report in reports:
         _check_report(report)
@@ -236,25 +237,28 @@ def _record_chunk(run: AuditRun, chunk: list[FindingReport]) -> int:
     now = timezone.now()
     unresolved = Finding.objects.select_for_update().exclude(status=FindingStatus.RESOLVED)
     existing = {finding.key: finding for finding in unresolved.filter(audit=run.audit, key__in=[r.key for r in chunk])}
-    seen, raised = [], []
+    seen, again, changed_data = [], [], []
+    raised: list[int] = []
     for report in chunk:
         finding = existing.get(report.key)
         if finding is None:
             continue
-        finding.last_seen_at = now
-        if finding.last_run_id != run.pk:  # a rerun of the same run (killed worker) counts it once
-            finding.last_run = run
-            finding.times_seen += 1
-            seen.append(finding.pk)
+        # A rerun of the same run (killed worker) counts it once.
+        (again if finding.last_run_id == run.pk else seen).append(finding.pk)
         if SEVERITY_RANK[report.severity] > SEVERITY_RANK[finding.severity]:
-            finding.severity, finding.title = report.severity, str(report.title)[:TITLE_MAX]
+            title = str(report.title)[:TITLE_MAX]
+            Finding.objects.filter(pk=finding.pk).update(severity=report.severity, title=title)
             raised.append(finding.pk)
-        if report.data:
+        if report.data and report.data != finding.data:
             finding.data = report.data
-    if existing:
-        Finding.objects.bulk_update(
-            list(existing.values()), ["last_seen_at", "last_run", "times_seen", "severity", "title", "data"]
-        )
+            changed_data.append(finding)
+    # A few statements whatever the chunk holds: Django's bulk_update builds a CASE per row and field.
+    if seen:
+        Finding.objects.filter(pk__in=seen).update(last_seen_at=now, last_run=run, times_seen=F("times_seen") + 1)
+    if again:
+        Finding.objects.filter(pk__in=again).update(last_seen_at=now)
+    if changed_data:
+        Finding.objects.bulk_update(changed_data, ["data"])
     fresh = Finding.objects.bulk_create(
         [
             Finding(
@@ -279,16 +283,16 @@ def _record_chunk(run: AuditRun, chunk: list[FindingReport]) -> int:
         AuditRun.objects.filter(pk=run.pk).update(
             findings_new=F("findings_new") + len(fresh), findings_seen=F("findings_seen") + len(seen)
         )
-    for finding in fresh:
+    if fresh:  # one line for the chunk (a line each costs an INSERT each): the run, and what it found
         log_staff_action(
             None,
-            "audit.finding",
-            target=finding,
-            data={"audit": run.audit, "key": finding.key, "severity": finding.severity},
+            "audit.findings",
+            target=run,
+            data={"audit": run.audit, "findings": [[f.pk, f.key, f.severity] for f in fresh]},
         )
     changed = [finding.pk for finding in fresh] + raised
     if changed:
-        transaction.on_commit(lambda: [events.audit_finding_changed(pk) for pk in changed])
+        transaction.on_commit(lambda: events.audit_findings_changed(changed))
     return len(fresh)
 
 

@@ -3,7 +3,8 @@
 The purge deletes, in batches (set-based ``DELETE … IN (SELECT … LIMIT)`` for the high-volume
 kinds), what is past its kind's retention and under no legal hold in force:
 gate decisions, comments, snapshots (and their image files), webhook deliveries, the staff action
-log, and streams nothing else refers to any more. Actions and their evidence are not purged (credit
+log, verification scans (file and row, counted from their review's decision), and streams nothing
+else refers to any more. Actions and their evidence are not purged (credit
 events, appeals and blacklist entries refer to them). A hold on a publisher or a stream keeps every
 record about it; a hold on a period keeps every record dated inside it; while any publisher or
 stream hold is in force, webhook deliveries are not purged at all (they name them only in JSON).
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, FileField, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts import record_chain
@@ -33,6 +34,7 @@ from moderation.models import (
     RetentionRule,
     Snapshot,
     Stream,
+    VerificationDocument,
     WebhookDelivery,
 )
 
@@ -69,6 +71,8 @@ KINDS: dict[str, tuple] = {
     RecordKind.ACTIONS: (ModerationAction, "at", "publisher_id", "stream_id"),
     RecordKind.WEBHOOK_DELIVERIES: (WebhookDelivery, "created_at", None, None),
     RecordKind.STAFF_LOG: (StaffActionLog, "at", None, None),
+    # A scan is dated by its review's decision: a pending review's scans have none and are never purged.
+    RecordKind.VERIFICATION_SCANS: (VerificationDocument, "review__decided_at", "review__publisher_id", None),
 }
 
 
@@ -165,20 +169,29 @@ def release_legal_hold(hold_id: int, *, actor: User) -> LegalHold:
 
 
 def _delete_in_batches(candidates: QuerySet, *, batch: int) -> int:
-    # Snapshots take their image files along, streams cascade: Django's collector deletes those.
+    """Delete through Django's collector, a batch per transaction; stored files go after each commit.
+
+    The one place purged files are deleted: snapshots' images and verification scans (their file
+    field, whatever storage it has), once the rows that named them are gone for good.
+    """
     deleted = 0
     model = candidates.model
-    storage = Snapshot._meta.get_field("image").storage
+    file_fields = [field for field in model._meta.concrete_fields if isinstance(field, FileField)]
     while True:
         ids = list(candidates.values_list("pk", flat=True)[:batch])
         if not ids:
             return deleted
         with transaction.atomic():
             rows = model.objects.filter(pk__in=ids)
-            names = [name for name in rows.values_list("image", flat=True) if name] if model is Snapshot else []
+            stored = [
+                (field.storage, name)
+                for field in file_fields
+                for name in rows.values_list(field.name, flat=True)
+                if name
+            ]
             rows.delete()
-            if names:
-                transaction.on_commit(lambda names=names: [storage.delete(name) for name in names])
+            if stored:
+                transaction.on_commit(lambda stored=stored: [storage.delete(name) for storage, name in stored])
         deleted += len(ids)
 
 
@@ -211,7 +224,7 @@ def _delete_set_based(candidates: QuerySet, *, batch: int) -> int:
 
 
 # What Django's collector must delete (files, cascades); the rest goes set-based.
-COLLECTED_KINDS = (RecordKind.SNAPSHOTS, RecordKind.STREAMS)
+COLLECTED_KINDS = (RecordKind.SNAPSHOTS, RecordKind.VERIFICATION_SCANS, RecordKind.STREAMS)
 SET_BASED_BATCH = 50_000
 
 
@@ -243,6 +256,7 @@ PURGE_ORDER = (
     RecordKind.SNAPSHOTS,
     RecordKind.WEBHOOK_DELIVERIES,
     RecordKind.STAFF_LOG,
+    RecordKind.VERIFICATION_SCANS,
     RecordKind.STREAMS,
 )
 

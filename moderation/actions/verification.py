@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
+from moderation import permissions
 from moderation.actions.webhooks import notify_platform
 from moderation.errors import ModerationError
 from moderation.models import Publisher, VerificationReport
@@ -122,3 +123,25 @@ def _apply(publisher: Publisher, report: VerificationReport, *, actor: User | No
                 "report": report.pk,
             },
         )
+
+
+def set_filing_category(publisher: Publisher, *, category: str, actor: User) -> Publisher:
+    """File the publisher under ``category`` (分类备案); a change puts it in the next filing export."""
+    permissions.check(actor, "filing.manage")
+    if category not in Publisher.FilingCategory.values:
+        raise ModerationError(
+            "the filing category is one of " + ", ".join(Publisher.FilingCategory.values), code="bad_field"
+        )
+    with transaction.atomic():
+        publisher = Publisher.objects.select_for_update().get(pk=publisher.pk)
+        previous = publisher.filing_category
+        if category == previous:
+            return publisher
+        publisher.filing_category = category
+        publisher.filing = Publisher.Filing.NOT_FILED
+        publisher.filing_changed_at = timezone.now()
+        publisher.save(update_fields=["filing_category", "filing", "filing_changed_at"])
+        log_staff_action(
+            actor, "publisher.filing_category", target=publisher, data={"category": category, "previous": previous}
+        )
+    return publisher

@@ -53,6 +53,18 @@ class AgreementSerializer(serializers.ModelSerializer):
         fields = ["version", "title", "effective_at", "grace_ends_at", "text"]
 
 
+class AgreementPublication(serializers.Serializer):
+    """A new version of the service agreement, as a compliance admin's client publishes it."""
+
+    version = _text(32, required=True, help_text="Letters, digits, '.', '_' or '-'; never used before.")
+    title = _text(200, required=True)
+    text = _text(200_000, required=True, multiline=True, help_text="The agreement's full text.")
+    effective_at = serializers.DateTimeField(help_text="From when it binds (ISO 8601 with its offset; not past).")
+    grace_days = serializers.IntegerField(
+        min_value=0, max_value=365, default=0, help_text="Days after it binds that the previous version still counts."
+    )
+
+
 class AgreementAcceptance(serializers.Serializer):
     version = _text(32, required=True)
     accepted_at = serializers.DateTimeField(required=False, help_text="When the publisher accepted (default now).")
@@ -64,6 +76,18 @@ class AgreementAcceptanceAnswer(serializers.ModelSerializer):
     class Meta:
         model = Publisher
         fields = ["publisher", "agreement_version", "agreement_accepted_at"]
+
+
+class FilingCategoryRequest(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Publisher.FilingCategory.choices)
+
+
+class FilingStateAnswer(serializers.ModelSerializer):
+    publisher = serializers.CharField(source="platform_account_id")
+
+    class Meta:
+        model = Publisher
+        fields = ["publisher", "filing_category", "filing", "filing_changed_at", "filed_at"]
 
 
 class StreamKeyStateSerializer(serializers.ModelSerializer):
@@ -178,6 +202,20 @@ class CurrentAgreement(APIView):
         return Response(AgreementSerializer(agreement).data)
 
 
+class AgreementPublish(APIView):
+    """Publish a new version of the service agreement (a compliance admin's client; the console page does the same)."""
+
+    permission_classes = [HasCapability]
+    capability = "agreement.manage"
+
+    @extend_schema(request=AgreementPublication, responses={201: AgreementSerializer})
+    def post(self, request):
+        data = AgreementPublication(data=request.data)
+        data.is_valid(raise_exception=True)
+        agreement = actions.publish_agreement(actor=request.user, **data.validated_data)
+        return Response(AgreementSerializer(agreement).data, status=status.HTTP_201_CREATED)
+
+
 class AgreementAccept(APIView):
     """Record that the publisher accepted a version of the service agreement."""
 
@@ -213,3 +251,18 @@ class StreamKeyRevoke(APIView):
         )
         stream_key = actions.revoke_stream_key(stream_key, actor=request.user)
         return Response(StreamKeyStateSerializer(stream_key).data)
+
+
+class PublisherFilingCategory(APIView):
+    """Set the category the publisher is filed under (分类备案); a change goes into the next filing export."""
+
+    permission_classes = [HasCapability]
+    capability = "filing.manage"
+
+    @extend_schema(request=FilingCategoryRequest, responses={200: FilingStateAnswer})
+    def post(self, request, account_id: str):
+        publisher = get_object_or_404(Publisher, platform_account_id=account_id)
+        data = FilingCategoryRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        publisher = actions.set_filing_category(publisher, category=data.validated_data["category"], actor=request.user)
+        return Response(FilingStateAnswer(publisher).data)

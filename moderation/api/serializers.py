@@ -73,7 +73,7 @@ class PublisherSerializer(serializers.ModelSerializer):
         model = Publisher
         fields = [
             "id", "platform_account_id", "display_name", "kind", "real_name", "document_type", "document_number",
-            "phone", "organisation_licence_number", "verification", "filing", "agreement_version",
+            "phone", "organisation_licence_number", "verification", "filing", "filing_category", "agreement_version",
             "agreement_accepted_at", "credit_score", "credit_level", "credit_rules", "status", "suspended_until",
             "closed_at", "created_at",
         ]  # fmt: skip

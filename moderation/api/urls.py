@@ -51,6 +51,12 @@ urlpatterns = [
         onboarding.VerificationReviewDetail.as_view(),
         name="api-publisher-verification-review",
     ),
+    path(
+        "publishers/<str:account_id>/filing-category/",
+        onboarding.PublisherFilingCategory.as_view(),
+        name="api-publisher-filing-category",
+    ),
+    path("agreements/", onboarding.AgreementPublish.as_view(), name="api-agreements"),
     path("agreements/current/", onboarding.CurrentAgreement.as_view(), name="api-current-agreement"),
     path("appeals/", views.AppealSubmit.as_view(), name="api-appeals"),
     path("appeals/<int:pk>/", views.AppealDetail.as_view(), name="api-appeal"),

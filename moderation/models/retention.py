@@ -25,6 +25,8 @@ class RecordKind(models.TextChoices):
     COMMENTS = "comments", _("Comments")
     STAFF_LOG = "staff_log", _("Staff action log")
     WEBHOOK_DELIVERIES = "webhook_deliveries", _("Webhook deliveries")
+    # The scans sent for a manual real-name review, counted from its decision (never while pending).
+    VERIFICATION_SCANS = "verification_scans", _("Verification scans")
 
 
 # Days each kind is kept unless a compliance admin set otherwise (never under 60).
@@ -36,6 +38,7 @@ DEFAULT_RETENTION_DAYS: dict[str, int] = {
     RecordKind.COMMENTS: 60,
     RecordKind.STAFF_LOG: 365,
     RecordKind.WEBHOOK_DELIVERIES: 60,
+    RecordKind.VERIFICATION_SCANS: 180,
 }
 
 

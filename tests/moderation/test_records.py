@@ -20,8 +20,11 @@ from moderation.models import (
     ReasonCode,
     RetentionRule,
     Stream,
+    VerificationDocument,
+    VerificationReview,
 )
 from moderation.tasks.audits import run_audit
+from tests.conftest import make_publisher
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +151,48 @@ def test_the_purge_runs_as_an_audit_on_its_schedule(stream_key, nginx_node):
     # The staff log's lines are all recent (it is append-only: tests/accounts/test_record_chain.py purges it).
     assert summary["comments"] == 2 and summary["staff_log"] == 0
     assert StaffActionLog.objects.filter(verb="records.purge").exists()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def reviewed_scans(publisher, admin, *, reference: str, decided_ago: timedelta | None):
+    """A manual review with one scan, decided ``decided_ago`` (None: still pending)."""
+    review = actions.submit_verification_review(
+        publisher, reference=reference, documents=[("身份证正面.png", PNG)], actor=None
+    )
+    if decided_ago is not None:
+        review = actions.decide_verification_review(review, actor=admin, approve=True, note="")
+        VerificationReview.objects.filter(pk=review.pk).update(decided_at=days_ago(decided_ago))
+    return review
+
+
+def test_verification_scans_go_after_their_retention_counted_from_the_decision(
+    admin, agreement, django_capture_on_commit_callbacks
+):
+    old_person, pending_person = make_publisher("acct-scan-1", "主播甲"), make_publisher("acct-scan-2", "主播乙")
+    old = reviewed_scans(old_person, admin, reference="rv-old", decided_ago=timedelta(days=200))
+    pending = reviewed_scans(pending_person, admin, reference="rv-pending", decided_ago=None)
+    VerificationReview.objects.filter(pk=pending.pk).update(submitted_at=days_ago(timedelta(days=400)))
+    recent = reviewed_scans(pending_person, admin, reference="rv-recent", decided_ago=timedelta(days=100))
+    old_file = VerificationDocument.objects.get(review=old).file
+    storage, name = old_file.storage, old_file.name
+    assert storage.exists(name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        purged = actions.purge_expired_records()
+    assert purged["verification_scans"] == 1  # 180 days from the decision by default
+    assert not VerificationDocument.objects.filter(review=old).exists() and not storage.exists(name)
+    assert VerificationReview.objects.filter(pk=old.pk, status="approved").exists()  # the decision is kept
+    assert VerificationDocument.objects.filter(review__in=[pending, recent]).count() == 2
+
+
+def test_a_hold_on_the_publisher_keeps_its_scans(admin, agreement):
+    person = make_publisher("acct-scan-3", "主播丙")
+    review = reviewed_scans(person, admin, reference="rv-held", decided_ago=timedelta(days=200))
+    hold = actions.place_legal_hold("publisher", actor=admin, reason="公安机关调查", publisher_id=person.pk)
+    assert hold.held_counts["verification_scans"] == 1
+    assert actions.purge_expired_records()["verification_scans"] == 0
+    assert VerificationDocument.objects.filter(review=review).count() == 1
+    with pytest.raises(actions.ModerationError):
+        actions.set_retention("verification_scans", days=59, actor=admin)
