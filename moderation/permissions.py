@@ -130,6 +130,51 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Who may reach the URLs no capability guards, and why; by URL name. The permission walk
+# (tests/test_permission_walk.py) fails for any URL that is neither guarded by a capability (a page's
+# require_role, an API view's ``capability``) nor listed here. ``anyone``: no login; ``authenticated``:
+# any signed-in account or API token; ``node``: a media-server node's secret in the path (gate/nodes.py).
+UNGUARDED_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "report": ("anyone", "the public report form (Art. 19), limited per address and device"),
+    "report-status": ("anyone", "a report's status, to whoever holds its receipt number"),
+    "accounts:login": ("anyone", "the login page"),
+    "accounts:logout": ("anyone", "logging out"),
+    "accounts:password-change": ("authenticated", "every account changes its own password"),
+    "gate-nginx-rtmp": ("node", "nginx-rtmp callbacks: the node's secret and allow-list"),
+    "gate-srs": ("node", "SRS callbacks: the node's secret and allow-list"),
+    "api-schema": ("authenticated", "the API's schema, for staff and API clients"),
+    "api-docs": ("authenticated", "the API's documentation"),
+    "api-redoc": ("authenticated", "the API's documentation"),
+    "api-health": ("authenticated", "tells an API client that the API is up"),
+    "healthz": ("anyone", "the load balancer's health check: ok or not, no data"),
+    "set_language": ("anyone", "the language switch"),
+}
+# Django's admin (namespace ``admin``) guards itself: superusers only (no staff role is is_staff).
+ADMIN_NAMESPACE = "admin"
+
+# The console WebSocket's inbound message types (console/consumers.py MESSAGE_HANDLERS) and the
+# capabilities that may send each: holding none of them, the frame is refused ``forbidden`` before its
+# handler runs; the handler then checks the exact one (the action kind, the decision, the hold reason).
+MESSAGE_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "ping": ("console.view",),
+    "resync": ("console.view",),
+    "action": tuple(f"action.{kind}" for kind in Kind.values if f"action.{kind}" in PERMISSIONS),
+    "claim": ("shift.work",),
+    "news.resync": ("news.review",),
+    "news.decide": tuple(f"news.{decision}" for decision in Decision.values if f"news.{decision}" in PERMISSIONS),
+    "comment.decide": ("news.review",),
+    "comments.resync": ("comments.queue",),
+    "comments.decide": tuple(capability for capability in PERMISSIONS if capability.startswith("comment.review.")),
+    "viewer.mute": ("viewer.measure",),
+    "viewer.delete_comments": ("viewer.measure",),
+}
+
+
+def may_send(user, message_type: str) -> bool:
+    """Tell whether the user holds any capability that may send this console message type (unknown: no)."""
+    return any(may(user, capability) for capability in MESSAGE_CAPABILITIES.get(message_type, ()))
+
+
 def roles_for(capability: str) -> tuple[str, ...]:
     """Return the roles that hold ``capability`` (KeyError for an unknown one)."""
     return PERMISSIONS[capability]
