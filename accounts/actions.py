@@ -14,8 +14,9 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Shift, StaffActionLog, User
-from accounts.roles import MACHINE_KINDS, ROLE_PERMISSIONS, SHIFT_ROLES, Role, has_role
+from accounts import api_tokens
+from accounts.models import ApiToken, Shift, StaffActionLog, User
+from accounts.roles import MACHINE_KINDS, MACHINE_SCOPES, ROLE_PERMISSIONS, SHIFT_ROLES, Role, has_role
 
 
 def client_ip(request) -> str | None:
@@ -144,10 +145,13 @@ def set_staff_role(user: User, *, role: str, actor: User | None) -> User:
 
 
 @transaction.atomic
-def create_machine_client(name: str, *, kind: str, actor: User | None) -> tuple[User, str]:
-    """Create an API client (no password, in the ``kind`` group) and return it with its token, shown once."""
-    from rest_framework.authtoken.models import Token
+def create_machine_client(
+    name: str, *, kind: str, actor: User | None, scopes: list[str] | tuple[str, ...] | None = None
+) -> tuple[User, str]:
+    """Create an API client (no password, in the ``kind`` group) and return it with its first key, shown once.
 
+    The token holds ``scopes`` (default: every scope of the kind).
+    """
     if kind not in MACHINE_KINDS:
         raise ValueError(f"unknown machine client kind {kind!r}; expected one of {', '.join(MACHINE_KINDS)}")
     if User.objects.filter(username=name).exists():
@@ -160,9 +164,97 @@ def create_machine_client(name: str, *, kind: str, actor: User | None) -> tuple[
         raise ValueError("; ".join(exc.messages)) from None
     user.save()
     user.groups.add(Group.objects.get(name=kind))
-    token = Token.objects.create(user=user)
     log_staff_action(actor, "machine_client.create", target=user, data={"kind": kind})
-    return user, token.key
+    _token, key = issue_api_token(user, scopes=scopes, actor=actor)
+    return user, key
+
+
+def machine_kind(client: User) -> str | None:
+    """Return the machine kind of an API client (None for a staff account)."""
+    kinds = client.role_names.intersection(MACHINE_KINDS)
+    return sorted(kinds)[0] if len(kinds) == 1 else None
+
+
+def _checked_scopes(client: User, scopes: list[str] | tuple[str, ...] | None) -> list[str]:
+    kind = machine_kind(client)
+    if kind is None:
+        raise ValueError(f"{client.username!r} is not a machine client")
+    allowed = MACHINE_SCOPES[kind]
+    if scopes is None:
+        return list(allowed)
+    chosen = list(dict.fromkeys(str(scope) for scope in scopes))
+    unknown = [scope for scope in chosen if scope not in allowed]
+    if unknown or not chosen:
+        raise ValueError(
+            f"scopes for a {kind} client are some of: {', '.join(allowed)} (got {', '.join(unknown) or 'none'})"
+        )
+    return chosen
+
+
+@transaction.atomic
+def issue_api_token(
+    client: User, *, scopes: list[str] | tuple[str, ...] | None = None, actor: User | None
+) -> tuple[ApiToken, str]:
+    """Issue the client a new token with these scopes; return it with its key (shown once, stored hashed)."""
+    chosen = _checked_scopes(client, scopes)
+    for _attempt in range(5):  # a prefix collision is astronomically rare; retry rather than fail
+        key, prefix = api_tokens.new_key()
+        if not ApiToken.objects.filter(prefix=prefix).exists():
+            break
+    else:  # pragma: no cover - 40 random bits colliding five times in a row
+        raise RuntimeError("could not find a free token prefix")
+    token = ApiToken.objects.create(client=client, prefix=prefix, digest=api_tokens.key_digest(key), scopes=chosen)
+    log_staff_action(actor, "api_token.issue", target=client, data={"token": prefix, "scopes": chosen})
+    return token, key
+
+
+# Longest overlap a rotation may leave the old token working.
+MAX_ROTATION_OVERLAP = timedelta(days=30)
+
+
+def rotate_client_token(client: User, *, overlap: timedelta, actor: User | None) -> tuple[ApiToken, str]:
+    """Issue the client a new token (the newest one's scopes); its other tokens keep working for ``overlap``.
+
+    An overlap of zero ends them at once. Return the new token and its key (shown once).
+    """
+    if not timedelta(0) <= overlap <= MAX_ROTATION_OVERLAP:
+        raise ValueError(f"the overlap must be between 0 and {MAX_ROTATION_OVERLAP.days} days")
+    now = timezone.now()
+    with transaction.atomic():
+        current = list(
+            ApiToken.objects.select_for_update()
+            .filter(client=client, revoked_at__isnull=True)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .order_by("-created_at", "-id")
+        )
+        scopes = current[0].scopes if current else None
+        token, key = issue_api_token(client, scopes=scopes, actor=actor)
+        until = now + overlap
+        for old in current:
+            if old.expires_at is None or old.expires_at > until:
+                old.expires_at = until
+                old.save(update_fields=["expires_at"])
+        log_staff_action(
+            actor,
+            "api_token.rotate",
+            target=client,
+            data={
+                "token": token.prefix,
+                "old": [old.prefix for old in current],
+                "overlap_seconds": int(overlap.total_seconds()),
+            },
+        )
+    return token, key
+
+
+@transaction.atomic
+def revoke_client_tokens(client: User, *, actor: User | None, ip: str | None = None) -> int:
+    """Revoke every token of the client at once (a leaked key, a compromised account); return how many."""
+    now = timezone.now()
+    prefixes = list(ApiToken.objects.filter(client=client, revoked_at__isnull=True).values_list("prefix", flat=True))
+    revoked = ApiToken.objects.filter(client=client, revoked_at__isnull=True).update(revoked_at=now)
+    log_staff_action(actor, "api_token.revoke", target=client, data={"tokens": prefixes}, ip=ip)
+    return revoked
 
 
 # --- shifts (值班) ----------------------------------------------------------------------------

@@ -4,7 +4,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import StaffActionLog, User
+from accounts.models import ApiToken, StaffActionLog, User
+
+# DRF's plain-text tokens are not used (accounts.api_tokens keeps hashed ones): no admin page for them.
+try:
+    from rest_framework.authtoken.models import TokenProxy
+
+    admin.site.unregister(TokenProxy)
+except (ImportError, admin.sites.NotRegistered):
+    pass
 
 
 @admin.register(User)
@@ -25,6 +33,24 @@ class StaffActionLogAdmin(admin.ModelAdmin):
     list_filter = ("verb",)
     search_fields = ("actor_name", "verb", "target_id")
     date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Machine clients' tokens, read-only: issue, rotate and revoke with the commands (docs/security.md)."""
+
+    list_display = ("prefix", "client", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("client",)
+    readonly_fields = ("client", "prefix", "digest", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at")
 
     def has_add_permission(self, request) -> bool:
         return False

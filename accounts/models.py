@@ -1,4 +1,6 @@
-"""Staff users and the append-only staff action log."""
+"""Staff users, machine clients' API tokens and the append-only staff action log."""
+
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -81,4 +83,36 @@ class Shift(models.Model):
         return f"{self.user} {self.started_at:%Y-%m-%d %H:%M}"
 
 
-__all__ = ["RecordChainAnchor", "Shift", "StaffActionLog", "User"]
+class ApiToken(models.Model):
+    """One API token of a machine client: a prefix to find it and the SHA-256 of the key, never the key.
+
+    The key is shown once, when it is issued (accounts.api_tokens). A rotated token keeps working
+    until ``expires_at`` (the overlap); a revoked one stops at once.
+    """
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("client"), related_name="api_tokens", on_delete=models.CASCADE
+    )
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    digest = models.CharField(_("SHA-256 of the key"), max_length=64)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["client_id", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.client_id})"
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        """Tell whether the token authenticates now: not revoked, not past its overlap."""
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+__all__ = ["ApiToken", "RecordChainAnchor", "Shift", "StaffActionLog", "User"]

@@ -25,6 +25,28 @@ MACHINE_PLATFORM = "platform_backend"  # the platform's backend: registers publi
 MACHINE_REVIEW = "review_service"  # an external capture / machine-review service: pushes snapshots and verdicts
 MACHINE_KINDS = (MACHINE_PLATFORM, MACHINE_REVIEW)
 
+
+class Scope(models.TextChoices):
+    """What one API token of a machine client may do; each API endpoint a machine calls names one."""
+
+    PUBLISHERS = "publishers", _("Publishers: registration, devices, agreement, credit")
+    STREAM_KEYS = "stream_keys", _("Stream keys: issue and revoke")
+    VERIFICATION = "verification", _("Real-name verification: reports and manual reviews")
+    REGISTRATION_CHECK = "registration_check", _("Registration check against the blacklist")
+    NEWS_APPLICATIONS = "news_applications", _("News: applications and licences")
+    COMMENTS = "comments", _("Comments: ingest and decisions")
+    REPORTS = "reports", _("Public reports filed for users")
+    APPEALS = "appeals", _("Appeals against credit events")
+    AUDIENCES = "audiences", _("Viewer counts")
+    SNAPSHOTS = "snapshots", _("Snapshots and machine-review verdicts")
+
+
+# The scopes each kind of machine client may hold (a new token gets all of them unless narrowed).
+MACHINE_SCOPES: dict[str, tuple[str, ...]] = {
+    MACHINE_PLATFORM: tuple(scope for scope in Scope.values if scope != Scope.SNAPSHOTS),
+    MACHINE_REVIEW: (Scope.SNAPSHOTS,),
+}
+
 # The roles that work shifts (值班): they check in, take streams from the patrol queue and hand over.
 SHIFT_ROLES: tuple[str, ...] = (Role.PATROLLER, Role.COMPLIANCE_ADMIN)
 

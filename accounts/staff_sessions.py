@@ -19,7 +19,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.actions import client_ip, log_staff_action
-from accounts.models import User
+from accounts.models import ApiToken, User
 
 ACTIVE_AT = "liveward_active_at"  # session key: Unix time of the user's last activity
 # Activity is written to the session at most this often (a write per request would be one per click).
@@ -115,7 +115,6 @@ def revoke_staff_access(user: User, *, reason: str, actor: User | None = None, i
 
     from django_otp.plugins.otp_static.models import StaticDevice
     from django_otp.plugins.otp_totp.models import TOTPDevice
-    from rest_framework.authtoken.models import Token
 
     reason = " ".join(str(reason or "").split())
     if not reason:
@@ -133,7 +132,8 @@ def revoke_staff_access(user: User, *, reason: str, actor: User | None = None, i
             if session.get_decoded().get("_auth_user_id") == user_id
         ]
         Session.objects.filter(session_key__in=ended).delete()
-        tokens = Token.objects.filter(user=user).delete()[0]
+        # Its API tokens (a staff account has none of its own; tokens moved from before hashing may remain).
+        tokens = ApiToken.objects.filter(client=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
         devices = TOTPDevice.objects.filter(user=user).count() + StaticDevice.objects.filter(user=user).count()
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()

@@ -117,8 +117,11 @@ print(json.dumps({"token": token}))
 
 REUSE = r"""
 import json
-from rest_framework.authtoken.models import Token
-print(json.dumps({"token": Token.objects.get(user__username="bench-platform").key}))
+from accounts.actions import issue_api_token
+from accounts.models import User
+# Keys are stored hashed: a reused database gives the bench client a fresh token.
+_token, key = issue_api_token(User.objects.get(username="bench-platform"), actor=None)
+print(json.dumps({"token": key}))
 """
 
 

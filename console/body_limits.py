@@ -177,15 +177,14 @@ def _check_credentials(authorization: str, cookie: str) -> bool:
     from django.contrib.auth import get_user
     from django.http.cookie import parse_cookie
 
-    from rest_framework.authentication import TokenAuthentication
-    from rest_framework.exceptions import AuthenticationFailed
+    from accounts import api_tokens
 
     try:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() == "token" and key.strip():
             try:
-                TokenAuthentication().authenticate_credentials(key.strip())
-            except AuthenticationFailed:
+                api_tokens.token_for_key(key.strip())
+            except api_tokens.TokenRefused:
                 return False
             return True
         session_key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME)

@@ -192,6 +192,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             await self.send_error("unknown_type", f"unknown message type {kind[:40]!r}")
             return
         request_id = message.get("request_id") if isinstance(message.get("request_id"), str) else None
+        # The table's coarse gate (roles read at connect; the handler re-reads them for its exact check).
+        if not permissions.may_send(self.user, kind):
+            await self.send_error("forbidden", f"your role may not send {kind}", request_id=request_id)
+            return
         try:
             await handler(self, message, received)
         except FrameError as exc:

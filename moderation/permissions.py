@@ -7,14 +7,17 @@ capability adds its row here, and docs/architecture.md says how. An unknown capa
 
 Roles are staff roles (accounts.roles.Role); machine clients (the platform's backend, the review
 service) are listed the same way, but a machine group never counts as a staff role, so a machine
-token opens no staff capability.
+token opens no staff capability. A machine client's token must also hold the endpoint's scope
+(accounts.roles.Scope, named by the API view's ``scope``); an endpoint a machine may call that names
+no scope is refused to every token.
 """
 
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-from accounts.roles import MACHINE_PLATFORM, MACHINE_REVIEW, SHIFT_ROLES, Role, has_role
+from accounts.models import ApiToken
+from accounts.roles import MACHINE_KINDS, MACHINE_PLATFORM, MACHINE_REVIEW, SHIFT_ROLES, Role, has_role
 from moderation.errors import ModerationError
 from moderation.models import Comment, ModerationAction, NewsDecision
 
@@ -129,6 +132,51 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Who may reach the URLs no capability guards, and why; by URL name. The permission walk
+# (tests/test_permission_walk.py) fails for any URL that is neither guarded by a capability (a page's
+# require_role, an API view's ``capability``) nor listed here. ``anyone``: no login; ``authenticated``:
+# any signed-in account or API token; ``node``: a media-server node's secret in the path (gate/nodes.py).
+UNGUARDED_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "report": ("anyone", "the public report form (Art. 19), limited per address and device"),
+    "report-status": ("anyone", "a report's status, to whoever holds its receipt number"),
+    "accounts:login": ("anyone", "the login page"),
+    "accounts:logout": ("anyone", "logging out"),
+    "accounts:password-change": ("authenticated", "every account changes its own password"),
+    "gate-nginx-rtmp": ("node", "nginx-rtmp callbacks: the node's secret and allow-list"),
+    "gate-srs": ("node", "SRS callbacks: the node's secret and allow-list"),
+    "api-schema": ("authenticated", "the API's schema, for staff and API clients"),
+    "api-docs": ("authenticated", "the API's documentation"),
+    "api-redoc": ("authenticated", "the API's documentation"),
+    "api-health": ("authenticated", "tells an API client that the API is up"),
+    "healthz": ("anyone", "the load balancer's health check: ok or not, no data"),
+    "set_language": ("anyone", "the language switch"),
+}
+# Django's admin (namespace ``admin``) guards itself: superusers only (no staff role is is_staff).
+ADMIN_NAMESPACE = "admin"
+
+# The console WebSocket's inbound message types (console/consumers.py MESSAGE_HANDLERS) and the
+# capabilities that may send each: holding none of them, the frame is refused ``forbidden`` before its
+# handler runs; the handler then checks the exact one (the action kind, the decision, the hold reason).
+MESSAGE_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "ping": ("console.view",),
+    "resync": ("console.view",),
+    "action": tuple(f"action.{kind}" for kind in Kind.values if f"action.{kind}" in PERMISSIONS),
+    "claim": ("shift.work",),
+    "news.resync": ("news.review",),
+    "news.decide": tuple(f"news.{decision}" for decision in Decision.values if f"news.{decision}" in PERMISSIONS),
+    "comment.decide": ("news.review",),
+    "comments.resync": ("comments.queue",),
+    "comments.decide": tuple(capability for capability in PERMISSIONS if capability.startswith("comment.review.")),
+    "viewer.mute": ("viewer.measure",),
+    "viewer.delete_comments": ("viewer.measure",),
+}
+
+
+def may_send(user, message_type: str) -> bool:
+    """Tell whether the user holds any capability that may send this console message type (unknown: no)."""
+    return any(may(user, capability) for capability in MESSAGE_CAPABILITIES.get(message_type, ()))
+
+
 def roles_for(capability: str) -> tuple[str, ...]:
     """Return the roles that hold ``capability`` (KeyError for an unknown one)."""
     return PERMISSIONS[capability]
@@ -166,9 +214,43 @@ def decidable_hold_reasons(user) -> list[str]:
     return [reason for reason in Comment.HoldReason.values if reason and may(user, comment_review_capability(reason))]
 
 
+def is_machine_client(user) -> bool:
+    """Tell whether the user is an API client (a machine group), not a member of staff."""
+    return bool(getattr(user, "is_authenticated", False)) and bool(user.role_names.intersection(MACHINE_KINDS))
+
+
+def owns(user, owner_id: int | None) -> bool:
+    """Tell whether the user may see an object its owner submitted: staff see all, a machine client its own."""
+    return not is_machine_client(user) or (owner_id is not None and owner_id == user.pk)
+
+
+def client_objects(queryset, user, *, owner: str = "submitted_by"):
+    """Narrow a queryset to the objects this user may see through the API (a machine client: its own)."""
+    return queryset.filter(**{owner: user}) if is_machine_client(user) else queryset
+
+
+def token_may(token: ApiToken | None, scope: str | None) -> bool:
+    """Tell whether a request's token (None for a signed-in staff member) holds the endpoint's scope."""
+    if token is None:
+        return True
+    return scope is not None and scope in (token.scopes or [])
+
+
 class HasCapability(BasePermission):
-    """REST API permission: the view's ``capability``; a view that names none is refused."""
+    """REST API permission: the view's ``capability``, and for a machine token the view's ``scope``.
+
+    A view that names no capability is refused; a token without the scope is refused with the code
+    ``scope_missing``.
+    """
 
     def has_permission(self, request, view) -> bool:
         capability = getattr(view, "capability", None)
-        return capability is not None and may(request.user, capability)
+        if capability is None or not may(request.user, capability):
+            return False
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        scope = getattr(view, "scope", None)
+        if not token_may(token, scope):
+            self.code = "scope_missing"
+            self.message = f"This token does not hold the scope {getattr(scope, 'value', scope)!r} this endpoint needs."
+            return False
+        return True

@@ -63,7 +63,7 @@ def news_key(news_publisher, news):
 
 
 def apply_for(key, *, start_in=timedelta(minutes=-1), length=timedelta(hours=1), origin="original", sources=None,
-              title="财经早报：央行降准解读"):  # fmt: skip
+              title="财经早报：央行降准解读", actor=None):  # fmt: skip
     now = timezone.now()
     return actions.submit_news_application(
         key.publisher,
@@ -74,7 +74,7 @@ def apply_for(key, *, start_in=timedelta(minutes=-1), length=timedelta(hours=1),
         window_end=now + start_in + length,
         origin=origin,
         sources=sources,
-        actor=None,
+        actor=actor,
     )
 
 

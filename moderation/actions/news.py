@@ -158,6 +158,7 @@ def submit_news_application(
             origin=origin,
             submitted_at=now,
             updated_at=now,
+            submitted_by=actor if actor is not None and actor.pk else None,
         )
         NewsSource.objects.bulk_create(
             NewsSource(application=application, name=name, url=url, position=position)
@@ -259,6 +260,8 @@ def withdraw_news_application(application: NewsApplication, *, actor: User | Non
     """Withdraw an application on the publisher's behalf (the platform's backend); a live approved stream ends."""
     if actor is not None and not permissions.may(actor, "api.platform"):
         raise ModerationError("only the platform withdraws on the publisher's behalf", code="forbidden")
+    if actor is not None and not permissions.owns(actor, application.submitted_by_id):
+        raise ModerationError("no such application", code="not_found")  # another client's: not even its existence
     with transaction.atomic():
         withdrawn = _transition(application, kind=Decision.WITHDRAW, actor=actor, note=note)
         cut_uncovered_news_stream(withdrawn.stream_key_id, actor=None, note=f"application {withdrawn.pk} withdrawn")

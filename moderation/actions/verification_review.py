@@ -60,7 +60,9 @@ def submit_verification_review(
     with transaction.atomic():
         if VerificationReview.objects.filter(reference=reference).exists():
             raise ModerationError(f"review {reference} was received already", code="duplicate_report")
-        review = VerificationReview.objects.create(publisher=publisher, reference=reference)
+        review = VerificationReview.objects.create(
+            publisher=publisher, reference=reference, submitted_by=actor if actor is not None and actor.pk else None
+        )
         for name, content, content_type, extension in checked:
             digest = hashlib.sha256(content).hexdigest()
             document = VerificationDocument(

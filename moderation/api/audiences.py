@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import Scope
 from moderation import actions
 from moderation.actions.audiences import VIEWERS_MAX
 from moderation.models import Stream
@@ -30,6 +31,7 @@ class StreamViewers(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.AUDIENCES
 
     @extend_schema(request=ViewerCount, responses={200: ViewerCountAnswer})
     def post(self, request, pk: int):

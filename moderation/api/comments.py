@@ -20,6 +20,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import Scope
 from moderation import actions, queries, text_input
 from moderation.api.errors import ERROR_STATUS
 from moderation.errors import ModerationError
@@ -124,6 +125,7 @@ class CommentBatch(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.COMMENTS
 
     @extend_schema(
         request=inline_serializer(
@@ -191,6 +193,7 @@ class DecidedComments(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.COMMENTS
 
     @extend_schema(
         parameters=[

@@ -45,7 +45,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         code = "permission_denied"
     else:
-        code = getattr(exc, "default_code", "error")
+        # A code given where the error was raised (scope_missing, token_expired) names it best.
+        given = getattr(getattr(exc, "detail", None), "code", None)
+        code = given if isinstance(given, str) and given else getattr(exc, "default_code", "error")
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         body = {"error": {"code": code, "message": str(detail["detail"])}}
     else:

@@ -12,7 +12,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from moderation import actions
+from accounts.roles import Scope
+from moderation import actions, permissions
 from moderation.models import Comment, LicenceScope, NewsApplication, Publisher, PublisherLicence, Stream, StreamKey
 from moderation.permissions import HasCapability
 from moderation.text_input import multiline, single_line
@@ -69,10 +70,10 @@ class NewsApplicationSerializer(serializers.ModelSerializer):
         ]
 
 
-def _application(pk: int) -> NewsApplication:
-    return get_object_or_404(
-        NewsApplication.objects.select_related("publisher").prefetch_related("sources", "decisions"), pk=pk
-    )
+def _application(pk: int, user) -> NewsApplication:
+    """The application, if this client submitted it (404 for another client's: not even its existence)."""
+    applications = NewsApplication.objects.select_related("publisher").prefetch_related("sources", "decisions")
+    return get_object_or_404(permissions.client_objects(applications, user), pk=pk)
 
 
 class NewsApplicationSubmit(APIView):
@@ -80,6 +81,7 @@ class NewsApplicationSubmit(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.NEWS_APPLICATIONS
 
     @extend_schema(request=NewsApplicationRequestSerializer, responses={201: NewsApplicationSerializer})
     def post(self, request, account_id: str):
@@ -101,7 +103,9 @@ class NewsApplicationSubmit(APIView):
             sources=[(source["name"], source["url"]) for source in fields["sources"]],
             actor=request.user,
         )
-        return Response(NewsApplicationSerializer(_application(application.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            NewsApplicationSerializer(_application(application.pk, request.user)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class NewsApplicationDetail(APIView):
@@ -109,10 +113,11 @@ class NewsApplicationDetail(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.NEWS_APPLICATIONS
 
     @extend_schema(responses={200: NewsApplicationSerializer})
     def get(self, request, pk: int):
-        return Response(NewsApplicationSerializer(_application(pk)).data)
+        return Response(NewsApplicationSerializer(_application(pk, request.user)).data)
 
 
 class WithdrawSerializer(serializers.Serializer):
@@ -124,14 +129,15 @@ class NewsApplicationWithdraw(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.NEWS_APPLICATIONS
 
     @extend_schema(request=WithdrawSerializer, responses={200: NewsApplicationSerializer})
     def post(self, request, pk: int):
-        application = _application(pk)
+        application = _application(pk, request.user)
         data = WithdrawSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         actions.withdraw_news_application(application, actor=request.user, note=data.validated_data["note"])
-        return Response(NewsApplicationSerializer(_application(pk)).data)
+        return Response(NewsApplicationSerializer(_application(pk, request.user)).data)
 
 
 class PublisherLicenceRequestSerializer(serializers.Serializer):
@@ -169,6 +175,7 @@ class PublisherLicenceSubmit(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.NEWS_APPLICATIONS
 
     @extend_schema(request=PublisherLicenceRequestSerializer, responses={201: PublisherLicenceSerializer})
     def post(self, request, account_id: str):
@@ -216,6 +223,7 @@ class StreamComments(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.COMMENTS
 
     @extend_schema(request=CommentRequestSerializer, responses={201: CommentSerializer, 200: CommentSerializer})
     def post(self, request, pk: int):

@@ -16,7 +16,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from moderation import actions, queries
+from accounts.roles import Scope
+from moderation import actions, permissions, queries
 from moderation.api.serializers import _text
 from moderation.models import Publisher, ServiceAgreement, StreamKey, VerificationReport, VerificationReview
 from moderation.permissions import HasCapability
@@ -139,6 +140,7 @@ class VerificationReviewSubmit(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.VERIFICATION
 
     @extend_schema(request=VerificationReviewRequest, responses={201: VerificationReviewAnswer})
     def post(self, request, account_id: str):
@@ -159,11 +161,12 @@ class VerificationReviewDetail(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform_or_staff"
+    scope = Scope.VERIFICATION
 
     @extend_schema(responses={200: VerificationReviewAnswer})
     def get(self, request, account_id: str, review_id: int):
         review = get_object_or_404(
-            VerificationReview.objects.select_related("publisher"),
+            permissions.client_objects(VerificationReview.objects.select_related("publisher"), request.user),
             pk=review_id,
             publisher__platform_account_id=account_id,
         )
@@ -175,6 +178,7 @@ class VerificationReportSubmit(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.VERIFICATION
 
     @extend_schema(request=VerificationReportRequest, responses={201: VerificationReportAnswer})
     def post(self, request, account_id: str):
@@ -190,6 +194,7 @@ class CurrentAgreement(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform_or_staff"
+    scope = Scope.PUBLISHERS
 
     @extend_schema(responses={200: AgreementSerializer})
     def get(self, request):
@@ -221,6 +226,7 @@ class AgreementAccept(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.PUBLISHERS
 
     @extend_schema(request=AgreementAcceptance, responses={200: AgreementAcceptanceAnswer})
     def post(self, request, account_id: str):
@@ -241,6 +247,7 @@ class StreamKeyRevoke(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.STREAM_KEYS
 
     @extend_schema(request=None, responses={200: StreamKeyStateSerializer})
     def post(self, request, account_id: str, key_id: int):

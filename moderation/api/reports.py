@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import Scope
 from moderation import actions, queries, report_intake
 from moderation.models import PublicReport, ReportCategory
 from moderation.permissions import HasCapability
@@ -78,6 +79,7 @@ class ReportSubmit(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.REPORTS
 
     @extend_schema(request=ReportRequestSerializer, responses={201: ReportStatusSerializer})
     def post(self, request):
@@ -113,6 +115,7 @@ class ReportStatus(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.REPORTS
 
     @extend_schema(responses={200: ReportStatusSerializer})
     def get(self, request, receipt: str):

@@ -17,6 +17,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import Scope
 from moderation import actions
 from moderation.actions.snapshots import MAX_IMAGE_BYTES, VERDICT_LABEL_MAX, image_extension
 from moderation.api.parsers import JSONParser
@@ -124,6 +125,7 @@ class StreamSnapshotPush(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.review_service"
+    scope = Scope.SNAPSHOTS
     parser_classes = [SnapshotJSONParser]
 
     @extend_schema(request=SnapshotPushSerializer, responses={201: PushedSnapshotSerializer})

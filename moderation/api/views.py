@@ -18,7 +18,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from moderation import actions, blacklist_matching, queries
+from accounts.roles import Scope
+from moderation import actions, blacklist_matching, permissions, queries
 from moderation.api import serializers
 from moderation.models import Appeal, GateDecision, Publisher, Stream
 from moderation.permissions import HasCapability
@@ -78,6 +79,7 @@ class PublisherCredit(generics.RetrieveAPIView):
     serializer_class = serializers.PublisherCreditSerializer
     permission_classes = [HasCapability]
     capability = "api.platform_or_staff"
+    scope = Scope.PUBLISHERS
     queryset = Publisher.objects.all()
     lookup_field = "platform_account_id"
     lookup_url_kwarg = "account_id"
@@ -88,6 +90,7 @@ class AppealSubmit(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.APPEALS
 
     @extend_schema(request=serializers.AppealSubmissionSerializer, responses={201: serializers.AppealSerializer})
     def post(self, request):
@@ -110,7 +113,11 @@ class AppealDetail(generics.RetrieveAPIView):
     serializer_class = serializers.AppealSerializer
     permission_classes = [HasCapability]
     capability = "api.platform_or_staff"
-    queryset = Appeal.objects.select_related("publisher")
+    scope = Scope.APPEALS
+
+    def get_queryset(self):
+        # A platform client reads only the appeals it submitted (404 for another client's).
+        return permissions.client_objects(Appeal.objects.select_related("publisher"), self.request.user)
 
 
 @extend_schema(
@@ -146,6 +153,7 @@ class PublisherRegistration(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.PUBLISHERS
 
     @extend_schema(
         request=serializers.PublisherRegistrationSerializer, responses={201: serializers.PublisherSerializer}
@@ -170,6 +178,7 @@ class StreamKeyIssue(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.STREAM_KEYS
 
     @extend_schema(
         request=serializers.StreamKeyRequestSerializer, responses={201: serializers.IssuedStreamKeySerializer}
@@ -196,6 +205,7 @@ class RegistrationCheck(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.REGISTRATION_CHECK
 
     @extend_schema(
         request=serializers.RegistrationCheckSerializer, responses={200: serializers.RegistrationCheckAnswerSerializer}
@@ -210,6 +220,7 @@ class PublisherDeviceReport(APIView):
 
     permission_classes = [HasCapability]
     capability = "api.platform"
+    scope = Scope.PUBLISHERS
 
     @extend_schema(request=serializers.DeviceReportSerializer, responses={201: None})
     def post(self, request, account_id: str):

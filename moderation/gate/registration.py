@@ -3,10 +3,12 @@
 The platform asks on every sign-up, so the answer must come in milliseconds; like the gate's
 callbacks (moderation/gate/asgi.py) it skips the session, CSRF, locale and message middleware and
 DRF's request wrapping, and runs on long-lived threads that keep their database connections. The
-rules are DRF's for this endpoint: a platform backend token (``Authorization: Token <key>``), a
+rules are DRF's for this endpoint: a platform backend token with the ``registration_check`` scope
+(``Authorization: Token <key>``, accounts.api_tokens), a
 JSON object body, the same answer as the DRF view (both call
 ``moderation.blacklist_matching.registration_check``). A token is looked up once and remembered for
-TOKEN_CACHE_SECONDS; a deleted token or a changed role takes effect within that time.
+TOKEN_CACHE_SECONDS (never past a rotated token's overlap); a revoked token or a changed role takes
+effect within that time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import json
 import time
 
+from django.utils import timezone
+
+from accounts.roles import Scope
 from moderation import permissions, text_input
 from moderation.blacklist_matching import registration_check
 from moderation.gate.protocols import GateReply
@@ -33,23 +38,30 @@ def _error(status: int, code: str, message: str) -> GateReply:
 
 
 def _platform_token(header: str) -> str | None:
-    """Return the error code for the Authorization header, or None when it is a platform token."""
+    """Return the error code for the Authorization header, or None when it is a platform token with the scope."""
     scheme, _, key = header.partition(" ")
     key = key.strip()
-    if scheme.lower() != "token" or not key or len(key) > 64:
+    if scheme.lower() != "token" or not key:
         return "not_authenticated"
     cached = _tokens.get(key)
     if cached is not None and cached > time.monotonic():
         return None
-    from rest_framework.authtoken.models import Token
+    from accounts import api_tokens
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
+    try:
+        token = api_tokens.token_for_key(key)
+    except api_tokens.TokenRefused as refused:
         _tokens.pop(key, None)
-        return "authentication_failed"
-    if not permissions.may(token.user, "api.platform"):
+        return refused.code
+    if not permissions.may(token.client, "api.platform"):
         return "permission_denied"
-    _tokens[key] = time.monotonic() + TOKEN_CACHE_SECONDS
+    if not permissions.token_may(token, Scope.REGISTRATION_CHECK):
+        return "scope_missing"
+    api_tokens.note_use(token)
+    remembered = TOKEN_CACHE_SECONDS
+    if token.expires_at is not None:  # a rotated token: never remembered past its overlap
+        remembered = min(remembered, (token.expires_at - timezone.now()).total_seconds())
+    _tokens[key] = time.monotonic() + remembered
     return None
 
 
@@ -63,6 +75,8 @@ def answer(authorization: str, body: bytes | None) -> GateReply:
     problem = _platform_token(authorization)
     if problem == "permission_denied":
         return _error(403, problem, "You do not have permission to perform this action.")
+    if problem == "scope_missing":
+        return _error(403, problem, "This token does not hold the scope 'registration_check' this endpoint needs.")
     if problem is not None:
         return _error(401, problem, "Authentication credentials were not provided or are invalid.")
     if body is None:

@@ -137,6 +137,15 @@ class NewsApplication(models.Model):
     window_end = models.DateTimeField(_("window end"))
     origin = models.CharField(_("origin"), max_length=16, choices=Origin.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    # The machine client that submitted it: only that client may read or withdraw it through the API.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # The licences the approval relied on: when one expires, the approval lapses.

@@ -251,3 +251,29 @@ async def test_a_disconnected_console_leaves_the_group(patroller):
     await receive(ws)
     await ws.disconnect()
     await sync_to_async(events.stream_opened)(1)  # nobody listens; must not raise
+
+
+@pytest.mark.parametrize("persona", ["patroller", "news_reviewer", "editor_in_chief", "admin", "inspector"])
+async def test_each_message_type_passes_the_tables_gate_for_exactly_its_holders(request, persona):
+    """The permission walk's consumer cells: every message type × every role, against MESSAGE_CAPABILITIES."""
+    from moderation import permissions
+
+    user = await sync_to_async(request.getfixturevalue)(persona)
+    ws = await communicator(await sync_to_async(session_cookie)(user.username))
+    assert (await ws.connect(timeout=TIMEOUT))[0]
+    wrong = []
+    for number, message_type in enumerate(permissions.MESSAGE_CAPABILITIES):
+        await ws.send_to(text_data=json.dumps({"type": message_type, "request_id": f"walk-{number}"}))
+        await ws.send_to(text_data=json.dumps({"type": "ping", "id": f"after-{number}"}))
+        frames = []
+        while True:  # everything the message caused, up to the pong that follows it
+            frame = await receive(ws)
+            if frame.get("type") == "pong" and frame.get("id") == f"after-{number}":
+                break
+            frames.append(frame)
+        gated = any(f.get("message") == f"your role may not send {message_type}" for f in frames)
+        holder = await sync_to_async(permissions.may_send)(user, message_type)
+        if gated == holder:
+            wrong.append(f"{message_type}: {'refused' if holder else 'let through'}")
+    await ws.disconnect()
+    assert wrong == []

@@ -101,7 +101,7 @@ def test_create_api_token_prints_the_token_once(db):
     out, err = StringIO(), StringIO()
     call_command("create_api_token", "platform-prod", "--kind", "platform_backend", stdout=out, stderr=err)
     token = out.getvalue().strip()
-    assert re.fullmatch(r"[0-9a-f]{40}", token)
+    assert re.fullmatch(r"lw[0-9a-f]{10}_[A-Za-z0-9_-]{43}", token)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get(reverse("api-health")).json()["client"] == "platform-prod"

@@ -133,7 +133,7 @@ def test_staff_and_strangers_cannot_use_the_platform_endpoints(news_key, editor_
 
 
 def test_withdrawing_then_deciding_is_a_conflict(platform, news_key, platform_licence, editor_in_chief):
-    application = apply_for(news_key)
+    application = apply_for(news_key, actor=platform.user)
     response = platform.post(f"/api/v1/news-applications/{application.pk}/withdraw/", {"note": "改期"}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "withdrawn"
     with pytest.raises(actions.ModerationError) as refused:
