@@ -265,6 +265,7 @@ class PublisherFilingCategory(APIView):
 
     permission_classes = [HasCapability]
     capability = "filing.manage"
+    scope = Scope.PUBLISHERS
 
     @extend_schema(request=FilingCategoryRequest, responses={200: FilingStateAnswer})
     def post(self, request, account_id: str):
