@@ -3,7 +3,8 @@
 // that this script reports (POST /accounts/session/, at most every REPORT_EVERY). The wall's own
 // WebSocket traffic and the pages' background refreshes do not count. A minute before the end it
 // shows #idle-warning; any key or click (or "Stay logged in") keeps the login. When the login ends
-// the page stays: the server closes the console socket with 4401 and socket.js asks to log in again.
+// the page stays: this script tells socket.js ("liveward:login-ended"), which asks to log in again
+// as for a 4401 (the server closes the socket with 4401 too).
 (function () {
   "use strict";
   var box = document.getElementById("idle-warning");
@@ -49,6 +50,8 @@
   function end() {
     ended = true;
     box.hidden = true;
+    // The page stays; the socket shows the login as expired and asks to log in again (socket.js).
+    document.dispatchEvent(new CustomEvent("liveward:login-ended"));
   }
 
   function onActivity() {
@@ -68,6 +71,14 @@
       ask("GET"); // another tab's activity counts: hide the warning if so
     }
   }
+
+  // Logged in again (in another tab) and the socket is back: a new login, a new idle clock.
+  document.addEventListener("liveward:frame", function (event) {
+    if (!ended || event.detail.frame.type !== "hello") return;
+    ended = false;
+    deadline = Date.now() + idleMs;
+    ask("GET");
+  });
 
   document.addEventListener("keydown", onActivity, true);
   document.addEventListener("pointerdown", onActivity, true);

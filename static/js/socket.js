@@ -18,7 +18,8 @@
 // the banner (#connection-banner) asks to log in again in another tab, and the socket tries again
 // when this tab is shown or focused, when "Reconnect" is pressed, and every EXPIRED_RETRY; 4403,
 // this account may not use the console — said once, no retries but the button; 1001 and 1012, the
-// server is going away or restarting — reconnect soon, as after any drop.
+// server is going away or restarting — reconnect soon, as after any drop. A "liveward:login-ended"
+// DOM event (idle.js: the session ended for inactivity) counts as a 4401.
 (function () {
   "use strict";
   // A ping every PING_EVERY; a socket that answers nothing for PONG_TIMEOUT after one is dead, and so
@@ -173,6 +174,12 @@
 
     connect();
     setInterval(heartbeat, TICK);
+    // The idle clock (idle.js) found the login ended: say so now, as a 4401 would.
+    document.addEventListener("liveward:login-ended", function () {
+      refused = "expired";
+      if (socket) lose();
+      else setState("expired");
+    });
     window.addEventListener("online", reconnectNow);
     window.addEventListener("focus", reconnectNow); // back from the tab where the login was renewed
     document.addEventListener("visibilitychange", function () { if (!document.hidden) reconnectNow(); });
