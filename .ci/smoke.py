@@ -136,6 +136,7 @@ def check_running(run: subprocess.Popen, output: list[str]) -> None:
             "LIVEWARD_VAR_DIR": str(VAR_DIR),
             "SECRET_KEY_FILE": str(VAR_DIR / "secret_key"),
             "LIVEWARD_BLACKLIST_HASH_KEY_FILE": str(VAR_DIR / "blacklist_hash_key"),
+            "LIVEWARD_IDENTITY_KEY_FILE": str(VAR_DIR / "identity_key"),
         },
         capture_output=True,
         text=True,

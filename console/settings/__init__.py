@@ -6,4 +6,5 @@ explains it. Django reads the upper-case names gathered here.
 """
 
 from console.settings.base import *  # noqa: F403
+from console.settings.identity_keys import *  # noqa: F403
 from console.settings.liveward import *  # noqa: F403

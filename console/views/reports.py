@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import require_role
 from console.forms.reports import DismissForm, ResolveForm
 from moderation import actions, permissions, queries
+from moderation.identity_cipher import IdentityCipherError
 from moderation.models import PublicReport, ReportImage
 
 
@@ -127,9 +128,10 @@ def report_image(request: HttpRequest, image_id: int) -> FileResponse:
         raise Http404
     try:
         handle = image.file.open("rb")
-    except OSError:
+    except (OSError, IdentityCipherError):  # missing, or changed on disk since it was encrypted
         raise Http404 from None
     response = FileResponse(handle, content_type=image.content_type)
+    response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"

@@ -14,6 +14,7 @@ from accounts.roles import require_role
 from console.forms.blacklist import ExportForm
 from console.forms.verification import AgreementForm, VerificationDecisionForm
 from moderation import actions, permissions, queries
+from moderation.identity_cipher import IdentityCipherError
 from moderation.models import FilingExport, Publisher, VerificationDocument, VerificationReview
 
 
@@ -88,7 +89,11 @@ def review_document(request: HttpRequest, document_id: int) -> FileResponse:
     document = VerificationDocument.objects.filter(pk=document_id).first()
     if document is None or not document.file:
         raise Http404
-    response = FileResponse(document.file.open("rb"), content_type=document.content_type)
+    try:
+        handle = document.file.open("rb")
+    except (OSError, IdentityCipherError):  # missing, or changed on disk since it was encrypted
+        raise Http404 from None
+    response = FileResponse(handle, content_type=document.content_type)
     response["Content-Disposition"] = "inline"
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moderation.models.fields import EncryptedTextField
+
 
 class Category(models.Model):
     """A content category (新闻, 娱乐, 游戏 …) with its tier settings (分级分类)."""
@@ -84,14 +86,14 @@ class Publisher(models.Model):
     platform_account_id = models.CharField(_("platform account id"), max_length=64, unique=True)
     display_name = models.CharField(_("display name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
-    # Real-name identity (Art. 12), stored as given (not yet encrypted at rest: see docs/architecture.md).
-    real_name = models.CharField(_("real name"), max_length=100, blank=True)
+    # Real-name identity (Art. 12), encrypted at rest (moderation/identity_cipher.py); shown masked.
+    real_name = EncryptedTextField(_("real name"), max_length=100, blank=True)
     document_type = models.CharField(
         _("document type"), max_length=32, choices=DocumentType.choices, default=DocumentType.RESIDENT_ID
     )
-    document_number = models.CharField(_("document number"), max_length=64, blank=True)
-    phone = models.CharField(_("mobile number"), max_length=32, blank=True)
-    organisation_licence_number = models.CharField(_("organisation licence number"), max_length=64, blank=True)
+    document_number = EncryptedTextField(_("document number"), max_length=64, blank=True)
+    phone = EncryptedTextField(_("mobile number"), max_length=32, blank=True)
+    organisation_licence_number = EncryptedTextField(_("organisation licence number"), max_length=64, blank=True)
     # Keyed hashes of the normalised identity (moderation/identity.py): the blacklist matches on
     # these, never on the raw values. '' when the value is blank or malformed (matches nothing).
     document_hash = models.CharField(_("document hash"), max_length=64, blank=True, db_index=True)
