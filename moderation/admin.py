@@ -66,7 +66,7 @@ class StreamKeyAdmin(ReadOnlyAdmin):
     list_display = ("publisher", "category", "status", "denied_until", "created_at")
     list_filter = ("status", "category")
     list_select_related = ("publisher", "category")
-    exclude = ("key",)
+    exclude = ("key_hash",)
 
 
 @admin.register(MediaServer)
@@ -81,6 +81,7 @@ class StreamAdmin(ReadOnlyAdmin):
     list_filter = ("category", "node", "end_reason")
     list_select_related = ("publisher", "category", "node")
     date_hierarchy = "started_at"
+    exclude = ("published_name",)  # the stream key, encrypted: not for the admin
 
 
 @admin.register(GateDecision)

@@ -1,7 +1,8 @@
 """A raw dump of every table and of the var/ and media files shows no identity or secret in plain text (issue 12).
 
-Publishers, an organisation, a manual review with its scans and a public report with a contact and an
-image are created through the real API and pages; then every column of every table is read by raw
+Publishers, an organisation, a manual review with its scans, a public report with a contact and an
+image, and stream keys (issued by the API, published through the gate, and an unknown one refused
+there) are created through the real API, pages and gate callbacks; then every column of every table is read by raw
 SQL (on SQLite and on PostgreSQL, whichever the run uses) and every file under var/ and MEDIA_ROOT
 is read byte for byte, looking for each value as given, normalised and JSON-escaped.
 """
@@ -27,6 +28,7 @@ from moderation.identity import resident_id_check_digit
 from moderation.models import PublicReport, Publisher, VerificationDocument
 from tests.conftest import PASSWORD
 from tests.moderation.test_api import platform  # noqa: F401
+from tests.moderation.test_gate import on_publish
 from tests.moderation.test_onboarding_api import register
 from tests.moderation.test_reports import open_live, png_bytes
 
@@ -153,6 +155,15 @@ def identities(platform, agreement, entertainment, nginx_node, stream_key, clear
     )
     assert answer.status_code == 302, answer.content
 
+    issued = platform.post(
+        reverse("api-publisher-stream-keys", args=["acct-1001"]), {"category": "entertainment"}, format="json"
+    )
+    assert issued.status_code == 201, issued.content
+    issued_key = issued.json()["key"]
+    assert on_publish(Client(), issued_key, client_id="at-rest-1").status_code == 200  # live: the node knows it
+    unknown_key = secrets.token_urlsafe(24)
+    assert on_publish(Client(), unknown_key, client_id="at-rest-2").status_code == 403
+
     values = {
         "real name": forms_of(person["real_name"]),
         "ID number": forms_of(person["document_number"]) | {person["document_number"][6:14]},
@@ -161,6 +172,9 @@ def identities(platform, agreement, entertainment, nginx_node, stream_key, clear
         "licence number": forms_of(licence),
         "organisation phone": forms_of(Publisher.objects.get(platform_account_id="acct-at-rest-2").phone),
         "reporter's contact": forms_of(contact),
+        "stream key issued by the API": {issued_key},
+        "stream key of the fixture": {stream_key.issued_key},
+        "stream key refused at the gate": {unknown_key},
     }
     blobs = {"identity scan": scan, "report image": image}
     return values, blobs
