@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -81,31 +82,39 @@ def found_in_tables(secrets_by_label: dict[str, set[str]]) -> list[tuple[str, st
     return hits
 
 
-def files_under(*roots: Path) -> list[Path]:
-    return [
-        Path(directory) / name
-        for root in roots
-        if root.is_dir()
-        for directory, _dirs, names in os.walk(root)
-        for name in names
-        if not (Path(directory) / name).is_socket()
-    ]
+# Reads the files in a child process: in this one, opening and closing the SQLite file the tests use
+# would drop this process's POSIX locks on it (SQLite's documented pitfall) and break the database.
+_SCAN_FILES = """
+import json, os, sys
+roots, needles = json.loads(sys.stdin.read())
+hits = []
+for root in roots:
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            try:
+                with open(path, "rb") as handle:
+                    content = handle.read()
+            except OSError:  # a socket, or a -wal or -journal gone meanwhile
+                continue
+            hits += [[label, path] for label, needle in needles if bytes.fromhex(needle) in content]
+print(json.dumps(hits))
+"""
 
 
 def found_in_files(secrets_by_label: dict[str, set[str]], blobs: dict[str, bytes]) -> list[tuple[str, str]]:
-    hits = []
-    for path in files_under(settings.VAR_DIR, Path(settings.MEDIA_ROOT)):
-        try:
-            content = path.read_bytes()
-        except OSError:  # a -wal or -journal gone meanwhile
-            continue
-        for label, forms in secrets_by_label.items():
-            if any(form.encode() in content for form in forms):
-                hits.append((label, str(path)))
-        for label, blob in blobs.items():
-            if blob in content:
-                hits.append((label, str(path)))
-    return hits
+    """Every file under var/ and MEDIA_ROOT that holds one of the values (any form) or blobs."""
+    needles = [(label, form.encode().hex()) for label, forms in secrets_by_label.items() for form in forms]
+    needles += [(label, blob.hex()) for label, blob in blobs.items()]
+    roots = [str(settings.VAR_DIR), str(settings.MEDIA_ROOT)]
+    scan = subprocess.run(
+        [sys.executable, "-c", _SCAN_FILES],
+        input=json.dumps([roots, needles]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted({(label, path) for label, path in json.loads(scan.stdout)})
 
 
 @pytest.fixture
@@ -186,6 +195,13 @@ def test_no_identity_is_stored_plain_in_any_table_or_file(identities):
     # The dump sees the rows: a value kept plain on purpose (the public display name) is found.
     assert ("display name", "moderation_publisher") in found_in_tables({"display name": forms_of("山野行者")})
     assert found_in_tables(values) == []
+    # The scan reads the files: a value written plain into MEDIA_ROOT is found.
+    probe = Path(settings.MEDIA_ROOT) / f"probe-{secrets.token_hex(4)}.txt"
+    probe.write_text("probe 探针")
+    try:
+        assert found_in_files({"probe": {"探针"}}, {}) == [("probe", str(probe))]
+    finally:
+        probe.unlink()
     assert found_in_files(values, blobs) == []
     # The stored forms are the encrypted ones, and the models still read them back.
     assert Publisher.objects.get(platform_account_id="acct-at-rest-1").real_name in values["real name"]

@@ -34,7 +34,8 @@ def test_a_value_decrypts_only_in_its_own_column_and_a_changed_one_is_refused():
     assert identity_cipher.decrypt_text(sealed, context="moderation.publisher.document_number") == "110105199001011234"
     with pytest.raises(identity_cipher.IdentityCipherError):
         identity_cipher.decrypt_text(sealed, context="moderation.publisher.phone")  # copied to another column
-    tampered = sealed[:-3] + ("A" if sealed[-3] != "A" else "B") + sealed[-2:]
+    middle = len(sealed) // 2  # a character of the ciphertext itself (the last ones may be base64 padding)
+    tampered = sealed[:middle] + ("A" if sealed[middle] != "A" else "B") + sealed[middle + 1 :]
     with pytest.raises(identity_cipher.IdentityCipherError):
         identity_cipher.decrypt_text(tampered, context="moderation.publisher.document_number")
     with pytest.raises(identity_cipher.IdentityCipherError):
