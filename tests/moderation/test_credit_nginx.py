@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from moderation import actions
-from moderation.models import GateDecision, ReasonCode
+from moderation.models import GateDecision, ReasonCode, hash_stream_key
 from tests.media import nginx_rtmp_fixture  # noqa: F401 (the nginx_rtmp fixture)
 from tests.moderation.test_mediaservers_nginx import assert_refused_at_connect, go_live
 
@@ -24,7 +24,7 @@ def test_a_publisher_lowered_to_a_level_that_may_not_broadcast_is_refused_and_dr
 
     publish_again = nginx_rtmp.publish(stream_key.issued_key)
     assert publish_again.wait(timeout=10) != 0, "nginx let a level-E publisher in"
-    decision = GateDecision.objects.filter(key_name=stream_key.issued_key).latest("id")
+    decision = GateDecision.objects.filter(key_hash=hash_stream_key(stream_key.issued_key)).latest("id")
     assert (decision.allowed, decision.reason, decision.detail) == (False, "credit_no_broadcast", "level E")
 
 

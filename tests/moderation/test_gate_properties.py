@@ -272,7 +272,8 @@ def test_no_input_opens_the_gate_for_a_publisher_any_rule_denies(
         assert len(opened) == (1 if allowed else 0)
         if allowed:
             stream_key = opened[0].key
-            assert stream_key.issued_key == name, "only a key named exactly may open"
+            assert stream_key.key_hash == hash_stream_key(name), "only a key named exactly may open"
+            assert opened[0].published_name == name
             assert stream_key.pk in {target.pk, clean.pk}
             if stream_key.pk == target.pk:
                 assert not world.denies(), world
