@@ -122,6 +122,7 @@ def manage_env() -> dict[str, str]:
         "LIVEWARD_VAR_DIR": str(VAR_DIR),
         "SECRET_KEY_FILE": str(VAR_DIR / "secret_key"),
         "LIVEWARD_BLACKLIST_HASH_KEY_FILE": str(VAR_DIR / "blacklist_hash_key"),
+        "LIVEWARD_IDENTITY_KEY_FILE": str(VAR_DIR / "identity_key"),
     }
 
 

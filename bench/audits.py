@@ -43,7 +43,9 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 from moderation import actions
-from moderation.models import Category, Comment, MediaServer, Publisher, ServiceAgreement, Stream, StreamKey
+from moderation.models import (
+    Category, Comment, MediaServer, Publisher, ServiceAgreement, Stream, StreamKey, hash_stream_key,
+)
 
 streams, comments = int(sys.argv[1]), int(sys.argv[2])
 now = timezone.now()
@@ -54,13 +56,17 @@ node, _secret = actions.register_media_server(
 )
 publisher = actions.register_publisher("bench-audits", display_name="Bench audits", agreement_version=agreement.version)
 keys = StreamKey.objects.bulk_create(
-    [StreamKey(key=f"audit-key-{index:06d}", publisher=publisher, category=category) for index in range(streams)],
+    [
+        StreamKey(key_hash=hash_stream_key(name), key_prefix=name[:6], publisher=publisher, category=category)
+        for name in (f"audit-key-{index:06d}" for index in range(streams))
+    ],
     batch_size=5000,
 )
 overdue_every = 100
 rows = [
     Stream(
-        key=key, publisher=publisher, category=category, node=node, app="live", client_id=str(index + 1),
+        key=key, published_name=f"audit-key-{index:06d}", publisher=publisher, category=category, node=node,
+        app="live", client_id=str(index + 1),
         started_at=now - timedelta(minutes=20 if index % overdue_every == 0 else 5),
     )
     for index, key in enumerate(keys)
@@ -108,7 +114,7 @@ if which == "coverage":
     summary = audits.run_audit("patrol_coverage", task_id=str(uuid.uuid4()))
     print(json.dumps({"seconds": time.perf_counter() - started, "summary": summary}))
 elif which == "reconcile":
-    sessions = list(Stream.objects.live().filter(node=node).values_list("key__key", "client_id"))
+    sessions = list(Stream.objects.live().filter(node=node).values_list("published_name", "client_id"))
     clients = "".join(
         f"<stream><name>{key}</name><client><id>{client}</id><address>198.51.100.1</address>"
         f"<time>60000</time><publishing/></client></stream>"

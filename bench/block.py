@@ -71,7 +71,7 @@ print(json.dumps({"keys": keys}))
 LIVE_STREAMS = r"""
 import json
 from moderation.models import Stream
-rows = Stream.objects.live().values_list("pk", "key__key")
+rows = Stream.objects.live().values_list("pk", "published_name")
 print(json.dumps({key: pk for pk, key in rows}))
 """
 

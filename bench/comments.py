@@ -163,7 +163,8 @@ node, _secret = actions.register_media_server(
 publisher = actions.register_publisher("bench-0", display_name="Bench", agreement_version=agreement.version)
 publisher = actions.set_publisher_verification(publisher, verification=Publisher.Verification.VERIFIED, actor=None)
 key = actions.issue_stream_key(publisher, category=category, key="benchkey0001")
-outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id="bench-1"))
+request = rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id="bench-1")
+outcome = rules.decide_publish(request)
 assert outcome.allowed, outcome
 admin = create_staff_user("bench-admin", role=Role.COMPLIANCE_ADMIN, password="bench-password-1234")
 actions.import_terms("\n".join(make_terms(terms)).encode(), actor=admin, default_category="other")

@@ -48,7 +48,9 @@ for index in range(rounds):
         f"f-{index}", display_name=f"主播{index}", agreement_version="bench-1"
     )
     key = actions.issue_stream_key(publisher, category=category, key=f"f{index:04d}")
-    stream = actions.open_stream(key, node=node, app="live", client_id=str(index), addr="", title=f"直播{index}")
+    stream = actions.open_stream(
+        key, published_name=key.issued_key, node=node, app="live", client_id=str(index), addr="", title=f"直播{index}"
+    )
     ids.append(stream.pk)
 print(json.dumps({"streams": ids}))
 """

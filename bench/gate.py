@@ -40,7 +40,7 @@ SEED = r"""
 import json
 from django.db import transaction
 from moderation import actions
-from moderation.models import Category, MediaServer, Publisher, ServiceAgreement, StreamKey
+from moderation.models import Category, MediaServer, Publisher, ServiceAgreement, StreamKey, hash_stream_key
 
 keys, extra, node_name, node_secret, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 created = 0
@@ -56,10 +56,11 @@ with transaction.atomic():
         )
     elif not node.secret_matches(node_secret):
         raise SystemExit(f"node {node_name} exists with another secret; drop the bench database or rename the node")
-    have = set(StreamKey.objects.filter(key__startswith=prefix).values_list("key", flat=True))
+    wanted = [hash_stream_key(f"{prefix}{index:06d}") for index in range(keys)]
+    have = set(StreamKey.objects.filter(key_hash__in=wanted).values_list("key_hash", flat=True))
     for index in range(keys):
         key = f"{prefix}{index:06d}"
-        if key in have:
+        if hash_stream_key(key) in have:
             continue
         publisher = actions.register_publisher(
             f"bench-{index:06d}", display_name=f"Bench {index}", agreement_version=agreement.version

@@ -53,7 +53,8 @@ for start in range(0, streams, 1000):
             )
             key = actions.issue_stream_key(publisher, category=categories[index % 4], key=f"q{index:06d}")
             actions.open_stream(
-                key, node=node, app="live", client_id=str(index), addr="127.0.0.1", title=f"直播{index}"
+                key, published_name=key.issued_key,
+                node=node, app="live", client_id=str(index), addr="127.0.0.1", title=f"直播{index}"
             )
 # Autovacuum keeps a production database's planner statistics; a table loaded a moment ago has none.
 from django.db import connection

@@ -73,8 +73,8 @@ for number in range(streams):
         document_number="110105199001011234", phone="+8613800138000", agreement_version="2026-01")
     actions.set_publisher_verification(publisher, verification=Publisher.Verification.VERIFIED, actor=None)
     key = actions.issue_stream_key(publisher, category=category)
-    stream = actions.open_stream(key, node=nodes[number % len(nodes)], app="live", client_id=str(number + 1),
-                                 addr="10.0.0.1", title=f"live {number}")
+    stream = actions.open_stream(key, published_name=key.issued_key, node=nodes[number % len(nodes)], app="live",
+                                 client_id=str(number + 1), addr="10.0.0.1", title=f"live {number}")
     ids.append(stream.pk)
 print(json.dumps({"token": token, "streams": ids, "admin": admin.pk}))
 """

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -524,8 +525,8 @@ class Soak:
         with contextlib.closing(psycopg2.connect(self.args.database_url)) as connection, connection.cursor() as cursor:
             cursor.execute(
                 "SELECT s.id FROM moderation_stream s JOIN moderation_streamkey k ON k.id = s.key_id"
-                " WHERE k.key = %s AND s.ended_at IS NULL ORDER BY s.id DESC LIMIT 1",
-                [key],
+                " WHERE k.key_hash = %s AND s.ended_at IS NULL ORDER BY s.id DESC LIMIT 1",
+                [hashlib.sha256(key.encode()).hexdigest()],
             )
             row = cursor.fetchone()
         return row[0] if row else None

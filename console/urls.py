@@ -34,6 +34,7 @@ console_pages = [
     path("news/licences/", news.news_licences, name="news-licences"),
     path("publishers/<int:publisher_id>/", credit.publisher_detail, name="publisher"),
     path("publishers/<int:publisher_id>/credit/adjust/", credit.adjust_publisher_credit, name="publisher-adjust"),
+    path("publishers/<int:publisher_id>/reveal/", credit.reveal_publisher_identity, name="publisher-reveal"),
     path("publishers/<int:publisher_id>/lift/", measures.lift_measure, name="publisher-lift"),
     path(
         "publishers/<int:publisher_id>/filing-category/",

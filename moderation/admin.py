@@ -1,7 +1,9 @@
 """Django admin: a read-only view of the domain. Changes go through the console and its actions."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from moderation.identity import masked_publisher_identity
 from moderation.models import (
     Appeal,
     BlacklistEntry,
@@ -49,7 +51,14 @@ class PublisherAdmin(ReadOnlyAdmin):
     list_display = ("display_name", "platform_account_id", "kind", "verification", "status", "credit_level")
     list_filter = ("status", "verification", "kind")
     search_fields = ("display_name", "platform_account_id")
-    exclude = ("document_number", "phone", "real_name")  # identity stays out of the admin
+    # Identity stays out of the admin but for its one masked form (moderation/identity.py).
+    exclude = ("document_number", "phone", "real_name", "organisation_licence_number")
+    readonly_fields = ("masked_identity",)
+
+    @admin.display(description=_("identity (masked)"))
+    def masked_identity(self, publisher: Publisher) -> str:
+        masked = masked_publisher_identity(publisher)
+        return " · ".join(value for value in masked.values() if value)
 
 
 @admin.register(StreamKey)
@@ -57,7 +66,7 @@ class StreamKeyAdmin(ReadOnlyAdmin):
     list_display = ("publisher", "category", "status", "denied_until", "created_at")
     list_filter = ("status", "category")
     list_select_related = ("publisher", "category")
-    exclude = ("key",)
+    exclude = ("key_hash",)
 
 
 @admin.register(MediaServer)
@@ -72,6 +81,7 @@ class StreamAdmin(ReadOnlyAdmin):
     list_filter = ("category", "node", "end_reason")
     list_select_related = ("publisher", "category", "node")
     date_hierarchy = "started_at"
+    exclude = ("published_name",)  # the stream key, encrypted: not for the admin
 
 
 @admin.register(GateDecision)

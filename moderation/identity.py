@@ -240,3 +240,18 @@ def mask(kind: str, normalised: str) -> str:
     if kind == Kind.PHONE:
         return mask_phone(normalised)
     return _mask_middle(normalised, head=4, tail=4)
+
+
+BUSINESS_LICENCE = "business_licence"
+
+
+def masked_publisher_identity(publisher) -> dict[str, str]:
+    """The one display form of a publisher's identity: console pages, the API, exports and the admin."""
+    return {
+        "real_name": mask_name(publisher.real_name),
+        "document_number": mask_document_number(publisher.document_number, document_type=publisher.document_type),
+        "phone": mask_phone(publisher.phone),
+        "organisation_licence_number": mask_document_number(
+            publisher.organisation_licence_number, document_type=BUSINESS_LICENCE
+        ),
+    }

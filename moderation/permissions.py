@@ -71,6 +71,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Real-name verification (Art. 12): the manual review queue and its scans.
     "verification.read": (COMPLIANCE_ADMIN, INSPECTOR),
     "verification.review": (COMPLIANCE_ADMIN,),
+    # A publisher's full identity (shown masked everywhere else): revealed with a reason, logged.
+    "identity.reveal": (COMPLIANCE_ADMIN,),
     # Comments held for a reason (Art. 7, 11): who releases or rejects them, by hold reason.
     f"comment.review.{Comment.HoldReason.NEWS_PRE_REVIEW}": (NEWS_REVIEWER, EDITOR_IN_CHIEF),
     f"comment.review.{Comment.HoldReason.CREDIT_PRE_REVIEW}": (PATROLLER, COMPLIANCE_ADMIN),

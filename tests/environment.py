@@ -13,6 +13,7 @@ from console.embedded import EmbeddedRedis
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("LIVEWARD_BLACKLIST_HASH_KEY", "tests-only-blacklist-hash-key-0123456789abcdef")
+os.environ.setdefault("LIVEWARD_IDENTITY_KEY", "tests-only-identity-key-0123456789abcdefghijkl")
 
 _redis: EmbeddedRedis | None = None
 if not os.environ.get("REDIS_URL"):

@@ -162,3 +162,24 @@ CreditLevelFormSet = forms.formset_factory(
 
 def level_initial(policy: PolicyRules) -> list[dict]:
     return [{**level.as_dict(), "allowed_categories": sorted(level.allowed_categories)} for level in policy.levels]
+
+
+class RevealIdentityForm(TextInputForm, forms.Form):
+    """A compliance admin asks for one full identity value of a publisher, saying why."""
+
+    field = forms.ChoiceField(
+        label=_("Value"),
+        choices=[
+            ("real_name", _("Real name")),
+            ("document_number", _("Document number")),
+            ("phone", _("Mobile number")),
+            ("organisation_licence_number", _("Organisation licence number")),
+        ],
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=4,
+        max_length=300,
+        help_text=_("Kept in the staff action log with your name."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -6,6 +6,7 @@ explains it. Django reads the upper-case names gathered here.
 """
 
 from console.settings.base import *  # noqa: F403
+from console.settings.identity_keys import *  # noqa: F403
 from console.settings.liveward import *  # noqa: F403
 from console.settings.security import *  # noqa: F403
 from console.settings.staff_login import *  # noqa: F403

@@ -151,7 +151,7 @@ if DATABASE_URL:
     else:
         _options["timeout"] = _SQLITE_BUSY_TIMEOUT
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

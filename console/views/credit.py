@@ -18,12 +18,13 @@ from console.forms.credit import (
     CreditAdjustmentForm,
     CreditLevelFormSet,
     CreditPolicyForm,
+    RevealIdentityForm,
     level_initial,
 )
 from moderation import actions, permissions, queries
 from moderation import credit_policy as policy_cache
 from moderation.actions.credit import CHARGEABLE_KINDS
-from moderation.identity import mask_document_number, mask_name, mask_phone
+from moderation.identity import masked_publisher_identity
 from moderation.models import Appeal, ModerationAction, Publisher
 
 
@@ -37,16 +38,10 @@ def publisher_detail(request: HttpRequest, publisher_id: int) -> HttpResponse:
     return render(request, "console/publisher.html", _publisher_context(request, publisher))
 
 
-def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjustmentForm | None = None) -> dict:
-    identity = {
-        "real_name": mask_name(publisher.real_name),
-        "document_type": publisher.get_document_type_display(),
-        "document_number": mask_document_number(publisher.document_number, document_type=publisher.document_type),
-        "phone": mask_phone(publisher.phone),
-        "organisation_licence_number": mask_document_number(
-            publisher.organisation_licence_number, document_type=Publisher.DocumentType.BUSINESS_LICENCE
-        ),
-    }
+def _publisher_context(
+    request: HttpRequest, publisher, adjust_form: CreditAdjustmentForm | None = None, **extra
+) -> dict:
+    identity = masked_publisher_identity(publisher) | {"document_type": publisher.get_document_type_display()}
     may_adjust = permissions.may(request.user, "credit.manage")
     return {
         "publisher": publisher,
@@ -66,7 +61,33 @@ def _publisher_context(request: HttpRequest, publisher, adjust_form: CreditAdjus
         "may_lift": permissions.may(request.user, "action.lift"),
         "may_file": permissions.may(request.user, "filing.manage"),
         "filing_categories": Publisher.FilingCategory.choices,
+        "reveal_form": RevealIdentityForm() if permissions.may(request.user, "identity.reveal") else None,
+        **extra,
     }
+
+
+@never_cache
+@require_POST
+@require_role(*permissions.roles_for("identity.reveal"))
+def reveal_publisher_identity(request: HttpRequest, publisher_id: int) -> HttpResponse:
+    """Show one full identity value to a compliance admin who gave a reason; the staff action log keeps it."""
+    publisher = queries.publisher_for_page(publisher_id)
+    if publisher is None:
+        raise Http404
+    form = RevealIdentityForm(request.POST)
+    if form.is_valid():
+        field = form.cleaned_data["field"]
+        try:
+            value = actions.reveal_identity(
+                publisher, field=field, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except actions.ModerationError as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            revealed = {"label": dict(form.fields["field"].choices)[field], "value": value}
+            return render(request, "console/publisher.html", _publisher_context(request, publisher, revealed=revealed))
+    context = _publisher_context(request, publisher)
+    return render(request, "console/publisher.html", context | {"reveal_form": form}, status=400)
 
 
 @require_POST

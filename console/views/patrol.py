@@ -12,7 +12,7 @@ from accounts.actions import shift_overview
 from accounts.roles import SHIFT_ROLES, has_role, require_role
 from console.views.comments import comment_pressure_for_page
 from moderation import permissions, queries
-from moderation.identity import mask_document_number, mask_name, mask_phone
+from moderation.identity import masked_publisher_identity
 from moderation.models import (
     Category,
     Comment,
@@ -201,12 +201,7 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
     """Show one stream: metadata, publisher (identity masked), gate decisions, snapshots, actions."""
     stream = stream_for_page(stream_id)
     publisher = stream.publisher
-    identity = {
-        "real_name": mask_name(publisher.real_name),
-        "document_type": publisher.get_document_type_display(),
-        "document_number": mask_document_number(publisher.document_number, document_type=publisher.document_type),
-        "phone": mask_phone(publisher.phone),
-    }
+    identity = masked_publisher_identity(publisher) | {"document_type": publisher.get_document_type_display()}
     return render(
         request,
         "console/stream.html",

@@ -14,6 +14,7 @@ from accounts.roles import require_role
 from console.file_responses import stored_file_response
 from console.forms.reports import DismissForm, ResolveForm
 from moderation import actions, permissions, queries
+from moderation.identity_cipher import IdentityCipherError
 from moderation.models import PublicReport, ReportImage
 
 
@@ -128,7 +129,7 @@ def report_image(request: HttpRequest, image_id: int) -> FileResponse:
         raise Http404
     try:
         handle = image.file.open("rb")
-    except OSError:
+    except (OSError, IdentityCipherError):  # missing, or changed on disk since it was encrypted
         raise Http404 from None
     name = image.file.name.rsplit("/", 1)[-1]
     return stored_file_response(

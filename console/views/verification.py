@@ -15,6 +15,7 @@ from console.file_responses import stored_file_response
 from console.forms.blacklist import ExportForm
 from console.forms.verification import AgreementForm, VerificationDecisionForm
 from moderation import actions, permissions, queries
+from moderation.identity_cipher import IdentityCipherError
 from moderation.models import FilingExport, Publisher, VerificationDocument, VerificationReview
 
 
@@ -89,9 +90,13 @@ def review_document(request: HttpRequest, document_id: int) -> FileResponse:
     document = VerificationDocument.objects.filter(pk=document_id).first()
     if document is None or not document.file:
         raise Http404
+    try:
+        handle = document.file.open("rb")
+    except (OSError, IdentityCipherError):  # missing, or changed on disk since it was encrypted
+        raise Http404 from None
     name = document.file.name.rsplit("/", 1)[-1]
     return stored_file_response(
-        document.file.open("rb"), content_type=document.content_type, filename=name, cache_control="private, no-store"
+        handle, content_type=document.content_type, filename=name, cache_control="private, no-store"
     )
 
 

@@ -85,6 +85,7 @@ from moderation.actions.gate import (
     touch_stream_session,
     withdraw_unanswered_stream,
 )
+from moderation.actions.identity_at_rest import REVEALABLE_FIELDS, reveal_identity, rotate_identity_key
 from moderation.actions.inspection_exports import (
     build_inspection_export,
     expire_inspection_exports,
@@ -189,6 +190,7 @@ __all__ = [
     "BULK_DECISION_MAX",
     "DELETE_WINDOW_MAX_MINUTES",
     "MUTE_MAX_MINUTES",
+    "REVEALABLE_FIELDS",
     "AppealSubject",
     "BlacklistedIdentity",
     "FindingReport",
@@ -304,10 +306,12 @@ __all__ = [
     "resolve_finding",
     "resolve_report",
     "retry_webhook_now",
+    "reveal_identity",
     "reverse_blacklisting",
     "reverse_credit_event",
     "revoke_stream_key",
     "rotate_identity_hashes",
+    "rotate_identity_key",
     "rotate_media_server_secret",
     "run_emergency_cuts",
     "set_audit_schedule",

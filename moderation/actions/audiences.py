@@ -36,9 +36,9 @@ def record_node_viewers(node: MediaServer, sessions: Iterable) -> int:
     if not counts:
         return 0
     changed = 0
-    live = Stream.objects.live().filter(node=node).select_related("publisher", "key")
+    live = Stream.objects.live().filter(node=node).select_related("publisher")
     for stream in live:
-        viewers = counts.get((stream.key.key, stream.client_id))
+        viewers = counts.get((stream.published_name, stream.client_id))
         if viewers is not None and viewers != stream.viewers:
             changed += _set_viewers(stream, viewers)
     return changed

@@ -17,7 +17,9 @@ from moderation.models import (
     ModerationAction,
     Stream,
     StreamKey,
+    hash_stream_key,
 )
+from moderation.models.publishers import STREAM_KEY_PREFIX_LENGTH
 
 
 def record_gate_decision(
@@ -35,12 +37,13 @@ def record_gate_decision(
     detail: str = "",
     at: datetime | None = None,
 ) -> GateDecision:
-    """Keep one gate decision with its reason."""
+    """Keep one gate decision with its reason; of the key presented, only its first characters and its hash."""
     return GateDecision.objects.create(
         at=at or timezone.now(),
         hook=hook,
         node=node,
-        key_name=key_name[:128],
+        key_name=key_name[:STREAM_KEY_PREFIX_LENGTH],
+        key_hash=hash_stream_key(key_name) if key_name else "",
         stream_key_id=stream_key_id,
         publisher_id=publisher_id,
         stream_id=stream_id,
@@ -60,12 +63,18 @@ def open_stream(
     client_id: str,
     addr: str,
     title: str,
+    published_name: str,
     at: datetime | None = None,
 ) -> Stream:
-    """Open a stream for an allowed publish (the key has no other live session: see replace_live_session)."""
+    """Open a stream for an allowed publish (the key has no other live session: see replace_live_session).
+
+    ``published_name`` is the name the node publishes it under (the key presented), kept encrypted
+    so the stream can be dropped and played at its node.
+    """
     at = at or timezone.now()
     stream = Stream.objects.create(
         key=stream_key,
+        published_name=published_name,
         publisher_id=stream_key.publisher_id,
         category_id=stream_key.category_id,
         node=node,
@@ -110,7 +119,9 @@ def end_stream_session(
     *, node: MediaServer, client_id: str, key_name: str, reason: str = Stream.EndReason.UNPUBLISHED
 ) -> int | None:
     """Close the live stream of this node session (publish_done / unpublish); return its id, None if none."""
-    live = Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True)
+    live = Stream.objects.filter(
+        node=node, client_id=client_id, key__key_hash=hash_stream_key(key_name), ended_at__isnull=True
+    )
     found = next(iter(live.values_list("pk", "publisher_id")[:1]), None)
     if found is None:
         return None
@@ -132,9 +143,10 @@ def end_stream_session(
 
 def touch_stream_session(*, node: MediaServer, client_id: str, key_name: str) -> int:
     """Note that a node still reports the session live; return how many open streams matched."""
-    return Stream.objects.filter(node=node, client_id=client_id, key__key=key_name, ended_at__isnull=True).update(
-        last_update_at=timezone.now()
+    live = Stream.objects.filter(
+        node=node, client_id=client_id, key__key_hash=hash_stream_key(key_name), ended_at__isnull=True
     )
+    return live.update(last_update_at=timezone.now())
 
 
 def withdraw_unanswered_stream(stream_id: int) -> int | None:
@@ -156,7 +168,7 @@ def withdraw_unanswered_stream(stream_id: int) -> int | None:
             allowed=False,
             reason=GateDecision.Reason.GATE_ERROR,
             node=stream.node,
-            key_name=stream.key.key,
+            key_name=stream.published_name,
             stream_key_id=stream.key_id,
             publisher_id=stream.publisher_id,
             stream_id=stream_id,

@@ -17,7 +17,8 @@ from django.utils import timezone
 from accounts.actions import log_staff_action
 from moderation import events, mediaservers
 from moderation.mediaservers import LiveSession, MediaServerError
-from moderation.models import MediaServer, Stream
+from moderation.models import MediaServer, Stream, hash_stream_key
+from moderation.models.publishers import STREAM_KEY_PREFIX_LENGTH
 
 # A row opened (or closed) this recently may not show in the node's list yet (or still show in it):
 # it is left to the next run.
@@ -82,7 +83,13 @@ def close_lost_stream(stream_id: int) -> bool:
 
 def cut_unallowed_session(node: MediaServer, session: LiveSession) -> int:
     """Cut a session live at the node without a live row (no allow): log it, then drop it; return how many ended."""
-    data = {"app": session.app, "key": session.name, "client_id": session.client_id, "addr": session.addr}
+    data = {
+        "app": session.app,
+        "key": session.name[:STREAM_KEY_PREFIX_LENGTH],
+        "key_hash": hash_stream_key(session.name),
+        "client_id": session.client_id,
+        "addr": session.addr,
+    }
     log_staff_action(None, "node.cut_unallowed", target=node, data=data)
     return mediaservers.adapter_for(node).drop_session(session).dropped
 
@@ -99,8 +106,10 @@ def reconcile_node(node: MediaServer) -> NodeReconciliation:
         result.unknown_streams = mark_node_unreachable(node, error=result.error, now=asked_at)
         return result
     mark_node_reachable(node, now=asked_at)
-    at_node = {(session.app, session.name, session.client_id): session for session in sessions}
-    rows = list(Stream.objects.live().filter(node=node).values_list("pk", "app", "key__key", "client_id", "started_at"))
+    # Matched by the key's hash: the rows keep no key in plain text.
+    at_node = {(session.app, hash_stream_key(session.name), session.client_id): session for session in sessions}
+    live = Stream.objects.live().filter(node=node)
+    rows = list(live.values_list("pk", "app", "key__key_hash", "client_id", "started_at"))
     result.sessions, result.rows = len(at_node), len(rows)
     grace = asked_at - timedelta(seconds=SESSION_GRACE_SECONDS)
     known = set()
@@ -114,10 +123,10 @@ def reconcile_node(node: MediaServer) -> NodeReconciliation:
         recent = set(
             Stream.objects.filter(node=node, client_id__in={session.client_id for session in unknown})
             .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=grace))
-            .values_list("app", "key__key", "client_id")
+            .values_list("app", "key__key_hash", "client_id")
         )
         for session in unknown:
-            if (session.app, session.name, session.client_id) in recent:
+            if (session.app, hash_stream_key(session.name), session.client_id) in recent:
                 continue
             try:
                 cut_unallowed_session(node, session)

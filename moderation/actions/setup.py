@@ -21,7 +21,9 @@ from moderation.models import (
     ServiceAgreement,
     StreamKey,
     hash_node_secret,
+    hash_stream_key,
 )
+from moderation.models.publishers import STREAM_KEY_PREFIX_LENGTH
 
 
 def create_category(
@@ -194,15 +196,26 @@ def issue_stream_key(
     key: str | None = None,
     actor: User | None = None,
 ) -> StreamKey:
-    """Issue a new stream key to a publisher (random unless given)."""
+    """Issue a new stream key to a publisher (random unless given); the key is on the instance returned only.
+
+    The database keeps the key's SHA-256 and its first characters; ``issued_key`` on the returned
+    instance is the one place the key exists, to be shown once (the API answer, the demo's file).
+    """
+    key = key or secrets.token_urlsafe(24)
+    if not key or len(key) > 128:
+        raise ModerationError("a stream key has 1 to 128 characters", code="bad_field")
     with transaction.atomic():
+        if StreamKey.objects.filter(key_hash=hash_stream_key(key)).exists():
+            raise ModerationError("this stream key is issued already", code="duplicate_key")
         stream_key = StreamKey.objects.create(
-            key=key or secrets.token_urlsafe(24),
+            key_hash=hash_stream_key(key),
+            key_prefix=key[:STREAM_KEY_PREFIX_LENGTH],
             publisher=publisher,
             category=category,
             default_title=default_title,
         )
         log_staff_action(actor, "stream_key.issue", target=stream_key, data={"publisher": publisher.pk})
+    stream_key.issued_key = key
     return stream_key
 
 

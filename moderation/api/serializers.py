@@ -217,8 +217,9 @@ class StreamKeyRequestSerializer(serializers.Serializer):
 
 
 class IssuedStreamKeySerializer(serializers.ModelSerializer):
-    """A newly issued key; the only answer that ever carries the key itself."""
+    """A newly issued key; the only answer that ever carries the key itself (only its hash is stored)."""
 
+    key = serializers.CharField(source="issued_key", read_only=True)
     category = serializers.CharField(source="category.slug")
     publisher = serializers.CharField(source="publisher.platform_account_id")
 

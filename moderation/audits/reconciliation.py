@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from moderation import actions
 from moderation.audits.context import AuditContext, Severity
-from moderation.models import MediaServer, Stream
+from moderation.models import MediaServer, Stream, hash_stream_key
+from moderation.models.publishers import STREAM_KEY_PREFIX_LENGTH
 
 
 def check(context: AuditContext) -> dict:
@@ -42,20 +43,34 @@ def check(context: AuditContext) -> dict:
             )
         for session in result.cut:
             summary["cut"] += 1
+            name, data = _session_shown(session)
             context.finding(
-                key=f"node:{node.name}:unallowed:{session.app}/{session.name}/{session.client_id}"[:200],
+                key=f"node:{node.name}:unallowed:{session.app}/{data['key_hash']}/{session.client_id}"[:200],
                 severity=Severity.CRITICAL,
-                title=f"{node.name} had {session.app}/{session.name[:24]} live without an allow: cut",
-                data={"app": session.app, "key": session.name, "client_id": session.client_id, "addr": session.addr},
+                title=f"{node.name} had {session.app}/{name} live without an allow: cut",
+                data=data | {"addr": session.addr},
                 node=node,
             )
         for session, error in result.cut_failed:
+            name, data = _session_shown(session)
             context.finding(
-                key=f"node:{node.name}:unallowed:{session.app}/{session.name}/{session.client_id}"[:200],
+                key=f"node:{node.name}:unallowed:{session.app}/{data['key_hash']}/{session.client_id}"[:200],
                 severity=Severity.CRITICAL,
-                title=f"{node.name} has {session.app}/{session.name[:24]} live without an allow; the cut failed",
-                data={"app": session.app, "key": session.name, "client_id": session.client_id, "error": error},
+                title=f"{node.name} has {session.app}/{name} live without an allow; the cut failed",
+                data=data | {"error": error},
                 node=node,
             )
         context.progress(done, len(nodes))
     return summary
+
+
+def _session_shown(session) -> tuple[str, dict]:
+    """A session as a finding shows it: the key's first characters and its hash, never the key."""
+    prefix = session.name[:STREAM_KEY_PREFIX_LENGTH]
+    data = {
+        "app": session.app,
+        "key": prefix,
+        "key_hash": hash_stream_key(session.name),
+        "client_id": session.client_id,
+    }
+    return f"{prefix}…", data

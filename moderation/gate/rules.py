@@ -323,6 +323,7 @@ def _decide_publish_once(request: PublishRequest, opened: list[int]) -> GateOutc
                 client_id=request.client_id,
                 addr=request.addr,
                 title=request.title,
+                published_name=request.key_name,
                 at=now,
             )
             stream_id = stream.pk

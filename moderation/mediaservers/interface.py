@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from moderation.models import MediaServer, Stream, StreamKey
+from moderation.models import MediaServer, Stream
 
 # Schemes a stream may be pulled over (ffmpeg reads them all); anything else (file://) is refused.
 PULL_SCHEMES = frozenset({"rtmp", "rtmps", "http", "https"})
@@ -81,7 +81,7 @@ class MediaServerAdapter(ABC):
 
     def drop_session(self, session: LiveSession) -> DropResult:
         """End a session the node reports that has no stream row (reconciliation): by its app, key and client id."""
-        return self.drop(Stream(app=session.app, client_id=session.client_id, key=StreamKey(key=session.name)))
+        return self.drop(Stream(app=session.app, client_id=session.client_id, published_name=session.name))
 
     def play_url(self, stream: Stream) -> str | None:
         """Return the URL to pull the stream from the node, or None when the node has no play URL.
@@ -92,4 +92,4 @@ class MediaServerAdapter(ABC):
         base = (self.node.play_url or "").strip().rstrip("/")
         if not base or urlsplit(base).scheme not in PULL_SCHEMES:
             return None
-        return f"{base}/{quote(stream.app, safe='')}/{quote(stream.key.key, safe='')}"
+        return f"{base}/{quote(stream.app, safe='')}/{quote(stream.published_name, safe='')}"

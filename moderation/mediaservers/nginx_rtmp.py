@@ -28,7 +28,7 @@ class NginxRtmpAdapter(MediaServerAdapter):
         ``clientid`` is the connection number nginx-rtmp sent in on_publish; the control module drops
         only the publisher with that number, so another session of the key is left to its own cut.
         """
-        query = urlencode({"app": stream.app, "name": stream.key.key, "clientid": stream.client_id})
+        query = urlencode({"app": stream.app, "name": stream.published_name, "clientid": stream.client_id})
         answer = transport.request("GET", self.node.control_url, f"control/drop/publisher?{query}", node=self.node.name)
         text = answer.body.decode("ascii", errors="replace").strip()
         if not text.isdigit():

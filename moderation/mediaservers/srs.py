@@ -59,7 +59,7 @@ class SrsAdapter(MediaServerAdapter):
         url = client.get("url")
         if client.get("publish") is not True or not isinstance(url, str):
             return False
-        return url.endswith(f"/{stream.app}/{stream.key.key}")
+        return url.endswith(f"/{stream.app}/{stream.published_name}")
 
     def live_streams(self) -> list[LiveSession]:
         """List the streams SRS reports with an active publisher."""

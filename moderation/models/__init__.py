@@ -20,7 +20,7 @@ from moderation.models.news import (
     PlatformLicence,
     PublisherLicence,
 )
-from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey
+from moderation.models.publishers import Category, Publisher, ServiceAgreement, StreamKey, hash_stream_key
 from moderation.models.records import Evidence, ModerationAction, ReasonCode
 from moderation.models.reports import (
     OPEN_REPORT_STATUSES,
@@ -104,4 +104,5 @@ __all__ = [
     "ViewerMute",
     "WebhookDelivery",
     "hash_node_secret",
+    "hash_stream_key",
 ]

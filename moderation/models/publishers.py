@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from moderation.models.fields import EncryptedTextField
 
 
 class Category(models.Model):
@@ -84,14 +88,14 @@ class Publisher(models.Model):
     platform_account_id = models.CharField(_("platform account id"), max_length=64, unique=True)
     display_name = models.CharField(_("display name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
-    # Real-name identity (Art. 12), stored as given (not yet encrypted at rest: see docs/architecture.md).
-    real_name = models.CharField(_("real name"), max_length=100, blank=True)
+    # Real-name identity (Art. 12), encrypted at rest (moderation/identity_cipher.py); shown masked.
+    real_name = EncryptedTextField(_("real name"), max_length=100, blank=True)
     document_type = models.CharField(
         _("document type"), max_length=32, choices=DocumentType.choices, default=DocumentType.RESIDENT_ID
     )
-    document_number = models.CharField(_("document number"), max_length=64, blank=True)
-    phone = models.CharField(_("mobile number"), max_length=32, blank=True)
-    organisation_licence_number = models.CharField(_("organisation licence number"), max_length=64, blank=True)
+    document_number = EncryptedTextField(_("document number"), max_length=64, blank=True)
+    phone = EncryptedTextField(_("mobile number"), max_length=32, blank=True)
+    organisation_licence_number = EncryptedTextField(_("organisation licence number"), max_length=64, blank=True)
     # Keyed hashes of the normalised identity (moderation/identity.py): the blacklist matches on
     # these, never on the raw values. '' when the value is blank or malformed (matches nothing).
     document_hash = models.CharField(_("document hash"), max_length=64, blank=True, db_index=True)
@@ -141,14 +145,28 @@ class Publisher(models.Model):
         return self.status == self.Status.SUSPENDED and (self.suspended_until is None or self.suspended_until > now)
 
 
+def hash_stream_key(key: str) -> str:
+    """Return the stored form of a stream key: its SHA-256 (the key is random and long, so unsalted suffices)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+STREAM_KEY_PREFIX_LENGTH = 6
+
+
 class StreamKey(models.Model):
-    """A publisher's stream key: the name it publishes under at a media server."""
+    """A publisher's stream key: the name it publishes under at a media server.
+
+    Only the key's SHA-256 and its first characters (to tell keys apart on a page) are stored; the
+    key itself is shown once, in the answer that issued it (``issued_key`` on the instance
+    ``issue_stream_key`` returns). The gate finds a key by the hash of the name a node presents.
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         REVOKED = "revoked", _("Revoked")
 
-    key = models.CharField(_("key"), max_length=128, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    key_prefix = models.CharField(_("key prefix"), max_length=STREAM_KEY_PREFIX_LENGTH, blank=True)
     publisher = models.ForeignKey(
         Publisher, verbose_name=_("publisher"), related_name="stream_keys", on_delete=models.PROTECT
     )
@@ -166,4 +184,4 @@ class StreamKey(models.Model):
         verbose_name_plural = _("stream keys")
 
     def __str__(self) -> str:
-        return f"{self.publisher} / {self.key[:6]}…"
+        return f"{self.publisher} / {self.key_prefix}…"

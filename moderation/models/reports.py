@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from moderation.models.comments import Comment
+from moderation.models.fields import EncryptedTextField, identity_file_storage
 from moderation.models.publishers import Publisher
 from moderation.models.records import ModerationAction, ReasonCode
 from moderation.models.streams import Stream
@@ -67,7 +68,7 @@ class PublicReport(models.Model):
     category = models.CharField(_("category"), max_length=32, choices=ReportCategory.choices)
     description = models.TextField(_("description"))
     # The reporter's contact is identity: shown masked in the console.
-    contact = models.CharField(_("contact"), max_length=100, blank=True)
+    contact = EncryptedTextField(_("contact"), max_length=100, blank=True)
     # Kept to limit floods; never shown to staff in full.
     address = models.CharField(_("reporter address"), max_length=64, blank=True)
     device_id = models.CharField(_("device id"), max_length=64, blank=True)
@@ -116,7 +117,7 @@ class ReportImage(models.Model):
     """An image a reporter attached: checked to be an image, stored outside the web root, served to staff only."""
 
     report = models.ForeignKey(PublicReport, verbose_name=_("report"), related_name="images", on_delete=models.CASCADE)
-    file = models.FileField(_("file"), upload_to="reports/%Y/%m/%d/")
+    file = models.FileField(_("file"), upload_to="reports/%Y/%m/%d/", storage=identity_file_storage)
     content_type = models.CharField(_("content type"), max_length=32)
     size = models.PositiveIntegerField(_("size"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moderation.models.fields import EncryptedTextField
 from moderation.models.publishers import Category, Publisher, StreamKey
 
 
@@ -79,6 +80,10 @@ class Stream(models.Model):
     node = models.ForeignKey(MediaServer, verbose_name=_("node"), related_name="streams", on_delete=models.PROTECT)
     app = models.CharField(_("application"), max_length=64)
     client_id = models.CharField(_("client id"), max_length=64)
+    # The name the node knows the session by (the stream key): needed to drop it (also after it
+    # ended, for a cut still pending) and to play it. Encrypted like identity; the key table keeps
+    # only the key's hash.
+    published_name = EncryptedTextField(_("published name"), max_length=128, blank=True)
     title = models.CharField(_("title"), max_length=200, blank=True)
     addr = models.CharField(_("publisher address"), max_length=64, blank=True)
     viewers = models.PositiveIntegerField(_("viewers"), default=0)
@@ -185,7 +190,10 @@ class GateDecision(models.Model):
     node = models.ForeignKey(
         MediaServer, verbose_name=_("node"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
-    key_name = models.CharField(_("key presented"), max_length=128, blank=True)
+    # The key a node presented: its first characters (to tell keys apart) and its SHA-256 (to find
+    # every decision on a key, known or not), never the key itself.
+    key_name = models.CharField(_("key presented (first characters)"), max_length=8, blank=True)
+    key_hash = models.CharField(_("key presented (SHA-256)"), max_length=64, blank=True, db_index=True)
     stream_key = models.ForeignKey(
         StreamKey, verbose_name=_("stream key"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )

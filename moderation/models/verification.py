@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moderation.models.fields import identity_file_storage
+
 
 class VerificationReport(models.Model):
     """One verification the platform performed (or a manual review decided), and whether it was applied.
@@ -120,7 +122,7 @@ class VerificationDocument(models.Model):
     content_type = models.CharField(_("content type"), max_length=32)
     size = models.PositiveIntegerField(_("size"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
-    file = models.FileField(_("file"), upload_to="verification/%Y/%m/")
+    file = models.FileField(_("file"), upload_to="verification/%Y/%m/", storage=identity_file_storage)
 
     class Meta:
         verbose_name = _("verification document")

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import StaffActionLog
 from moderation.identity import IdentityError, Kind, hash_of
-from moderation.models import GateDecision, ModerationAction, Publisher, Stream
+from moderation.models import GateDecision, ModerationAction, Publisher, Stream, hash_stream_key
 
 _HASH_FIELDS = {Kind.PHONE: "phone_hash", Kind.ID_DOCUMENT: "document_hash", Kind.PLATFORM_ACCOUNT: "account_hash"}
 
@@ -36,7 +36,7 @@ def publishers_matching(text: str = "") -> QuerySet[Publisher]:
         publishers = publishers.filter(
             Q(platform_account_id__icontains=text)
             | Q(display_name__icontains=text)
-            | Q(pk__in=Publisher.objects.filter(stream_keys__key=text).values("pk"))
+            | Q(pk__in=Publisher.objects.filter(stream_keys__key_hash=hash_stream_key(text)).values("pk"))
             | _identity_matches(text)
         )
     return publishers
@@ -51,7 +51,7 @@ def streams_matching(text: str = "") -> QuerySet[Stream]:
             Q(title__icontains=text)
             | Q(publisher__display_name__icontains=text)
             | Q(publisher__platform_account_id__icontains=text)
-            | Q(key__key=text)
+            | Q(key__key_hash=hash_stream_key(text))
         )
     return streams
 
@@ -76,7 +76,7 @@ def gate_decisions_matching(text: str = "") -> QuerySet[GateDecision]:
     text = text.strip()
     if text:
         rows = rows.filter(
-            Q(key_name=text) | Q(addr=text) | Q(publisher__display_name__icontains=text)
+            Q(key_hash=hash_stream_key(text)) | Q(addr=text) | Q(publisher__display_name__icontains=text)
             | Q(publisher__platform_account_id__icontains=text)
         )  # fmt: skip
     return rows

@@ -51,7 +51,8 @@ def test_a_patroller_on_duty_sees_a_finding_and_acknowledges_it(
         "edge-audits", kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/", secret=NODE_SECRET
     )
     actions.open_stream(
-        stream_key, node=node, app="live", client_id="1", addr="203.0.113.9", title="深夜食堂直播",
+        stream_key, published_name=stream_key.issued_key,
+        node=node, app="live", client_id="1", addr="203.0.113.9", title="深夜食堂直播",
         at=datetime.now(UTC) - timedelta(minutes=15),
     )  # fmt: skip
     check_in(patroller)

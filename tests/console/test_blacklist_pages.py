@@ -212,7 +212,9 @@ def test_inspectors_download_exports(client, admin, inspector, entry):
 
 
 def test_admin_blacklists_from_a_stream_action_without_typing_the_identity(client, admin, nginx_node, stream_key):
-    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="5", addr="", title="")
+    stream = actions.open_stream(
+        stream_key, published_name=stream_key.issued_key, node=nginx_node, app="live", client_id="5", addr="", title=""
+    )
     action = actions.block_stream(stream, actor=admin, reason=ReasonCode.FRAUD)
     logged_in(client, admin)
     page = client.get(reverse("console:stream", args=[stream.pk])).content.decode()

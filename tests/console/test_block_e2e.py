@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from moderation.models import GateDecision, ModerationAction, ReasonCode, Stream
+from moderation.models import GateDecision, ModerationAction, ReasonCode, Stream, hash_stream_key
 from tests.browser import _asgi_server_process, asgi_server, browser, log_in, new_page  # noqa: F401
 from tests.media import nginx_rtmp_asgi_fixture, wait_until  # noqa: F401 (the nginx_rtmp_asgi fixture)
 
@@ -93,7 +93,7 @@ def test_a_patroller_blocks_a_real_stream_from_the_wall_and_a_second_console_see
     open_wall(admin_page, asgi_server, admin)
 
     # ffmpeg goes live through nginx and the gate while both walls are open.
-    publish = nginx_rtmp_asgi.publish(stream_key.key)
+    publish = nginx_rtmp_asgi.publish(stream_key.issued_key)
     stream = wait_until(
         lambda: Stream.objects.live().filter(key=stream_key).first(),
         timeout=15,
@@ -162,11 +162,11 @@ def test_a_patroller_blocks_a_real_stream_from_the_wall_and_a_second_console_see
 
     # The key cannot come back: nginx refuses the publish at connect, on the gate's word.
     last_decision = GateDecision.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    again = nginx_rtmp_asgi.publish(stream_key.key)
+    again = nginx_rtmp_asgi.publish(stream_key.issued_key)
     assert again.wait(timeout=10) != 0, f"the blocked key was let back in: {again.stderr()!r}"
     assert not Stream.objects.live().filter(key=stream_key).exists()
     assert Stream.objects.filter(key=stream_key).count() == 1
-    [refused] = GateDecision.objects.filter(pk__gt=last_decision, key_name=stream_key.key)
+    [refused] = GateDecision.objects.filter(pk__gt=last_decision, key_hash=hash_stream_key(stream_key.issued_key))
     assert not refused.allowed and refused.node_id == nginx_rtmp_asgi.node.pk
     assert refused.reason == GateDecision.Reason.KEY_COOLING_OFF, refused.reason
 

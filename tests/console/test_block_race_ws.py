@@ -86,7 +86,7 @@ async def test_twenty_consoles_blocking_one_stream_take_one_measure(
 def go_live_and_log_in(standin, stream_key, users) -> tuple[str, Stream, int, dict[str, bytes]]:
     """Publish the key on the stand-in; return its client id, its stream, the score, the users' session cookies."""
     try:
-        client_id = standin.publish(stream_key.key)
+        client_id = standin.publish(stream_key.issued_key)
         stream = Stream.objects.live().get(key=stream_key)
         score = Publisher.objects.get(pk=stream.publisher_id).credit_score
         return client_id, stream, score, {user.username: session_cookie(user.username) for user in users}

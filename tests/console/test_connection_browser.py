@@ -101,7 +101,7 @@ def test_the_real_server_closes_an_expired_login_and_the_patrol_is_kept_until_th
     actions.register_media_server(
         "edge-expiry", kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/", secret=NODE_SECRET
     )
-    publish_through_the_gate(asgi_server, stream_key.key, client_id="1", node="edge-expiry")
+    publish_through_the_gate(asgi_server, stream_key.issued_key, client_id="1", node="edge-expiry")
     stream = Stream.objects.live().get()
     log_in(page, asgi_server, patroller)
     Session.objects.update(expire_date=timezone.now() + timedelta(seconds=2))  # the shift's login ends

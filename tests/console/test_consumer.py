@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from console.asgi import application
 from console.consumers import MAX_FRAME_BYTES
 from moderation import events
+from moderation.models import hash_stream_key
 from tests.conftest import NODE_SECRET, PASSWORD
 from tests.console.communicator import WebsocketCommunicator
 from tests.second_factor import pass_second_factor
@@ -145,7 +146,7 @@ async def test_a_patroller_connects_and_gets_hello_with_the_live_count(patroller
 
 
 async def test_hello_counts_the_live_streams(patroller, nginx_node, stream_key):
-    await sync_to_async(open_through_the_gate)(stream_key.key)
+    await sync_to_async(open_through_the_gate)(stream_key.issued_key)
     ws = await communicator(await sync_to_async(session_cookie)("patroller"))
     assert (await ws.connect(timeout=TIMEOUT))[0]
     assert (await receive(ws))["live"] == 1
@@ -233,11 +234,11 @@ def open_through_the_gate(key: str) -> int:
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200, response.content
-    return Stream.objects.live().get(key__key=key).pk
+    return Stream.objects.live().get(key__key_hash=hash_stream_key(key)).pk
 
 
 async def test_a_stream_opened_at_the_gate_arrives_as_a_card(console_socket, nginx_node, stream_key):
-    stream_id = await sync_to_async(open_through_the_gate)(stream_key.key)
+    stream_id = await sync_to_async(open_through_the_gate)(stream_key.issued_key)
     delta = await next_delta(console_socket)
     assert delta["event"] == "stream.opened"
     card = delta["stream"]

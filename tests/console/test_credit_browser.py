@@ -62,7 +62,7 @@ def test_a_compliance_admin_runs_the_credit_cycle(asgi_server, new_page, admin, 
     assert page.inner_text("#credit-level").startswith("E")
     assert page.locator("svg polyline").count() == 1 and page.locator("circle.chart-dot.down").count() == 1
     screenshot(page, "credit-publisher-page")
-    assert gate_status(asgi_server, stream_key.key, "c1") == 403  # the gate follows at once
+    assert gate_status(asgi_server, stream_key.issued_key, "c1") == 403  # the gate follows at once
 
     _user, token = create_machine_client("platform-backend", kind=MACHINE_PLATFORM, actor=None)
     event = CreditEvent.objects.get(publisher=publisher)
@@ -90,4 +90,4 @@ def test_a_compliance_admin_runs_the_credit_cycle(asgi_server, new_page, admin, 
     assert Appeal.objects.get().status == "upheld"
     publisher = Publisher.objects.get(pk=publisher.pk)
     assert (publisher.credit_score, publisher.credit_level) == (100, "A")
-    assert gate_status(asgi_server, stream_key.key, "c2") == 200
+    assert gate_status(asgi_server, stream_key.issued_key, "c2") == 200

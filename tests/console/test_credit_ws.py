@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @pytest.fixture
 def live_stream(nginx_node, stream_key):
-    return Stream.objects.get(pk=open_through_the_gate(stream_key.key))
+    return Stream.objects.get(pk=open_through_the_gate(stream_key.issued_key))
 
 
 async def test_a_level_change_sends_the_new_level_and_priority_to_consoles(patroller, admin, live_stream):

@@ -21,7 +21,8 @@ from moderation.tasks.compliance import mail_compliance_report
 @pytest.fixture
 def day_of_records(stream_key, nginx_node, patroller):
     stream = actions.open_stream(
-        stream_key, node=nginx_node, app="live", client_id="1", addr="", title="深夜食堂直播",
+        stream_key, published_name=stream_key.issued_key,
+        node=nginx_node, app="live", client_id="1", addr="", title="深夜食堂直播",
         at=timezone.now() - timedelta(minutes=30),
     )  # fmt: skip
     actions.record_gate_decision(

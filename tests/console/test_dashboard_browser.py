@@ -31,6 +31,7 @@ def test_the_dashboard_renders_with_the_demos_data(asgi_server, browser_page, se
         streams.append(
             actions.open_stream(
                 key,
+                published_name=f"demo-{key.publisher.platform_account_id}",  # seed_demo's rule
                 node=node,
                 app="live",
                 client_id=str(number),

@@ -17,7 +17,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def escalation(nginx_node, stream_key, patroller):
-    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂")
+    stream = actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="深夜食堂",
+    )
     return actions.escalate_stream(stream, actor=patroller, reason=ReasonCode.RUMOUR, note="疑似谣言，请合规判断")
 
 

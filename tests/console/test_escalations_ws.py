@@ -16,7 +16,15 @@ async def test_an_escalation_reaches_compliance_consoles(admin, patroller, nginx
     ws = await connect("admin")
 
     def escalate():
-        stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="夜宵")
+        stream = actions.open_stream(
+            stream_key,
+            published_name=stream_key.issued_key,
+            node=nginx_node,
+            app="live",
+            client_id="7",
+            addr="",
+            title="夜宵",
+        )
         return actions.escalate_stream(stream, actor=patroller, reason=ReasonCode.RUMOUR, note="请看")
 
     escalation = await sync_to_async(escalate)()

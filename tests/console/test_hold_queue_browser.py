@@ -24,7 +24,7 @@ def test_a_held_comment_arrives_live_and_the_patroller_releases_it(
 
     actions.add_term("赌博", category="gambling", action="hold", actor=admin)
     outcome = rules.decide_publish(
-        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="c-1")
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="c-1")
     )
     stream = Stream.objects.get(pk=outcome.stream_id)
     page = browser_page

@@ -24,7 +24,9 @@ async def connect(username: str):
 
 
 def live_show(node, key) -> Stream:
-    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id="show-1"))
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id="show-1")
+    )
     return Stream.objects.get(pk=outcome.stream_id)
 
 
@@ -85,7 +87,7 @@ async def test_all_of_a_streams_held_comments_are_rejected_at_once(nginx_node, s
 async def test_a_news_hold_is_not_a_patrollers_to_decide(nginx_node, news_key, approved_now, patroller):
     def news_comment():
         outcome = rules.decide_publish(
-            rules.PublishRequest(node=nginx_node, key_name=news_key.key, app="live", client_id="news-1")
+            rules.PublishRequest(node=nginx_node, key_name=news_key.issued_key, app="live", client_id="news-1")
         )
         return push(Stream.objects.get(pk=outcome.stream_id), "新闻评论")[0]
 

@@ -14,7 +14,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stream(nginx_node, stream_key):
-    return actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂")
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="深夜食堂",
+    )
 
 
 def test_a_compliance_admin_lifts_a_cooling_off_from_the_publisher_page(client, stream, patroller, admin):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.models import GateDecision, NewsApplication, Stream
+from moderation.models import GateDecision, NewsApplication, Stream, hash_stream_key
 from tests.browser import _asgi_server_process, asgi_server, browser, browser_page, log_in, new_page  # noqa: F401
 from tests.media import nginx_rtmp_asgi_fixture, wait_until  # noqa: F401 (the nginx_rtmp_asgi fixture)
 from tests.news_world import apply_for
@@ -36,9 +36,12 @@ def test_the_editor_approves_from_the_queue_and_the_next_connection_is_let_throu
     expect(page.locator("#news-empty")).to_be_visible()
 
     # Before approval the key is refused at nginx.
-    refused = nginx_rtmp_asgi.publish(news_key.key)
+    refused = nginx_rtmp_asgi.publish(news_key.issued_key)
     assert refused.wait(timeout=10) != 0, refused.stderr()
-    assert GateDecision.objects.filter(key_name=news_key.key).latest("id").reason == "news_not_approved"
+    assert (
+        GateDecision.objects.filter(key_hash=hash_stream_key(news_key.issued_key)).latest("id").reason
+        == "news_not_approved"
+    )
 
     # The platform submits an application: it appears without a reload.
     application = apply_for(news_key, title="突发：台风登陆直播连线")
@@ -63,7 +66,7 @@ def test_the_editor_approves_from_the_queue_and_the_next_connection_is_let_throu
     assert application.decisions.get(kind="approve").actor == editor_in_chief
 
     # The publisher's next connection is let through.
-    publish = nginx_rtmp_asgi.publish(news_key.key)
+    publish = nginx_rtmp_asgi.publish(news_key.issued_key)
     stream = wait_until(
         lambda: Stream.objects.live().filter(key=news_key).first(),
         timeout=15,

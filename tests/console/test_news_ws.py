@@ -101,7 +101,7 @@ async def test_held_comments_reach_reviewers_live_and_are_released_by_frame(
         application = apply_for(news_key)
         actions.decide_news_application(application, kind="approve", actor=editor_in_chief, note="ok")
         outcome = rules.decide_publish(
-            rules.PublishRequest(node=nginx_node, key_name=news_key.key, app="live", client_id="c")
+            rules.PublishRequest(node=nginx_node, key_name=news_key.issued_key, app="live", client_id="c")
         )
         assert outcome.allowed, outcome
         return Stream.objects.get(pk=outcome.stream_id)

@@ -36,7 +36,7 @@ def open_streams(client, count: int, *, category, first: int = 0) -> None:
     for number in range(first, first + count):
         publisher = make_publisher(f"acct-{number:04d}", f"主播{number:02d}号")
         key = actions.issue_stream_key(publisher, category=category, default_title=f"直播间{number:02d}")
-        publish(client, key.key, client_id=str(number))
+        publish(client, key.issued_key, client_id=str(number))
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_home_is_the_patrol_wall_with_the_live_count(staff_client, nginx_node, a
     publishers = [make_publisher(f"acct-{n}", name) for n, name in enumerate(["美食小当家", "峡谷老司机", "山野行者"])]
     for number, (publisher, title) in enumerate(zip(publishers, TITLES, strict=True)):
         key = actions.issue_stream_key(publisher, category=entertainment)
-        publish(staff_client, key.key, client_id=str(number), title=title)
+        publish(staff_client, key.issued_key, client_id=str(number), title=title)
 
     response = staff_client.get(reverse("console:home"))
 
@@ -60,9 +60,9 @@ def test_home_is_the_patrol_wall_with_the_live_count(staff_client, nginx_node, a
 
 
 def test_ended_streams_are_not_counted(staff_client, nginx_node, stream_key):
-    publish(staff_client, stream_key.key, client_id="1", title="已经下播的直播")
+    publish(staff_client, stream_key.issued_key, client_id="1", title="已经下播的直播")
     stream = Stream.objects.get()
-    actions.end_stream_session(node=nginx_node, client_id="1", key_name=stream_key.key)
+    actions.end_stream_session(node=nginx_node, client_id="1", key_name=stream_key.issued_key)
     assert Stream.objects.live().count() == 0, stream
     body = staff_client.get("/").content.decode()
     assert 'id="live-count"' in body and ">0</span>" in body

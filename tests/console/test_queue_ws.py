@@ -56,7 +56,7 @@ def action_frame(stream_id: int, kind: str, request_id: str, **extra) -> dict:
 
 @pytest.fixture
 def live_stream(nginx_node, stream_key):
-    return Stream.objects.get(pk=open_through_the_gate(stream_key.key))
+    return Stream.objects.get(pk=open_through_the_gate(stream_key.issued_key))
 
 
 # --- snapshot windows -------------------------------------------------------------------------
@@ -75,7 +75,7 @@ async def test_snapshot_orders_by_priority_and_pages(
             else:
                 publisher = make_publisher(f"w-{index}", f"主播{index}")
                 key = actions.issue_stream_key(publisher, category=category, default_title=f"直播{index}")
-            open_through_the_gate(key.key) if index == 0 else gate_publish(key.key, f"c{index}")
+            open_through_the_gate(key.issued_key) if index == 0 else gate_publish(key.issued_key, f"c{index}")
 
     await sync_to_async(world)()
     ws, snapshot = await connect("patroller")
@@ -162,7 +162,9 @@ async def test_block_denies_the_key_keeps_evidence_and_shows_cut_pending(patroll
         assert len(evidence.sha256) == 64 and evidence.content["title"] == live_stream.title
         assert StaffActionLog.objects.filter(verb="stream.block", target_id=str(live_stream.pk)).exists()
         # The key cannot come back while the cut is pending.
-        request = rules.PublishRequest(node=live_stream.node, key_name=live_stream.key.key, app="live", client_id="99")
+        request = rules.PublishRequest(
+            node=live_stream.node, key_name=live_stream.published_name, app="live", client_id="99"
+        )
         assert rules.decide_publish(request).reason == GateDecision.Reason.KEY_COOLING_OFF
 
     await sync_to_async(check)()
@@ -260,7 +262,7 @@ async def test_malformed_actions_get_an_error_and_write_nothing(patroller, live_
 
 async def test_an_action_on_an_ended_stream_is_refused(patroller, live_stream, nginx_node, stream_key):
     await sync_to_async(actions.end_stream_session)(
-        node=nginx_node, client_id=live_stream.client_id, key_name=stream_key.key
+        node=nginx_node, client_id=live_stream.client_id, key_name=stream_key.issued_key
     )
     ws, _ = await connect("patroller")
     await ws.send_json_to(action_frame(live_stream.pk, "block", "late", reason="fraud"))
@@ -279,7 +281,9 @@ async def test_suspend_denies_the_publisher_at_the_gate(patroller, live_stream):
         publisher = Publisher.objects.get(pk=live_stream.publisher_id)
         assert publisher.status == Publisher.Status.SUSPENDED
         assert publisher.suspended_until > timezone.now() + timedelta(minutes=119)
-        request = rules.PublishRequest(node=live_stream.node, key_name=live_stream.key.key, app="live", client_id="98")
+        request = rules.PublishRequest(
+            node=live_stream.node, key_name=live_stream.published_name, app="live", client_id="98"
+        )
         assert rules.decide_publish(request).reason == GateDecision.Reason.PUBLISHER_SUSPENDED
 
     await sync_to_async(check)()

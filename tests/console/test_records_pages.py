@@ -49,7 +49,7 @@ def test_a_publisher_is_found_by_id_number_account_name_and_stream_key(patroller
     client = logged_in(patroller)
     spaced = f"{number[:6]} {number[6:14]} {number[14:].lower()}"
     assert "证件号主播" in client.get("/records/publishers/", {"q": spaced}).content.decode()
-    for text in ["acct-1001", "美食", stream_key.key]:
+    for text in ["acct-1001", "美食", stream_key.issued_key]:
         assert "美食小当家" in client.get("/records/publishers/", {"q": text}).content.decode(), text
     assert "美食小当家" not in client.get("/records/publishers/", {"q": "没有这个人"}).content.decode()
 
@@ -57,7 +57,7 @@ def test_a_publisher_is_found_by_id_number_account_name_and_stream_key(patroller
 def test_streams_actions_and_gate_decisions_are_listed_and_filtered(client, admin, nginx_node, stream_key):
     from tests.moderation.test_gate import post_form, publish_form
 
-    post_form(client, "on_publish", publish_form(stream_key.key, "5"))
+    post_form(client, "on_publish", publish_form(stream_key.issued_key, "5"))
     from moderation.models import ReasonCode, Stream
 
     stream = Stream.objects.get()

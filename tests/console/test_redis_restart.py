@@ -28,7 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from console.embedded import EmbeddedRedis
 from moderation import actions
-from moderation.models import Stream
+from moderation.models import Stream, hash_stream_key
 from tests.browser import AsgiServer, browser, browser_page, log_in, new_page, running_asgi_server  # noqa: F401
 from tests.conftest import NODE_SECRET, PASSWORD
 from tests.second_factor import pass_second_factor
@@ -74,7 +74,7 @@ def publish(server: AsgiServer, key: str, client_id: str) -> int:
     )
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         assert response.status == 200
-    return Stream.objects.live().get(key__key=key).pk
+    return Stream.objects.live().get(key__key_hash=hash_stream_key(key)).pk
 
 
 class Console:
@@ -161,7 +161,9 @@ def test_a_restart_that_loses_the_sequence_starts_a_new_epoch_and_the_consoles_r
     patrol, audit = open_console("patroller"), open_console("admin")
     first_epoch = patrol.hello["epoch"]
     assert first_epoch and audit.hello["epoch"] == patrol.snapshot["epoch"] == first_epoch
-    opened = [publish(console_server, key.key, client_id=str(number)) for number, key in enumerate(stream_keys[:3])]
+    opened = [
+        publish(console_server, key.issued_key, client_id=str(number)) for number, key in enumerate(stream_keys[:3])
+    ]
     for console in (patrol, audit):
         deltas = [console.delta_opening(stream_id) for stream_id in opened]
         assert {delta["epoch"] for delta in deltas} == {first_epoch}
@@ -171,7 +173,7 @@ def test_a_restart_that_loses_the_sequence_starts_a_new_epoch_and_the_consoles_r
 
     restart_losing_every_key(own_redis)
     patrol.ping()  # the sockets stay open through it: nothing but the numbers tells the console
-    fourth = publish(console_server, stream_keys[3].key, client_id="4")
+    fourth = publish(console_server, stream_keys[3].issued_key, client_id="4")
 
     for console in (patrol, audit):
         # The delta of the fourth stream may come (if this server process had subscribed again in
@@ -189,7 +191,7 @@ def test_a_restart_that_loses_the_sequence_starts_a_new_epoch_and_the_consoles_r
         assert snapshot["epoch"] == new_epoch and snapshot["seq"] >= notice["seq"]
         assert {card["id"] for card in snapshot["streams"]} == {*opened, fourth}
 
-    fifth = publish(console_server, stream_keys[4].key, client_id="5")
+    fifth = publish(console_server, stream_keys[4].issued_key, client_id="5")
     for console in (patrol, audit):
         delta = console.delta_opening(fifth)
         assert (delta["epoch"], delta["seq"]) == (new_epoch, snapshot["seq"] + 1)  # numbered on from the snapshot
@@ -202,13 +204,13 @@ def test_events_lost_while_redis_is_down_reach_the_consoles_when_it_returns(
 ):
     patrol = open_console("patroller")
     first_epoch = patrol.hello["epoch"]
-    first = publish(console_server, stream_keys[0].key, client_id="1")
+    first = publish(console_server, stream_keys[0].issued_key, client_id="1")
     assert patrol.delta_opening(first)["epoch"] == first_epoch
 
     assert patrol.ping()["feed"] is True
     own_redis.stop()
     # The gate answers and the stream opens: sending its delta fails, and nobody waits on that.
-    during = publish(console_server, stream_keys[1].key, client_id="2")
+    during = publish(console_server, stream_keys[1].issued_key, client_id="2")
     patrol.wait_for_feed(False)  # the socket is open, but the console is told its updates do not flow
     time.sleep(1.5)  # the sender has tried Redis and dropped the delta
     own_redis.start()
@@ -226,13 +228,15 @@ def test_a_frozen_redis_holds_up_no_publish_and_the_consoles_resync_when_it_thaw
     console_server, open_console, own_redis, patroller, stream_keys
 ):
     patrol = open_console("patroller")
-    first = publish(console_server, stream_keys[0].key, client_id="1")
+    first = publish(console_server, stream_keys[0].issued_key, client_id="1")
     last = patrol.delta_opening(first)
 
     os.kill(own_redis.process.pid, signal.SIGSTOP)  # up, but answering nothing: a hung failover
     try:
         # The gate answers though its deltas cannot be numbered or sent (urlopen would time out).
-        during = [publish(console_server, key.key, client_id=str(n)) for n, key in enumerate(stream_keys[1:3], 2)]
+        during = [
+            publish(console_server, key.issued_key, client_id=str(n)) for n, key in enumerate(stream_keys[1:3], 2)
+        ]
         patrol.ping()
         time.sleep(3)  # the sender's tries time out; it drops the deltas
     finally:
@@ -255,7 +259,9 @@ def test_the_wall_catches_up_after_its_redis_restarts_without_a_reload(
 ):
     page = browser_page
     # Three deltas before: the new epoch's first numbers are not above the wall's last one.
-    before = [publish(console_server, key.key, client_id=str(number)) for number, key in enumerate(stream_keys[:3])]
+    before = [
+        publish(console_server, key.issued_key, client_id=str(number)) for number, key in enumerate(stream_keys[:3])
+    ]
     log_in(page, console_server, patroller)
     page.wait_for_selector(f"#card-{before[-1]}")
     page.wait_for_selector('#live-indicator[data-state="live"]')
@@ -271,13 +277,13 @@ def test_the_wall_catches_up_after_its_redis_restarts_without_a_reload(
     epoch = page.evaluate("window.liveward.epoch")
 
     own_redis.stop()
-    during = publish(console_server, stream_keys[3].key, client_id="4")  # its delta is lost
+    during = publish(console_server, stream_keys[3].issued_key, client_id="4")  # its delta is lost
     # The socket stays open; the indicator says updates are paused, not "online".
     page.wait_for_selector('#live-indicator[data-state="stale"]', timeout=15_000)
     assert page.inner_text("#live-indicator") == "更新暂停"
     own_redis.start()
     page.wait_for_selector(f"#card-{during}", timeout=15_000)
-    after = publish(console_server, stream_keys[4].key, client_id="5")
+    after = publish(console_server, stream_keys[4].issued_key, client_id="5")
     page.wait_for_selector(f"#card-{after}", timeout=TIMEOUT * 1000)
 
     assert page.evaluate("window.liveward.epoch") not in (None, epoch)

@@ -227,3 +227,21 @@ def test_a_killed_redis_or_asgi_server_is_restarted_and_the_console_recovers(run
         time.sleep(0.2)
     assert run.publish(GOOD_KEY, "probe-6") == (200, "allowed")
     assert run.process.poll() is None
+
+
+def test_the_files_the_run_command_creates_are_private_to_the_user(run_command):
+    run = run_command
+    assert run.publish(GOOD_KEY, "probe-private") == (200, "allowed")  # the database has written
+    database = run.var_dir / "liveward.sqlite3"
+    assert database.exists() and Path(f"{database}-wal").exists()
+
+    shared = []
+    for path in [run.var_dir, *run.var_dir.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = path.lstat().st_mode & 0o777
+        if mode & 0o077:
+            shared.append(f"{path.relative_to(run.var_dir)}: {oct(mode)}")
+    assert shared == []
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert run.var_dir.stat().st_mode & 0o777 == 0o700

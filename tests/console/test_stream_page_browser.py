@@ -38,7 +38,7 @@ def live_stream(asgi_server, stream_key):  # noqa: F811
     actions.register_media_server(
         NODE, kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/", secret=NODE_SECRET
     )
-    publish_through_the_gate(asgi_server, stream_key.key, client_id="1", node=NODE)
+    publish_through_the_gate(asgi_server, stream_key.issued_key, client_id="1", node=NODE)
     return Stream.objects.live().get()
 
 
@@ -52,7 +52,7 @@ def test_the_stream_page_follows_a_cut_made_elsewhere(asgi_server, browser_page,
 
     actions.block_stream(live_stream, actor=admin, reason=ReasonCode.VIOLENCE_TERROR, note="", request_id=None)
     page.wait_for_function("() => document.querySelector('#stream-state').textContent === '断流中'", timeout=10_000)
-    end_through_the_gate(asgi_server, live_stream.key.key, client_id="1")
+    end_through_the_gate(asgi_server, live_stream.published_name, client_id="1")
     page.wait_for_function("() => document.querySelector('#stream-state').dataset.state === 'ended'", timeout=10_000)
     assert page.inner_text("#stream-state") == "已断流"  # one name for the cut, everywhere
     assert page.is_disabled(f"#card-{live_stream.pk} button[data-action=block]")

@@ -35,7 +35,7 @@ def push(server, token: str, stream_id: int, comment_id: str, text: str) -> dict
 
 def test_a_new_term_reaches_the_server_process_without_a_restart(asgi_server, admin, nginx_node, stream_key):  # noqa: F811
     outcome = rules.decide_publish(
-        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="x-1")
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="x-1")
     )
     _client, token = create_machine_client("platform-x", kind=MACHINE_PLATFORM, actor=None)
     assert push(asgi_server, token, outcome.stream_id, "x-0", "加我微信")["verdict"] == "publish"

@@ -87,7 +87,7 @@ def test_the_hold_queue_page_lists_held_comments_by_stream_for_patrollers(
 
     actions.add_term("赌博", category="gambling", action="hold", actor=admin)
     outcome = rules.decide_publish(
-        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="p-1")
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="p-1")
     )
     stream = Stream.objects.get(pk=outcome.stream_id)
     actions.receive_comment(

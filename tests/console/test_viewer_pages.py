@@ -13,7 +13,9 @@ from tests.console.test_news_ws import is_type, receive_until
 
 
 def live(node, key) -> Stream:
-    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id="m-1"))
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id="m-1")
+    )
     return Stream.objects.get(pk=outcome.stream_id)
 
 

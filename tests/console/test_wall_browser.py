@@ -396,13 +396,13 @@ def test_a_patroller_sees_a_new_stream_appear_and_marks_it_patrolled(
 ):
     page = browser_page
     other = actions.issue_stream_key(stream_key.publisher, category=stream_key.category, default_title="第二个直播间")
-    publish_through_the_gate(asgi_server, other.key, client_id="1")
+    publish_through_the_gate(asgi_server, other.issued_key, client_id="1")
     log_in(page, asgi_server, patroller)
     page.wait_for_selector(".wall-card")
     page.wait_for_selector('#live-indicator[data-state="live"]')
     assert page.inner_text("#live-indicator") == "在线"
 
-    publish_through_the_gate(asgi_server, stream_key.key, client_id="2")  # while the wall is open
+    publish_through_the_gate(asgi_server, stream_key.issued_key, client_id="2")  # while the wall is open
     page.wait_for_selector(".wall-card >> text=深夜食堂直播", timeout=10_000)
     assert page.locator(".wall-card").count() == 2
 
@@ -451,7 +451,7 @@ def test_a_patroller_on_shift_claims_streams_and_sees_them_marked(
         "edge-claims", kind=MediaServer.Kind.NGINX_RTMP, control_url="http://127.0.0.1:9/", secret=NODE_SECRET
     )
     check_in(patroller)
-    publish_through_the_gate(asgi_server, stream_key.key, client_id="1", node="edge-claims")
+    publish_through_the_gate(asgi_server, stream_key.issued_key, client_id="1", node="edge-claims")
     stream = Stream.objects.live().get()
     log_in(browser_page, asgi_server, patroller)
     browser_page.wait_for_selector(f"#card-{stream.pk}.mine", timeout=10_000)

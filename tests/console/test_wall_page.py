@@ -119,7 +119,7 @@ def test_the_walls_modules_are_served_as_javascript_and_import_only_each_other(r
 
 @pytest.fixture
 def live_stream(client, nginx_node, stream_key):
-    publish(client, stream_key.key, client_id="1", title="深夜食堂：今晚做红烧肉")
+    publish(client, stream_key.issued_key, client_id="1", title="深夜食堂：今晚做红烧肉")
     return Stream.objects.get()
 
 
@@ -172,7 +172,7 @@ def test_the_stream_page_takes_the_same_queries_for_a_short_and_a_long_history(c
         actions.record_gate_decision(
             hook=GateDecision.Hook.PUBLISH,
             node=live_stream.node,
-            key_name=live_stream.key.key,
+            key_name=live_stream.published_name,
             stream_key_id=live_stream.key_id,
             publisher_id=live_stream.publisher_id,
             allowed=False,

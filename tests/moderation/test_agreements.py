@@ -20,22 +20,22 @@ def test_the_previous_version_is_accepted_until_the_grace_period_ends(client, ng
     new = actions.publish_agreement(
         "2026-07", title="直播服务协议（7月修订）", text="第一条……", grace_days=30, actor=admin
     )
-    assert on_publish(client, stream_key.key).status_code == 200  # accepted 2026-01: in the grace period
+    assert on_publish(client, stream_key.issued_key).status_code == 200  # accepted 2026-01: in the grace period
 
     ServiceAgreement.objects.filter(pk=new.pk).update(grace_ends_at=timezone.now() - timedelta(seconds=1))
-    response = on_publish(client, stream_key.key, client_id="18")
+    response = on_publish(client, stream_key.issued_key, client_id="18")
     assert response.status_code == 403
     decision = latest_decision()
     assert decision.reason == GateDecision.Reason.NO_CURRENT_AGREEMENT
     assert decision.detail == "current 2026-07, grace for 2026-01 ended"
 
     actions.accept_agreement(stream_key.publisher, version="2026-07")
-    assert on_publish(client, stream_key.key, client_id="19").status_code == 200
+    assert on_publish(client, stream_key.issued_key, client_id="19").status_code == 200
 
 
 def test_without_a_grace_period_the_new_version_is_needed_at_once(client, nginx_node, stream_key):
     actions.publish_agreement("2026-07", title="直播服务协议（7月修订）")
-    assert on_publish(client, stream_key.key).status_code == 403
+    assert on_publish(client, stream_key.issued_key).status_code == 403
     assert latest_decision().detail == "current 2026-07"
 
 
@@ -49,9 +49,9 @@ def test_only_the_version_just_before_is_in_grace(client, nginx_node, stream_key
         ServiceAgreement.objects.filter(version=version).update(
             effective_at=now - timedelta(hours=hours_ago), grace_ends_at=now + timedelta(days=1)
         )
-    assert on_publish(client, stream_key.key).status_code == 403  # accepted 2026-01: two versions behind
+    assert on_publish(client, stream_key.issued_key).status_code == 403  # accepted 2026-01: two versions behind
     Publisher.objects.filter(pk=stream_key.publisher_id).update(agreement_version="2026-07")  # accepted back then
-    assert on_publish(client, stream_key.key).status_code == 200  # 2026-07: just before, in its grace
+    assert on_publish(client, stream_key.issued_key).status_code == 200  # 2026-07: just before, in its grace
 
 
 @pytest.mark.parametrize(

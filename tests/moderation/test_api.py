@@ -16,7 +16,7 @@ from accounts.actions import create_machine_client
 from accounts.models import StaffActionLog, User
 from accounts.roles import MACHINE_PLATFORM, Role, has_role
 from moderation import actions
-from moderation.models import GateDecision, Publisher, Stream, StreamKey
+from moderation.models import GateDecision, Publisher, Stream, StreamKey, hash_stream_key
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,15 @@ def registration(**overrides) -> dict:
 
 @pytest.fixture
 def stream(nginx_node, stream_key):
-    return actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="夜宵")
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="夜宵",
+    )
 
 
 # --- machine clients ---------------------------------------------------------------------------
@@ -172,17 +180,17 @@ def test_gate_decisions_filter_and_page(patroller, nginx_node, stream_key):
     other = actions.issue_stream_key(stream_key.publisher, category=stream_key.category)
     for n in range(3):
         actions.record_gate_decision(
-            hook="publish", allowed=True, reason="allowed", node=nginx_node, key_name=stream_key.key,
+            hook="publish", allowed=True, reason="allowed", node=nginx_node, key_name=stream_key.issued_key,
             stream_key_id=stream_key.pk, client_id=str(n),
         )  # fmt: skip
     actions.record_gate_decision(
-        hook="publish", allowed=False, reason="key_revoked", key_name=other.key, stream_key_id=other.pk
+        hook="publish", allowed=False, reason="key_revoked", key_name=other.issued_key, stream_key_id=other.pk
     )
     client = staff_client(patroller)
     url = reverse("api-gate-decisions")
     body = client.get(url).json()
     assert body["count"] == 4 and len(body["results"]) == 4
-    assert stream_key.key not in json.dumps(body)  # only a hint of the key
+    assert stream_key.issued_key not in json.dumps(body)  # only a hint of the key
     body = client.get(url, {"stream_key": stream_key.pk, "limit": 2}).json()
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
     assert [r["client_id"] for r in body["results"]] == ["2", "1"]
@@ -294,11 +302,13 @@ def test_platform_issues_a_stream_key_shown_once(platform, publisher, entertainm
     assert response.status_code == 201, response.content
     body = response.json()
     key = StreamKey.objects.get(pk=body["id"])
-    assert body["key"] == key.key and key.category == entertainment and key.default_title == "周末直播"
+    assert len(body["key"]) >= 32 and key.category == entertainment and key.default_title == "周末直播"
+    # Stored as its hash and first characters only; the gate finds it by the hash.
+    assert key.key_hash == hash_stream_key(body["key"]) and key.key_prefix == body["key"][:6]
     assert body["publisher"] == publisher.platform_account_id
     # Nothing else in the API ever shows it again.
     for path in (reverse("api-publisher", args=[publisher.pk]), reverse("api-gate-decisions")):
-        assert key.key not in staff_client(patroller).get(path).content.decode()
+        assert body["key"] not in staff_client(patroller).get(path).content.decode()
 
 
 def test_stream_key_bad_input(platform, publisher, entertainment):

@@ -32,7 +32,15 @@ EXAMPLES_PER_OPERATION = 16  # per identity, about half fitting the schema and h
 @pytest.fixture
 def identities(admin, stream_key, nginx_node):
     """Headers and cookies of each caller, in a world with something for the ids to find."""
-    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="夜宵")
+    stream = actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="夜宵",
+    )
     actions.warn_publisher(stream, actor=admin, reason=ReasonCode.RUMOUR)
     _platform, platform_token = create_machine_client("platform-backend", kind=MACHINE_PLATFORM, actor=None)
     _review, review_token = create_machine_client("review-service", kind=MACHINE_REVIEW, actor=None)

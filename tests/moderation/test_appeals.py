@@ -62,7 +62,7 @@ def on_publish(client, key: str, client_id: str):
 
 @pytest.fixture
 def live(client, nginx_node, stream_key):
-    assert on_publish(client, stream_key.key, "5").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "5").status_code == 200
     return Stream.objects.live().get()
 
 
@@ -185,7 +185,7 @@ def test_an_upheld_appeal_reverses_the_points_the_level_and_the_block(
     assert ModerationAction.objects.filter(kind="lift", actor=second_admin).exists()
     told = {r["headers"]["X-Liveward-Event"] for r in platform_receiver.requests}
     assert {"publisher.lifted", "publisher.credit_level_changed"} <= told  # the lift and the level back to A
-    assert on_publish(client, key.key, "8").status_code == 200
+    assert on_publish(client, block_event.action.stream.published_name, "8").status_code == 200
 
     delivery = WebhookDelivery.objects.get(event="appeal.decided")
     assert delivery.status == WebhookDelivery.Status.DELIVERED
@@ -290,7 +290,7 @@ def test_an_upheld_appeal_against_a_blacklisting_removes_it_and_reopens_the_acco
     assert entry.status == "removed"
     publisher.refresh_from_db()
     assert (publisher.status, publisher.credit_score) == ("active", 100)  # reopened, the closure's points back
-    assert on_publish(client, live.key.key, "9").status_code == 200
+    assert on_publish(client, live.published_name, "9").status_code == 200
 
 
 def test_only_an_account_the_blacklisting_touched_may_appeal_it(

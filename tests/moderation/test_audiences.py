@@ -18,11 +18,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stream(nginx_node, stream_key):
-    return actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂")
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="深夜食堂",
+    )
 
 
 def session(stream: Stream, viewers: int | None) -> LiveSession:
-    return LiveSession(app="live", name=stream.key.key, client_id=stream.client_id, viewers=viewers)
+    return LiveSession(app="live", name=stream.published_name, client_id=stream.client_id, viewers=viewers)
 
 
 def priority_of(stream: Stream) -> int:
@@ -39,7 +47,7 @@ def test_a_nodes_counts_reach_the_card_and_the_priority(stream, nginx_node):
 
 def test_counts_of_another_node_or_session_are_ignored(stream, nginx_node, srs_node):
     assert actions.record_node_viewers(srs_node, [session(stream, 500)]) == 0
-    other = LiveSession(app="live", name=stream.key.key, client_id="99", viewers=500)
+    other = LiveSession(app="live", name=stream.published_name, client_id="99", viewers=500)
     assert actions.record_node_viewers(nginx_node, [other, session(stream, None), session(stream, -3)]) == 0
     assert Stream.objects.get(pk=stream.pk).viewers == 0
 
@@ -67,7 +75,7 @@ def test_negative_or_absurd_counts_are_400_and_change_nothing(stream, platform, 
 
 
 def test_a_count_for_an_ended_stream_is_409(stream, platform):  # noqa: F811
-    actions.end_stream_session(node=stream.node, client_id="7", key_name=stream.key.key, reason="unpublished")
+    actions.end_stream_session(node=stream.node, client_id="7", key_name=stream.published_name, reason="unpublished")
     answer = platform.post(reverse("api-stream-viewers", args=[stream.pk]), {"viewers": 10}, format="json")
     assert answer.status_code == 409 and error_of(answer)["code"] == "stream_not_live"
     assert platform.post(reverse("api-stream-viewers", args=[99999]), {"viewers": 1}, format="json").status_code == 404
@@ -92,7 +100,9 @@ def test_the_simulator_keeps_a_few_demo_streams_flagged(nginx_node, entertainmen
 
     for n in range(5):
         key = actions.issue_stream_key(publisher, category=entertainment)
-        actions.open_stream(key, node=nginx_node, app="live", client_id=str(n), addr="", title=f"直播{n}")
+        actions.open_stream(
+            key, published_name=key.issued_key, node=nginx_node, app="live", client_id=str(n), addr="", title=f"直播{n}"
+        )
     command = Command(stdout=StringIO())
     command._log_lock = threading.Lock()
     assert command.flag_round(nginx_node.name, 3) == 3

@@ -14,11 +14,11 @@ pytestmark = pytest.mark.media_server
 
 
 def test_a_player_on_nginx_is_counted_by_the_poll(nginx_rtmp, stream_key):
-    nginx_rtmp.publish(stream_key.key)
+    nginx_rtmp.publish(stream_key.issued_key)
     stream = wait_until(lambda: Stream.objects.live().filter(key=stream_key).first(), message="a live stream")
     assert poll_viewer_counts() == {nginx_rtmp.node.name: 0}  # nobody watching yet: nothing changed
     player = subprocess.Popen(
-        [nginx_rtmp.ffmpeg, "-loglevel", "error", "-i", nginx_rtmp.rtmp_url(stream_key.key), "-f", "null", "-"],
+        [nginx_rtmp.ffmpeg, "-loglevel", "error", "-i", nginx_rtmp.rtmp_url(stream_key.issued_key), "-f", "null", "-"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -48,7 +48,7 @@ def blacklist(kind: str, value: str, *, actor, **extra) -> BlacklistEntry:
 
 
 def test_adding_an_entry_closes_the_live_publisher_cuts_and_the_gate_denies(client, admin, nginx_node, stream_key):
-    assert on_publish(client, stream_key.key).status_code == 200
+    assert on_publish(client, stream_key.issued_key).status_code == 200
     stream = Stream.objects.live().get()
 
     entry = blacklist(Kind.PHONE, "138-0013-8000", actor=admin)  # the publisher's phone, written another way
@@ -64,7 +64,7 @@ def test_adding_an_entry_closes_the_live_publisher_cuts_and_the_gate_denies(clie
     assert StaffActionLog.objects.filter(verb="blacklist.add", target_id=str(entry.pk)).exists()
     assert stream.pk  # the stream was live when the account closed
 
-    response = on_publish(client, stream_key.key, client_id="18")
+    response = on_publish(client, stream_key.issued_key, client_id="18")
     assert response.status_code == 403
     assert latest_decision().reason == "publisher_closed"
 
@@ -76,7 +76,9 @@ def test_adding_closes_every_account_of_the_identity_and_cuts_after_commit(
     other = register("acct-c", document_number="11010519491231002X", phone="+8613600000000")
     keys = [actions.issue_stream_key(p, category=entertainment) for p in (first, second)]
     streams = [
-        actions.open_stream(key, node=nginx_node, app="live", client_id=str(n), addr="", title="")
+        actions.open_stream(
+            key, published_name=key.issued_key, node=nginx_node, app="live", client_id=str(n), addr="", title=""
+        )
         for n, key in enumerate(keys)
     ]
     with django_capture_on_commit_callbacks(execute=True):
@@ -98,7 +100,7 @@ def test_a_blacklisted_identity_is_denied_by_the_gate_rule_even_on_a_reopened_ac
     publisher = Publisher.objects.get(pk=stream_key.publisher_id)
     actions.reopen_publisher(publisher, actor=admin, note="reopened by mistake")
 
-    assert on_publish(client, stream_key.key).status_code == 403
+    assert on_publish(client, stream_key.issued_key).status_code == 403
     decision = latest_decision()
     assert decision.reason == "blacklisted"
     assert decision.detail in {entry.reference, BlacklistEntry.objects.get(kind=Kind.PLATFORM_ACCOUNT).reference}
@@ -111,7 +113,7 @@ def test_a_device_reported_later_closes_the_account(client, admin, nginx_node, s
     actions.record_publisher_device(publisher, device_id="imei-356938035643809", actor=None)
     assert Publisher.objects.get(pk=publisher.pk).status == Publisher.Status.CLOSED
     assert BlacklistClosure.objects.filter(entry=entry, publisher=publisher).exists()
-    assert on_publish(client, stream_key.key).status_code == 403
+    assert on_publish(client, stream_key.issued_key).status_code == 403
 
 
 def test_an_expired_entry_no_longer_refuses(client, admin, nginx_node, stream_key):
@@ -238,7 +240,7 @@ def test_reversing_reopens_the_accounts_unless_another_entry_still_matches(
 
     assert Publisher.objects.get(pk=stream_key.publisher_id).status == Publisher.Status.ACTIVE
     assert Publisher.objects.get(pk=twin.pk).status == Publisher.Status.CLOSED  # still blacklisted by account
-    assert on_publish(client, stream_key.key).status_code == 200
+    assert on_publish(client, stream_key.issued_key).status_code == 200
     by_phone.refresh_from_db()
     assert by_phone.status == BlacklistEntry.Status.REMOVED and by_phone.removal_reason == "申诉成立"
     with pytest.raises(actions.ModerationError):

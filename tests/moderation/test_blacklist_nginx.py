@@ -25,6 +25,6 @@ def test_blacklisting_the_phone_cuts_the_live_publisher_and_the_key_cannot_come_
     assert stream.ended_at is not None and stream.end_reason == Stream.EndReason.CUT
     assert Publisher.objects.get(pk=stream_key.publisher_id).status == Publisher.Status.CLOSED
 
-    again = nginx_rtmp.publish(stream_key.key)
+    again = nginx_rtmp.publish(stream_key.issued_key)
     assert again.wait(timeout=10) != 0, "the blacklisted publisher was let back in"
     assert not Stream.objects.live().filter(key=stream_key).exists()

@@ -34,7 +34,7 @@ def test_block_cuts_the_publisher_and_the_key_cannot_come_back(nginx_rtmp, strea
     stream.refresh_from_db()
     assert stream.ended_at is not None and stream.end_reason == Stream.EndReason.CUT
 
-    again = nginx_rtmp.publish(stream_key.key)
+    again = nginx_rtmp.publish(stream_key.issued_key)
     assert again.wait(timeout=10) != 0, "the blocked key was let back in"
     assert not Stream.objects.live().filter(key=stream_key).exists()
 
@@ -61,7 +61,7 @@ def test_a_hung_node_leaves_the_cut_pending_until_the_retry_confirms(nginx_rtmp,
         # Meanwhile the gate refuses the key: the stream cannot come back while the cut is pending.
         from moderation.gate import rules
 
-        request = rules.PublishRequest(node=nginx_rtmp.node, key_name=stream_key.key, app="live", client_id="x")
+        request = rules.PublishRequest(node=nginx_rtmp.node, key_name=stream_key.issued_key, app="live", client_id="x")
         assert not rules.decide_publish(request).allowed
     finally:
         freeze(nginx_rtmp, signal.SIGCONT)

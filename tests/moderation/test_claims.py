@@ -30,6 +30,7 @@ def open_streams(node, publisher, category, count: int, *, start=None, step=time
             streams.append(
                 actions.open_stream(
                     key,
+                    published_name=key.issued_key,
                     node=node,
                     app="live",
                     client_id=f"{category.slug}-{index}",
@@ -124,7 +125,7 @@ def test_ttl_defaults_to_the_setting(settings, on_duty_patroller, ten_streams):
 @pytest.mark.django_db
 def test_ended_streams_are_never_claimed(on_duty_patroller, nginx_node, publisher, entertainment):
     [stream] = open_streams(nginx_node, publisher, entertainment, 1)
-    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream.key.key)
+    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream.published_name)
     assert actions.claim_streams(on_duty_patroller, limit=5) == []
 
 

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_the_feed_posts_batches_on_live_streams(live_server, nginx_node, stream_key, admin):
     actions.import_terms("微信\tadvertising\tblock\n".encode(), actor=admin)
-    rules.decide_publish(rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="f-1"))
+    rules.decide_publish(
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="f-1")
+    )
     Group.objects.get_or_create(name=MACHINE_PLATFORM)  # an earlier transactional test may have flushed it
     _client, token = create_machine_client("feed", kind=MACHINE_PLATFORM, actor=None)
     feed = CommentFeed(

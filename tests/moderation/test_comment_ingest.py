@@ -25,7 +25,9 @@ def platform(db):
 
 
 def live(node, key, client_id) -> Stream:
-    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id=client_id)
+    )
     assert outcome.allowed, outcome
     return Stream.objects.get(pk=outcome.stream_id)
 
@@ -124,8 +126,8 @@ def test_a_muted_viewer_is_blocked_here_or_everywhere(platform, show, patroller,
     ]
 
 
-def test_bad_items_are_refused_one_by_one_and_the_rest_is_stored(platform, show):
-    current = live(show.node, show.key, "show-2")  # the same key again ends the first session
+def test_bad_items_are_refused_one_by_one_and_the_rest_is_stored(platform, show, stream_key):
+    current = live(show.node, stream_key, "show-2")  # the same key again ends the first session
     show.refresh_from_db()
     response = push(
         platform,

@@ -39,7 +39,7 @@ def on_publish(client, key: str, client_id: str = "5", hook: str = "on_publish")
 
 
 def live_stream(client, key, client_id: str = "5") -> Stream:
-    assert on_publish(client, key.key, client_id).status_code == 200
+    assert on_publish(client, key.issued_key, client_id).status_code == 200
     return Stream.objects.live().get(key=key)
 
 
@@ -200,7 +200,7 @@ def test_a_violation_lowers_the_level_and_the_gate_denies_at_once(
     Stream.objects.filter(pk=stream.pk).update(ended_at=timezone.now())
     assert refreshed(stream.publisher).credit_level == "E"
 
-    response = on_publish(client, stream_key.key, "9")
+    response = on_publish(client, stream_key.issued_key, "9")
     assert response.status_code == 403
     decision = GateDecision.objects.latest("id")
     assert (decision.allowed, decision.reason, decision.detail) == (False, "credit_no_broadcast", "level E")
@@ -210,14 +210,14 @@ def test_a_level_limits_the_categories(client, nginx_node, publisher, entertainm
     actions.adjust_credit(publisher, actor=admin, points=-50, reason="多次违规")  # 50: level C
     news_key = actions.issue_stream_key(publisher, category=news)
     fun_key = actions.issue_stream_key(publisher, category=entertainment)
-    assert on_publish(client, news_key.key, "1").status_code == 403
+    assert on_publish(client, news_key.issued_key, "1").status_code == 403
     decision = GateDecision.objects.latest("id")
     assert (decision.reason, decision.detail) == ("credit_category", "level C, category news")
-    assert on_publish(client, fun_key.key, "2").status_code == 200
+    assert on_publish(client, fun_key.issued_key, "2").status_code == 200
     # Points back: the credit rule lets the same key through at once (the news rules, which ask for
     # licences and an approved application, are what refuse it now).
     actions.adjust_credit(publisher, actor=admin, points=50, reason="申诉核实")
-    assert on_publish(client, news_key.key, "3").status_code == 403
+    assert on_publish(client, news_key.issued_key, "3").status_code == 403
     assert GateDecision.objects.latest("id").reason == GateDecision.Reason.PLATFORM_LICENCE_INVALID
 
 
@@ -226,7 +226,7 @@ def test_the_update_hook_ends_a_running_stream_once_the_level_may_not_broadcast(
 ):
     stream = live_stream(client, stream_key)
     actions.adjust_credit(stream.publisher, actor=admin, points=-100, reason="严重违规")
-    assert on_publish(client, stream_key.key, "5", hook="on_update").status_code == 403
+    assert on_publish(client, stream_key.issued_key, "5", hook="on_update").status_code == 403
     stream.refresh_from_db()
     assert stream.end_reason == Stream.EndReason.GATE_DENIED
 
@@ -410,7 +410,7 @@ def test_the_demo_has_a_policy_credit_history_and_a_pending_appeal(settings, tmp
 
     from django.core.management import call_command
 
-    from moderation.models import Appeal, StreamKey
+    from moderation.models import Appeal
 
     settings.VAR_DIR = tmp_path
     call_command("seed_demo", stdout=StringIO())
@@ -423,7 +423,7 @@ def test_the_demo_has_a_policy_credit_history_and_a_pending_appeal(settings, tmp
     appeal = Appeal.objects.get()
     assert appeal.status == "pending" and appeal.publisher.platform_account_id == "demo-1004"
     # The demo's level-E publisher is refused at the gate.
-    assert on_publish(client, StreamKey.objects.get(publisher=banned).key, "d1").status_code == 403
+    assert on_publish(client, f"demo-{banned.platform_account_id}", "d1").status_code == 403
 
 
 def test_the_credit_rule_keeps_the_gates_query_budget(nginx_node, stream_key, policy):
@@ -437,7 +437,7 @@ def test_the_credit_rule_keeps_the_gates_query_budget(nginx_node, stream_key, po
     rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind)
     credit_policy.current_policy()  # warm, as in a running gate worker
     emergency_scope.in_force()  # the emergencies in force: cached too
-    request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="budget")
+    request = rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="budget")
     with CaptureQueriesContext(connection) as allowed:
         assert rules.decide_publish(request).allowed
     assert len(statements(allowed)) <= 3, statements(allowed)

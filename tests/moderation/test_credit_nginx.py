@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from moderation import actions
-from moderation.models import GateDecision, ReasonCode
+from moderation.models import GateDecision, ReasonCode, hash_stream_key
 from tests.media import nginx_rtmp_fixture  # noqa: F401 (the nginx_rtmp fixture)
 from tests.moderation.test_mediaservers_nginx import assert_refused_at_connect, go_live
 
@@ -22,12 +22,12 @@ def test_a_publisher_lowered_to_a_level_that_may_not_broadcast_is_refused_and_dr
     # 100 - 15 (block) - 50 = 35: level E under the default policy, which may not broadcast.
     actions.adjust_credit(stream_key.publisher, actor=admin, points=-50, reason="色情内容，严重违规")
 
-    publish_again = nginx_rtmp.publish(stream_key.key)
+    publish_again = nginx_rtmp.publish(stream_key.issued_key)
     assert publish_again.wait(timeout=10) != 0, "nginx let a level-E publisher in"
-    decision = GateDecision.objects.filter(key_name=stream_key.key).latest("id")
+    decision = GateDecision.objects.filter(key_hash=hash_stream_key(stream_key.issued_key)).latest("id")
     assert (decision.allowed, decision.reason, decision.detail) == (False, "credit_no_broadcast", "level E")
 
 
 def test_refused_at_connect_when_the_level_may_not_broadcast(nginx_rtmp, stream_key, admin):
     actions.adjust_credit(stream_key.publisher, actor=admin, points=-70, reason="严重违规")
-    assert_refused_at_connect(nginx_rtmp, stream_key.key, GateDecision.Reason.CREDIT_LEVEL_MAY_NOT_BROADCAST)
+    assert_refused_at_connect(nginx_rtmp, stream_key.issued_key, GateDecision.Reason.CREDIT_LEVEL_MAY_NOT_BROADCAST)

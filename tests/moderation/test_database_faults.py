@@ -186,27 +186,27 @@ def test_gate_threads_bound_statements_and_lock_waits_to_half_the_answer_budget(
 def test_a_frozen_database_gets_a_publish_denied_within_the_budget_and_no_stream_live(
     proxy, stream_key, second_key, third_key
 ):
-    assert ask("on_publish", stream_key.key)[0] == 200  # the gate thread's connection is up
+    assert ask("on_publish", stream_key.issued_key)[0] == 200  # the gate thread's connection is up
     proxy.pause()
-    status, body = ask("on_publish", second_key.key, client_id="32")
+    status, body = ask("on_publish", second_key.issued_key, client_id="32")
     assert status == 503, body  # denied by the budget while the database says nothing
     # A running session's on_update is kept on air through the outage's first seconds.
-    assert ask("on_update", stream_key.key)[0] == 200
+    assert ask("on_update", stream_key.issued_key)[0] == 200
     proxy.resume()
     # The next publish waits behind the stalled decision on the one gate thread, then is allowed.
-    assert ask("on_publish", third_key.key, client_id="33")[0] == 200
+    assert ask("on_publish", third_key.issued_key, client_id="33")[0] == 200
     assert live_streams_of(second_key) == []
     assert len(live_streams_of(stream_key)) == 1
 
 
 def test_a_commit_held_past_the_budget_leaves_no_live_stream(proxy, stream_key, second_key, third_key):
-    assert ask("on_publish", stream_key.key)[0] == 200
+    assert ask("on_publish", stream_key.issued_key)[0] == 200
     proxy.pause_when_client_sends(b"COMMIT")
-    status, _body = ask("on_publish", second_key.key, client_id="32")
+    status, _body = ask("on_publish", second_key.issued_key, client_id="32")
     assert proxy.paused.is_set(), "the decision should have reached its commit"
     assert status == 503
     proxy.resume()  # the held COMMIT reaches PostgreSQL now: the row commits after the node was refused
-    assert ask("on_publish", third_key.key, client_id="33")[0] == 200
+    assert ask("on_publish", third_key.issued_key, client_id="33")[0] == 200
     assert live_streams_of(second_key) == []
     withdrawn = Stream.objects.get(key=second_key)
     assert withdrawn.end_reason == Stream.EndReason.GATE_DENIED
@@ -217,22 +217,22 @@ def test_a_commit_held_past_the_budget_leaves_no_live_stream(proxy, stream_key, 
 def test_on_update_keeps_sessions_through_a_short_outage_and_denies_after_the_grace(
     proxy, settings, stream_key, second_key
 ):
-    assert ask("on_publish", stream_key.key)[0] == 200
+    assert ask("on_publish", stream_key.issued_key)[0] == 200
     proxy.refuse(True)
     proxy.drop_connections()  # the database is down: connections reset, new ones refused
-    assert ask("on_update", stream_key.key)[0] == 200
-    assert ask("on_publish", second_key.key, client_id="32")[0] in DENIED  # new publishes fail closed
+    assert ask("on_update", stream_key.issued_key)[0] == 200
+    assert ask("on_publish", second_key.issued_key, client_id="32")[0] in DENIED  # new publishes fail closed
     rules.forget_cached_nodes()  # even the node's lookup fails now
-    assert ask("on_update", stream_key.key)[0] == 200
+    assert ask("on_update", stream_key.issued_key)[0] == 200
     settings.LIVEWARD_GATE_UPDATE_GRACE_SECONDS = 1
-    wait_until(lambda: ask("on_update", stream_key.key)[0] in DENIED, timeout=10, message="on_update to deny")
+    wait_until(lambda: ask("on_update", stream_key.issued_key)[0] in DENIED, timeout=10, message="on_update to deny")
     proxy.refuse(False)
-    assert ask("on_publish", second_key.key, client_id="32")[0] == 200
+    assert ask("on_publish", second_key.issued_key, client_id="32")[0] == 200
     assert len(live_streams_of(second_key)) == 1
 
 
 def test_gate_lock_waits_end_within_the_budget_and_free_the_thread(proxy, stream_key, second_key):
-    assert ask("on_publish", second_key.key, client_id="32")[0] == 200
+    assert ask("on_publish", second_key.issued_key, client_id="32")[0] == 200
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_key_row() -> None:
@@ -247,10 +247,10 @@ def test_gate_lock_waits_end_within_the_budget_and_free_the_thread(proxy, stream
         assert locked.wait(GUARD)
         # The stream's row waits on the key's lock until the gate's own lock timeout: a deny
         # (gate_error, 403) from the decision itself, not the budget's 503.
-        assert ask("on_publish", stream_key.key)[0] == 403
+        assert ask("on_publish", stream_key.issued_key)[0] == 403
         # The one gate thread is free again: its lock wait ended inside the budget.
-        ask("on_publish_done", second_key.key, client_id="32")
-        assert ask("on_publish", second_key.key, client_id="34")[0] == 200
+        ask("on_publish_done", second_key.issued_key, client_id="32")
+        assert ask("on_publish", second_key.issued_key, client_id="34")[0] == 200
     finally:
         release.set()
         holder.join(GUARD)
@@ -259,8 +259,8 @@ def test_gate_lock_waits_end_within_the_budget_and_free_the_thread(proxy, stream
 
 def test_a_session_end_is_never_answered_for_by_the_budget(proxy, stream_key, second_key, third_key):
     """An end queued while the database stalls still closes its stream once the database answers."""
-    assert ask("on_publish", stream_key.key)[0] == 200
-    assert ask("on_publish", third_key.key, client_id="33")[0] == 200
+    assert ask("on_publish", stream_key.issued_key)[0] == 200
+    assert ask("on_publish", third_key.issued_key, client_id="33")[0] == 200
     proxy.pause()
 
     async def stalled_publish_and_ends():
@@ -269,9 +269,9 @@ def test_a_session_end_is_never_answered_for_by_the_budget(proxy, stream_key, se
             proxy.resume()
 
         return await asyncio.gather(
-            answer("on_publish", second_key.key, client_id="32"),  # holds the one decision thread
-            answer("on_publish_done", stream_key.key),
-            answer("on_publish_done", third_key.key, client_id="33"),
+            answer("on_publish", second_key.issued_key, client_id="32"),  # holds the one decision thread
+            answer("on_publish_done", stream_key.issued_key),
+            answer("on_publish_done", third_key.issued_key, client_id="33"),
             resume_later(),
         )
 
@@ -325,7 +325,7 @@ async def receive_type(ws: WebsocketCommunicator, kind: str) -> dict:
 async def test_after_the_database_restarts_the_first_callback_action_and_page_succeed(
     proxy, patroller, stream_key, second_key
 ):
-    assert (await answer("on_publish", stream_key.key))[0] == 200
+    assert (await answer("on_publish", stream_key.issued_key))[0] == 200
     stream = await database_sync_to_async(Stream.objects.live().get)(key=stream_key)
     cookie = await database_sync_to_async(console_cookie)(patroller)
     ws = WebsocketCommunicator(
@@ -344,7 +344,7 @@ async def test_after_the_database_restarts_the_first_callback_action_and_page_su
     assert error["code"] == "unavailable" and error["request_id"] == "down-1"
     # It comes back: the first callback, the first action and the first page all succeed.
     proxy.refuse(False)
-    assert (await answer("on_publish", second_key.key, client_id="32"))[0] == 200
+    assert (await answer("on_publish", second_key.issued_key, client_id="32"))[0] == 200
     await ws.send_json_to({"type": "action", "kind": "mark_patrolled", "stream": stream.pk, "request_id": "up-1"})
     ack = await receive_type(ws, "ack")
     assert ack["request_id"] == "up-1" and not ack["replayed"]

@@ -181,7 +181,7 @@ def test_new_streams_in_scope_are_refused_at_the_gate_until_the_emergency_ends(a
     from moderation.models import GateDecision
 
     def publish(client_id: str):
-        request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id=client_id)
+        request = rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id=client_id)
         return rules.decide_publish(request)
 
     emergency = actions.declare_emergency(
@@ -223,7 +223,7 @@ def test_new_streams_in_scope_need_pre_review_while_the_emergency_requires_it(ad
     from moderation.models import GateDecision
 
     def publish(client_id: str):
-        request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id=client_id)
+        request = rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id=client_id)
         return rules.decide_publish(request)
 
     emergency = actions.declare_emergency(

@@ -77,19 +77,19 @@ def form(key: str, client_id: str = "31", call_value: str = "publish") -> bytes:
 
 def test_allowed_publish_opens_the_stream_through_the_asgi_gate(nginx_node, stream_key):
     status, _headers, body = call(
-        f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.key), content_type=FORM
+        f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.issued_key), content_type=FORM
     )
     assert status == 200 and body == b"allowed"
     stream = Stream.objects.live().get()
     assert stream.client_id == "31" and stream.addr == "203.0.113.5"
     status, _headers, _body = call(
-        f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish_done", form(stream_key.key, call_value="publish_done")
+        f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish_done", form(stream_key.issued_key, call_value="publish_done")
     )
     assert status == 200 and not Stream.objects.live().exists()
 
 
 def test_body_in_several_chunks_is_read_whole(nginx_node, stream_key):
-    status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.key), chunks=5)
+    status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.issued_key), chunks=5)
     assert status == 200 and Stream.objects.live().exists()
 
 
@@ -100,12 +100,12 @@ def test_denied_publish_is_403_with_the_reason(nginx_node, stream_key):
 
 
 def test_bad_secret_is_403(nginx_node, stream_key):
-    status, _h, _b = call("/gate/nginx-rtmp/edge-1/wrong/on_publish", form(stream_key.key))
+    status, _h, _b = call("/gate/nginx-rtmp/edge-1/wrong/on_publish", form(stream_key.issued_key))
     assert status == 403 and not Stream.objects.exists()
 
 
 def test_oversize_body_is_400_and_changes_nothing(nginx_node, stream_key):
-    body = form(stream_key.key) + b"&pad=" + b"x" * 100_000
+    body = form(stream_key.issued_key) + b"&pad=" + b"x" * 100_000
     status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", body, chunks=20)
     assert status == 400 and not Stream.objects.exists()
 
@@ -127,7 +127,7 @@ def test_srs_through_the_asgi_gate(srs_node, stream_key):
         "ip": "198.51.100.2",
         "vhost": "__defaultVhost__",
         "app": "live",
-        "stream": stream_key.key,
+        "stream": stream_key.issued_key,
         "param": "",
         "server_id": "vid-1",
     }
@@ -152,10 +152,10 @@ def test_a_database_failure_denies_and_the_next_call_recovers(nginx_node, stream
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(rules, "authenticate_node", broken)
-    status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.key))
+    status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.issued_key))
     assert status == 503 and not Stream.objects.exists()
     monkeypatch.undo()
-    status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.key))
+    status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.issued_key))
     assert status == 200
 
 

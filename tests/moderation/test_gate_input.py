@@ -33,7 +33,7 @@ def assert_refused(decision: GateDecision, reason: str, detail: str = "") -> Non
 @pytest.mark.django_db
 @pytest.mark.parametrize("field", ["name", "app", "clientid"])
 def test_a_trailing_newline_in_a_key_app_or_client_id_is_a_malformed_callback(client, nginx_node, stream_key, field):
-    form = {"name": stream_key.key, "app": "live", "clientid": "17"}
+    form = {"name": stream_key.issued_key, "app": "live", "clientid": "17"}
     form[field] += "\n"
     response = on_publish(client, form.pop("name"), form.pop("clientid"), **form)
     assert response.status_code == 400
@@ -53,7 +53,7 @@ def test_a_trailing_newline_in_a_key_app_or_client_id_is_a_malformed_callback(cl
 def test_control_characters_in_nginx_free_text_are_a_malformed_callback(
     client, nginx_node, stream_key, field, value, says
 ):
-    response = on_publish(client, stream_key.key, **{field: value})
+    response = on_publish(client, stream_key.issued_key, **{field: value})
     assert response.status_code == 400 and says in response.content.decode()
     assert_refused(latest_decision(), Reason.BAD_REQUEST, says)
 
@@ -64,7 +64,7 @@ def test_control_characters_in_nginx_free_text_are_a_malformed_callback(
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", [["on_publish"], {"on_publish": 1}, 1, None, "on_publish\n"])
 def test_an_srs_action_that_is_not_one_of_the_two_strings_is_a_400(client, srs_node, stream_key, action):
-    response = srs_post(client, srs_body(stream_key.key, action=action))
+    response = srs_post(client, srs_body(stream_key.issued_key, action=action))
     assert response.status_code == 400
     assert response.json()["reason"] == Reason.BAD_REQUEST
     assert_refused(latest_decision(), Reason.BAD_REQUEST, "action must be on_publish or on_unpublish")
@@ -83,7 +83,7 @@ def test_an_srs_action_that_is_not_one_of_the_two_strings_is_a_400(client, srs_n
     ],
 )
 def test_odd_srs_fields_are_a_400_not_a_gate_error(client, srs_node, stream_key, overrides, says):
-    response = srs_post(client, srs_body(stream_key.key, **overrides))
+    response = srs_post(client, srs_body(stream_key.issued_key, **overrides))
     assert response.status_code == 400, response.content
     assert says in response.json()["detail"]
     assert_refused(latest_decision(), Reason.BAD_REQUEST, says)
@@ -92,7 +92,9 @@ def test_odd_srs_fields_are_a_400_not_a_gate_error(client, srs_node, stream_key,
 @pytest.mark.django_db
 @pytest.mark.parametrize("depth", [33, 1000, 8000])  # 8000 levels still fit the gate's 16 KiB body limit
 def test_a_deeply_nested_srs_body_is_a_400(client, srs_node, stream_key, depth):
-    body = json.dumps(srs_body(stream_key.key))[:-1] + ', "extra": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    body = (
+        json.dumps(srs_body(stream_key.issued_key))[:-1] + ', "extra": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    )
     response = srs_post(client, body)
     assert response.status_code == 400
     assert_refused(latest_decision(), Reason.BAD_REQUEST, "nested deeper than 32 levels")
@@ -102,7 +104,7 @@ def test_a_deeply_nested_srs_body_is_a_400(client, srs_node, stream_key, depth):
 @pytest.mark.parametrize("node", ["srs%00", "srs-1%0A", "s%1Brs"])
 def test_an_odd_node_name_is_an_unknown_node_and_is_recorded_escaped(client, srs_node, stream_key, node):
     response = client.post(
-        f"/gate/srs/{node}/{NODE_SECRET}/", json.dumps(srs_body(stream_key.key)), content_type="application/json"
+        f"/gate/srs/{node}/{NODE_SECRET}/", json.dumps(srs_body(stream_key.issued_key)), content_type="application/json"
     )
     assert response.status_code == 403 and response.json()["reason"] == Reason.UNKNOWN_NODE
     decision = latest_decision()
@@ -124,16 +126,16 @@ def lean_gate():
 @pytest.mark.django_db(transaction=True)
 def test_the_lean_front_answers_odd_input_as_the_views_do(srs_node, nginx_node, stream_key, lean_gate):
     srs = f"/gate/srs/srs-1/{NODE_SECRET}/"
-    as_list = json.dumps(srs_body(stream_key.key, action=["on_publish"])).encode()
+    as_list = json.dumps(srs_body(stream_key.issued_key, action=["on_publish"])).encode()
     assert call(srs, as_list, content_type="application/json")[0] == 400
     deep = ("[" * 1000 + "]" * 1000).encode()
     assert call(srs, deep, content_type="application/json")[0] == 400
-    titled = json.dumps(srs_body(stream_key.key, param="?title=\ud800")).encode()
+    titled = json.dumps(srs_body(stream_key.issued_key, param="?title=\ud800")).encode()
     assert call(srs, titled, content_type="application/json")[0] == 400
     status, _headers, body = call(f"/gate/srs/srs\x00/{NODE_SECRET}/", titled, content_type="application/json")
     assert status == 403 and json.loads(body)["reason"] == Reason.UNKNOWN_NODE
     nginx = f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish"
-    trailing = f"app=live&name={stream_key.key}%0A&clientid=31&call=publish".encode()
+    trailing = f"app=live&name={stream_key.issued_key}%0A&clientid=31&call=publish".encode()
     assert call(nginx, trailing, content_type=FORM)[0] == 400
     assert not Stream.objects.exists()
     assert not GateDecision.objects.filter(reason=Reason.GATE_ERROR).exists()

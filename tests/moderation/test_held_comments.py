@@ -23,7 +23,9 @@ def platform(db):
 
 
 def live(node, key, client_id) -> Stream:
-    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id=client_id)
+    )
     assert outcome.allowed, outcome
     return Stream.objects.get(pk=outcome.stream_id)
 

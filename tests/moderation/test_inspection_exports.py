@@ -37,7 +37,13 @@ def local(delta: timedelta) -> str:
 @pytest.fixture
 def world(stream_key, nginx_node, patroller):
     stream = actions.open_stream(
-        stream_key, node=nginx_node, app="live", client_id="1", addr="203.0.113.9", title='深夜食堂直播,"引号"'
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="1",
+        addr="203.0.113.9",
+        title='深夜食堂直播,"引号"',
     )
     actions.mark_patrolled(stream, actor=patroller, note="正常")
     actions.warn_publisher(stream, actor=patroller, reason=ReasonCode.INSULT_DEFAMATION, note="注意言辞")

@@ -11,7 +11,7 @@ from django import db
 import pytest
 
 from moderation import actions
-from moderation.models import CreditEvent, ModerationAction, Publisher, ReasonCode, Stream
+from moderation.models import CreditEvent, ModerationAction, Publisher, ReasonCode, Stream, hash_stream_key
 from tests.conftest import NODE_SECRET
 
 FORM = "application/x-www-form-urlencoded"
@@ -22,7 +22,7 @@ def go_live(client, key: str, client_id: str = "5") -> Stream:
     form = {"app": "live", "name": key, "addr": "203.0.113.1", "clientid": client_id, "call": "publish"}
     response = client.post(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", urlencode(form), content_type=FORM)
     assert response.status_code == 200
-    return Stream.objects.live().get(key__key=key)
+    return Stream.objects.live().get(key__key_hash=hash_stream_key(key))
 
 
 def charges(publisher_id: int) -> list[CreditEvent]:
@@ -58,7 +58,7 @@ def at_once(count: int, function: Callable[[int], object]) -> list[object]:
 def test_blocking_a_blocked_stream_returns_the_block_and_charges_once(
     client, nginx_node, stream_key, patroller, admin, django_capture_on_commit_callbacks
 ):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     # The test node's control port is closed: the first block's cut stays pending.
     with django_capture_on_commit_callbacks(execute=True):
         first = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="p-1")
@@ -77,11 +77,11 @@ def test_blocking_a_blocked_stream_returns_the_block_and_charges_once(
 def test_a_block_whose_cut_is_pending_covers_the_keys_next_session(
     client, nginx_node, stream_key, patroller, admin, settings
 ):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     settings.LIVEWARD_BLOCK_COOLING_OFF_MINUTES = 0  # the key may come back at once
     first = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="p-1")
     Stream.objects.filter(pk=stream.pk).update(ended_at=stream.started_at, end_reason=Stream.EndReason.UNPUBLISHED)
-    later = go_live(client, stream_key.key, client_id="6")
+    later = go_live(client, stream_key.issued_key, client_id="6")
 
     again = actions.block_stream(later, actor=admin, reason=ReasonCode.FRAUD, request_id="a-1")
 
@@ -92,12 +92,12 @@ def test_a_block_whose_cut_is_pending_covers_the_keys_next_session(
 def test_a_confirmed_block_does_not_cover_a_later_session_of_the_key(
     client, nginx_node, stream_key, patroller, settings
 ):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     settings.LIVEWARD_BLOCK_COOLING_OFF_MINUTES = 0
     first = actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="p-1")
     ModerationAction.objects.filter(pk=first.pk).update(media_status=ModerationAction.MediaStatus.CONFIRMED)
     Stream.objects.filter(pk=stream.pk).update(ended_at=stream.started_at, end_reason=Stream.EndReason.CUT)
-    later = go_live(client, stream_key.key, client_id="6")
+    later = go_live(client, stream_key.issued_key, client_id="6")
 
     second = actions.block_stream(later, actor=patroller, reason=ReasonCode.FRAUD, request_id="p-2")
 
@@ -109,7 +109,7 @@ def test_a_confirmed_block_does_not_cover_a_later_session_of_the_key(
 def test_a_second_suspension_or_closure_from_the_stream_returns_the_first(
     client, nginx_node, stream_key, admin, kind, django_capture_on_commit_callbacks
 ):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     measure = actions.suspend_publisher if kind == "suspend" else actions.close_publisher
     extra = {"minutes": 60} if kind == "suspend" else {}
     with django_capture_on_commit_callbacks(execute=True):
@@ -123,8 +123,8 @@ def test_a_second_suspension_or_closure_from_the_stream_returns_the_first(
 
 @pytest.mark.django_db
 def test_an_ended_stream_still_refuses_a_first_block(client, nginx_node, stream_key, patroller):
-    stream = go_live(client, stream_key.key)
-    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
+    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream_key.issued_key)
 
     with pytest.raises(actions.ModerationError) as refused:
         actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="late")
@@ -137,7 +137,7 @@ def test_an_ended_stream_still_refuses_a_first_block(client, nginx_node, stream_
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_blocks_take_one_action_and_one_charge(client, nginx_node, stream_key, patroller, admin):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     users = [patroller, admin]
 
     def block(index: int) -> ModerationAction:
@@ -155,7 +155,7 @@ def test_concurrent_blocks_take_one_action_and_one_charge(client, nginx_node, st
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_replays_of_one_request_get_its_action(client, nginx_node, stream_key, patroller):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
 
     results = at_once(8, lambda index: actions.mark_patrolled(stream, actor=patroller, request_id="same-click"))
 
@@ -166,7 +166,7 @@ def test_concurrent_replays_of_one_request_get_its_action(client, nginx_node, st
 
 @pytest.mark.django_db(transaction=True)
 def test_another_users_request_id_stays_refused_in_a_race(client, nginx_node, stream_key, patroller, admin):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     users = [patroller, admin]
 
     def block(index: int) -> ModerationAction:
@@ -183,7 +183,7 @@ def test_another_users_request_id_stays_refused_in_a_race(client, nginx_node, st
 
 @pytest.mark.django_db(transaction=True)
 def test_charging_one_action_at_once_from_many_places_charges_it_once(client, nginx_node, stream_key, patroller):
-    stream = go_live(client, stream_key.key)
+    stream = go_live(client, stream_key.issued_key)
     action = actions.warn_publisher(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="w-1")
     CreditEvent.objects.filter(action=action).delete()  # as if the warning's own charge had not happened
     Publisher.objects.filter(pk=stream.publisher_id).update(credit_score=100, credit_level="A")

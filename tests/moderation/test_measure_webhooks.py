@@ -16,7 +16,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stream(nginx_node, stream_key):
-    return actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂")
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="深夜食堂",
+    )
 
 
 def sent(event: str) -> list[dict]:
@@ -61,7 +69,7 @@ def test_a_confirmed_cut_is_told_once(stream, patroller):
     actions.perform_cut(action.pk)  # the node at 127.0.0.1:9 refuses: nothing confirmed yet
     assert sent("stream.cut_confirmed") == []
     ModerationAction.objects.filter(pk=action.pk).update(media_status=ModerationAction.MediaStatus.PENDING)
-    actions.end_stream_session(node=stream.node, client_id="7", key_name=stream.key.key, reason="unpublished")
+    actions.end_stream_session(node=stream.node, client_id="7", key_name=stream.published_name, reason="unpublished")
     actions.perform_cut(action.pk)  # nothing left on air
     actions.perform_cut(action.pk)
     [payload] = sent("stream.cut_confirmed")

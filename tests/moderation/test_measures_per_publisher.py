@@ -17,12 +17,12 @@ pytestmark = pytest.mark.django_db
 
 
 def live(client, key: StreamKey):
-    assert on_publish(client, key.key).status_code == 200
+    assert on_publish(client, key.issued_key).status_code == 200
     return key.streams.get(ended_at__isnull=True)
 
 
 def refused_for(client, key: StreamKey) -> str:
-    response = on_publish(client, key.key, client_id="99")
+    response = on_publish(client, key.issued_key, client_id="99")
     assert response.status_code == 403
     return latest_decision().reason
 

@@ -23,7 +23,7 @@ from moderation import mediaservers
 from moderation.gate.protocols import NGINX_HOOKS
 from moderation.mediaservers import DropResult, MediaServerBadAnswer, MediaServerHTTPError, MediaServerUnreachable
 from moderation.mediaservers.nginx_rtmp import parse_stat
-from moderation.models import GateDecision, MediaServer, Stream, StreamKey
+from moderation.models import GateDecision, MediaServer, Stream, StreamKey, hash_stream_key
 from tests.media import (
     NginxRtmp,
     nginx_rtmp_fixture,  # noqa: F401 (the nginx_rtmp fixture)
@@ -42,10 +42,12 @@ def live_stream_of(key: StreamKey) -> Stream | None:
 
 def go_live(nginx_rtmp: NginxRtmp, key: StreamKey):
     """Publish under ``key`` and wait until the gate opened its stream and nginx lists it."""
-    publish = nginx_rtmp.publish(key.key)
+    publish = nginx_rtmp.publish(key.issued_key)
     stream = wait_until(lambda: live_stream_of(key), message=f"a live stream; ffmpeg said {publish.stderr()!r}")
     adapter = mediaservers.adapter_for(nginx_rtmp.node)
-    wait_until(lambda: [s for s in adapter.live_streams() if s.name == key.key], message="nginx to list the stream")
+    wait_until(
+        lambda: [s for s in adapter.live_streams() if s.name == key.issued_key], message="nginx to list the stream"
+    )
     return publish, stream
 
 
@@ -57,7 +59,7 @@ def test_allowed_key_goes_live_and_the_adapter_lists_it(nginx_rtmp, stream_key):
     assert stream.client_id.isdigit()
     assert publish.running
     [session] = mediaservers.adapter_for(nginx_rtmp.node).live_streams()
-    assert (session.app, session.name, session.client_id) == ("live", stream_key.key, stream.client_id)
+    assert (session.app, session.name, session.client_id) == ("live", stream_key.issued_key, stream.client_id)
     assert session.addr == "127.0.0.1" and session.viewers == 0
     assert session.uptime_seconds is not None and session.uptime_seconds >= 0
     without_slash = MediaServer(name="x", kind=MediaServer.Kind.NGINX_RTMP, control_url=nginx_rtmp.control_url[:-1])
@@ -69,7 +71,7 @@ def assert_refused_at_connect(nginx_rtmp: NginxRtmp, key_name: str, reason: str)
     publish = nginx_rtmp.publish(key_name)
     assert publish.wait(timeout=10) != 0, publish.stderr()
     assert not Stream.objects.exists()
-    decision = GateDecision.objects.get(key_name=key_name)
+    decision = GateDecision.objects.get(key_hash=hash_stream_key(key_name))
     assert (decision.allowed, decision.reason, decision.node) == (False, reason, nginx_rtmp.node)
     assert mediaservers.adapter_for(nginx_rtmp.node).live_streams() == []
 
@@ -83,7 +85,7 @@ def test_unknown_key_is_refused_at_connect(nginx_rtmp, stream_key):
 def test_key_in_cooling_off_is_refused_at_connect(nginx_rtmp, stream_key):
     # No action puts a key in cooling-off yet (blocking will); set the field as a block would.
     StreamKey.objects.filter(pk=stream_key.pk).update(denied_until=timezone.now() + timedelta(minutes=10))
-    assert_refused_at_connect(nginx_rtmp, stream_key.key, GateDecision.Reason.KEY_COOLING_OFF)
+    assert_refused_at_connect(nginx_rtmp, stream_key.issued_key, GateDecision.Reason.KEY_COOLING_OFF)
 
 
 @media_server

@@ -19,7 +19,7 @@ from moderation.mediaservers import (
     MediaServerUnreachable,
     SrsApiError,
 )
-from moderation.models import GateDecision, MediaServer, Stream, StreamKey
+from moderation.models import GateDecision, MediaServer, Stream, StreamKey, hash_stream_key
 from tests.media import wait_until
 from tests.srs_standin import (
     SrsStandIn,
@@ -38,7 +38,7 @@ def live_stream_of(key: StreamKey) -> Stream | None:
 def test_publish_opens_a_stream_and_the_adapter_lists_it(srs_live, stream_key):
     standin, node = srs_live
 
-    client_id = standin.publish(stream_key.key, param="?title=今晚吃什么")
+    client_id = standin.publish(stream_key.issued_key, param="?title=今晚吃什么")
 
     assert client_id is not None
     stream = live_stream_of(stream_key)
@@ -46,13 +46,13 @@ def test_publish_opens_a_stream_and_the_adapter_lists_it(srs_live, stream_key):
     assert stream.category == stream_key.category
     assert stream.title == "今晚吃什么"
     [session] = mediaservers.adapter_for(node).live_streams()
-    assert (session.app, session.name, session.client_id) == ("live", stream_key.key, client_id)
+    assert (session.app, session.name, session.client_id) == ("live", stream_key.issued_key, client_id)
     assert session.viewers == 0 and session.bytes_in is not None
 
 
 def test_drop_kicks_the_publisher_and_on_unpublish_closes_the_stream(srs_live, stream_key):
     standin, node = srs_live
-    client_id = standin.publish(stream_key.key)
+    client_id = standin.publish(stream_key.issued_key)
     stream = live_stream_of(stream_key)
 
     result = mediaservers.adapter_for(node).drop(stream)
@@ -72,7 +72,7 @@ def test_drop_kicks_the_publisher_and_on_unpublish_closes_the_stream(srs_live, s
 
 def test_drop_of_a_stream_that_no_longer_publishes_drops_nothing(srs_live, stream_key):
     standin, node = srs_live
-    client_id = standin.publish(stream_key.key)
+    client_id = standin.publish(stream_key.issued_key)
     stream = live_stream_of(stream_key)
     standin.unpublish(client_id)
 
@@ -89,7 +89,7 @@ def test_denied_key_is_not_registered(srs_live, stream_key):
     assert not Stream.objects.exists()
     [call] = standin.hook_calls
     assert call.action == "on_publish" and call.status == 403
-    decision = GateDecision.objects.get(key_name="no-such-key")
+    decision = GateDecision.objects.get(key_hash=hash_stream_key("no-such-key"))
     assert (decision.allowed, decision.reason, decision.node) == (False, GateDecision.Reason.UNKNOWN_KEY, node)
     assert mediaservers.adapter_for(node).live_streams() == []
 
@@ -104,11 +104,11 @@ def standin_node(srs_standin: SrsStandIn, db) -> MediaServer:
 
 def a_stream_on(node: MediaServer, key: StreamKey, client_id: str = "k1", app: str = "live") -> Stream:
     # An unsaved stream is enough: the adapter reads only its client id, app and key.
-    return Stream(key=key, app=app, client_id=client_id, node=node)
+    return Stream(key=key, published_name=key.issued_key, app=app, client_id=client_id, node=node)
 
 
 def test_kicking_a_client_that_just_left_drops_nothing(srs_standin, standin_node, stream_key):
-    client_id = srs_standin.publish(stream_key.key)
+    client_id = srs_standin.publish(stream_key.issued_key)
     adapter = mediaservers.adapter_for(standin_node)
     # The client leaves between the check and the kick: SRS answers code 2049.
     original_kick = srs_standin.kick
@@ -124,8 +124,8 @@ def test_kicking_a_client_that_just_left_drops_nothing(srs_standin, standin_node
 
 
 def test_drop_kicks_its_own_client_when_the_key_publishes_under_two_apps(srs_standin, standin_node, stream_key):
-    first = srs_standin.publish(stream_key.key, app="live")
-    second = srs_standin.publish(stream_key.key, app="live2")
+    first = srs_standin.publish(stream_key.issued_key, app="live")
+    second = srs_standin.publish(stream_key.issued_key, app="live2")
     adapter = mediaservers.adapter_for(standin_node)
 
     assert adapter.drop(a_stream_on(standin_node, stream_key, first, app="live")) == DropResult(dropped=1)
@@ -137,9 +137,9 @@ def test_drop_kicks_its_own_client_when_the_key_publishes_under_two_apps(srs_sta
 
 
 def test_drop_of_a_session_that_left_spares_the_next_publisher_of_the_key(srs_standin, standin_node, stream_key):
-    earlier = srs_standin.publish(stream_key.key)
+    earlier = srs_standin.publish(stream_key.issued_key)
     srs_standin.unpublish(earlier)
-    later = srs_standin.publish(stream_key.key)  # the same app and key, another connection
+    later = srs_standin.publish(stream_key.issued_key)  # the same app and key, another connection
 
     result = mediaservers.adapter_for(standin_node).drop(a_stream_on(standin_node, stream_key, earlier))
 
@@ -158,15 +158,15 @@ def test_a_client_id_that_now_names_another_stream_is_not_kicked(srs_standin, st
 
 
 def test_standin_answers_a_client_like_srs(srs_standin, stream_key):
-    client_id = srs_standin.publish(stream_key.key, app="live2")
+    client_id = srs_standin.publish(stream_key.issued_key, app="live2")
     with urllib.request.urlopen(f"{srs_standin.url}api/v1/clients/{client_id}", timeout=5) as response:
         document = json.loads(response.read())
     client = document["client"]
     assert document["code"] == 0
     assert (client["id"], client["url"], client["name"], client["publish"]) == (
         client_id,
-        f"/live2/{stream_key.key}",
-        stream_key.key,
+        f"/live2/{stream_key.issued_key}",
+        stream_key.issued_key,
         True,
     )
 
@@ -179,7 +179,7 @@ def test_standin_answers_an_unknown_client_like_srs(srs_standin):
 
 @pytest.mark.parametrize("mode, error", [("http_500", MediaServerHTTPError), ("garbage", MediaServerBadAnswer)])
 def test_a_node_answering_500_or_garbage_raises(srs_standin, standin_node, stream_key, mode, error):
-    srs_standin.publish(stream_key.key)
+    srs_standin.publish(stream_key.issued_key)
     srs_standin.mode = mode
     adapter = mediaservers.adapter_for(standin_node)
 

@@ -22,11 +22,15 @@ Reason = GateDecision.Reason
 
 
 def publish(node, key, client_id="n1"):
-    return rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    return rules.decide_publish(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id=client_id)
+    )
 
 
 def update(node, key, client_id="n1"):
-    return rules.decide_update(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    return rules.decide_update(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id=client_id)
+    )
 
 
 def test_inside_an_approved_window_a_news_key_goes_live(nginx_node, news_key, approved_now):

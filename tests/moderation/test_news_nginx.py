@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from moderation import actions, mediaservers
-from moderation.models import GateDecision, ModerationAction, NewsApplication, PublisherLicence, Stream
+from moderation.models import GateDecision, ModerationAction, NewsApplication, PublisherLicence, Stream, hash_stream_key
 from tests.media import nginx_rtmp_fixture, wait_until  # noqa: F401 (the nginx_rtmp fixture)
 from tests.moderation.test_mediaservers_nginx import go_live
 from tests.news_world import apply_for, approve
@@ -17,10 +17,10 @@ Reason = GateDecision.Reason
 
 
 def assert_refused(nginx_rtmp, key, reason: str) -> GateDecision:
-    publish = nginx_rtmp.publish(key.key)
+    publish = nginx_rtmp.publish(key.issued_key)
     assert publish.wait(timeout=10) != 0, f"nginx let the news key in: {publish.stderr()!r}"
     assert not Stream.objects.filter(key=key).exists()
-    decision = GateDecision.objects.filter(key_name=key.key).latest("id")
+    decision = GateDecision.objects.filter(key_hash=hash_stream_key(key.issued_key)).latest("id")
     assert (decision.allowed, decision.reason, decision.node) == (False, reason, nginx_rtmp.node)
     assert mediaservers.adapter_for(nginx_rtmp.node).live_streams() == []
     return decision
@@ -73,7 +73,7 @@ def test_a_revocation_cuts_the_running_publisher(nginx_rtmp, news_key, platform_
     wait_until(lambda: not Stream.objects.live().filter(key=news_key).exists(), message="the stream to close")
     stream.refresh_from_db()
     assert stream.end_reason == Stream.EndReason.CUT
-    assert_again = nginx_rtmp.publish(news_key.key)
+    assert_again = nginx_rtmp.publish(news_key.issued_key)
     assert assert_again.wait(timeout=10) != 0, "the revoked key was let back in"
 
 

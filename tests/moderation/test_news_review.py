@@ -24,7 +24,9 @@ Status = NewsApplication.Status
 
 
 def go_live(node, key, client_id="n1") -> Stream:
-    outcome = rules.decide_publish(rules.PublishRequest(node=node, key_name=key.key, app="live", client_id=client_id))
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=node, key_name=key.issued_key, app="live", client_id=client_id)
+    )
     assert outcome.allowed, outcome
     return Stream.objects.get(pk=outcome.stream_id)
 

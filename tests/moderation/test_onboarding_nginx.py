@@ -66,7 +66,7 @@ def test_a_publisher_onboarded_through_the_api_goes_live_on_nginx(nginx_rtmp, ag
 
 def test_a_blocked_publishers_new_key_is_refused_by_nginx_until_the_cooling_off_ends(nginx_rtmp, stream_key, patroller):
     api = platform_client()
-    publish = nginx_rtmp.publish(stream_key.key)
+    publish = nginx_rtmp.publish(stream_key.issued_key)
     stream = wait_until(lambda: Stream.objects.live().filter(key=stream_key).first(), message="a live stream")
     actions.block_stream(stream, actor=patroller, reason=ReasonCode.PORNOGRAPHY)
     assert publish.wait(timeout=10) != 0, "the block did not cut ffmpeg"

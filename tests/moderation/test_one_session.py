@@ -57,10 +57,10 @@ def kicks(standin) -> list[str]:
 
 @pytest.mark.django_db
 def test_a_second_publish_replaces_the_first_and_records_its_cut(client, nginx_node, stream_key):
-    assert on_publish(client, stream_key.key, "1").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "1").status_code == 200
     first = live_of(stream_key)
 
-    assert on_publish(client, stream_key.key, "2").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "2").status_code == 200
 
     assert live_of(stream_key).client_id == "2"
     first.refresh_from_db()
@@ -74,10 +74,10 @@ def test_a_second_publish_replaces_the_first_and_records_its_cut(client, nginx_n
 @pytest.mark.django_db
 def test_under_refuse_a_second_publish_is_denied_while_the_first_is_live(client, nginx_node, stream_key, settings):
     settings.LIVEWARD_SECOND_PUBLISH = "refuse"
-    assert on_publish(client, stream_key.key, "1").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "1").status_code == 200
     first = live_of(stream_key)
 
-    response = on_publish(client, stream_key.key, "2")
+    response = on_publish(client, stream_key.issued_key, "2")
 
     assert response.status_code == 403 and b"key_in_use" in response.content
     assert live_of(stream_key) == first
@@ -85,9 +85,11 @@ def test_under_refuse_a_second_publish_is_denied_while_the_first_is_live(client,
     assert (denied.allowed, denied.reason) == (False, GateDecision.Reason.KEY_IN_USE)
     assert not ModerationAction.objects.exists()
     # The first session's own updates go on, and once it ends the key may publish again.
-    assert on_publish(client, stream_key.key, "1", call="update_publish", hook="on_update").status_code == 200
-    assert on_publish(client, stream_key.key, "1", call="publish_done", hook="on_publish_done").status_code == 200
-    assert on_publish(client, stream_key.key, "3").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "1", call="update_publish", hook="on_update").status_code == 200
+    assert (
+        on_publish(client, stream_key.issued_key, "1", call="publish_done", hook="on_publish_done").status_code == 200
+    )
+    assert on_publish(client, stream_key.issued_key, "3").status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,7 +97,9 @@ def test_under_refuse_a_second_publish_is_denied_while_the_first_is_live(client,
 def test_concurrent_publishes_of_one_key_resolve_by_the_policy(nginx_node, stream_key, settings, policy):
     settings.LIVEWARD_SECOND_PUBLISH = policy
 
-    outcomes = at_once(8, lambda index: rules.decide_publish(publish_request(nginx_node, stream_key.key, f"c{index}")))
+    outcomes = at_once(
+        8, lambda index: rules.decide_publish(publish_request(nginx_node, stream_key.issued_key, f"c{index}"))
+    )
 
     reasons = sorted(outcome.reason for outcome in outcomes)
     assert GateDecision.Reason.GATE_ERROR not in reasons, outcomes
@@ -112,7 +116,7 @@ def test_concurrent_publishes_of_one_key_resolve_by_the_policy(nginx_node, strea
 
 @pytest.mark.django_db(transaction=True)
 def test_a_publish_racing_a_block_of_its_key_is_denied_not_replacing(client, nginx_node, stream_key, patroller):
-    assert on_publish(client, stream_key.key, "1").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "1").status_code == 200
     stream = live_of(stream_key)
     blocked, release = threading.Event(), threading.Event()
 
@@ -131,7 +135,7 @@ def test_a_publish_racing_a_block_of_its_key_is_denied_not_replacing(client, ngi
     outcomes = []
     publisher = threading.Thread(
         target=lambda: (
-            outcomes.append(rules.decide_publish(publish_request(nginx_node, stream_key.key, "2"))),
+            outcomes.append(rules.decide_publish(publish_request(nginx_node, stream_key.issued_key, "2"))),
             db.connections.close_all(),
         )
     )
@@ -152,15 +156,15 @@ def test_a_publish_racing_a_block_of_its_key_is_denied_not_replacing(client, ngi
 
 @pytest.mark.django_db
 def test_measures_cut_every_session_of_their_key_or_publisher(client, nginx_node, stream_key, entertainment):
-    assert on_publish(client, stream_key.key, "1").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "1").status_code == 200
     replaced = live_of(stream_key)
-    assert on_publish(client, stream_key.key, "2").status_code == 200  # replaced's cut still pending
+    assert on_publish(client, stream_key.issued_key, "2").status_code == 200  # replaced's cut still pending
     live = live_of(stream_key)
     other_key = actions.issue_stream_key(live.publisher, category=entertainment)
-    assert on_publish(client, other_key.key, "3").status_code == 200
+    assert on_publish(client, other_key.issued_key, "3").status_code == 200
     other_session = live_of(other_key)
     stranger_key = actions.issue_stream_key(make_publisher("acct-9", "路人"), category=entertainment)
-    assert on_publish(client, stranger_key.key, "4").status_code == 200
+    assert on_publish(client, stranger_key.issued_key, "4").status_code == 200
 
     def covered(kind: str, stream: Stream) -> set[int]:
         measure = ModerationAction(kind=kind, stream=stream, publisher_id=stream.publisher_id)
@@ -177,16 +181,16 @@ def test_measures_cut_every_session_of_their_key_or_publisher(client, nginx_node
 def test_a_replaced_card_can_still_be_blocked_and_the_block_cuts_the_keys_new_session(
     client, nginx_node, stream_key, patroller
 ):
-    assert on_publish(client, stream_key.key, "1").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "1").status_code == 200
     replaced = live_of(stream_key)
-    assert on_publish(client, stream_key.key, "2").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "2").status_code == 200
     live = live_of(stream_key)
 
     block = actions.block_stream(replaced, actor=patroller, reason=ReasonCode.FRAUD, request_id="stale-card")
 
     assert block.stream == replaced and block.kind == Kind.BLOCK
     assert {session.pk for session in cuts.sessions_on_air(block)} == {replaced.pk, live.pk}
-    assert on_publish(client, stream_key.key, "3").status_code == 403  # the key is denied for the cooling-off
+    assert on_publish(client, stream_key.issued_key, "3").status_code == 403  # the key is denied for the cooling-off
 
 
 # --- on the SRS stand-in ---------------------------------------------------------------------------
@@ -195,10 +199,10 @@ def test_a_replaced_card_can_still_be_blocked_and_the_block_cuts_the_keys_new_se
 @pytest.mark.django_db(transaction=True)
 def test_srs_a_second_publish_under_another_app_kicks_exactly_the_first_client(srs_live, stream_key, patroller):
     standin, _node = srs_live
-    first_client = standin.publish(stream_key.key, app="live")
+    first_client = standin.publish(stream_key.issued_key, app="live")
     first = live_of(stream_key)
 
-    second_client = standin.publish(stream_key.key, app="live2")
+    second_client = standin.publish(stream_key.issued_key, app="live2")
 
     wait_until(lambda: first_client not in standin.streams, message="the first client to be kicked")
     assert kicks(standin) == [first_client] and second_client in standin.streams
@@ -221,10 +225,10 @@ def test_srs_a_second_publish_under_another_app_kicks_exactly_the_first_client(s
 @pytest.mark.parametrize("measure", ["block", "suspend", "close"])
 def test_srs_a_measure_cuts_a_replaced_session_still_on_air_on_another_node(srs_live_pair, stream_key, admin, measure):
     first_node, second_node = srs_live_pair
-    first_client = first_node.publish(stream_key.key)
+    first_client = first_node.publish(stream_key.issued_key)
     first = live_of(stream_key)
     first_node.mode = "http_500"  # the first node's API fails: the replacement cannot cut there
-    second_client = second_node.publish(stream_key.key)
+    second_client = second_node.publish(stream_key.issued_key)
     replace = wait_until(
         lambda: ModerationAction.objects.filter(kind=Kind.REPLACE, stream=first, media_attempts=1).first(),
         message="the replacement's first drop to fail",
@@ -251,10 +255,10 @@ def test_srs_a_measure_cuts_a_replaced_session_still_on_air_on_another_node(srs_
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_retries_a_replacement_cut_left_pending(srs_live, stream_key):
     standin, _node = srs_live
-    first_client = standin.publish(stream_key.key, app="live")
+    first_client = standin.publish(stream_key.issued_key, app="live")
     first = live_of(stream_key)
     standin.mode = "http_500"
-    standin.publish(stream_key.key, app="live2")
+    standin.publish(stream_key.issued_key, app="live2")
     replace = wait_until(
         lambda: ModerationAction.objects.filter(kind=Kind.REPLACE, stream=first, media_attempts=1).first()
     )

@@ -24,7 +24,7 @@ MediaStatus = ModerationAction.MediaStatus
 
 def go_live_again(node: NginxRtmp, key) -> tuple:
     """Publish the key on another node and wait until the gate has made that session the key's live one."""
-    publish = node.publish(key.key)
+    publish = node.publish(key.issued_key)
     stream = wait_until(
         lambda: Stream.objects.live().filter(key=key, node=node.node).first(),
         message=f"the second session to go live; ffmpeg said {publish.stderr()!r}",

@@ -28,7 +28,7 @@ def publish(client, key: str, call: str = "publish", hook: str = "on_publish", c
 
 @pytest.fixture
 def live(client, nginx_node, stream_key):
-    assert publish(client, stream_key.key).status_code == 200
+    assert publish(client, stream_key.issued_key).status_code == 200
     return Stream.objects.live().get()
 
 
@@ -51,7 +51,7 @@ def test_block_registers_broadcast_then_cut_on_commit(live, patroller, django_ca
 
 def test_publish_done_while_the_cut_is_pending_records_a_cut(client, live, patroller):
     actions.block_stream(live, actor=patroller, reason=ReasonCode.FRAUD)  # node's control port is closed
-    assert publish(client, live.key.key, call="publish_done", hook="on_publish_done").status_code == 200
+    assert publish(client, live.published_name, call="publish_done", hook="on_publish_done").status_code == 200
     assert Stream.objects.get(pk=live.pk).end_reason == Stream.EndReason.CUT
 
 
@@ -70,7 +70,7 @@ def test_lift_ends_the_cooling_off(client, live, admin, patroller):
     actions.lift_block(live.key, actor=admin, note="复核后解除")
     assert StreamKey.objects.get(pk=live.key_id).denied_until is None
     assert ModerationAction.objects.filter(kind="lift", actor=admin).exists()
-    assert publish(client, live.key.key, client_id="6").status_code == 200
+    assert publish(client, live.published_name, client_id="6").status_code == 200
 
 
 def test_cooling_off_is_configurable(live, patroller, settings):

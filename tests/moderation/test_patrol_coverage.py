@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 def live(stream_key, node, *, minutes_ago: float, client_id: str = "1"):
     return actions.open_stream(
-        stream_key, node=node, app="live", client_id=client_id, addr="203.0.113.9", title="深夜食堂直播",
+        stream_key, published_name=stream_key.issued_key,
+        node=node, app="live", client_id=client_id, addr="203.0.113.9", title="深夜食堂直播",
         at=timezone.now() - timedelta(minutes=minutes_ago),
     )  # fmt: skip
 

@@ -32,14 +32,14 @@ def demote(publisher, admin):
 def test_at_a_pre_review_level_an_entertainment_key_needs_an_approval(
     client, nginx_node, stream_key, admin, editor_in_chief, pre_review_policy
 ):
-    assert on_publish(client, stream_key.key, "1").status_code == 200  # level A: no pre-review
+    assert on_publish(client, stream_key.issued_key, "1").status_code == 200  # level A: no pre-review
     demote(stream_key.publisher, admin)
-    assert on_publish(client, stream_key.key, "2").status_code == 403
+    assert on_publish(client, stream_key.issued_key, "2").status_code == 403
     assert GateDecision.objects.latest("id").reason == GateDecision.Reason.NEWS_NOT_APPROVED
     # The platform applies for the entertainment key; the editor-in-chief approves without any news
     # licence being involved (none exists here); inside the window the key is let through.
     approve(apply_for(stream_key, title="周末美食直播"), editor_in_chief)
-    assert on_publish(client, stream_key.key, "3").status_code == 200
+    assert on_publish(client, stream_key.issued_key, "3").status_code == 200
 
 
 def test_without_a_pre_review_level_only_news_keys_take_applications(stream_key, pre_review_policy):

@@ -14,7 +14,15 @@ def open_streams(count: int, *, node, categories, start: int = 0) -> None:
     for index in range(start, start + count):
         publisher = make_publisher(f"q-{index}", f"主播{index}")
         key = actions.issue_stream_key(publisher, category=categories[index % len(categories)])
-        actions.open_stream(key, node=node, app="live", client_id=str(index), addr="127.0.0.1", title=f"直播{index}")
+        actions.open_stream(
+            key,
+            published_name=key.issued_key,
+            node=node,
+            app="live",
+            client_id=str(index),
+            addr="127.0.0.1",
+            title=f"直播{index}",
+        )
 
 
 def test_the_window_costs_the_same_queries_at_any_size(

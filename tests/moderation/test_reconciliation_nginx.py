@@ -9,7 +9,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import actions, mediaservers
-from moderation.models import Finding, Stream
+from moderation.models import Finding, Stream, hash_stream_key
 from moderation.tasks.audits import run_audit
 from tests import media
 from tests.media import wait_until
@@ -46,14 +46,17 @@ def test_a_publisher_the_gates_row_lost_is_found_and_cut(quiet_nginx, stream_key
     adapter = mediaservers.adapter_for(quiet_nginx.node)
     wait_until(lambda: not adapter.live_streams(), message="nginx to drop the session")
     finding = Finding.objects.get()
-    assert finding.severity == Finding.Severity.CRITICAL and finding.data["key"] == stream_key.key
+    assert finding.severity == Finding.Severity.CRITICAL and finding.data["key_hash"] == hash_stream_key(
+        stream_key.issued_key
+    )
 
 
 def test_a_row_whose_node_lost_the_stream_is_closed_node_lost(quiet_nginx, stream_key, entertainment):
     other_key = actions.issue_stream_key(stream_key.publisher, category=entertainment, default_title="第二路")
     publish, live = go_live(quiet_nginx, stream_key)
     lost = actions.open_stream(
-        other_key, node=quiet_nginx.node, app="live", client_id="999", addr="203.0.113.9", title="第二路",
+        other_key, published_name=other_key.issued_key,
+        node=quiet_nginx.node, app="live", client_id="999", addr="203.0.113.9", title="第二路",
         at=timezone.now() - timedelta(minutes=3),
     )  # fmt: skip
     Stream.objects.filter(pk=live.pk).update(started_at=timezone.now() - timedelta(minutes=2))

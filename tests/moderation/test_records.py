@@ -38,10 +38,19 @@ def days_ago(delta: timedelta):
 def stream_with_history(stream_key, node, *, client_id: str, age: timedelta, comments: int = 2) -> Stream:
     """A stream the gate allowed ``age`` ago, with a decision, two comments (or more), ended an hour later."""
     at = days_ago(age)
-    stream = actions.open_stream(stream_key, node=node, app="live", client_id=client_id, addr="", title="t", at=at)
+    stream = actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=node,
+        app="live",
+        client_id=client_id,
+        addr="",
+        title="t",
+        at=at,
+    )
     actions.record_gate_decision(
         hook=GateDecision.Hook.PUBLISH, allowed=True, reason=GateDecision.Reason.ALLOWED, node=node,
-        key_name=stream_key.key, stream_key_id=stream_key.pk, publisher_id=stream_key.publisher_id,
+        key_name=stream_key.issued_key, stream_key_id=stream_key.pk, publisher_id=stream_key.publisher_id,
         stream_id=stream.pk, client_id=client_id, addr="", at=at,
     )  # fmt: skip
     for number in range(comments):

@@ -29,7 +29,15 @@ def png_bytes() -> bytes:
 
 
 def open_live(stream_key, node, client_id: str = "1", title: str = "深夜食堂直播") -> Stream:
-    return actions.open_stream(stream_key, node=node, app="live", client_id=client_id, addr="10.0.0.1", title=title)
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=node,
+        app="live",
+        client_id=client_id,
+        addr="10.0.0.1",
+        title=title,
+    )
 
 
 def file(stream: Stream, **overrides) -> PublicReport:

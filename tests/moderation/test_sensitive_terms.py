@@ -147,7 +147,9 @@ def test_a_stream_title_with_a_term_flags_the_stream(admin, nginx_node, publishe
     settings.LIVEWARD_TERMS_REFRESH_SECONDS = 0
     actions.import_terms("赌博\tgambling\thold\n".encode(), actor=admin)
     key = actions.issue_stream_key(publisher, category=entertainment, default_title="今晚一起賭 博")
-    outcome = rules.decide_publish(rules.PublishRequest(node=nginx_node, key_name=key.key, app="live", client_id="t-1"))
+    outcome = rules.decide_publish(
+        rules.PublishRequest(node=nginx_node, key_name=key.issued_key, app="live", client_id="t-1")
+    )
     assert outcome.allowed  # the title never holds up the gate's answer
     found = actions.flag_stream_title(outcome.stream_id)
     stream = Stream.objects.get(pk=outcome.stream_id)
@@ -161,7 +163,7 @@ def test_a_clean_title_is_not_flagged(admin, nginx_node, stream_key):
 
     actions.import_terms("赌博\n".encode(), actor=admin)
     outcome = rules.decide_publish(
-        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="t-2")
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="t-2")
     )
     assert actions.flag_stream_title(outcome.stream_id) == []
     assert Stream.objects.get(pk=outcome.stream_id).review_flag == ""

@@ -15,7 +15,7 @@ import pytest
 
 from moderation import actions
 from moderation.management.commands import simulate_streams
-from moderation.models import GateDecision, MediaServer, Stream
+from moderation.models import GateDecision, MediaServer, Stream, hash_stream_key
 from tests.conftest import NODE_SECRET, make_publisher
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,7 +106,7 @@ class Running:
 
 
 def live_keys(node) -> set[str]:
-    return set(Stream.objects.live().filter(node=node).values_list("key__key", flat=True))
+    return set(Stream.objects.live().filter(node=node).values_list("published_name", flat=True))
 
 
 def stat_streams(xml: str) -> dict[str, str]:
@@ -126,22 +126,24 @@ def stat_streams(xml: str) -> dict[str, str]:
 
 
 def test_publishes_drops_reports_and_ends_clean(live_server, sim_node, keys, control_port):
-    revoked = actions.revoke_stream_key(keys[3], actor=None)
-    names = ",".join(k.key for k in keys)
+    actions.revoke_stream_key(keys[3], actor=None)
+    names = ",".join(k.issued_key for k in keys)
     with Running(live_server, control_port, "--streams", "10", "--keys", names) as sim:
         live = wait_for(lambda: live_keys(sim_node) if len(live_keys(sim_node)) == 3 else None)
         assert live == {"sim-key-1", "sim-key-2", "sim-key-3"}
-        titles = dict(Stream.objects.live().values_list("key__key", "title"))
+        titles = dict(Stream.objects.live().values_list("published_name", "title"))
         assert titles["sim-key-1"] == "直播1"
-        denied = GateDecision.objects.get(key_name=revoked.key)
+        denied = GateDecision.objects.get(key_hash=hash_stream_key(keys[3].issued_key))
         assert not denied.allowed and denied.reason == GateDecision.Reason.KEY_REVOKED
 
         # As nginx-rtmp's control module does, a clientid narrows the drop to that connection.
-        client_id = Stream.objects.live().get(key__key="sim-key-2").client_id
+        client_id = Stream.objects.live().get(key__key_hash=hash_stream_key("sim-key-2")).client_id
         assert sim.get(f"/control/drop/publisher?app=live&name=sim-key-2&clientid={client_id}0") == (200, "0")
         status, body = sim.get(f"/control/drop/publisher?app=live&name=sim-key-2&clientid={client_id}")
         assert (status, body) == (200, "1")
-        dropped = wait_for(lambda: Stream.objects.filter(key__key="sim-key-2", ended_at__isnull=False).first())
+        dropped = wait_for(
+            lambda: Stream.objects.filter(key__key_hash=hash_stream_key("sim-key-2"), ended_at__isnull=False).first()
+        )
         assert dropped.end_reason == Stream.EndReason.UNPUBLISHED
 
         assert sim.get("/control/drop/publisher?app=live&name=sim-key-2") == (200, "0")
@@ -150,7 +152,7 @@ def test_publishes_drops_reports_and_ends_clean(live_server, sim_node, keys, con
         status, xml = sim.get("/stat")
         assert status == 200
         streams = stat_streams(xml)
-        client_ids = dict(Stream.objects.live().values_list("key__key", "client_id"))
+        client_ids = dict(Stream.objects.live().values_list("published_name", "client_id"))
         assert streams == client_ids
         assert set(streams) == {"sim-key-1", "sim-key-3"}
     assert not Stream.objects.live().exists()
@@ -159,7 +161,7 @@ def test_publishes_drops_reports_and_ends_clean(live_server, sim_node, keys, con
 
 
 def test_update_denial_ends_the_session(live_server, sim_node, keys, control_port):
-    names = ",".join(k.key for k in keys[:2])
+    names = ",".join(k.issued_key for k in keys[:2])
     with Running(live_server, control_port, "--keys", names, "--update-interval", "0.3") as sim:
         wait_for(lambda: len(live_keys(sim_node)) == 2)
         actions.revoke_stream_key(keys[0], actor=None)
@@ -172,7 +174,7 @@ def test_update_denial_ends_the_session(live_server, sim_node, keys, control_por
 
 
 def test_keeps_to_the_stream_count_and_churns(live_server, sim_node, keys, control_port):
-    names = ",".join(k.key for k in keys)
+    names = ",".join(k.issued_key for k in keys)
     with Running(live_server, control_port, "--keys", names, "--streams", "2", "--churn", "0.3") as sim:
         wait_for(lambda: Stream.objects.filter(ended_at__isnull=False).count() >= 2)
         assert Stream.objects.live().count() <= 2
@@ -185,7 +187,7 @@ def test_keeps_to_the_stream_count_and_churns(live_server, sim_node, keys, contr
 def test_unknown_control_path_and_filter(live_server, sim_node, keys, control_port):
     from urllib.error import HTTPError
 
-    with Running(live_server, control_port, "--keys", keys[0].key) as sim:
+    with Running(live_server, control_port, "--keys", keys[0].issued_key) as sim:
         for path, code in [("/nothing", 404), ("/control/drop/everyone?app=live", 500)]:
             with pytest.raises(HTTPError) as caught:
                 sim.get(path)
@@ -199,7 +201,7 @@ def test_duration_ends_the_run(live_server, sim_node, keys, control_port):
     call_command(
         "simulate_streams",
         "--node", "sim-test", "--secret", NODE_SECRET, "--control-port", str(control_port),
-        "--gate-url", live_server.url, "--keys", keys[0].key, "--duration", "1",
+        "--gate-url", live_server.url, "--keys", keys[0].issued_key, "--duration", "1",
         stdout=out,
     )  # fmt: skip
     assert Stream.objects.count() == 1 and not Stream.objects.live().exists()
@@ -222,7 +224,7 @@ def test_wrong_secret_is_denied_not_crashed(live_server, sim_node, keys, control
     call_command(
         "simulate_streams",
         "--node", "sim-test", "--secret", "wrong", "--control-port", str(control_port),
-        "--gate-url", live_server.url, "--keys", keys[0].key, "--duration", "1",
+        "--gate-url", live_server.url, "--keys", keys[0].issued_key, "--duration", "1",
         stdout=out,
     )  # fmt: skip
     assert not Stream.objects.exists()

@@ -31,8 +31,16 @@ def test_a_simulated_stream_gets_a_snapshot_through_the_frame_grabber(simulator,
         control_url=f"http://127.0.0.1:{simulator.control_port}/",
         play_url=f"http://127.0.0.1:{simulator.control_port}/frames",
     )
-    stream = actions.open_stream(stream_key, node=node, app="live", client_id="1", addr="", title="深夜食堂")
-    simulator.sessions[stream_key.key] = Session(key=stream_key.key, title="深夜食堂", client_id=1)
+    stream = actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=node,
+        app="live",
+        client_id="1",
+        addr="",
+        title="深夜食堂",
+    )
+    simulator.sessions[stream_key.issued_key] = Session(key=stream_key.issued_key, title="深夜食堂", client_id=1)
 
     snapshot = frame_grabber.capture_snapshot(stream)
     assert snapshot is not None and snapshot.image.read().startswith(b"\xff\xd8")

@@ -48,7 +48,15 @@ def review_service(db):
 
 @pytest.fixture
 def stream(nginx_node, stream_key) -> Stream:
-    return actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="夜宵")
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="夜宵",
+    )
 
 
 def url_for(stream_id: int) -> str:
@@ -261,7 +269,7 @@ def test_unknown_stream_is_404(review_service, stream):
 
 
 def test_ended_stream_is_409(review_service, stream, nginx_node, stream_key):
-    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream_key.key)
+    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream_key.issued_key)
 
     response = push(review_service, stream.pk, {"verdict": {"label": "porn", "score": 0.99, "suggestion": "block"}})
 

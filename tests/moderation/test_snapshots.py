@@ -13,7 +13,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import actions, credit_policy, events, frame_grabber, mediaservers, queries
-from moderation.models import MediaServer, Snapshot, Stream, StreamKey
+from moderation.models import MediaServer, Snapshot, Stream
 from moderation.tasks.snapshots import capture_stream_snapshot, schedule_due_snapshots
 from tests.media import (
     NginxRtmp,
@@ -39,7 +39,9 @@ def sent_events(monkeypatch):
 
 
 def open_on(node: MediaServer, key, client_id: str = "1") -> Stream:
-    return actions.open_stream(key, node=node, app="live", client_id=client_id, addr="", title="")
+    return actions.open_stream(
+        key, published_name=key.issued_key, node=node, app="live", client_id=client_id, addr="", title=""
+    )
 
 
 def node_playing_from(name: str, play_url: str) -> MediaServer:
@@ -55,7 +57,7 @@ def node_playing_from(name: str, play_url: str) -> MediaServer:
 @pytest.mark.media_server
 def test_live_stream_gets_a_jpeg_snapshot_from_nginx_rtmp(nginx_rtmp: NginxRtmp, stream_key, sent_events):
     actions.set_media_server_play_url(nginx_rtmp.node, play_url=f"rtmp://127.0.0.1:{nginx_rtmp.rtmp_port}", actor=None)
-    publish = nginx_rtmp.publish(stream_key.key)
+    publish = nginx_rtmp.publish(stream_key.issued_key)
     stream = wait_until(
         lambda: Stream.objects.live().filter(key=stream_key).first(),
         message=f"a live stream; ffmpeg said {publish.stderr()!r}",
@@ -139,7 +141,7 @@ def test_missing_ffmpeg_records_nothing(monkeypatch, stream_key, caplog):
 @pytest.mark.django_db
 def test_ended_stream_is_not_captured(stream_key):
     stream = open_on(node_playing_from("edge-3", "rtmp://127.0.0.1:1935"), stream_key)
-    actions.end_stream_session(node=stream.node, client_id=stream.client_id, key_name=stream_key.key)
+    actions.end_stream_session(node=stream.node, client_id=stream.client_id, key_name=stream_key.issued_key)
 
     assert capture_stream_snapshot.apply(args=(stream.pk,)).get() is None
     assert capture_stream_snapshot.apply(args=(999_999,)).get() is None
@@ -148,7 +150,7 @@ def test_ended_stream_is_not_captured(stream_key):
 @pytest.mark.parametrize("kind", MediaServer.Kind.values)
 def test_play_url_is_the_node_base_with_app_and_key(kind):
     node = MediaServer(name="n", kind=kind, play_url="rtmp://10.0.0.5:1935/")
-    stream = Stream(node=node, app="live", key=StreamKey(key="k-1"))
+    stream = Stream(node=node, app="live", published_name="k-1")
     assert mediaservers.adapter_for(node).play_url(stream) == "rtmp://10.0.0.5:1935/live/k-1"
     node.play_url = "file:///etc/passwd"
     assert mediaservers.adapter_for(node).play_url(stream) is None
@@ -191,7 +193,7 @@ def test_a_rolled_back_snapshot_sends_nothing(nginx_node, stream_key, sent_event
 @pytest.mark.django_db
 def test_snapshot_of_an_ended_stream_is_refused_and_leaves_no_file(nginx_node, stream_key, media_root):
     stream = open_on(nginx_node, stream_key)
-    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream_key.key)
+    actions.end_stream_session(node=nginx_node, client_id=stream.client_id, key_name=stream_key.issued_key)
 
     with pytest.raises(actions.ModerationError) as refused:
         actions.record_snapshot(stream, image_bytes=JPEG, source=Snapshot.Source.CAPTURE)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def show(nginx_node, stream_key):
     outcome = rules.decide_publish(
-        rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="s-1")
+        rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="s-1")
     )
     return Stream.objects.get(pk=outcome.stream_id)
 

@@ -18,7 +18,15 @@ from tests.moderation.test_webhooks import SECRET, Receiver
 
 @pytest.fixture
 def stream(nginx_node, stream_key):
-    return actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂直播")
+    return actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="深夜食堂直播",
+    )
 
 
 @pytest.fixture
@@ -95,7 +103,7 @@ def test_another_actors_request_id_is_refused(stream, patroller, admin):
 
 
 def test_an_ended_stream_is_refused_and_nothing_is_written(stream, stream_key, nginx_node, patroller):
-    actions.end_stream_session(node=nginx_node, client_id="7", key_name=stream_key.key)
+    actions.end_stream_session(node=nginx_node, client_id="7", key_name=stream_key.issued_key)
     with pytest.raises(actions.ModerationError) as refused:
         actions.warn_publisher(stream, actor=patroller, reason=ReasonCode.RUMOUR, request_id="r-1")
     assert refused.value.code == "stream_ended"

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from console.embedded import EmbeddedRedis
+from console.private_files import make_private_by_default, tighten
 from console.supervisor import RestartPolicy, Supervisor
 
 # The server's own limits (docs/deploy.md, "The server's own limits"). Headers: a deadline and a
@@ -96,6 +97,11 @@ class Command(BaseCommand):
         self.stderr.flush()
 
     def _start(self, options) -> None:
+        # Everything the console makes from here on (the SQLite files, media, exports) is the user's alone.
+        make_private_by_default()
+        tightened = tighten(settings.VAR_DIR, settings.MEDIA_ROOT)
+        if tightened:
+            self.stdout.write(f"· made {len(tightened)} files and directories private to this user")
         if settings.REDIS_IS_EMBEDDED:
             self.stdout.write(f"· embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
             redis = EmbeddedRedis(settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log")

@@ -137,6 +137,11 @@ def demo_id_number(first17: str) -> str:
     return first17 + resident_id_check_digit(first17)
 
 
+def demo_stream_keys() -> list[str]:
+    """The demo's stream keys, in the order seed_demo issues them (the database keeps only their hashes)."""
+    return [f"demo-{row[0]}" for row in DEMO_PUBLISHERS] + [f"demo-{row[0]}" for row in DEMO_NEWS_PUBLISHERS]
+
+
 def simulator_config_path():
     return settings.VAR_DIR / "simulator-node.json"
 

@@ -22,7 +22,8 @@ from django.db import connections
 
 from moderation import actions
 from moderation.comment_feed import CommentFeed
-from moderation.models import Stream, StreamKey
+from moderation.management.commands.seed_demo import demo_stream_keys
+from moderation.models import Stream, StreamKey, hash_stream_key
 from moderation.simulator import Simulator
 
 REVIEW_FLAG_SECONDS = 30.0
@@ -166,13 +167,19 @@ class Command(BaseCommand):
         return config
 
     def _keys(self, given: str | None) -> list[tuple[str, str]]:
-        """Return (key, title) pairs; titles come from the database where the key is known."""
+        """Return (key, title) pairs: the keys given, or the demo's active ones; titles from the database.
+
+        The database keeps only the keys' hashes, so the names come from the caller or from the
+        demo (seed_demo issues them by a rule it shares).
+        """
+        names = [k.strip() for k in given.split(",") if k.strip()] if given else demo_stream_keys()
+        by_hash = {hash_stream_key(name): name for name in names}
+        known = StreamKey.objects.filter(key_hash__in=list(by_hash)).values_list("key_hash", "default_title", "status")
+        titles = {by_hash[key_hash]: title for key_hash, title, _status in known}
         if given:
-            names = [k.strip() for k in given.split(",") if k.strip()]
-            titles = dict(StreamKey.objects.filter(key__in=names).values_list("key", "default_title"))
             return [(name, titles.get(name, "")) for name in names]
-        active = StreamKey.objects.filter(status=StreamKey.Status.ACTIVE).order_by("id")
-        return list(active.values_list("key", "default_title"))
+        active = {by_hash[key_hash] for key_hash, _title, status in known if status == StreamKey.Status.ACTIVE}
+        return [(name, titles[name]) for name in names if name in active]
 
     def _review_flags(self, node: str, count: int) -> None:
         """Every half minute, flag live streams of this node until ``count`` carry a machine-review flag."""
