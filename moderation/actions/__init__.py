@@ -57,6 +57,7 @@ from moderation.actions.credit import (
     LevelSpec,
     adjust_credit,
     charge_for_action,
+    check_credit_policy,
     earn_back,
     ensure_credit_policy,
     nightly_earn_back,
@@ -64,6 +65,7 @@ from moderation.actions.credit import (
     reverse_credit_event,
     settle_credit_charges,
 )
+from moderation.actions.credit_levels import preview_level_changes, recompute_credit_levels
 from moderation.actions.cuts import perform_cut
 from moderation.actions.emergencies import (
     confirm_emergency,
@@ -210,6 +212,7 @@ __all__ = [
     "build_inspection_export",
     "change_term",
     "charge_for_action",
+    "check_credit_policy",
     "check_title_soon",
     "claim_escalation",
     "claim_report",
@@ -269,12 +272,14 @@ __all__ = [
     "parse_term_file",
     "perform_cut",
     "place_legal_hold",
+    "preview_level_changes",
     "publish_agreement",
     "publish_credit_policy",
     "purge_expired_records",
     "queue_audit_run",
     "receive_comment",
     "receive_comments",
+    "recompute_credit_levels",
     "reconcile_node",
     "record_export_download",
     "record_finding",
