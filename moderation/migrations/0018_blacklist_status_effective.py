@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0016_term_list_files'),
+        ('moderation', '0017_media_server_allowed_networks'),
     ]
 
     operations = [
