@@ -61,6 +61,11 @@ def console(request) -> dict:
         context["nav_terms"] = True
     if permissions.may(user, "blacklist.read"):
         context["may_read_blacklist"] = True
+    if permissions.may(user, "blacklist.change"):
+        # Removals another admin asked for wait for this one (four eyes): counted only when shown.
+        context["blacklist_removals_for_me"] = SimpleLazyObject(
+            lambda: queries.blacklist_removals_waiting(exclude_requester=user).count()
+        )
     if compliance:
         # The reminder (Art. 15: report blacklistings to the provincial office): counted only when shown.
         context["blacklist_report_days"] = settings.LIVEWARD_BLACKLIST_REPORT_DAYS

@@ -50,6 +50,9 @@ class Child:
     start: Callable[[], subprocess.Popen]
     essential: bool = False
     cleanup: Callable[[], None] | None = None
+    # stop_all stops the highest stage first, the children of one stage together; None: its own
+    # stage, after every child added later.
+    stop_stage: int | None = None
     process: subprocess.Popen | None = None
     exits: deque[float] = field(default_factory=deque)
     restart_at: float | None = None
@@ -74,9 +77,10 @@ class Supervisor:
         *,
         essential: bool = False,
         cleanup: Callable[[], None] | None = None,
+        stop_stage: int | None = None,
     ) -> Child:
         """Start a child now and supervise it from here on; raise whatever its start raised."""
-        child = Child(name, start, essential=essential, cleanup=cleanup)
+        child = Child(name, start, essential=essential, cleanup=cleanup, stop_stage=stop_stage)
         child.process = start()
         self.children.append(child)
         return child
@@ -141,22 +145,36 @@ class Supervisor:
         self.log(f"{child.name} restarted (pid {child.process.pid}, restart {child.restarts})")
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """Stop every child, newest first, each before the next: SIGTERM, then SIGKILL after ``timeout``.
+        """Stop every child by stages, highest first: SIGTERM, then SIGKILL after ``timeout``.
 
-        One at a time, so what a child does on its way out still finds the ones started before it
-        (the simulator ends its sessions at the gate; the worker acknowledges through Redis).
+        A stage's children are stopped together, and each stage only once the one before it has
+        gone, so what a child does on its way out still finds the ones it needs (the simulator ends
+        its sessions at the gate; the worker acknowledges through Redis). A child without a stage
+        is a stage of its own, stopped after those added later: newest first, one at a time.
         """
-        for child in reversed(self.children):
+        stages: dict[float, list[Child]] = {}
+        for index, child in enumerate(self.children):
+            stages.setdefault(child.stop_stage if child.stop_stage is not None else index, []).append(child)
+        for stage in sorted(stages, reverse=True):
+            self._stop_together(stages[stage], timeout)
+
+    def _stop_together(self, children: list[Child], timeout: float) -> None:
+        running = []
+        for child in children:
             child.restart_at = None
             process, child.process = child.process, None
             if process is not None and process.returncode is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGTERM)
-                deadline = time.monotonic() + timeout
-                while _exit_code(process) is None and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                if process.returncode is None:
-                    _kill_group_and_reap(process)
+                running.append((child, process))
+        deadline = time.monotonic() + timeout
+        while any(_exit_code(process) is None for _child, process in running) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for child, process in running:
+            if process.returncode is None:
+                self.error(f"{child.name} did not stop within {timeout:.0f} s of SIGTERM; killed")
+                _kill_group_and_reap(process)
+        for child in children:
             if child.cleanup is not None:
                 child.cleanup()
 

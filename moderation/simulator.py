@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import HTTPError, URLError
@@ -37,6 +38,8 @@ APP = "live"
 FLASHVER = "FMLE/3.0 (compatible; FMSc/1.0)"
 # After a failed callback (gate down, timeout) a key is tried again this soon.
 ERROR_RETRY_SECONDS = 5.0
+# on_publish_done calls in flight at once when the node stops.
+SHUTDOWN_CALLS = 8
 
 
 @dataclass
@@ -154,8 +157,10 @@ class Simulator:
         with self.lock:
             ending = list(self.sessions.values())
             self.sessions.clear()
-        for session in ending:
-            self.publish_done(session, why="shutdown")
+        # Together, as a node's sessions end when it stops: Ctrl-C on the run command waits for this.
+        with ThreadPoolExecutor(max_workers=SHUTDOWN_CALLS, thread_name_prefix=f"{self.node}-done") as pool:
+            for session in ending:
+                pool.submit(self.publish_done, session, why="shutdown")
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

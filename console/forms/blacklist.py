@@ -43,6 +43,8 @@ class EntryForm(TextInputForm, forms.Form):
         help_text=_("Leave empty for a permanent entry."),
     )
     source_action = forms.IntegerField(label=_("Source action (number)"), required=False, min_value=1)
+    # The fingerprint of the preview the admin saw: a confirmation for another set of accounts is shown again.
+    preview = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def clean_source_action(self):
         number = self.cleaned_data.get("source_action")

@@ -56,7 +56,13 @@ class CreditPolicyForm(TextInputForm, forms.Form):
     earn_back_nightly_cap = forms.IntegerField(
         label=_("Most points earned back per night"), min_value=0, max_value=1000
     )
-    note = forms.CharField(label=_("What changed and why"), max_length=300, required=False)
+    note = forms.CharField(
+        label=_("What changed and why"),
+        max_length=300,
+        error_messages={"required": _("Say what changed and why: the version's reason is kept with it.")},
+    )
+    # The reason first: it is required, and the longest form on the console should not bury it.
+    field_order = ["note", "score_min", "score_max", "earn_back_points_per_hour", "earn_back_nightly_cap"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -73,7 +79,7 @@ class CreditPolicyForm(TextInputForm, forms.Form):
         data = super().clean()
         low, high = data.get("score_min"), data.get("score_max")
         if low is not None and high is not None and low >= high:
-            raise forms.ValidationError(_("The lowest score must be below the highest."))
+            self.add_error("score_max", _("The lowest score must be below the highest."))
         return data
 
     @staticmethod
@@ -133,17 +139,23 @@ class BaseLevelFormSet(forms.BaseFormSet):
     def clean(self) -> None:
         if any(self.errors):
             return
-        kept = self._kept_forms()
+        kept = self.kept_forms()
         if not kept:
             raise forms.ValidationError(_("A policy needs at least one level."))
-        codes = [form.cleaned_data["code"] for form in kept]
-        if len(set(codes)) != len(codes):
-            raise forms.ValidationError(_("Level codes must differ."))
-        scores = [form.cleaned_data["min_score"] for form in kept]
-        if len(set(scores)) != len(scores):
-            raise forms.ValidationError(_("Each level needs its own threshold."))
+        # A clash is said at the field of the later level, next to what to change.
+        codes, scores = set(), set()
+        for form in kept:
+            code, score = form.cleaned_data["code"], form.cleaned_data["min_score"]
+            if code in codes:
+                form.add_error("code", _("Level codes must differ."))
+            if score in scores:
+                form.add_error("min_score", _("Each level needs its own threshold."))
+            codes.add(code)
+            scores.add(score)
+        if any(form.errors for form in kept):
+            raise forms.ValidationError(_("Some levels need a correction (see below)."))
 
-    def _kept_forms(self) -> list[CreditLevelForm]:
+    def kept_forms(self) -> list[CreditLevelForm]:
         # The current levels are kept unless deleted; an extra row only when something was typed in it.
         return [
             form
@@ -152,7 +164,7 @@ class BaseLevelFormSet(forms.BaseFormSet):
         ]
 
     def specs(self) -> list[LevelSpec]:
-        return [form.spec() for form in self._kept_forms()]
+        return [form.spec() for form in self.kept_forms()]
 
 
 CreditLevelFormSet = forms.formset_factory(

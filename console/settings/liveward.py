@@ -160,9 +160,12 @@ EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_USER"), env_str("EMAI
 # many times within the window is given up (the ASGI server: the run command stops).
 LIVEWARD_RESTART_LIMIT = env_int("LIVEWARD_RESTART_LIMIT", 5, minimum=1, maximum=100)
 LIVEWARD_RESTART_WINDOW_SECONDS = env_int("LIVEWARD_RESTART_WINDOW_SECONDS", 60, minimum=5, maximum=86400)
-# Where the demo's stand-in node (simulate_streams) answers drop and stat calls; set when seed_demo
-# registers the node.
-LIVEWARD_SIMULATOR_CONTROL_PORT = env_int("LIVEWARD_SIMULATOR_CONTROL_PORT", 8081, minimum=1, maximum=65535)
+# Where the run command's console listens; port 0 (unset): the first free port from 8000.
+LIVEWARD_HOST = env_str("LIVEWARD_HOST", "127.0.0.1")
+LIVEWARD_PORT = env_int("LIVEWARD_PORT", 0, minimum=0, maximum=65535)
+# Where the demo's stand-in node (simulate_streams) answers drop and stat calls; 0 (unset): the run
+# command takes the first free port from 8081, and seed_demo points the node there.
+LIVEWARD_SIMULATOR_CONTROL_PORT = env_int("LIVEWARD_SIMULATOR_CONTROL_PORT", 0, minimum=0, maximum=65535)
 # Request bodies (console/body_limits.py, every ASGI server): seconds a body may take to arrive
 # after its headers; the largest body read from a request without a valid staff session or API
 # token; and from one with (at least 3 MiB: the snapshot API takes 2 MB images in base64).

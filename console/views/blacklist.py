@@ -76,6 +76,7 @@ def blacklist(request: HttpRequest) -> HttpResponse:
             "statuses": BlacklistEntry.Status.choices,
             "reports": BlacklistEntry.Report.choices,
             "may_change": permissions.may(request.user, "blacklist.change"),
+            "removals_waiting": queries.blacklist_removals_waiting(),
         },
     )
 
@@ -83,36 +84,54 @@ def blacklist(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_role(*permissions.roles_for("blacklist.change"))
 def blacklist_add(request: HttpRequest) -> HttpResponse:
-    """Add an entry; every matching account is closed and cut at once."""
+    """Add an entry in two steps: a preview of the accounts it closes and the streams it cuts, then the confirmation."""
     form = EntryForm(request.POST or None, initial={"source_action": request.GET.get("action")})
+    preview = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        expires_at = None
-        if data["expires_on"]:
-            expires_at = timezone.make_aware(datetime.combine(data["expires_on"], time.min))
-        source = data["source_action"]
-        try:
-            entry = actions.add_blacklist_entry(
-                data["kind"],
-                data["value"],
-                document_type=data["document_type"] or RESIDENT_ID,
-                actor=request.user,
-                reason=data["reason"],
-                note=data["note"],
-                expires_at=expires_at,
-                source_action=source,
-                source_publisher=source.publisher if source else None,
-            )
-        except actions.ModerationError as error:
-            form.add_error(None, _error_text(error))
+        preview = queries.blacklist_preview(
+            data["kind"], data["value"], document_type=data["document_type"] or RESIDENT_ID
+        )
+        confirmed = "confirm" in request.POST and data["preview"] == preview.fingerprint
+        if confirmed:
+            entry = _add_entry(request, form)
+            if entry is not None:
+                return redirect("console:blacklist-entry", reference=entry.reference)
         else:
-            messages.success(
-                request,
-                _("Blacklisted as %(reference)s; %(count)s account(s) closed.")
-                % {"reference": entry.reference, "count": len(entry.closed_publisher_ids)},
-            )
-            return redirect("console:blacklist-entry", reference=entry.reference)
-    return render(request, "console/blacklist_add.html", {"form": form})
+            if "confirm" in request.POST:
+                messages.warning(request, _("Who this entry affects has changed since the preview: check it again."))
+            form = EntryForm({**request.POST.dict(), "preview": preview.fingerprint})
+            form.is_valid()
+    return render(request, "console/blacklist_add.html", {"form": form, "preview": preview})
+
+
+def _add_entry(request: HttpRequest, form: EntryForm) -> BlacklistEntry | None:
+    data = form.cleaned_data
+    expires_at = None
+    if data["expires_on"]:
+        expires_at = timezone.make_aware(datetime.combine(data["expires_on"], time.min))
+    source = data["source_action"]
+    try:
+        entry = actions.add_blacklist_entry(
+            data["kind"],
+            data["value"],
+            document_type=data["document_type"] or RESIDENT_ID,
+            actor=request.user,
+            reason=data["reason"],
+            note=data["note"],
+            expires_at=expires_at,
+            source_action=source,
+            source_publisher=source.publisher if source else None,
+        )
+    except actions.ModerationError as error:
+        form.add_error(None, _error_text(error))
+        return None
+    messages.success(
+        request,
+        _("Blacklisted as %(reference)s; %(count)s account(s) closed.")
+        % {"reference": entry.reference, "count": len(entry.closed_publisher_ids)},
+    )
+    return entry
 
 
 @never_cache

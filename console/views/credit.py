@@ -139,31 +139,40 @@ def credit_policy(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_role(*permissions.roles_for("credit.manage"))
 def credit_policy_edit(request: HttpRequest) -> HttpResponse:
-    """Publish a new version of the credit policy (compliance admin); every level is recomputed."""
+    """A new credit policy version (compliance admin): check counts the level changes, publish stores it.
+
+    The recomputation of every level runs in the worker after the commit, not in this request.
+    """
     current = policy_cache.fresh_policy()
+    changes = None
     if request.method == "POST":
         form = CreditPolicyForm(request.POST)
         levels = CreditLevelFormSet(request.POST, initial=level_initial(current), prefix="levels")
         if form.is_valid() and levels.is_valid():
-            try:
-                policy = actions.publish_credit_policy(
-                    actor=request.user,
-                    levels=levels.specs(),
-                    action_costs=form.action_costs(),
-                    score_min=form.cleaned_data["score_min"],
-                    score_max=form.cleaned_data["score_max"],
-                    earn_back_points_per_hour=form.cleaned_data["earn_back_points_per_hour"],
-                    earn_back_nightly_cap=form.cleaned_data["earn_back_nightly_cap"],
-                    note=form.cleaned_data["note"],
-                )
-            except actions.ModerationError as exc:
-                form.add_error(None, error_text(exc))
+            if "publish" in request.POST:
+                try:
+                    policy = actions.publish_credit_policy(
+                        actor=request.user,
+                        levels=levels.specs(),
+                        action_costs=form.action_costs(),
+                        score_min=form.cleaned_data["score_min"],
+                        score_max=form.cleaned_data["score_max"],
+                        earn_back_points_per_hour=form.cleaned_data["earn_back_points_per_hour"],
+                        earn_back_nightly_cap=form.cleaned_data["earn_back_nightly_cap"],
+                        note=form.cleaned_data["note"],
+                    )
+                except actions.ModerationError as exc:
+                    form.add_error(None, error_text(exc))
+                else:
+                    messages.success(
+                        request,
+                        _("Credit policy version %(version)s is in force; publishers' levels are being recomputed.")
+                        % {"version": policy.version},
+                    )
+                    return redirect("console:credit-policy")
             else:
-                messages.success(
-                    request, _("Credit policy version %(version)s is in force.") % {"version": policy.version}
-                )
-                return redirect("console:credit-policy")
-        status = 400
+                changes = _check_policy_form(form, levels)
+        status = 200 if changes is not None else 400
     else:
         form = CreditPolicyForm(initial=CreditPolicyForm.initial_from(current))
         levels = CreditLevelFormSet(initial=level_initial(current), prefix="levels")
@@ -171,9 +180,34 @@ def credit_policy_edit(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/credit_policy_edit.html",
-        {"policy": current, "form": form, "levels": levels},
+        {"policy": current, "form": form, "levels": levels, "changes": changes},
         status=status,
     )
+
+
+def _check_policy_form(form: CreditPolicyForm, levels) -> dict | None:
+    """Check the version as publishing would; return the level changes it makes, or None with the errors set."""
+    data, specs = form.cleaned_data, levels.specs()
+    lowest = min(levels.kept_forms(), key=lambda level_form: level_form.cleaned_data["min_score"])
+    if lowest.cleaned_data["min_score"] > data["score_min"]:
+        lowest.add_error(
+            "min_score", error_text(actions.ModerationError("the lowest level must start at the lowest score"))
+        )
+        return None
+    try:
+        actions.check_credit_policy(
+            levels=specs,
+            score_min=data["score_min"],
+            score_max=data["score_max"],
+            action_costs=form.action_costs(),
+            per_hour=data["earn_back_points_per_hour"],
+            cap=data["earn_back_nightly_cap"],
+        )
+    except actions.ModerationError as exc:
+        form.add_error(None, error_text(exc))
+        return None
+    found = actions.preview_level_changes(specs, score_min=data["score_min"], score_max=data["score_max"])
+    return {"total": sum(found.values()), "moves": sorted(found.items())}
 
 
 # --- appeals ----------------------------------------------------------------------------------

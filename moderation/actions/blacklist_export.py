@@ -57,9 +57,6 @@ _KIND_ZH = {
 }
 
 
-_STATUS_ZH = {"active": "有效", "removed": "已移除", "expired": "已到期"}
-
-
 def _export_rows(entries: list[BlacklistEntry]) -> list[list[str]]:
 
     rows = []
@@ -79,7 +76,7 @@ def _export_rows(entries: list[BlacklistEntry]) -> list[list[str]]:
                 entry.note,
                 str(entry.source_action_id or ""),
                 "永久" if entry.expires_at is None else timezone.localtime(entry.expires_at).strftime("%Y-%m-%d"),
-                _STATUS_ZH.get(entry.status, entry.status),
+                entry.get_status_display(),  # the page's word (有效), in Chinese here
                 str(entry.closed_count),
                 entry.author.get_username() if entry.author else "",
             ]

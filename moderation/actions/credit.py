@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import credit_policy, events, permissions
+from moderation import credit_policy, events, permissions, task_queue
 from moderation.actions import platform_events
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.credit_policy import PolicyRules
@@ -43,6 +43,7 @@ _FREE = (
 CHARGEABLE_KINDS = tuple(kind for kind in ModerationAction.Kind.values if kind not in _FREE)
 LEVEL_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
 MAX_ADJUSTMENT = 1000
+RECOMPUTE_TASK = "moderation.tasks.credit.recompute_credit_levels"
 
 
 def _require_compliance_admin(actor: User | None, what: str) -> None:
@@ -316,9 +317,11 @@ class LevelSpec:
     audience_cap: int | None = None
 
 
-def _check_policy(
+def check_credit_policy(
     *, levels: list[LevelSpec], score_min: int, score_max: int, action_costs: dict, per_hour: int, cap: int
 ) -> None:
+    """Raise ModerationError (code bad_field) for a policy that cannot be published; what publishing checks first."""
+
     def bad(message: str) -> ModerationError:
         return ModerationError(message, code="bad_field")
 
@@ -368,9 +371,12 @@ def publish_credit_policy(
     earn_back_nightly_cap: int = 5,
     note: str = "",
 ) -> CreditPolicy:
-    """Store a new policy version (the old ones stay), and recompute every publisher's level under it."""
+    """Store a new policy version (the old ones stay); the worker then recomputes every publisher's level.
+
+    Until it has (seconds), publishers keep their stored level; ``recompute_credit_levels`` is the task's body.
+    """
     _require_compliance_admin(actor, "change the credit policy")
-    _check_policy(
+    check_credit_policy(
         levels=levels,
         score_min=score_min,
         score_max=score_max,
@@ -407,70 +413,19 @@ def publish_credit_policy(
                 )
                 for level in levels
             )
-            rules = credit_policy.load_policy()  # this transaction's new version; not cached before commit
-            changed = _recompute_all(rules, actor=actor)
             log_staff_action(
                 actor,
                 "credit.publish_policy",
                 target=policy,
-                data={"version": policy.version, "levels": [level.code for level in levels], "changed": changed},
+                data={"version": policy.version, "levels": [level.code for level in levels]},
             )
             transaction.on_commit(credit_policy.forget_cached_policy)
+            # Every publisher's level under the new version: in the worker, not in the admin's request.
+            version = policy.version
+            transaction.on_commit(lambda: task_queue.enqueue(RECOMPUTE_TASK, version))
     except IntegrityError:
         raise ModerationError("another policy version was published at the same time", code="conflict") from None
     return policy
-
-
-def _recompute_all(policy: PolicyRules, *, actor: User) -> int:
-    """Clamp every score to the new scale and give every publisher the level it falls in; return how many changed."""
-    publishers = Publisher.objects.select_for_update().order_by("pk").values_list("pk", "credit_score", "credit_level")
-    events_to_make = []
-    by_level: dict[str, list[int]] = {}
-    rescored: dict[int, list[int]] = {}
-    previous_levels: dict[int, str] = {}
-    for pk, score, level_code in publishers:
-        previous_levels[pk] = level_code
-        new_score = policy.clamp(score)
-        new_level = policy.level_for(new_score).code
-        if new_score == score and new_level == level_code:
-            continue
-        if new_level != level_code:
-            by_level.setdefault(new_level, []).append(pk)
-        if new_score != score:
-            rescored.setdefault(new_score, []).append(pk)
-        events_to_make.append(
-            CreditEvent(
-                publisher_id=pk,
-                kind=EventKind.POLICY,
-                points=new_score - score,
-                reason=f"v{policy.version}",
-                actor=actor,
-                score_after=new_score,
-                level_after=new_level,
-                policy_version=policy.version,
-            )
-        )
-    relevelled = [pk for pks in by_level.values() for pk in pks]
-    if relevelled:
-        stream_ids = list(Stream.objects.live().filter(publisher_id__in=relevelled).values_list("pk", flat=True))
-        if stream_ids:
-            transaction.on_commit(lambda: events.publisher_credit_changed(stream_ids))
-    for code, pks in by_level.items():
-        Publisher.objects.filter(pk__in=pks).update(credit_level=code)
-    for new_score, pks in rescored.items():
-        Publisher.objects.filter(pk__in=pks).update(credit_score=new_score)
-    CreditEvent.objects.bulk_create(events_to_make)
-    levels = dict(Publisher.objects.filter(pk__in=relevelled).values_list("pk", "credit_level")) if relevelled else {}
-    for made in events_to_make:
-        if made.publisher_id in levels and made.level_after != previous_levels[made.publisher_id]:
-            platform_events.credit_level_changed(
-                made.publisher_id,
-                previous=previous_levels[made.publisher_id],
-                level=made.level_after,
-                score=made.score_after,
-                event_id=made.pk,
-            )
-    return len(events_to_make)
 
 
 def ensure_credit_policy(*, actor: User | None = None) -> CreditPolicy:

@@ -6,6 +6,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -271,6 +272,19 @@ def set_media_server_play_url(node: MediaServer, *, play_url: str, actor: User |
         node.play_url = play_url.strip()
         node.save(update_fields=["play_url"])
         log_staff_action(actor, "media_server.set_play_url", target=node, data={"play_url": node.play_url})
+    return node
+
+
+def move_media_server(node: MediaServer, *, control_url: str, play_url: str, actor: User | None) -> MediaServer:
+    """Point a node's control and play URLs at where it now answers (the demo's node on a new port)."""
+    URLValidator(schemes=["http", "https"])(control_url)
+    with transaction.atomic():
+        node = MediaServer.objects.select_for_update().get(pk=node.pk)
+        node.control_url, node.play_url = control_url, play_url.strip()
+        node.save(update_fields=["control_url", "play_url"])
+        log_staff_action(
+            actor, "media_server.move", target=node, data={"control_url": control_url, "play_url": play_url}
+        )
     return node
 
 

@@ -80,7 +80,8 @@ class BlacklistEntry(models.Model):
         PLATFORM_ACCOUNT = IdentityKind.PLATFORM_ACCOUNT, _("Platform account")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        # "Effective" (有效), one word on the page and in the export; not the publisher's "Active" (正常).
+        ACTIVE = "active", _("Effective")
         REMOVED = "removed", _("Removed")
         EXPIRED = "expired", _("Expired")
 

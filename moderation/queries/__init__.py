@@ -15,8 +15,11 @@ from moderation.queries.audits import (
     unresolved_finding_count,
 )
 from moderation.queries.blacklist import (
+    BlacklistPreview,
     blacklist_entries_for_export,
     blacklist_entries_for_page,
+    blacklist_preview,
+    blacklist_removals_waiting,
     overdue_unreported_blacklistings,
     publishers_needing_blacklist_enforcement,
 )
@@ -124,6 +127,7 @@ __all__ = [
     "PUBLISHER_PAGE_ACTIONS",
     "PUBLISHER_PAGE_EVENTS",
     "QUEUE_WINDOW_MAX",
+    "BlacklistPreview",
     "actions_by_hour",
     "actions_matching",
     "active_mutes",
@@ -138,6 +142,8 @@ __all__ = [
     "authority_reports_for_page",
     "blacklist_entries_for_export",
     "blacklist_entries_for_page",
+    "blacklist_preview",
+    "blacklist_removals_waiting",
     "card",
     "cards_for_streams",
     "claimable",

@@ -19,3 +19,9 @@ def nightly_earn_back(night: str | None = None) -> int:
 def settle_credit_charges() -> int:
     """Charge the cutting actions whose charge after the cut never happened; safe to run twice."""
     return actions.settle_credit_charges()
+
+
+@shared_task(name="moderation.tasks.credit.recompute_credit_levels", acks_late=True, ignore_result=True)
+def recompute_credit_levels(version: int) -> int:
+    """Give every publisher its level under the latest policy (queued when ``version`` was published); idempotent."""
+    return actions.recompute_credit_levels(version=version)

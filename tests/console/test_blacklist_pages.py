@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from datetime import timedelta
 
 from django.urls import reverse
@@ -26,6 +27,20 @@ pytestmark = pytest.mark.django_db
 def logged_in(client, user):
     client.force_login(user)
     return client
+
+
+def preview_of(response) -> str:
+    """The fingerprint the preview page carries for its confirmation."""
+    match = re.search(r'name="preview" value="([0-9a-f]{16})"', response.content.decode())
+    assert match, "the page shows no preview to confirm"
+    return match.group(1)
+
+
+def add_through_form(client, url, form):
+    """Preview (nothing written), then confirm what the preview showed."""
+    preview = client.post(url, form)
+    assert preview.status_code == 200 and not BlacklistEntry.objects.filter(kind=form["kind"]).exists()
+    return client.post(url, {**form, "preview": preview_of(preview), "confirm": "1"})
 
 
 @pytest.fixture
@@ -69,10 +84,8 @@ def test_search_by_any_form_of_the_value_or_the_reference(client, admin, entry):
 
 def test_admin_adds_an_entry_through_the_form_and_the_account_closes(client, admin, publisher):
     logged_in(client, admin)
-    response = client.post(
-        reverse("console:blacklist-add"),
-        {"kind": "phone", "value": "(138) 0013-8000", "reason": "fraud", "note": "多次诈骗", "document_type": ""},
-    )
+    form = {"kind": "phone", "value": "(138) 0013-8000", "reason": "fraud", "note": "多次诈骗", "document_type": ""}
+    response = add_through_form(client, reverse("console:blacklist-add"), form)
     entry = BlacklistEntry.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/blacklist/{entry.reference}/")
     assert Publisher.objects.get(pk=publisher.pk).status == Publisher.Status.CLOSED
@@ -99,11 +112,59 @@ def test_bad_form_input_is_a_form_error_and_writes_nothing(client, admin, form, 
 
 def test_a_duplicate_through_the_form_is_a_form_error(client, admin, entry):
     logged_in(client, admin)
-    response = client.post(
-        reverse("console:blacklist-add"), {"kind": "phone", "value": "13800138000", "reason": "fraud"}
-    )
+    form = {"kind": "phone", "value": "13800138000", "reason": "fraud"}
+    preview = client.post(reverse("console:blacklist-add"), form)
+    response = client.post(reverse("console:blacklist-add"), {**form, "preview": preview_of(preview), "confirm": "1"})
     assert response.status_code == 200 and 'class="form-error"' in response.content.decode()
     assert BlacklistEntry.objects.count() == 1
+
+
+def test_the_preview_names_who_is_closed_and_cut_and_writes_nothing(client, admin, publisher, stream_key, nginx_node):
+    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂")
+    logged_in(client, admin)
+    form = {"kind": "phone", "value": "+86 138 0013 8000", "reason": "fraud"}
+
+    preview = client.post(reverse("console:blacklist-add"), form)
+
+    body = preview.content.decode()
+    assert "1 个账号将被关闭" in body and publisher.display_name in body
+    assert "1 场直播将被断流" in body and reverse("console:stream", args=[stream.pk]) in body
+    assert not BlacklistEntry.objects.exists()
+    assert Publisher.objects.get(pk=publisher.pk).status == Publisher.Status.ACTIVE
+    # A phone no account holds: the preview says so.
+    nobody = client.post(reverse("console:blacklist-add"), {**form, "value": "13900000000"}).content.decode()
+    assert "目前没有账号持有该身份" in nobody
+
+
+def test_a_confirmation_for_another_set_of_accounts_is_shown_again_not_applied(client, admin, publisher):
+    logged_in(client, admin)
+    form = {"kind": "phone", "value": "13900000000", "reason": "fraud"}
+    stale = preview_of(client.post(reverse("console:blacklist-add"), form))  # nobody holds it yet
+    actions.register_publisher("acct-late", display_name="后来者", phone="13900000000")
+
+    response = client.post(reverse("console:blacklist-add"), {**form, "preview": stale, "confirm": "1"})
+
+    assert response.status_code == 200 and not BlacklistEntry.objects.exists()
+    body = response.content.decode()
+    assert "后来者" in body and "自预览以来受影响的对象已变化" in body
+
+
+def test_removals_waiting_for_a_second_admin_are_listed_and_announced(client, admin, entry):
+    second = create_staff_user("admin2", role=Role.COMPLIANCE_ADMIN, password=PASSWORD)
+    actions.request_blacklist_removal(entry, actor=admin, reason="号码已注销")
+    logged_in(client, second)
+    page = client.get(reverse("console:blacklist")).content.decode()
+    assert "等待第二位管理员决定的移除" in page and "号码已注销" in page
+    assert "1 项黑名单移除等待您决定" in client.get(reverse("console:blacklist-export")).content.decode()
+    # The requester is not told to decide their own request.
+    logged_in(client, admin)
+    assert "项黑名单移除等待您决定" not in client.get(reverse("console:blacklist-export")).content.decode()
+
+
+def test_active_reads_one_word_on_the_page_and_in_the_export(client, admin, entry):
+    logged_in(client, admin)
+    page = client.get(reverse("console:blacklist")).content.decode()
+    assert re.search(r'<td class="state-active[^"]*">有效', page) and ">正常<" not in page
 
 
 def test_removal_through_the_pages_needs_a_second_admin(client, admin, entry, publisher):
@@ -162,6 +223,7 @@ def test_export_writes_csv_xlsx_and_a_manifest_and_marks_the_period_reported(cli
     # A leading + (or =, -, @) would make Excel read a formula: the CSV quotes it with an apostrophe.
     assert row["黑名单编号"] == entry.reference and row["标识（脱敏）"] == "'+86138****8000"
     assert row["平台账号"] == "" and row["原因代码"] == "fraud" and row["期限"] == "永久" and row["关闭账号数"] == "1"
+    assert row["状态"] == "有效"  # the page's word for an entry in force
     assert "13800138000" not in csv_bytes.decode("utf-8-sig")
 
     sheet = load_workbook(io.BytesIO(xlsx_bytes)).active
@@ -222,7 +284,9 @@ def test_admin_blacklists_from_a_stream_action_without_typing_the_identity(clien
     assert link in page
     form = client.get(link).content.decode()
     assert f'value="{action.pk}"' in form
-    response = client.post(link, {"kind": "phone", "value": "", "reason": "fraud", "source_action": action.pk})
+    response = add_through_form(
+        client, link, {"kind": "phone", "value": "", "reason": "fraud", "source_action": action.pk}
+    )
     assert response.status_code == 302
     entry = BlacklistEntry.objects.get()
     assert entry.masked_value == "+86138****8000" and entry.source_action == action

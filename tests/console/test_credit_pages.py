@@ -138,14 +138,23 @@ def test_an_admin_publishes_a_new_version_from_the_form(
     actions.adjust_credit(publisher, actor=admin, points=-8, reason="违规")  # 92: A
     client.force_login(admin)
     url = reverse("console:credit-policy-edit")
-    assert client.get(url).status_code == 200
+    page = client.get(url).content.decode()
+    assert page.index('name="note"') < page.index('name="score_min"')  # the required reason comes first
+    form = edit_form(**{"cost_warn": "8", "levels-0-min_score": "95", "note": "收紧"})
+
+    check = client.post(url, form)  # first the check: how many publishers change level; nothing stored
+
+    assert check.status_code == 200 and not CreditPolicy.objects.exists()
+    assert "等级将发生变化的主播：1 名" in check.content.decode() and "A → B: 1" in check.content.decode()
     with django_capture_on_commit_callbacks(execute=True):  # the publishing process forgets its copy on commit
-        response = client.post(url, edit_form(**{"cost_warn": "8", "levels-0-min_score": "95", "note": "收紧"}))
+        response = client.post(url, {**form, "publish": "1"})
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = CreditPolicy.objects.get()
     assert policy.version == 1 and policy.action_costs["warn"] == 8 and policy.note == "收紧"
     assert sorted(policy.levels.values_list("code", flat=True)) == ["A", "B", "C", "D", "E"]
     assert credit_policy.current_policy().version == 1
+    assert Publisher.objects.get(pk=publisher.pk).credit_level == "A"  # the request did not recompute
+    actions.recompute_credit_levels(version=policy.version)  # what the queued task runs in the worker
     assert Publisher.objects.get(pk=publisher.pk).credit_level == "B"  # 92 is below A's new threshold
 
 
@@ -166,9 +175,33 @@ def test_a_bad_policy_form_is_400_and_writes_nothing(client, admin, changes):
     for slug in ("entertainment", "games", "education", "outdoors"):
         actions.create_category(slug, name=slug)
     client.force_login(admin)
-    response = client.post(reverse("console:credit-policy-edit"), edit_form(**changes))
-    assert response.status_code == 400
+    for step in ({}, {"publish": "1"}):
+        response = client.post(reverse("console:credit-policy-edit"), {**edit_form(note="x", **changes), **step})
+        assert response.status_code == 400
     assert not CreditPolicy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "text"),
+    [
+        ({"levels-1-min_score": "90"}, "levels-1-min_score", "每个等级的起始分不能相同。"),
+        ({"levels-1-code": "A"}, "levels-1-code", "等级代码不能重复。"),
+        ({"score_min": "100", "score_max": "0"}, "score_max", "最低分必须低于最高分。"),
+        ({"note": ""}, "note", "请说明修改内容及原因"),
+        ({"cost_block": "-1"}, "cost_block", "确保该值大于或等于0。"),
+        ({"levels-4-min_score": "10"}, "levels-4-min_score", "最低等级必须从最低分开始。"),
+    ],
+)
+def test_policy_errors_stand_next_to_their_field_in_chinese(client, admin, changes, field, text):
+    for slug in ("entertainment", "games", "education", "outdoors"):
+        actions.create_category(slug, name=slug)
+    client.force_login(admin)
+    body = client.post(reverse("console:credit-policy-edit"), edit_form(**{"note": "x", **changes})).content.decode()
+    field_at = body.index(f'name="{field}"')
+    error_at = body.index(text)
+    next_field = body.find("<label", field_at)
+    assert field_at < error_at and (next_field == -1 or error_at < next_field), "the error is not beside its field"
+    assert "must" not in body and "Ensure this value" not in body
 
 
 # --- appeals ----------------------------------------------------------------------------------

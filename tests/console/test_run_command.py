@@ -31,7 +31,7 @@ import psutil
 import pytest
 from celery import Celery
 
-from moderation.management.commands.seed_demo import DEMO_PUBLISHERS
+from moderation.management.commands.seed_demo import DEMO_PUBLISHERS, SIMULATOR_CONTROL_PORT
 
 START_TIMEOUT = 180.0
 # A demo publisher in good standing that the two simulated streams do not use.
@@ -124,15 +124,30 @@ def run_command():
     # A short path: the embedded Redis listens on a unix socket in it (at most 107 bytes).
     var_dir = Path(tempfile.mkdtemp(prefix="lw-run-"))
     port = free_port()
+    # The simulator's default port taken, as by another checkout's bin/run: this one takes the next.
+    other_checkout = socket.socket()
+    other_checkout.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        other_checkout.bind(("127.0.0.1", SIMULATOR_CONTROL_PORT))
+        other_checkout.listen(1)
+    except OSError:  # taken already: by another bin/run, which makes the same point
+        pass
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"}
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CELERY_BROKER_URL",
+            "CELERY_RESULT_BACKEND",
+            "LIVEWARD_PORT",
+            "LIVEWARD_SIMULATOR_CONTROL_PORT",
+        }
     }
     env.update(
         LIVEWARD_VAR_DIR=str(var_dir),
         LIVEWARD_SIMULATED_STREAMS="2",
-        LIVEWARD_SIMULATOR_CONTROL_PORT=str(free_port()),
         SERVE_STATIC="1",
         DEBUG="0",
         PYTHONUNBUFFERED="1",
@@ -165,10 +180,17 @@ def run_command():
             if alive(leftover):
                 leftover.kill()
         shutil.rmtree(var_dir, ignore_errors=True)
+        other_checkout.close()
 
 
 def test_the_gate_answers_while_the_worker_is_killed_and_the_worker_comes_back(run_command):
     run = run_command
+    # This checkout's stand-in node answers on a port of its own, found free, and the node points there.
+    node = json.loads((run.var_dir / "simulator-node.json").read_text())
+    assert node["control_port"] != SIMULATOR_CONTROL_PORT
+    with urllib.request.urlopen(f"http://127.0.0.1:{node['control_port']}/stat", timeout=10) as stat:
+        assert b"<rtmp>" in stat.read()
+    run.wait_for_output(f"the stand-in node answers on port {node['control_port']}")
     assert run.publish(GOOD_KEY, "probe-1") == (200, "allowed")
     assert run.celery_round_trip()
     worker = run.children()["worker"]
@@ -201,6 +223,7 @@ def test_the_gate_answers_while_the_worker_is_killed_and_the_worker_comes_back(r
     run.children()
     run.process.send_signal(signal.SIGINT)
     assert run.process.wait(timeout=60) == 0
+    assert "did not stop within" not in run.output()  # each child stopped of its own accord, none killed
     assert run.seen
     assert [process for process in run.seen.values() if alive(process)] == []
     assert not (run.var_dir / "redis.sock").exists()

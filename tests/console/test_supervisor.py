@@ -190,6 +190,42 @@ def test_stop_all_leaves_no_process_and_cleans_up(supervisor):
     assert all(gone(process) for process in watched)
     assert cleaned == ["redis"]
     assert all(child.process is None for child in children)
+    assert "stubborn did not stop within 1 s of SIGTERM; killed" in supervisor.lines.text()
+    assert "worker did not stop" not in supervisor.lines.text()
+
+
+def lingering(name: str, journal) -> str:
+    """A child that notes when SIGTERM reaches it, takes a moment to finish, and notes its exit."""
+    return (
+        "import signal, sys, time\n"
+        "def note(what):\n"
+        f"    with open({str(journal)!r}, 'a') as f: f.write(what + ' {name}\\n')\n"
+        "def stop(*_):\n"
+        "    note('term'); time.sleep(0.5); note('exit'); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "note('ready')\n"
+        "time.sleep(120)\n"
+    )
+
+
+def test_stop_all_stops_stage_by_stage_and_each_stage_together(supervisor, tmp_path):
+    journal = tmp_path / "journal"
+    for name, stage in (("redis", 0), ("web", 1), ("worker", 1), ("simulator", 2)):
+        supervisor.add(name, sleeper(lingering(name, journal)), stop_stage=stage)
+    deadline = time.monotonic() + 20
+    while (journal.read_text().count("ready") if journal.exists() else 0) < 4:
+        assert time.monotonic() < deadline, "the children did not start"
+        time.sleep(0.05)
+
+    supervisor.stop_all(timeout=10)
+
+    events = [line for line in journal.read_text().splitlines() if not line.startswith("ready")]
+    assert events[:2] == ["term simulator", "exit simulator"]  # the first stage, on its own
+    # The middle stage: both told to stop before either has finished.
+    assert sorted(events[2:4]) == ["term web", "term worker"]
+    assert sorted(events[4:6]) == ["exit web", "exit worker"]
+    assert events[6:] == ["term redis", "exit redis"]  # the last, once the others have gone
+    assert "did not stop" not in supervisor.lines.text()
 
 
 def test_exits_are_described_for_people():

@@ -46,6 +46,24 @@ def test_seed_demo_prints_logins_once_and_is_idempotent(settings, tmp_path):
     assert User.objects.count() == 6  # five staff, one platform-backend client
 
 
+def test_seed_demo_moves_the_stand_in_node_to_this_checkouts_port(settings, tmp_path):
+    """The run command finds the simulator a free port each start; the node follows it, secret kept."""
+    import json
+
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo", simulator_control_port=18081, stdout=StringIO())
+    first = json.loads((tmp_path / "simulator-node.json").read_text())
+    call_command("seed_demo", simulator_control_port=18093, stdout=StringIO())
+
+    node = MediaServer.objects.get(name="sim-1")
+    assert (node.control_url, node.play_url) == ("http://127.0.0.1:18093/", "http://127.0.0.1:18093/frames")
+    config = json.loads((tmp_path / "simulator-node.json").read_text())
+    assert config == {**first, "control_port": 18093}
+    assert node.secret_matches(config["secret"])
+    moved = StaffActionLog.objects.get(verb="media_server.move", target_id=str(node.pk))
+    assert moved.data["control_url"] == "http://127.0.0.1:18093/"
+
+
 def test_demo_passwords_log_in(client, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     out = StringIO()

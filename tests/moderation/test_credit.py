@@ -29,7 +29,10 @@ COSTS = {"warn": 5, "block": 20, "suspend": 40, "close": 80}
 
 
 def publish_policy(actor, *, levels=LEVELS, costs=COSTS, **extra) -> CreditPolicy:
-    return actions.publish_credit_policy(actor=actor, levels=levels, action_costs=costs, **extra)
+    """Publish a version, then run what the worker runs for it (the recomputation task's body)."""
+    policy = actions.publish_credit_policy(actor=actor, levels=levels, action_costs=costs, **extra)
+    actions.recompute_credit_levels(version=policy.version)
+    return policy
 
 
 def on_publish(client, key: str, client_id: str = "5", hook: str = "on_publish"):
@@ -113,6 +116,57 @@ def test_a_new_version_recomputes_every_level_at_once(
     assert (publisher.credit_score, publisher.credit_level) == (69, "S")  # clamped to the new scale
     event = CreditEvent.objects.filter(publisher=publisher).latest("id")
     assert (event.kind, event.points, event.level_after, event.policy_version) == ("policy", -6, "S", 2)
+
+
+def queued_recomputations() -> list[tuple]:
+    """Take the recomputation messages out of the test broker (the embedded or CI Redis): what a worker would get."""
+    from celery import current_app
+
+    found = []
+    with current_app.connection_for_read() as connection:
+        queue = connection.SimpleQueue(current_app.conf.task_default_queue)
+        try:
+            while True:
+                message = queue.get(timeout=1)
+                message.ack()
+                if message.headers.get("task") == "moderation.tasks.credit.recompute_credit_levels":
+                    found.append(tuple(message.payload[0]))
+        except queue.Empty:
+            pass
+        finally:
+            queue.close()
+    return found
+
+
+def test_publishing_recomputes_in_the_worker_on_commit_not_in_the_request(
+    admin, publisher, entertainment, django_capture_on_commit_callbacks
+):
+    queued_recomputations()  # an empty queue to start from
+    Publisher.objects.filter(pk=publisher.pk).update(credit_score=75, credit_level="A")
+    with django_capture_on_commit_callbacks(execute=True):
+        policy = actions.publish_credit_policy(actor=admin, levels=LEVELS, action_costs=COSTS)
+    assert queued_recomputations() == [(policy.version,)]
+    assert refreshed(publisher).credit_level == "A"  # the request did not recompute
+
+    assert actions.recompute_credit_levels(version=policy.version) == 1  # the worker's turn
+    assert refreshed(publisher).credit_level == "B"
+    assert actions.recompute_credit_levels(version=policy.version) == 0  # safe to run twice
+    assert StaffActionLog.objects.filter(verb="credit.recompute_levels").count() == 2
+
+
+def test_a_rolled_back_publication_queues_nothing(admin, entertainment, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        actions.publish_credit_policy(actor=admin, levels=LEVELS, action_costs=COSTS)
+        raise RuntimeError("rolled back")
+    assert callbacks == [] and not CreditPolicy.objects.exists()
+
+
+def test_the_preview_counts_the_publishers_whose_level_would_change(admin, publisher, entertainment):
+    Publisher.objects.filter(pk=publisher.pk).update(credit_score=75, credit_level="A")
+    changes = actions.preview_level_changes(LEVELS, score_min=0, score_max=100)
+    assert changes == {("A", "B"): 1}
+    assert not CreditPolicy.objects.exists()  # nothing written
+    assert actions.preview_level_changes([LevelSpec("A", "", 0)], score_min=0, score_max=100) == {}
 
 
 def test_the_policy_cache_is_bounded_by_its_ttl_across_processes(admin, entertainment, settings):

@@ -18,8 +18,18 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from console.embedded import EmbeddedRedis
+from console.ports import PortTaken, choose_port
 from console.private_files import make_private_by_default, tighten
 from console.supervisor import RestartPolicy, Supervisor
+from moderation import events
+from moderation.management.commands.seed_demo import SIMULATOR_CONTROL_PORT
+
+# Ctrl-C stops the children in three stages, each once the one before has gone (console/supervisor.py):
+# the simulator first (it ends its sessions at the gate), then the server, worker and beat together
+# (none needs another on its way out), the embedded Redis last. Within 3 s on a quiet machine.
+STOP_FIRST, STOP_TOGETHER, STOP_LAST = 2, 1, 0
+# Where the console listens when LIVEWARD_PORT / --port is not given: the first free port from here.
+CONSOLE_PORT = 8000
 
 # The server's own limits (docs/deploy.md, "The server's own limits"). Headers: a deadline and a
 # size cap (console/http_protocol.py); bodies are limited in console/asgi.py.
@@ -51,8 +61,20 @@ class Command(BaseCommand):
     help = "Start the console: embedded Redis (if REDIS_URL is unset), ASGI server, Celery worker and beat."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--host", default=os.environ.get("LIVEWARD_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("LIVEWARD_PORT", "8000")))
+        parser.add_argument("--host", default=settings.LIVEWARD_HOST)
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.LIVEWARD_PORT,
+            help=f"the console's port (also LIVEWARD_PORT; default: the first free one from {CONSOLE_PORT})",
+        )
+        parser.add_argument(
+            "--simulator-port",
+            type=int,
+            default=settings.LIVEWARD_SIMULATOR_CONTROL_PORT,
+            help="the stand-in node's control port (also LIVEWARD_SIMULATOR_CONTROL_PORT; "
+            f"default: the first free one from {SIMULATOR_CONTROL_PORT})",
+        )
         parser.add_argument("--workers", type=int, default=1, help="ASGI server processes")
         parser.add_argument(
             "--no-simulator",
@@ -77,6 +99,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
+            self._choose_ports(options)
+        except PortTaken as exc:
+            raise CommandError(str(exc)) from exc
+        try:
             self._start(options)
             status = self.supervisor.run(lambda: self.stopping)
         finally:
@@ -96,6 +122,22 @@ class Command(BaseCommand):
         self.stderr.write(self.style.ERROR(f"! {message}"))
         self.stderr.flush()
 
+    def _choose_ports(self, options) -> None:
+        """Settle the console's and the stand-in node's ports before anything starts."""
+        host = options["host"]
+        options["port"] = choose_port(host, asked=options["port"], default=CONSOLE_PORT, name="LIVEWARD_PORT")
+        if options["port"] != CONSOLE_PORT:
+            self._log(f"the console listens on port {options['port']} (LIVEWARD_PORT or the first free one)")
+        if not options["no_simulator"]:
+            options["simulator_port"] = choose_port(
+                "127.0.0.1",
+                asked=options["simulator_port"],
+                default=SIMULATOR_CONTROL_PORT,
+                name="LIVEWARD_SIMULATOR_CONTROL_PORT",
+                avoid=frozenset({options["port"]}),
+            )
+            self._log(f"the stand-in node answers on port {options['simulator_port']}")
+
     def _start(self, options) -> None:
         # Everything the console makes from here on (the SQLite files, media, exports) is the user's alone.
         make_private_by_default()
@@ -106,13 +148,16 @@ class Command(BaseCommand):
             self.stdout.write(f"· embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
             redis = EmbeddedRedis(settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log")
             try:
-                self.supervisor.add("redis", lambda: redis.start().process, cleanup=redis.stop)
+                self.supervisor.add("redis", lambda: redis.start().process, cleanup=redis.stop, stop_stage=STOP_LAST)
             except RuntimeError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write("· migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
         if not options["no_demo"]:
-            call_command("seed_demo")
+            call_command("seed_demo", simulator_control_port=options["simulator_port"] or None)
+            # Hand what the demo announced to the channel layer now, while the Redis is surely up:
+            # at exit, with the Redis stopped, the outbox would wait its whole flush timeout.
+            events.flush(10.0)
 
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
@@ -126,12 +171,15 @@ class Command(BaseCommand):
         if not options["no_simulator"]:
             base_url = f"http://{options['host']}:{options['port']}"
             simulator = [python, manage, "simulate_streams", "--streams", str(options["simulated_streams"])]
-            self._spawn("simulator", [*simulator, "--gate-url", base_url])
+            simulator += ["--control-port", str(options["simulator_port"])]
+            self._spawn("simulator", [*simulator, "--gate-url", base_url], stop_stage=STOP_FIRST)
         self.stdout.write(
             self.style.SUCCESS(f"Liveward is starting at http://{options['host']}:{options['port']} — Ctrl-C stops it.")
         )
 
-    def _spawn(self, name: str, command: list[str], *, essential: bool = False) -> None:
+    def _spawn(
+        self, name: str, command: list[str], *, essential: bool = False, stop_stage: int = STOP_TOGETHER
+    ) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
         def start() -> subprocess.Popen:
@@ -139,4 +187,4 @@ class Command(BaseCommand):
             # stopping it stops what it started.
             return subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
 
-        self.supervisor.add(name, start, essential=essential)
+        self.supervisor.add(name, start, essential=essential, stop_stage=stop_stage)

@@ -130,6 +130,8 @@ DEMO_BLACKLIST = [
 ]
 
 SIMULATOR_NODE = "sim-1"
+# Where the stand-in node answers when nothing says otherwise; run_console takes the first free port from here.
+SIMULATOR_CONTROL_PORT = 8081
 
 
 def demo_id_number(first17: str) -> str:
@@ -158,10 +160,22 @@ def _enrol_demo_authenticator(user: User) -> None:
 class Command(BaseCommand):
     help = "Create demo staff (logins printed once), categories, publishers, stream keys and a simulated node."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--simulator-control-port",
+            type=int,
+            default=None,
+            help="where the stand-in node answers (default LIVEWARD_SIMULATOR_CONTROL_PORT, else 8081); run_console "
+            "passes the free port it found",
+        )
+
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             logins = self._staff()
-            self._world()
+            port = (
+                options["simulator_control_port"] or settings.LIVEWARD_SIMULATOR_CONTROL_PORT or SIMULATOR_CONTROL_PORT
+            )
+            self._world(port)
             self._news()
             self._comments()
         if logins:
@@ -251,7 +265,7 @@ class Command(BaseCommand):
                     application, kind="recommend", actor=reviewer, note="信源可靠，建议通过"
                 )
 
-    def _world(self) -> None:
+    def _world(self, port: int) -> None:
         if not ServiceAgreement.objects.exists():
             actions.publish_agreement("2026-01", title="直播服务协议及平台公约（2026年版）")
         categories = {}
@@ -280,22 +294,34 @@ class Command(BaseCommand):
             actions.issue_stream_key(publisher, category=categories[slug], default_title=title, key=f"demo-{account}")
         self._credit()
         self._blacklist()
+        self._simulator_node(port)
+
+    def _simulator_node(self, port: int) -> None:
+        """Register the stand-in node at ``port``, or move it there; keep its config file for simulate_streams.
+
+        The port is where this checkout's simulator answers: another checkout on the same machine
+        has its own, so a cut here never reaches the other's streams.
+        """
         path = simulator_config_path()
+        control_url = f"http://127.0.0.1:{port}/"
+        # The simulator serves a picture of each stream there, so the wall shows snapshots.
+        play_url = f"{control_url}frames"
+        stored = json.loads(path.read_text()) if path.exists() else None
         node = MediaServer.objects.filter(name=SIMULATOR_NODE).first()
-        if node is None or not path.exists():
-            if node is None:
-                node, secret = actions.register_media_server(
-                    SIMULATOR_NODE,
-                    kind=MediaServer.Kind.NGINX_RTMP,
-                    control_url=f"http://127.0.0.1:{settings.LIVEWARD_SIMULATOR_CONTROL_PORT}/",
-                    # The simulator serves a picture of each stream there, so the wall shows snapshots.
-                    play_url=f"http://127.0.0.1:{settings.LIVEWARD_SIMULATOR_CONTROL_PORT}/frames",
-                )
-            else:  # the secret is stored hashed; a lost config file means a new secret
-                secret = actions.rotate_media_server_secret(node, actor=None)
+        if node is None:
+            node, secret = actions.register_media_server(
+                SIMULATOR_NODE, kind=MediaServer.Kind.NGINX_RTMP, control_url=control_url, play_url=play_url
+            )
+        elif stored is None:  # the secret is stored hashed; a lost config file means a new secret
+            secret = actions.rotate_media_server_secret(node, actor=None)
+        else:
+            secret = stored["secret"]
+        if (node.control_url, node.play_url) != (control_url, play_url):
+            actions.move_media_server(node, control_url=control_url, play_url=play_url, actor=None)
+        config = {"node": node.name, "secret": secret, "control_port": port}
+        if stored != config:
             path.parent.mkdir(parents=True, exist_ok=True)
-            port = settings.LIVEWARD_SIMULATOR_CONTROL_PORT
-            path.write_text(json.dumps({"node": node.name, "secret": secret, "control_port": port}))
+            path.write_text(json.dumps(config))
             path.chmod(0o600)
 
     def _comments(self) -> None:
