@@ -120,7 +120,15 @@ def test_a_duplicate_through_the_form_is_a_form_error(client, admin, entry):
 
 
 def test_the_preview_names_who_is_closed_and_cut_and_writes_nothing(client, admin, publisher, stream_key, nginx_node):
-    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="7", addr="", title="深夜食堂")
+    stream = actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="7",
+        addr="",
+        title="深夜食堂",
+    )
     logged_in(client, admin)
     form = {"kind": "phone", "value": "+86 138 0013 8000", "reason": "fraud"}
 
