@@ -26,7 +26,15 @@ MediaStatus = ModerationAction.MediaStatus
 
 @pytest.fixture
 def block(stream_key, nginx_node, patroller) -> ModerationAction:
-    stream = actions.open_stream(stream_key, node=nginx_node, app="live", client_id="c-1", addr="", title="夜市")
+    stream = actions.open_stream(
+        stream_key,
+        published_name=stream_key.issued_key,
+        node=nginx_node,
+        app="live",
+        client_id="c-1",
+        addr="",
+        title="夜市",
+    )
     return actions.block_stream(stream, actor=patroller, reason=ReasonCode.FRAUD, request_id="chain-1")
 
 

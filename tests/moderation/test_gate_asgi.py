@@ -166,9 +166,9 @@ def test_the_lean_front_checks_a_node_allow_list_against_the_caller_it_sees(ngin
     path = f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish"  # the ASGI test caller is 203.0.113.5
     actions.set_media_server_networks(nginx_node, networks=["10.0.0.0/8"], actor=None)
     rules.forget_cached_nodes()
-    status, _headers, body = call(path, form(stream_key.key), content_type=FORM)
+    status, _headers, body = call(path, form(stream_key.issued_key), content_type=FORM)
     assert (status, body) == (403, b"denied: node_address")
     actions.set_media_server_networks(nginx_node, networks=["203.0.113.0/24"], actor=None)
     rules.forget_cached_nodes()
-    status, _headers, _body = call(path, form(stream_key.key), content_type=FORM)
+    status, _headers, _body = call(path, form(stream_key.issued_key), content_type=FORM)
     assert status == 200

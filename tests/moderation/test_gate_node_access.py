@@ -38,14 +38,14 @@ def limit(node: MediaServer, *networks: str) -> MediaServer:
 
 def test_a_node_with_an_allow_list_is_admitted_from_its_network(client, nginx_node, stream_key):
     limit(nginx_node, "10.0.2.0/24")
-    response = publish_from(client, stream_key.key, "10.0.2.21")
+    response = publish_from(client, stream_key.issued_key, "10.0.2.21")
     assert response.status_code == 200, response.content
     assert Stream.objects.live().filter(key=stream_key).exists()
 
 
 def test_the_right_secret_from_another_address_is_refused_and_recorded(client, nginx_node, stream_key):
     limit(nginx_node, "10.0.2.0/24", "192.0.2.7")
-    response = publish_from(client, stream_key.key, "10.0.3.21")
+    response = publish_from(client, stream_key.issued_key, "10.0.3.21")
     assert response.status_code == 403
     assert response.content == b"denied: node_address"
     assert not Stream.objects.exists()
@@ -56,7 +56,7 @@ def test_the_right_secret_from_another_address_is_refused_and_recorded(client, n
 
 def test_a_wrong_secret_from_an_allowed_address_is_still_refused(client, nginx_node, stream_key):
     limit(nginx_node, "10.0.2.0/24")
-    response = publish_from(client, stream_key.key, "10.0.2.21", secret="not-the-secret")
+    response = publish_from(client, stream_key.issued_key, "10.0.2.21", secret="not-the-secret")
     assert response.status_code == 403
     assert GateDecision.objects.get().reason == Reason.UNKNOWN_NODE  # no hint that the address was right
 
@@ -65,25 +65,25 @@ def test_a_callback_without_a_secret_opens_nothing(client, nginx_node, stream_ke
     from urllib.parse import urlencode
 
     for path in ("/gate/nginx-rtmp/edge-1/on_publish", "/gate/nginx-rtmp/edge-1//on_publish"):
-        response = client.post(path, urlencode(publish_form(stream_key.key)), content_type=FORM)
+        response = client.post(path, urlencode(publish_form(stream_key.issued_key)), content_type=FORM)
         assert response.status_code in (403, 404)
     assert not Stream.objects.exists()
 
 
 def test_an_ipv4_caller_on_a_dual_stack_listener_matches_its_ipv4_network(client, nginx_node, stream_key):
     limit(nginx_node, "10.0.2.21")
-    assert publish_from(client, stream_key.key, "::ffff:10.0.2.21").status_code == 200
+    assert publish_from(client, stream_key.issued_key, "::ffff:10.0.2.21").status_code == 200
 
 
 def test_an_ipv6_network_admits_its_addresses_only(client, nginx_node, stream_key):
     limit(nginx_node, "2001:db8:1::/48")
-    assert publish_from(client, stream_key.key, "2001:db8:2::5").status_code == 403
-    assert publish_from(client, stream_key.key, "2001:db8:1::5").status_code == 200
+    assert publish_from(client, stream_key.issued_key, "2001:db8:2::5").status_code == 403
+    assert publish_from(client, stream_key.issued_key, "2001:db8:1::5").status_code == 200
 
 
 def test_an_unparsable_caller_address_fails_closed(client, nginx_node, stream_key):
     limit(nginx_node, "10.0.2.0/24")
-    assert publish_from(client, stream_key.key, "").status_code == 403
+    assert publish_from(client, stream_key.issued_key, "").status_code == 403
     assert rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind, "not-an-ip") == rules.ADDRESS_REFUSED
     assert rules.authenticate_node("edge-1", NODE_SECRET, nginx_node.kind) == rules.ADDRESS_REFUSED
 
@@ -91,22 +91,22 @@ def test_an_unparsable_caller_address_fails_closed(client, nginx_node, stream_ke
 def test_a_stored_allow_list_that_does_not_parse_admits_nobody(client, nginx_node, stream_key):
     MediaServer.objects.filter(pk=nginx_node.pk).update(allowed_networks=["10.0.2.0/24", "garbage"])
     rules.forget_cached_nodes()
-    assert publish_from(client, stream_key.key, "10.0.2.21").status_code == 403
+    assert publish_from(client, stream_key.issued_key, "10.0.2.21").status_code == 403
     MediaServer.objects.filter(pk=nginx_node.pk).update(allowed_networks="10.0.2.0/24")  # not a list
     rules.forget_cached_nodes()
-    assert publish_from(client, stream_key.key, "10.0.2.21").status_code == 403
+    assert publish_from(client, stream_key.issued_key, "10.0.2.21").status_code == 403
 
 
 def test_an_empty_allow_list_admits_any_address_with_the_secret(client, nginx_node, stream_key):
     limit(nginx_node, "10.0.2.0/24")
     limit(nginx_node)
-    assert publish_from(client, stream_key.key, "198.51.100.4").status_code == 200
+    assert publish_from(client, stream_key.issued_key, "198.51.100.4").status_code == 200
 
 
 def test_srs_callbacks_obey_the_allow_list(client, srs_node, stream_key):
     limit(srs_node, "10.0.9.0/24")
     body = json.dumps(
-        {"action": "on_publish", "client_id": "c1", "ip": "203.0.113.9", "app": "live", "stream": stream_key.key}
+        {"action": "on_publish", "client_id": "c1", "ip": "203.0.113.9", "app": "live", "stream": stream_key.issued_key}
     )
     url = f"/gate/srs/srs-1/{NODE_SECRET}/"
     refused = client.post(url, body, content_type="application/json", REMOTE_ADDR="10.0.8.1")
@@ -127,7 +127,7 @@ def test_the_allow_list_costs_the_gate_no_query(nginx_node, stream_key):
 
 
 def test_a_changed_allow_list_is_not_served_from_a_stale_node(nginx_node, stream_key):
-    request = rules.PublishRequest(node=nginx_node, key_name=stream_key.key, app="live", client_id="1")
+    request = rules.PublishRequest(node=nginx_node, key_name=stream_key.issued_key, app="live", client_id="1")
     actions.set_media_server_networks(nginx_node, networks=["10.0.2.0/24"], actor=None)
     assert rules.with_fresh_node(request) is None
 
@@ -193,8 +193,8 @@ def test_node_access_shows_replaces_clears_and_rotates(client, nginx_node, strea
     call_command("node_access", "edge-1", "--rotate-secret", stdout=out)
     new_secret = out.getvalue().strip().splitlines()[-1].strip()
     rules.forget_cached_nodes()
-    assert publish_from(client, stream_key.key, "127.0.0.1").status_code == 403  # the old secret
-    assert publish_from(client, stream_key.key, "127.0.0.1", secret=new_secret).status_code == 200
+    assert publish_from(client, stream_key.issued_key, "127.0.0.1").status_code == 403  # the old secret
+    assert publish_from(client, stream_key.issued_key, "127.0.0.1", secret=new_secret).status_code == 200
     with pytest.raises(CommandError, match="no media-server node"):
         call_command("node_access", "edge-404")
     with pytest.raises(CommandError, match="not an IP address"):
