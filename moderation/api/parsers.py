@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 
+import orjson
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
-
-import orjson
 
 from moderation import text_input
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rest_framework import renderers
-
 import orjson
+from rest_framework import renderers
 
 
 class BatchJSONRenderer(renderers.JSONRenderer):
