@@ -11,6 +11,7 @@ from console.views import (
     credit,
     dashboard,
     emergencies,
+    errors,
     health,
     measures,
     media,
@@ -127,3 +128,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+# Any exception nothing handled: 503 with Retry-After during a database outage, else 500 (console/views/errors.py).
+handler500 = errors.server_error

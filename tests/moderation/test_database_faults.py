@@ -292,6 +292,23 @@ def test_healthz_answers_503_while_the_database_is_frozen(proxy):
     assert json.loads(response.content) == {"ok": False, "database": False}
 
 
+def test_pages_and_the_api_answer_503_with_retry_after_not_500_while_the_database_is_down(proxy, patroller):
+    client = Client(raise_request_exception=False)
+    client.force_login(patroller)  # this thread's direct connection: the session is stored
+    proxy.refuse(True)
+    proxy.drop_connections()
+    page = in_a_new_thread(lambda: client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert page.status_code == 503
+    assert page["Retry-After"] == "5"
+    assert "数据库暂时无法连接" in page.content.decode()
+    api = in_a_new_thread(lambda: client.get("/api/v1/streams/live/"))
+    assert api.status_code == 503
+    assert json.loads(api.content)["error"]["code"] == "unavailable"
+    # Back up: the same page answers normally.
+    proxy.refuse(False)
+    assert in_a_new_thread(lambda: client.get("/")).status_code == 200
+
+
 def console_cookie(user) -> bytes:
     client = Client()
     client.force_login(user)  # no request cycle: this thread's direct connection stays open
