@@ -11,6 +11,8 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
+import orjson
+
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import comment_holds, events, permissions, queries, sensitive_terms, text_input
@@ -220,6 +222,11 @@ _INSERT_FIELDS = (
 )  # fmt: skip
 _JSON_COLUMN = _INSERT_FIELDS.index("matched_terms")
 _TIME_COLUMNS = (_INSERT_FIELDS.index("posted_at"), _INSERT_FIELDS.index("received_at"))
+# Each element of a row sent as JSON (PostgreSQL), cast to its column's type, in _INSERT_FIELDS order.
+_FROM_JSON = (
+    "(e->>0)::bigint", "e->>1", "e->>2", "(e->>3)::boolean", "e->>4", "(e->>5)::timestamptz", "(e->>6)::timestamptz",
+    "e->>7", "e->>8", "e->>9", "(e->10)::jsonb", "(e->>11)::boolean", "(e->>12)::integer", "e->>13",
+)  # fmt: skip
 
 
 def _insert(rows: list[tuple]) -> dict[str, int]:
@@ -233,11 +240,22 @@ def _insert(rows: list[tuple]) -> dict[str, int]:
     operations = connection.ops
     table = operations.quote_name(Comment._meta.db_table)
     columns = ", ".join(operations.quote_name(Comment._meta.get_field(name).column) for name in _INSERT_FIELDS)
+    conflict = operations.quote_name(Comment._meta.get_field("external_id").column)
+    returning = f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {operations.quote_name('id')}, {conflict}"
+    if connection.vendor == "postgresql":
+        # The rows as one JSON parameter, unpacked by PostgreSQL: psycopg2 quotes each of 7,000
+        # parameters at about a microsecond, which cost more than the rest of the batch.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {', '.join(_FROM_JSON)} "
+                f"FROM json_array_elements(%s::json) AS e {returning}",
+                [orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode()],
+            )
+            return {external_id: pk for pk, external_id in cursor.fetchall()}
     row_sql = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
     size = max(1, operations.bulk_batch_size(_INSERT_FIELDS, rows))
     adapt_time = operations.adapt_datetimefield_value
     posted, received = _TIME_COLUMNS
-    conflict = operations.quote_name(Comment._meta.get_field("external_id").column)
     inserted: dict[str, int] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
@@ -249,8 +267,7 @@ def _insert(rows: list[tuple]) -> dict[str, int]:
                 adapted[_JSON_COLUMN] = json.dumps(row[_JSON_COLUMN], ensure_ascii=False) if row[_JSON_COLUMN] else "[]"
                 values += adapted
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
-                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {operations.quote_name('id')}, {conflict}",
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} {returning}",
                 values,
             )
             inserted.update((external_id, pk) for pk, external_id in cursor.fetchall())
