@@ -24,7 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from accounts.actions import log_staff_action
+from accounts.actions import log_staff_actions
 from accounts.models import User
 from moderation import events, mediaservers
 from moderation.actions import platform_events
@@ -109,9 +109,12 @@ def block_streams(
             [row for stream, action in new for row in evidence_for(action, stream, latest.get(stream.pk, []))]
         )
         others = _other_sessions(chosen)
+        log_staff_actions(
+            actor, "stream.block", [(stream, {"action": action.pk, "reason": reason}) for stream, action in new]
+        )
+        accounts = {stream.publisher_id: stream.publisher.platform_account_id for stream in chosen}
+        platform_events.streams_blocked([action for _stream, action in new], accounts)
         for stream, action in new:
-            log_staff_action(actor, "stream.block", target=stream, data={"action": action.pk, "reason": reason})
-            platform_events.stream_blocked(action)
             outcome[stream.pk].action, outcome[stream.pk].new = action, True
             outcome[stream.pk].targets = [stream, *others.get(stream.key_id, [])]
             transaction.on_commit(lambda stream_id=stream.pk: events.queue_delta(events.STREAM_BLOCKED, stream_id))
@@ -178,6 +181,7 @@ def drop_blocked(blocked: list[Blocked]) -> None:
     node did not answer stays pending with its retry scheduled.
     """
     work = [item for item in blocked if item.new and item.targets]
+    accounts = {item.targets[0].publisher_id: item.targets[0].publisher.platform_account_id for item in work}
     by_node: dict[int, list[Stream]] = {}
     for item in work:
         for stream in item.targets:
@@ -213,11 +217,12 @@ def drop_blocked(blocked: list[Blocked]) -> None:
             )
             for action in settled_actions:
                 action.media_status = status
-                if action.pk in confirmed:
-                    platform_events.cut_confirmed(action, outcome=status, at=now)
-                    transaction.on_commit(
-                        lambda stream_id=action.stream_id: events.queue_delta(events.STREAM_CUT_CONFIRMED, stream_id)
-                    )
+            done = [action for action in settled_actions if action.pk in confirmed]
+            platform_events.cuts_confirmed(done, accounts, outcome=status, at=now)
+            for action in done:
+                transaction.on_commit(
+                    lambda stream_id=action.stream_id: events.queue_delta(events.STREAM_CUT_CONFIRMED, stream_id)
+                )
         for stream_id in closed:
             transaction.on_commit(lambda stream_id=stream_id: events.stream_ended(stream_id, Stream.EndReason.CUT))
     for action_id, error in failed:

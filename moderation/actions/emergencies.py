@@ -212,12 +212,23 @@ def _cut_chunk(emergency: Emergency, chunk: dict[int, int], *, reason: str, note
     ).values_list("pk", "media_last_error"))  # fmt: skip
     errors = dict(pending)
     now = timezone.now()
+    recorded = []
+    for (outcome, action_id, error), cut_ids in by_outcome.items():
+        error = (errors.get(action_id, "") if outcome == Outcome.PENDING else error or "")[:300]
+        recorded += [
+            EmergencyCut(pk=cut_id, outcome=outcome, action_id=action_id, error=error, updated_at=now)
+            for cut_id in cut_ids
+        ]
     with transaction.atomic():
-        for (outcome, action_id, error), cut_ids in by_outcome.items():
-            error = errors.get(action_id, "") if outcome == Outcome.PENDING else error
-            EmergencyCut.objects.filter(pk__in=cut_ids, outcome=Outcome.QUEUED).update(
-                outcome=outcome, action_id=action_id, error=(error or "")[:300], updated_at=now
-            )
+        # Only cuts still queued (a second run in parallel recorded nothing twice): one statement for the chunk.
+        still_queued = set(
+            EmergencyCut.objects.select_for_update()
+            .filter(pk__in=[cut.pk for cut in recorded], outcome=Outcome.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        EmergencyCut.objects.bulk_update(
+            [cut for cut in recorded if cut.pk in still_queued], ["outcome", "action", "error", "updated_at"]
+        )
     return [item.action for item in blocked.values() if item.new]
 
 
