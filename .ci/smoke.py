@@ -1,8 +1,9 @@
 """Boot the README's run command on embedded defaults and check it works as a newcomer would see it.
 
-Checks: the demo logins are printed; the console page answers; a demo staff member logs in; a
-WebSocket connects and says hello with simulated live streams; a Celery task round-trips through
-the worker; Ctrl-C stops every process. Run from the repository root with the venv's Python.
+Checks: the demo logins are printed; the console page answers; a demo staff member logs in (the
+password, then the code bin/manage demo_totp prints); a WebSocket connects and says hello with
+simulated live streams; a Celery task round-trips through the worker; Ctrl-C stops every process.
+Run from the repository root with the venv's Python.
 """
 
 from __future__ import annotations
@@ -89,10 +90,39 @@ def log_in(printed: str, username: str) -> http.cookiejar.CookieJar:
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"username": username, "password": match.group(1), "csrfmiddlewaretoken": csrf})
     request = urllib.request.Request(f"{BASE}/accounts/login/", data=form.encode(), headers={"Referer": BASE})
+    second_step = opener.open(request, timeout=10)
+    if "/accounts/two-factor/" not in second_step.geturl():
+        fail(f"{username}'s password login did not ask for the second factor (landed on {second_step.geturl()})")
+    # The demo's authenticator, as the run command's output tells a newcomer: bin/manage demo_totp <user>.
+    code = subprocess.run(
+        ["bash", "bin/manage", "demo_totp", username],
+        cwd=ROOT,
+        env=manage_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if code.returncode != 0 or not re.fullmatch(r"\d{6}", code.stdout.strip()):
+        fail(f"bin/manage demo_totp {username} printed no code: {code.stdout} {code.stderr[-2000:]}")
+    page = second_step.read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"code": code.stdout.strip(), "csrfmiddlewaretoken": csrf})
+    request = urllib.request.Request(second_step.geturl(), data=form.encode(), headers={"Referer": BASE})
     home = opener.open(request, timeout=10)
     if home.geturl().rstrip("/") != BASE or "sessionid" not in {c.name for c in jar}:
         fail(f"{username}'s login did not reach the console (landed on {home.geturl()})")
     return jar
+
+
+def manage_env() -> dict[str, str]:
+    """The environment of the run command under test, for bin/manage and Django processes beside it."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}},
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "LIVEWARD_VAR_DIR": str(VAR_DIR),
+        "SECRET_KEY_FILE": str(VAR_DIR / "secret_key"),
+        "LIVEWARD_BLACKLIST_HASH_KEY_FILE": str(VAR_DIR / "blacklist_hash_key"),
+    }
 
 
 def check_running(run: subprocess.Popen, output: list[str]) -> None:
@@ -130,13 +160,7 @@ def check_running(run: subprocess.Popen, output: list[str]) -> None:
     result = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "-c", probe],
         cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}},
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "LIVEWARD_VAR_DIR": str(VAR_DIR),
-            "SECRET_KEY_FILE": str(VAR_DIR / "secret_key"),
-            "LIVEWARD_BLACKLIST_HASH_KEY_FILE": str(VAR_DIR / "blacklist_hash_key"),
-        },
+        env=manage_env(),
         capture_output=True,
         text=True,
         timeout=120,

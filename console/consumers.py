@@ -21,12 +21,13 @@ from concurrent.futures import Future
 
 from django import db
 from django.conf import settings
-from django.utils import timezone
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.actions import is_on_duty
+from accounts.middleware import setup_step_without_request
 from accounts.roles import refresh_roles
+from accounts.staff_sessions import stored_session_seconds_left
 from moderation import actions, events, permissions, queries, text_input
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.news import STAFF_DECISIONS
@@ -88,6 +89,15 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             # 4403: logged in, but this account may not use the console.
             await self.close(code=SESSION_EXPIRED if not getattr(user, "is_authenticated", False) else FORBIDDEN)
             return
+        try:
+            login_complete = await _threads.run(_login_complete, user, self.scope.get("session"))
+        except db.Error:
+            logger.warning("console connection refused: the database is unavailable", exc_info=True)
+            await self.close(code=4503)
+            return
+        if not login_complete:  # second factor not passed, or the session ended idle: log in (again)
+            await self.close(code=SESSION_EXPIRED)
+            return
         self.user = user
         self.groups_joined = await _threads.run(self._groups)
         for group in self.groups_joined:
@@ -99,20 +109,31 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         self._expiry = await self._close_when_the_login_expires()
 
     async def _close_when_the_login_expires(self) -> asyncio.TimerHandle | None:
-        """Close with 4401 when the session ends (SESSION_COOKIE_AGE: one shift), as a new socket would be."""
+        """Close with 4401 when the session ends, as a new socket would be refused then.
+
+        It ends by its age (SESSION_COOKIE_AGE: one shift) or after LIVEWARD_IDLE_MINUTES without
+        activity; when the time comes the stored session is read again (another tab's activity
+        counts) and the socket closes only if it has really ended.
+        """
         session = self.scope.get("session")
         if session is None:
             return None
         try:
-            seconds = await _threads.run(_seconds_left, session)
-        except db.Error:  # the database went away just now: a full cookie age, as a new login gets
-            logger.warning("could not read the session's expiry; using its age", exc_info=True)
-            seconds = float(settings.SESSION_COOKIE_AGE)
+            seconds = await _threads.run(stored_session_seconds_left, session.session_key)
+        except db.Error:  # the database went away just now: look again in a minute
+            logger.warning("could not read the session's expiry; looking again in a minute", exc_info=True)
+            seconds = 60.0
+        if seconds <= 0:
+            await self.close(code=SESSION_EXPIRED)
+            return None
         loop = asyncio.get_running_loop()
-        return loop.call_later(max(0, seconds), lambda: loop.create_task(self.close(code=SESSION_EXPIRED)))
+        return loop.call_later(seconds, lambda: loop.create_task(self._check_the_login()))
+
+    async def _check_the_login(self) -> None:
+        self._expiry = await self._close_when_the_login_expires()
 
     def _groups(self) -> list[str]:
-        groups = [events.QUEUE_GROUP]
+        groups = [events.QUEUE_GROUP, events.staff_group(self.user.pk)]
         if permissions.may(self.user, "news.review"):
             groups.append(events.NEWS_GROUP)
         if permissions.may(self.user, "compliance.alerts"):
@@ -377,6 +398,10 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
     async def console_delta(self, event: dict) -> None:
         await self.send(text_data=event["text"])  # the frame, serialised once by moderation.events
 
+    async def staff_sockets_end(self, event: dict) -> None:
+        """The user's access was revoked (accounts/staff_sessions.py): close as an ended login."""
+        await self.close(code=SESSION_EXPIRED)
+
     async def console_event(self, event: dict) -> None:
         await self.send_json({"type": "event", "event": event["event"], "payload": event["payload"]})
 
@@ -406,14 +431,11 @@ MESSAGE_HANDLERS = {
 }
 
 
-def _seconds_left(session) -> float:
-    """Seconds until the session's stored expiry (the database's row), else a full cookie age from now."""
-    model = getattr(session, "model", None)
-    if model is not None and session.session_key:
-        expires = model.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True).first()
-        if expires is not None:
-            return (expires - timezone.now()).total_seconds()
-    return session.get_expiry_age()
+def _login_complete(user, session) -> bool:
+    """Tell whether the socket's session finished its login (second factor, password) and is not idle."""
+    if session is None or setup_step_without_request(user, session):
+        return False
+    return stored_session_seconds_left(session.session_key) > 0
 
 
 async def _cut_answered(cut: Future | None) -> None:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from accounts.middleware import setup_step
 from accounts.roles import role_labels
 from moderation import permissions, queries
 
@@ -12,12 +13,15 @@ def console(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    if setup_step(user):  # the login is not finished (second factor, forced password change): no console yet
+        return {}
     alerts = 0
     compliance = permissions.may(user, "compliance.alerts")
     if compliance:
         alerts = queries.licences_expiring_soon(today=timezone.localdate())
     context = {
         "staff_roles": role_labels(user),
+        "idle_seconds": settings.LIVEWARD_IDLE_MINUTES * 60,  # static/js/idle.js warns a minute before
         "nav_licence_alerts": alerts,
         "nav_news_queue": permissions.may(user, "news.review"),
         "nav_news_licences": permissions.may(user, "licence.read"),

@@ -15,6 +15,10 @@ class ModerationConfig(AppConfig):
         from moderation.actions.audits import audit_staffing_after_shift
 
         shift_ended.connect(audit_staffing_after_shift, dispatch_uid="moderation.audit_staffing_after_shift")
+        from accounts.staff_sessions import staff_access_revoked
+        from moderation.events import end_staff_sockets
+
+        staff_access_revoked.connect(end_staff_sockets, dispatch_uid="moderation.end_staff_sockets")
         post_migrate.connect(_ensure_audit_schedules, sender=self, dispatch_uid="moderation.ensure_audit_schedules")
 
 

@@ -369,6 +369,16 @@ def queue_delta(event: str, stream_id: int, card: dict | None = None) -> None:
     _get_sender().put(("delta", event, stream_id, card))
 
 
+def staff_group(user_id: int) -> str:
+    """Name the group of one staff member's console sockets."""
+    return f"staff.{user_id}"
+
+
+def end_staff_sockets(user_id: int, **kwargs) -> None:
+    """Close every console socket of one staff member (receiver of ``staff_access_revoked``)."""
+    _get_sender().put(("group", staff_group(user_id), {"type": "staff.sockets_end"}))
+
+
 def send_to_group(group: str, event_type: str, payload: dict) -> None:
     """Queue any other event for a group; returns at once."""
     _get_sender().put(("group", group, {"type": "console.event", "event": event_type, "payload": payload}))

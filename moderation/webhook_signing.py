@@ -1,9 +1,11 @@
 """Signed webhooks to the platform's backend: the body, the signature, one HTTP POST.
 
 Framework-free (the stdlib, and moderation/outbound_http.py for the POST), so the platform's
-engineers can copy ``verify`` as it is; see docs/webhooks.md. The signature is ``sha256=<hex>``,
-the HMAC-SHA256 with the shared secret of ``f"{timestamp}.{body}"``, where the timestamp is the
-``X-Liveward-Timestamp`` header (unix seconds) and the body is the exact bytes sent.
+engineers can copy ``verify`` and ``ReplayGuard`` as they are; see docs/webhooks.md. The signature
+header is ``X-Liveward-Signature: t=<unix seconds>,v1=<hex>``: ``v1`` is the HMAC-SHA256, keyed with
+the shared secret, of ``f"{t}.{body}"`` (the body the exact bytes sent). While a secret is being
+rotated the header carries one ``v1`` per secret. A verifier refuses a ``t`` more than five minutes
+from its clock (stale) and a signature it has already accepted (replayed).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,10 +22,13 @@ from moderation import outbound_http
 
 EVENT_HEADER = "X-Liveward-Event"
 DELIVERY_HEADER = "X-Liveward-Delivery"
-TIMESTAMP_HEADER = "X-Liveward-Timestamp"
 SIGNATURE_HEADER = "X-Liveward-Signature"
-SIGNATURE_PREFIX = "sha256="
-USER_AGENT = "Liveward-Webhook/1"
+SIGNATURE_SCHEME = "v1"
+USER_AGENT = "Liveward-Webhook/2"
+# A signature older (or further in the future) than this is refused; replays are remembered as long.
+TOLERANCE_SECONDS = 300
+# A header longer than this is not ours (one t, a few v1 of 64 hex digits each).
+_MAX_SIGNATURE_HEADER = 1024
 
 # Only the status matters; of a refusal, this much is read for the error message, no more.
 _MAX_RESPONSE_BYTES = 4096
@@ -43,26 +49,82 @@ def _as_bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
 
 
-def sign(secret: str | bytes, timestamp: int | str, body: bytes | str) -> str:
-    """Return the ``X-Liveward-Signature`` value for this timestamp and body."""
+def _secrets(secret: str | bytes | Iterable[str | bytes]) -> list[str | bytes]:
+    return [secret] if isinstance(secret, str | bytes) else list(secret)
+
+
+def digest(secret: str | bytes, timestamp: int | str, body: bytes | str) -> str:
+    """Return the ``v1`` value: hex HMAC-SHA256 of ``<timestamp>.<body>`` keyed with the secret."""
     message = str(int(timestamp)).encode("ascii") + b"." + _as_bytes(body)
-    digest = hmac.new(_as_bytes(secret), message, hashlib.sha256).hexdigest()
-    return SIGNATURE_PREFIX + digest
+    return hmac.new(_as_bytes(secret), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str | bytes | Iterable[str | bytes], timestamp: int | str, body: bytes | str) -> str:
+    """Return the ``X-Liveward-Signature`` value (``t=…,v1=…``; one ``v1`` per secret while rotating)."""
+    timestamp = int(timestamp)
+    parts = [f"t={timestamp}"] + [f"{SIGNATURE_SCHEME}={digest(key, timestamp, body)}" for key in _secrets(secret)]
+    return ",".join(parts)
 
 
 def signed_headers(
-    secret: str | bytes, *, event: str, delivery_id: int | str, body: bytes, timestamp: int | None = None
+    secret: str | bytes | Iterable[str | bytes],
+    *,
+    event: str,
+    delivery_id: int | str,
+    body: bytes,
+    timestamp: int | None = None,
 ) -> dict[str, str]:
-    """Return the headers of one signed request (signature, event, delivery id, timestamp, type)."""
+    """Return the headers of one signed request (signature, event, delivery id, type)."""
     timestamp = int(time.time()) if timestamp is None else int(timestamp)
     return {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         EVENT_HEADER: event,
         DELIVERY_HEADER: str(delivery_id),
-        TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
+
+
+def parse_signature(value: str) -> tuple[int, list[str]] | None:
+    """Split a signature header into its timestamp and its ``v1`` digests; None if it is malformed."""
+    if not value or len(value) > _MAX_SIGNATURE_HEADER:
+        return None
+    timestamp, digests = None, []
+    for part in value.split(","):
+        name, _, item = part.strip().partition("=")
+        if name == "t" and timestamp is None and item.isascii() and item.isdigit() and len(item) <= 12:
+            timestamp = int(item)
+        elif name == SIGNATURE_SCHEME and len(item) == 64:
+            digests.append(item)
+        # Other schemes are ignored, so a later scheme can be added beside v1.
+    if timestamp is None or not digests:
+        return None
+    return timestamp, digests
+
+
+class ReplayGuard:
+    """Remember the signatures accepted within the tolerance, so each is accepted only once.
+
+    One guard per receiving process (or replace it with a shared store, such as Redis ``SET NX EX``,
+    when several processes receive). Thread-safe; forgets what is older than the tolerance.
+    """
+
+    def __init__(self, tolerance: int = TOLERANCE_SECONDS) -> None:
+        self.tolerance = tolerance
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, signature: str, *, now: float | None = None) -> bool:
+        """Record the signature; tell whether it was not seen before within the tolerance."""
+        now = time.time() if now is None else now
+        with self._lock:
+            if len(self._seen) > 1000:
+                self._seen = {seen: until for seen, until in self._seen.items() if until > now}
+            until = self._seen.get(signature)
+            if until is not None and until > now:
+                return False
+            self._seen[signature] = now + 2 * self.tolerance  # t may be up to tolerance ahead of now
+            return True
 
 
 def verify(
@@ -70,30 +132,35 @@ def verify(
     headers: Mapping[str, str],
     body: bytes | str,
     *,
-    tolerance: int = 300,
+    tolerance: int = TOLERANCE_SECONDS,
     now: float | None = None,
+    replay_guard: ReplayGuard | None = None,
 ) -> bool:
-    """Tell whether a request is signed with the secret (or one of them) and recent enough.
+    """Tell whether a request is signed with the secret (or one of them), fresh, and not a replay.
 
     ``headers`` may be any mapping (a dict, Django's ``request.headers``, ``http.server``'s
-    message); names are matched case-insensitively. A timestamp more than ``tolerance`` seconds
-    away from ``now`` is refused, so a captured request cannot be replayed later. Several secrets
-    may be given while one is being rotated.
+    message); names are matched case-insensitively. A ``t`` more than ``tolerance`` seconds away
+    from ``now`` is refused (stale). With a ``replay_guard``, a signature already accepted is refused
+    (replayed). Several secrets may be given while one is being rotated.
     """
     lowered = {str(name).lower(): value for name, value in headers.items()}
-    signature = lowered.get(SIGNATURE_HEADER.lower()) or ""
-    timestamp = lowered.get(TIMESTAMP_HEADER.lower()) or ""
-    if not signature.startswith(SIGNATURE_PREFIX) or not timestamp.isdigit():
+    parsed = parse_signature(lowered.get(SIGNATURE_HEADER.lower()) or "")
+    if parsed is None:
         return False
+    timestamp, digests = parsed
     now = time.time() if now is None else now
-    if abs(now - int(timestamp)) > tolerance:
+    if abs(now - timestamp) > tolerance:
         return False
-    secrets = [secret] if isinstance(secret, str | bytes) else list(secret)
-    matched = False
-    for candidate in secrets:
-        # Compare against every secret, so timing does not reveal which one matched.
-        matched |= hmac.compare_digest(sign(candidate, timestamp, body), signature)
-    return matched
+    matched = None
+    for candidate in _secrets(secret):
+        expected = digest(candidate, timestamp, body)
+        for presented in digests:
+            # Compare against every secret and digest, so timing does not reveal which one matched.
+            if hmac.compare_digest(expected, presented):
+                matched = presented
+    if matched is None:
+        return False
+    return replay_guard is None or replay_guard.first_time(f"{timestamp}.{matched}", now=now)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ test on a laptop and fail it in CI (the CI environment variable is set).
   ``running_asgi_server(directory, redis_url=…)`` starts one against another Redis (a fault test's own).
 - ``browser`` (one Chromium per test), ``browser_page`` (a fresh context and page per test),
   ``new_page`` (more contexts in the same test: a second console).
-- ``log_in(page, server, user)``: log a persona in through the login form.
+- ``log_in(page, server, user)``: log a persona in through the login form and its second step.
 """
 
 from __future__ import annotations
@@ -237,8 +237,10 @@ _SERVER_HASHER.iterations = 1000
 def log_in(page, server: AsgiServer, user, *, password: str = PASSWORD, next_path: str = "/") -> None:
     """Log a persona in through the login form and wait for the page after it."""
     from accounts.models import User
+    from tests.second_factor import enrolled_authenticator
 
     User.objects.filter(pk=user.pk).update(password=make_password(password, hasher=_SERVER_HASHER))
+    enrolled_authenticator(user)  # enrolled as at an earlier login; this one passes the second step
     page.goto(f"{server.url}/accounts/login/?next={quote(next_path)}")
     page.fill("input[name=username]", user.get_username())
     page.fill("input[name=password]", password)
@@ -246,3 +248,11 @@ def log_in(page, server: AsgiServer, user, *, password: str = PASSWORD, next_pat
         page.click("button[type=submit]")
     if "/accounts/login/" in page.url:
         raise AssertionError(f"login as {user.get_username()} failed: {page.inner_text('main')[:300]}")
+    if "/accounts/two-factor/" in page.url:  # the second step: the code the persona's authenticator shows
+        from tests.second_factor import next_code
+
+        page.fill("input[name=code]", next_code(user))
+        with page.expect_navigation():
+            page.click("form:has(input[name=code]) button[type=submit]")
+        if "/accounts/two-factor/" in page.url:
+            raise AssertionError(f"second factor of {user.get_username()} failed: {page.inner_text('main')[:300]}")

@@ -13,6 +13,7 @@ from moderation import actions, credit_policy, cut_threads, emergency_scope, eve
 from moderation import licences as news_licences
 from moderation.gate import asgi, faults, rules
 from moderation.models import MediaServer, Publisher
+from tests import second_factor
 
 # The news world's fixtures (platform licence, licensed news publisher and key, approvals).
 pytest_plugins = ["tests.news_world"]
@@ -24,6 +25,13 @@ PASSWORD = "correct-horse-battery"
 def _fast_password_hashing(settings):
     # Staff log in all over the suite; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _staff_logins_pass_the_second_factor():
+    # client.login / force_login: an enrolled authenticator and a verified session (tests/second_factor.py).
+    with second_factor.verified_logins():
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

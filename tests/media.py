@@ -360,8 +360,13 @@ def _nginx_rtmp_calling(server_url: str, *, name: str = NODE_NAME, secret: str =
     server = NginxRtmp(nginx=nginx, ffmpeg=ffmpeg, prefix=prefix, callback_base=callback_base)
     try:
         server.start()
+        # As in production: the node's own secret in its callback URLs, and its address allow-listed.
         server.node, _secret = actions.register_media_server(
-            name, kind=MediaServer.Kind.NGINX_RTMP, control_url=server.control_url, secret=secret
+            name,
+            kind=MediaServer.Kind.NGINX_RTMP,
+            control_url=server.control_url,
+            secret=secret,
+            allowed_networks=["127.0.0.1"],
         )
         yield server
     finally:

@@ -7,3 +7,4 @@ explains it. Django reads the upper-case names gathered here.
 
 from console.settings.base import *  # noqa: F403
 from console.settings.liveward import *  # noqa: F403
+from console.settings.staff_login import *  # noqa: F403

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "channels",
     "django_filters", "django_tables2",  # the record lists
     "axes", "django_celery_beat",
+    "django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static",  # staff two-factor login
     "accounts",
     "moderation",
     "console",
@@ -62,8 +63,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.IdleSessionEnd",
     "accounts.middleware.AccountSetupRequired",
     "axes.middleware.AxesMiddleware",
 ]

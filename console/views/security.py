@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import actions as account_actions
+from accounts import second_factor
 from accounts.roles import require_role
 from moderation import permissions
 
@@ -28,7 +29,7 @@ def _locked_attempts():
 @never_cache
 @require_role(*permissions.roles_for("security.lockouts"))
 def lockouts(request: HttpRequest) -> HttpResponse:
-    """List the accounts and addresses with failed logins in the cool-off window; locked ones first."""
+    """List the accounts and addresses with failed logins (or refused codes) in the cool-off window; locked first."""
     limit = settings.AXES_FAILURE_LIMIT
     accounts: dict[str, int] = {}
     addresses: dict[str, int] = {}
@@ -37,6 +38,10 @@ def lockouts(request: HttpRequest) -> HttpResponse:
             accounts[attempt.username] = accounts.get(attempt.username, 0) + attempt.failures_since_start
         if attempt.ip_address:
             addresses[attempt.ip_address] = addresses.get(attempt.ip_address, 0) + attempt.failures_since_start
+
+    # Refused second-factor codes count toward the same limit, per account (accounts/second_factor.py).
+    for username, refusals in second_factor.refusals_by_account().items():
+        accounts[username] = max(accounts.get(username, 0), refusals)
 
     def rows(counts: dict[str, int]) -> list[dict]:
         ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

@@ -105,6 +105,7 @@ from moderation.actions.news import (
     submit_news_application,
     withdraw_news_application,
 )
+from moderation.actions.node_access import set_media_server_networks
 from moderation.actions.patrol import (
     block_stream,
     close_publisher,
@@ -307,6 +308,7 @@ __all__ = [
     "run_emergency_cuts",
     "set_audit_schedule",
     "set_comment_slow_mode",
+    "set_media_server_networks",
     "set_media_server_play_url",
     "set_publisher_verification",
     "set_retention",

@@ -226,16 +226,28 @@ def register_media_server(
     control_url: str,
     play_url: str = "",
     secret: str | None = None,
+    allowed_networks: list[str] | tuple[str, ...] = (),
     actor: User | None = None,
 ) -> tuple[MediaServer, str]:
-    """Register a media-server node; return it with its callback secret (shown once, stored hashed)."""
+    """Register a media-server node; return it with its callback secret (shown once, stored hashed).
+
+    ``allowed_networks`` limits the addresses its callbacks may come from (empty: any).
+    """
+    from moderation.actions.node_access import normalise_networks
+
     MediaServer.Kind(kind)
+    networks = normalise_networks(allowed_networks)
     secret = secret or secrets.token_urlsafe(24)
     with transaction.atomic():
         node = MediaServer.objects.create(
-            name=name, kind=kind, control_url=control_url, play_url=play_url, secret_hash=hash_node_secret(secret)
+            name=name,
+            kind=kind,
+            control_url=control_url,
+            play_url=play_url,
+            secret_hash=hash_node_secret(secret),
+            allowed_networks=networks,
         )
-        log_staff_action(actor, "media_server.register", target=node, data={"kind": kind})
+        log_staff_action(actor, "media_server.register", target=node, data={"kind": kind, "networks": networks})
     return node, secret
 
 

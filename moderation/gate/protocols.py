@@ -7,10 +7,11 @@ SRS:        JSON POST to /gate/srs/<node>/<secret>/; HTTP 200 with {"code": 0} a
 Two thin adapters call these functions: the Django views in moderation/gate/views.py (tests, WSGI) and the
 lean ASGI app in moderation/gate/asgi.py that serves /gate/ in production without the session, CSRF
 and locale middleware a machine callback does not need. The node is authenticated by the secret in
-the path on every callback. Malformed callbacks get 400 and a deny; nothing here turns an error
-into an allow. The one allow without a decision is the rules' own: nginx-rtmp's on_update for a
-running session while the database is unavailable, for at most LIVEWARD_GATE_UPDATE_GRACE_SECONDS
-from the outage's start (moderation/gate/faults.py); on_publish, and SRS's on_publish, are denied.
+the path on every callback, and by its address when the node has an allow-list (gate/nodes.py).
+Malformed callbacks get 400 and a deny; nothing here turns an error into an allow. The one allow
+without a decision is the rules' own: nginx-rtmp's on_update for a running session while the
+database is unavailable, for at most LIVEWARD_GATE_UPDATE_GRACE_SECONDS from the outage's start
+(moderation/gate/faults.py); on_publish, and SRS's on_publish, are denied.
 """
 
 from __future__ import annotations
@@ -85,11 +86,18 @@ def _shown_node(node_name: str) -> str:
     return node_name[:64] if _NODE_RE.fullmatch(node_name) else repr(node_name[:64])[:64]
 
 
-def _known_node(node_name: str, secret: str, kind: str) -> MediaServer | None:
-    """The node this callback names and authenticates, or None."""
+def _known_node(node_name: str, secret: str, kind: str, addr: str) -> MediaServer | str | None:
+    """The node this callback names and authenticates, None, or rules.ADDRESS_REFUSED."""
     if not _NODE_RE.fullmatch(node_name):
         return None
-    return rules.authenticate_node(node_name, secret, kind)
+    return rules.authenticate_node(node_name, secret, kind, addr)
+
+
+def _node_refusal(node: str | None, node_name: str, addr: str) -> tuple[str, str]:
+    """The reason and detail recorded for a callback whose node did not authenticate."""
+    if node == rules.ADDRESS_REFUSED:
+        return Reason.NODE_ADDRESS, f"{_shown_node(node_name)} from {addr or '?'}"
+    return Reason.UNKNOWN_NODE, _shown_node(node_name)
 
 
 # --- nginx-rtmp -----------------------------------------------------------------------------
@@ -132,16 +140,11 @@ def _nginx_callback(node_name: str, secret: str, hook: str, body: bytes | None, 
         return _nginx_deny(404, "unknown hook")
     decision_hook = GateDecision.Hook.UPDATE if hook == "on_update" else GateDecision.Hook.PUBLISH
     addr = addr[:64]
-    node = _known_node(node_name, secret, MediaServer.Kind.NGINX_RTMP)
-    if node is None:
-        rules.record_rejected_callback(
-            hook=decision_hook,
-            node=None,
-            reason=Reason.UNKNOWN_NODE,
-            detail=_shown_node(node_name),
-            addr=addr,
-        )
-        return _nginx_deny(403, Reason.UNKNOWN_NODE)
+    node = _known_node(node_name, secret, MediaServer.Kind.NGINX_RTMP, addr)
+    if not isinstance(node, MediaServer):
+        reason, detail = _node_refusal(node, node_name, addr)
+        rules.record_rejected_callback(hook=decision_hook, node=None, reason=reason, detail=detail, addr=addr)
+        return _nginx_deny(403, reason)
     try:
         if body is None:
             raise BadCallback("body too large")
@@ -200,16 +203,13 @@ _SRS_OK = _json_reply(200, {"code": 0})
 def srs_callback(node_name: str, secret: str, body: bytes | None, addr: str) -> GateReply:
     """Answer an SRS HTTP hook (on_publish or on_unpublish); ``body`` None means too large."""
     addr = addr[:64]
-    node = _known_node(node_name, secret, MediaServer.Kind.SRS)
-    if node is None:
+    node = _known_node(node_name, secret, MediaServer.Kind.SRS, addr)
+    if not isinstance(node, MediaServer):
+        reason, detail = _node_refusal(node, node_name, addr)
         rules.record_rejected_callback(
-            hook=GateDecision.Hook.PUBLISH,
-            node=None,
-            reason=Reason.UNKNOWN_NODE,
-            detail=_shown_node(node_name),
-            addr=addr,
+            hook=GateDecision.Hook.PUBLISH, node=None, reason=reason, detail=detail, addr=addr
         )
-        return _srs_deny(403, Reason.UNKNOWN_NODE)
+        return _srs_deny(403, reason)
     try:
         if body is None:
             raise BadCallback("body too large")

@@ -37,7 +37,12 @@ from django.utils import timezone
 from moderation import actions, credit_policy, emergency_scope, licences, queries
 from moderation.gate import faults
 from moderation.gate.key_lookup import load_key
-from moderation.gate.nodes import authenticate_node, forget_cached_nodes, with_fresh_node  # noqa: F401 - rules.* API
+from moderation.gate.nodes import (  # noqa: F401 - rules.* API
+    ADDRESS_REFUSED,
+    authenticate_node,
+    forget_cached_nodes,
+    with_fresh_node,
+)
 from moderation.models import (
     GateDecision,
     MediaServer,

@@ -33,6 +33,9 @@ class MediaServer(models.Model):
         _("play URL"), max_length=300, blank=True, help_text=_("RTMP base URL to pull streams for snapshots.")
     )
     secret_hash = models.CharField(_("secret hash"), max_length=64)
+    # The addresses (CIDR networks) the node's callbacks may come from; empty: any address that knows
+    # the secret. Set through actions.set_media_server_networks (normalised there).
+    allowed_networks = models.JSONField(_("allowed networks"), default=list, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Reconciliation (docs/audits.md): when the node last answered what it has live, and since when it
@@ -152,6 +155,7 @@ class GateDecision(models.Model):
         ALLOWED = "allowed", _("Allowed")
         BAD_REQUEST = "bad_request", _("Malformed callback")
         UNKNOWN_NODE = "unknown_node", _("Unknown node or bad secret")
+        NODE_ADDRESS = "node_address", _("Node called from an address it may not use")
         UNKNOWN_KEY = "unknown_key", _("Unknown stream key")
         KEY_REVOKED = "key_revoked", _("Stream key revoked")
         KEY_COOLING_OFF = "key_cooling_off", _("Stream key in cooling-off after a block")

@@ -31,7 +31,11 @@ def deliver_webhook(delivery_id: int) -> str:
         data=delivery.payload,
     )
     headers = webhook_signing.signed_headers(
-        settings.LIVEWARD_PLATFORM_WEBHOOK_SECRET, event=delivery.event, delivery_id=delivery.pk, body=body
+        settings.LIVEWARD_PLATFORM_WEBHOOK_SECRET,
+        event=delivery.event,
+        delivery_id=delivery.pk,
+        body=body,
+        timestamp=int(timezone.now().timestamp()),  # each attempt signed afresh: a retry is no replay
     )
     result = webhook_signing.post(delivery.url, body, headers, timeout=settings.LIVEWARD_WEBHOOK_TIMEOUT)
     if result.ok:

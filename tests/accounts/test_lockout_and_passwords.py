@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from accounts.actions import create_staff_user
 from accounts.models import StaffActionLog, User
 from accounts.roles import Role
 from tests.conftest import PASSWORD
+from tests.second_factor import code_at
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +150,10 @@ def test_a_temporary_password_must_be_changed_before_anything_else(client, db):
     ensure_role_groups()
     create_staff_user("newcomer", role=Role.PATROLLER, password="temporary-pass-2026", temporary_password=True)
     response = client.post(LOGIN, {"username": "newcomer", "password": "temporary-pass-2026"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/two-factor/enrol/")  # the second factor first
+    key = client.session["liveward_enrolment_key"]
+    assert client.post("/accounts/two-factor/enrol/", {"code": code_at(key, time.time())}).status_code == 200
+    response = client.get("/", follow=True)
     assert response.redirect_chain[-1][0] == PASSWORD_PAGE
     assert "临时密码" in response.content.decode()
     for path in ("/", "/accounts/shifts/", "/blacklist/", "/news/"):

@@ -15,6 +15,7 @@ from console.consumers import MAX_FRAME_BYTES
 from moderation import events
 from tests.conftest import NODE_SECRET, PASSWORD
 from tests.console.communicator import WebsocketCommunicator
+from tests.second_factor import pass_second_factor
 
 # transaction=True: the consumer reads the database from other threads, and events go out on commit.
 # serialized_rollback: the flush after each test would drop the role groups the migration made.
@@ -31,10 +32,11 @@ def pong(frame: dict):
 
 
 def session_cookie(username: str) -> bytes:
-    """Log in through the login page and return the session cookie header value."""
+    """Log in through the login page (password, then the second factor) and return the session cookie."""
     client = Client()
     response = client.post("/accounts/login/", {"username": username, "password": PASSWORD})
     assert response.status_code == 302, response.content
+    pass_second_factor(client, username)
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 

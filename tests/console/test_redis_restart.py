@@ -31,6 +31,7 @@ from moderation import actions
 from moderation.models import Stream
 from tests.browser import AsgiServer, browser, browser_page, log_in, new_page, running_asgi_server  # noqa: F401
 from tests.conftest import NODE_SECRET, PASSWORD
+from tests.second_factor import pass_second_factor
 
 # transaction=True: the uvicorn subprocess must see what the test writes. serialized_rollback: the flush
 # after a test like this one would otherwise leave no role groups or permissions for the next.
@@ -133,6 +134,7 @@ def open_console(console_server) -> Iterator[Callable[[str], Console]]:
             client = Client()
             response = client.post("/accounts/login/", {"username": username, "password": PASSWORD})
             assert response.status_code == 302, response.content
+            pass_second_factor(client, username)
             socket = connect(
                 console_server.ws_url,
                 origin=console_server.url,

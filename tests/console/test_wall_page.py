@@ -16,6 +16,7 @@ from moderation import actions
 from moderation.models import Evidence, GateDecision, ModerationAction, ReasonCode, Snapshot, Stream
 from tests.conftest import PASSWORD
 from tests.console.test_pages import publish
+from tests.second_factor import enrolled_authenticator, next_code
 
 pytestmark = pytest.mark.django_db
 
@@ -200,7 +201,10 @@ def test_the_stream_page_needs_a_staff_role(client, outsider, live_stream):
 
 
 def test_logging_in_lands_on_the_wall(client, patroller):
+    enrolled_authenticator(patroller)  # at an earlier login
     response = client.post("/accounts/login/", {"username": "patroller", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/two-factor/?next=%2F"  # the second step of the login
+    response = client.post(response.redirect_chain[-1][0], {"code": next_code(patroller)}, follow=True)
     assert response.status_code == 200
     assert "巡查墙" in response.content.decode()
 

@@ -157,3 +157,18 @@ def test_a_database_failure_denies_and_the_next_call_recovers(nginx_node, stream
     monkeypatch.undo()
     status, _h, _b = call(f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish", form(stream_key.key))
     assert status == 200
+
+
+def test_the_lean_front_checks_a_node_allow_list_against_the_caller_it_sees(nginx_node, stream_key):
+    from moderation import actions
+    from moderation.gate import rules
+
+    path = f"/gate/nginx-rtmp/edge-1/{NODE_SECRET}/on_publish"  # the ASGI test caller is 203.0.113.5
+    actions.set_media_server_networks(nginx_node, networks=["10.0.0.0/8"], actor=None)
+    rules.forget_cached_nodes()
+    status, _headers, body = call(path, form(stream_key.key), content_type=FORM)
+    assert (status, body) == (403, b"denied: node_address")
+    actions.set_media_server_networks(nginx_node, networks=["203.0.113.0/24"], actor=None)
+    rules.forget_cached_nodes()
+    status, _headers, _body = call(path, form(stream_key.key), content_type=FORM)
+    assert status == 200

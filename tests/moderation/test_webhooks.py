@@ -39,6 +39,8 @@ class Receiver:
         self.requests: list[dict] = []
         self.released = threading.Event()
         self.lock = threading.Lock()
+        # Each attempt is signed afresh, so a receiver that refuses replays accepts every retry.
+        self.replay_guard = webhook_signing.ReplayGuard()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,7 +52,9 @@ class Receiver:
                             "path": self.path,
                             "headers": dict(self.headers.items()),
                             "body": body,
-                            "verified": webhook_signing.verify(SECRET, self.headers, body),
+                            "verified": webhook_signing.verify(
+                                SECRET, self.headers, body, replay_guard=receiver.replay_guard
+                            ),
                         }
                     )
                     answer = receiver.answers.pop(0) if receiver.answers else 200
@@ -131,29 +135,54 @@ def signed(body: bytes = b'{"id":1}', timestamp: int | None = None) -> dict[str,
     )
 
 
-def test_sign_is_hmac_sha256_of_timestamp_dot_body():
+def test_sign_is_t_and_v1_the_hmac_sha256_of_timestamp_dot_body():
     import hashlib
     import hmac
 
     expected = hmac.new(SECRET.encode(), b"1700000000.{}", hashlib.sha256).hexdigest()
-    assert webhook_signing.sign(SECRET, 1700000000, b"{}") == f"sha256={expected}"
-    assert webhook_signing.sign(SECRET, "1700000000", "{}") == f"sha256={expected}"
+    assert webhook_signing.sign(SECRET, 1700000000, b"{}") == f"t=1700000000,v1={expected}"
+    assert webhook_signing.sign(SECRET, "1700000000", "{}") == f"t=1700000000,v1={expected}"
+    old = hmac.new(b"old-secret", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert webhook_signing.sign(["old-secret", SECRET], 1700000000, b"{}") == f"t=1700000000,v1={old},v1={expected}"
 
 
 def test_verify_accepts_a_fresh_signed_request_with_any_header_case():
     headers = signed()
+    assert "X-Liveward-Timestamp" not in headers  # the time is signed inside the signature header
     assert webhook_signing.verify(SECRET, headers, b'{"id":1}')
     assert webhook_signing.verify(SECRET, {name.lower(): value for name, value in headers.items()}, b'{"id":1}')
     assert webhook_signing.verify(["old-secret", SECRET], headers, b'{"id":1}')
 
 
+def test_verify_accepts_a_request_signed_with_the_old_and_the_new_secret_while_rotating():
+    headers = webhook_signing.signed_headers(["old-secret", SECRET], event="e", delivery_id=1, body=b"{}")
+    assert webhook_signing.verify(SECRET, headers, b"{}")
+    assert webhook_signing.verify("old-secret", headers, b"{}")
+    assert not webhook_signing.verify("third-secret", headers, b"{}")
+
+
+def _with_signature(headers: dict[str, str], value: str) -> dict[str, str]:
+    return {**headers, "X-Liveward-Signature": value}
+
+
+def _retimed(headers: dict[str, str]) -> dict[str, str]:
+    # The same digest under another time: the time is signed, so this must fail.
+    t, v1 = headers["X-Liveward-Signature"].split(",")
+    return _with_signature(headers, f"t={int(t[2:]) - 1},{v1}")
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
-        pytest.param(lambda h, b: ({**h, "X-Liveward-Signature": "sha256=" + "0" * 64}, b), id="bad-signature"),
-        pytest.param(lambda h, b: ({**h, "X-Liveward-Signature": h["X-Liveward-Signature"][7:]}, b), id="no-prefix"),
+        pytest.param(lambda h, b: (_with_signature(h, f"t={int(time.time())},v1=" + "0" * 64), b), id="bad-digest"),
+        pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].split(",")[1]), b), id="no-time"),
+        pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].split(",")[0]), b), id="no-digest"),
+        pytest.param(
+            lambda h, b: (_with_signature(h, h["X-Liveward-Signature"].replace("v1=", "v0=")), b), id="scheme"
+        ),
+        pytest.param(lambda h, b: (_with_signature(h, h["X-Liveward-Signature"] + "," * 2000), b), id="too-long"),
         pytest.param(lambda h, b: (h, b'{"id":2}'), id="changed-body"),
-        pytest.param(lambda h, b: ({**h, "X-Liveward-Timestamp": "1700000000"}, b), id="changed-timestamp"),
+        pytest.param(lambda h, b: (_retimed(h), b), id="changed-time"),
         pytest.param(lambda h, b: ({k: v for k, v in h.items() if k != "X-Liveward-Signature"}, b), id="unsigned"),
     ],
 )
@@ -166,12 +195,50 @@ def test_verify_rejects_another_secret():
     assert not webhook_signing.verify("another-secret-entirely", signed(), b'{"id":1}')
 
 
-def test_verify_rejects_an_old_or_future_timestamp():
+def test_verify_rejects_a_stale_or_future_timestamp():
     now = time.time()
     old = signed(timestamp=int(now) - 301)
     assert not webhook_signing.verify(SECRET, old, b'{"id":1}', now=now)
+    assert webhook_signing.verify(SECRET, signed(timestamp=int(now) - 299), b'{"id":1}', now=now)
     assert webhook_signing.verify(SECRET, old, b'{"id":1}', now=now, tolerance=600)
     assert not webhook_signing.verify(SECRET, signed(timestamp=int(now) + 301), b'{"id":1}', now=now)
+
+
+def test_verify_with_a_replay_guard_accepts_each_signature_once():
+    guard = webhook_signing.ReplayGuard()
+    now = time.time()
+    headers = signed(timestamp=int(now))
+    assert webhook_signing.verify(SECRET, headers, b'{"id":1}', now=now, replay_guard=guard)
+    assert not webhook_signing.verify(SECRET, headers, b'{"id":1}', now=now + 1, replay_guard=guard)
+    # A retry is signed afresh (another time): it is not a replay.
+    retry = signed(timestamp=int(now) + 5)
+    assert webhook_signing.verify(SECRET, retry, b'{"id":1}', now=now + 5, replay_guard=guard)
+    # A forged or stale request does not fill the guard, and is refused before it.
+    assert not webhook_signing.verify("wrong-secret", signed(timestamp=int(now) + 6), b"x", replay_guard=guard)
+
+
+def test_the_replay_guard_forgets_what_the_tolerance_already_refuses():
+    guard = webhook_signing.ReplayGuard(tolerance=300)
+    assert guard.first_time("100.abc", now=1000.0)
+    assert not guard.first_time("100.abc", now=1599.0)
+    assert guard.first_time("100.abc", now=1601.0)  # by then verify refuses it as stale anyway
+
+
+def test_the_verifier_in_the_docs_behaves_like_ours():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/webhooks.md", "exec"), namespace)  # the verifier the platform copies
+    verify_request = namespace["verify_request"]
+    now = int(time.time())
+    headers = signed(timestamp=now)
+    assert verify_request(SECRET, headers, b'{"id":1}')
+    assert not verify_request(SECRET, headers, b'{"id":1}')  # replayed
+    assert not verify_request(SECRET, signed(timestamp=now - 301), b'{"id":1}')  # stale
+    assert not verify_request(SECRET, signed(timestamp=now + 1), b'{"id":2}')  # another body
+    assert not verify_request("other-secret-entirely", signed(timestamp=now + 2), b'{"id":1}')
 
 
 def test_body_is_canonical_json_keeping_chinese_readable():

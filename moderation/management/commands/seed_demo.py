@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import second_factor
 from accounts.actions import create_machine_client, create_staff_user
 from accounts.models import User
 from accounts.roles import MACHINE_PLATFORM, Role
@@ -140,6 +141,15 @@ def simulator_config_path():
     return settings.VAR_DIR / "simulator-node.json"
 
 
+def _enrol_demo_authenticator(user: User) -> None:
+    """Give a demo account its second factor, as its owner would at the first login (demo_totp shows the codes)."""
+    from django_otp.oath import TOTP
+
+    key = second_factor.new_authenticator_key()
+    code = TOTP(bytes.fromhex(key)).token()
+    second_factor.enrol_authenticator(user, key=key, code=f"{code:06d}", name=second_factor.DEMO_AUTHENTICATOR_NAME)
+
+
 class Command(BaseCommand):
     help = "Create demo staff (logins printed once), categories, publishers, stream keys and a simulated node."
 
@@ -153,6 +163,10 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING("Demo staff logins (shown once; kept nowhere else):"))
             for username, password, label in logins:
                 self.stdout.write(f"  {username:<12} {password:<14} ({label})")
+            self.stdout.write(
+                "After the password the login asks for a 6-digit code; the demo accounts' authenticator is\n"
+                "  bin/manage demo_totp <username>   (prints the code to type, e.g. bin/manage demo_totp patroller)"
+            )
         else:
             self.stdout.write("· demo data present")
 
@@ -162,7 +176,8 @@ class Command(BaseCommand):
             if User.objects.filter(username=username).exists():
                 continue
             password = secrets.token_urlsafe(9)
-            create_staff_user(username, role=role, password=password, display_name=name)
+            user = create_staff_user(username, role=role, password=password, display_name=name)
+            _enrol_demo_authenticator(user)
             logins.append((username, password, str(Role(role).label)))
         return logins
 
