@@ -197,7 +197,9 @@ def test_the_platform_pulls_decided_comments(platform, show, terms, patroller):
 
 def test_an_id_seen_before_answers_its_first_verdict_after_its_stream_ended_and_not_on_another(platform, show, terms):
     verdicts(push(platform, item(show, "c-1", "加微信"), item(show, "c-2", "主播好")))
-    current = live(show.node, show.key, "show-2")  # ends the first session
+    key = show.key
+    key.issued_key = show.published_name  # the key the publisher presents again, as it went live under it
+    current = live(show.node, key, "show-2")  # ends the first session
     again = push(platform, item(show, "c-1", "主播好"), item(current, "c-2"), item(show, "c-3"))
     assert [
         (r["id"], r["status"], r["verdict"], (r.get("error") or {}).get("code")) for r in again.json()["results"]
