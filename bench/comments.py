@@ -198,10 +198,13 @@ def server_processes(server_pid: int, database: str) -> list:
     return [parent, *parent.children(recursive=True)], backends
 
 
-def batch_script(host: str, port: int, token: str, stream: int, batch: int, texts: list[str], sent: list[int]):
+def batch_script(
+    host: str, port: int, token: str, stream: int, batch: int, texts: list[str], sent: list[int],
+    path: str = "/api/v1/comments/",
+):  # fmt: skip
     """Each caller sends batches of fresh ids (a replayed id would be cheaper than a new comment)."""
     head = (
-        f"POST /api/v1/comments/ HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"Authorization: Token {token}\r\nConnection: keep-alive\r\n"
     )
 
@@ -304,6 +307,28 @@ def main() -> None:
             common.say(
                 f"ingest {api['api_per_s']:,} comments/s, batch p50 {summary['p50_ms']} ms, "
                 f"p99 {summary['p99_ms']} ms, errors {result.errors} {dict(result.statuses)}"
+            )
+            # The floor: the same batches posted to /bench/floor, which reads the body and answers "ok"
+            # through the same server, middleware and sync view: what taking a batch costs before any work.
+            floor_sent = [0]
+            floor_script = batch_script(
+                host, port, seeded["token"], seeded["stream"], args.batch, texts, floor_sent, path="/bench/floor"
+            )
+            cpu_before = cpu_seconds(uvicorn)
+            floor = common.run_load(
+                host, port, concurrency=args.concurrency, warmup=1.0, duration=args.duration / 2, script=floor_script
+            )
+            floor_cpu = cpu_seconds(uvicorn) - cpu_before
+            floor_summary = common.latency_summary(floor.all_latencies)
+            floor_comments = max(1, floor_sent[0] - args.concurrency) * args.batch
+            api.update(
+                floor_per_s=round(floor.requests * args.batch / floor.duration),
+                floor_p99_ms=floor_summary["p99_ms"],
+                floor_app_cpu_us_per_comment=round(floor_cpu / floor_comments * 1e6, 1),
+            )
+            common.say(
+                f"floor {api['floor_per_s']:,} comments/s, p99 {floor_summary['p99_ms']} ms, "
+                f"{api['floor_app_cpu_us_per_comment']} µs of app CPU per comment"
             )
         finally:
             common.stop_process(server)

@@ -33,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psutil
+
 from bench.common import (
     BASE_DIR,
     PYTHON,
@@ -46,6 +48,39 @@ from bench.common import (
     say,
     stop_process,
 )
+
+
+def cpu_seconds(processes) -> float:
+    """CPU time (user + system) used so far by these processes; gone ones count 0."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def server_processes_on(port: int) -> list:
+    """The uvicorn parent listening on PORT and its workers."""
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
+            parent = psutil.Process(connection.pid)
+            while parent.parent() is not None and "uvicorn" in " ".join(parent.parent().cmdline()):
+                parent = parent.parent()
+            return [parent, *parent.children(recursive=True)]
+    return []
+
+
+def database_backends(database: str) -> list:
+    """PostgreSQL's backends serving DATABASE now."""
+    backends = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] == "postgres" and f" {database} " in f" {' '.join(process.info['cmdline'] or [])} ":
+            backends.append(process)
+    return backends
+
 
 PASSWORD = "bench-password-0123456789"
 
@@ -143,7 +178,9 @@ async def watch_console(ws_url: str, session: str, seen: dict[str, float], ready
                 seen.setdefault(frame["payload"]["receipt"], time.perf_counter())
 
 
-def file_reports(base: str, token: str, stream_ids: list[int], *, rate: int, duration: float) -> list[tuple]:
+def file_reports(
+    base: str, token: str, stream_ids: list[int], *, rate: int, duration: float, path: str = "/api/v1/reports/"
+) -> list[tuple]:
     """Offer ``rate`` reports per second for ``duration`` seconds; return (sent_at, receipt or None, status)."""
     host, port = base.replace("http://", "").split(":")
     local = threading.local()
@@ -167,7 +204,7 @@ def file_reports(base: str, token: str, stream_ids: list[int], *, rate: int, dur
         headers = {"Content-Type": "application/json", "Authorization": f"Token {token}"}
         sent = time.perf_counter()
         try:
-            connection.request("POST", "/api/v1/reports/", body=body, headers=headers)
+            connection.request("POST", path, body=body, headers=headers)
             answer = connection.getresponse()
             data = answer.read()
             receipt = json.loads(data).get("receipt") if answer.status == 201 else None
@@ -204,6 +241,31 @@ def file_reports(base: str, token: str, stream_ids: list[int], *, rate: int, dur
     return results
 
 
+def drop_directly(ports: list[int], count: int, per_node: int = 4) -> float:
+    """The cut's floor: ``count`` drops sent straight to the stand-in nodes, ``per_node`` at a time per node."""
+    started = time.perf_counter()
+
+    def drops(port: int, share: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for number in range(share):
+            connection.request("GET", f"/control/drop/publisher?app=live&name=k{number}&clientid={number}")
+            connection.getresponse().read()
+        connection.close()
+
+    shares = [count // (len(ports) * per_node)] * (len(ports) * per_node)
+    for index in range(count - sum(shares)):
+        shares[index] += 1
+    threads = [
+        threading.Thread(target=drops, args=(ports[index % len(ports)], share), daemon=True)
+        for index, share in enumerate(shares)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/liveward_h16")
@@ -237,8 +299,11 @@ def main() -> None:
         env=env, cwd=BASE_DIR, stdout=worker_log, stderr=worker_log, start_new_session=True,
     )  # fmt: skip
     figures: dict = {}
+    database = options.database_url.rsplit("/", 1)[-1]
     try:
         with console_server(env, name="reports", workers=options.workers) as base:
+            port = int(base.rsplit(":", 1)[1])
+            uvicorn = server_processes_on(port)
             session = login(base, "patroller", PASSWORD)
             seen: dict[str, float] = {}
             ready, stop = threading.Event(), threading.Event()
@@ -251,6 +316,8 @@ def main() -> None:
                 raise SystemExit("the console's WebSocket did not open")
             time.sleep(1.0)
             say(f"filing {int(options.rate * options.duration)} reports at {options.rate}/s")
+            backends = database_backends(database)
+            cpu_before = cpu_seconds(uvicorn), cpu_seconds(backends), cpu_seconds([psutil.Process(worker.pid)])
             started = time.perf_counter()
             results = file_reports(base, world["token"], world["streams"], rate=options.rate, duration=options.duration)
             elapsed = time.perf_counter() - started
@@ -259,6 +326,9 @@ def main() -> None:
             while time.perf_counter() < deadline and len([r for r in filed if r[1] in seen]) < len(filed):
                 time.sleep(0.2)
             stop.set()
+            backends += [process for process in database_backends(database) if process not in backends]
+            app_cpu = cpu_seconds(uvicorn) - cpu_before[0]
+            db_cpu = cpu_seconds(backends) - cpu_before[1]
             latencies = sorted(seen[r[1]] - r[0] for r in filed if r[1] in seen)
             summary = latency_summary(latencies) if latencies else {}
             figures.update(
@@ -269,10 +339,29 @@ def main() -> None:
                 reports_seen_on_console=len(latencies),
                 report_to_console_p50_ms=round(summary.get("p50_ms", -1), 1),
                 report_to_console_p99_ms=round(summary.get("p99_ms", -1), 1),
+                # CPU uvicorn and PostgreSQL's backends spent per report filed, whatever else ran meanwhile.
+                app_cpu_ms_per_report=round(app_cpu / max(1, len(filed)) * 1000, 2),
+                db_cpu_ms_per_report=round(db_cpu / max(1, len(filed)) * 1000, 2),
             )
             say(f"reports: {figures}")
+            # The floor: the same load on /bench/floor (every middleware, a sync view answering "ok").
+            cpu_before = cpu_seconds(uvicorn)
+            floor = file_reports(
+                base, world["token"], world["streams"], rate=options.rate, duration=options.duration / 2,
+                path="/bench/floor",
+            )  # fmt: skip
+            floor_cpu = cpu_seconds(uvicorn) - cpu_before
+            answered = sorted(end - sent for sent, _receipt, status, end in floor if status == 200)
+            floor_summary = latency_summary(answered) if answered else {}
+            figures.update(
+                floor_answered=len(answered),
+                floor_p99_ms=round(floor_summary.get("p99_ms", -1), 1),
+                floor_app_cpu_ms_per_request=round(floor_cpu / max(1, len(answered)) * 1000, 2),
+            )
+            say(f"floor: {len(answered)} of {len(floor)} answered, p99 {figures['floor_p99_ms']} ms")
 
             say(f"declaring an emergency over {options.streams} live streams")
+            worker_cpu_before = cpu_seconds([psutil.Process(worker.pid)])
             declared = run_django_script(DECLARE, env)
             deadline = time.time() + 120
             while time.time() < deadline:
@@ -281,10 +370,15 @@ def main() -> None:
                     break
                 time.sleep(0.5)
             counts = progress["counts"]
+            worker_cpu = cpu_seconds([psutil.Process(worker.pid)]) - worker_cpu_before
             figures.update(
                 emergency_streams=sum(counts.values()),
                 emergency_cut_s=round(progress["last"] - declared["declared_at"], 2) if progress["last"] else -1,
                 emergency_outcomes=counts,
+                # the worker's CPU per stream (the credit charges after the cuts included), and the floor:
+                # the same number of drops sent straight to the nodes, 4 at a time per node.
+                emergency_worker_cpu_ms_per_stream=round(worker_cpu / max(1, sum(counts.values())) * 1000, 2),
+                emergency_floor_drops_s=round(drop_directly(ports, options.streams), 2),
             )
     finally:
         stop_process(worker)

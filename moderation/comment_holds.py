@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -31,9 +32,8 @@ HOLD = "hold"
 PUBLISH = "publish"
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """A comment as the rules see it."""
+class Incoming(NamedTuple):
+    """A comment as the rules see it: plain values (a tuple), made once per comment of a batch."""
 
     stream: Stream
     text: str

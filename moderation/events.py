@@ -25,6 +25,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 from django import db
 
@@ -246,6 +247,7 @@ def _resolve(batch: list) -> tuple[list[tuple[str, dict]], str | None, bool]:
             complete = False
         last = delta_sequence.reserve(len(deltas))
         at = Position(last.epoch, last.seq - len(deltas) + 1)
+    rows = _read_rows(batch)
     messages: list[tuple[str, dict]] = []
     seq = at.seq
     for item in batch:
@@ -260,10 +262,31 @@ def _resolve(batch: list) -> tuple[list[tuple[str, dict]], str | None, bool]:
             text = json.dumps(frame, ensure_ascii=False)
             messages.append((QUEUE_GROUP, {"type": "console.delta", "seq": seq, "event": event, "text": text}))
             seq += 1
+        elif item[0] == "row":
+            _kind, group, event, row_id, reader = item
+            row = rows.get((reader, row_id))
+            if row is not None:
+                messages.append((group, {"type": "console.event", "event": event, "payload": row}))
         else:
             _kind, group, message = item
             messages.append((group, message))
     return messages, (at.epoch if deltas else None), complete
+
+
+def _read_rows(batch: list) -> dict[tuple, dict]:
+    """Read the rows of the batch's ``send_row`` events: one call of each reader for all its ids."""
+    wanted: dict[Callable, list[int]] = {}
+    for item in batch:
+        if item is not _CLOSE and item[0] == "row":
+            wanted.setdefault(item[4], []).append(item[3])
+    found: dict[tuple, dict] = {}
+    for reader, ids in wanted.items():
+        try:
+            found.update(((reader, row["id"]), row) for row in reader(sorted(set(ids))))
+        except Exception:
+            logger.exception("could not read rows for console events")
+            _close_database()
+    return found
 
 
 async def _send(layer, messages: list[tuple[str, dict]]) -> set[str]:
@@ -359,6 +382,16 @@ def end_staff_sockets(user_id: int, **kwargs) -> None:
 def send_to_group(group: str, event_type: str, payload: dict) -> None:
     """Queue any other event for a group; returns at once."""
     _get_sender().put(("group", group, {"type": "console.event", "event": event_type, "payload": payload}))
+
+
+def send_row(group: str, event_type: str, row_id: int, rows: Callable[[list[int]], list[dict]]) -> None:
+    """Queue an event whose payload is a row read when it is sent; returns at once.
+
+    ``rows`` reads the rows of a list of ids (each row with its ``id``): the sender calls it once for
+    every event of the same kind queued meanwhile, so a burst (reports filed at 200 a second) costs
+    one query, on the sender's thread, not one per request. An id whose row is gone sends nothing.
+    """
+    _get_sender().put(("row", group, event_type, row_id, rows))
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -108,8 +108,9 @@ def count_against_limits(*, address: str, device_id: str) -> None:
         keys.append(f"report-limit:device:{hashlib.sha256(device_id.encode()).hexdigest()[:32]}")
     try:
         for key in keys:
-            cache.add(key, 0, timeout=_WINDOW_SECONDS)
-            if cache.incr(key) > limit:
+            # A new key is counted by the add alone (one round trip: most reporters report once).
+            count = 1 if cache.add(key, 1, timeout=_WINDOW_SECONDS) else _increment(key)
+            if count > limit:
                 raise ReportRefused(
                     f"at most {limit} reports an hour from one address or device", code="rate_limited", status=429
                 )
@@ -120,3 +121,10 @@ def count_against_limits(*, address: str, device_id: str) -> None:
         raise ReportRefused(
             "reports cannot be taken right now; try again later", code="unavailable", status=503
         ) from None
+
+
+def _increment(key: str) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window expired between the add and the increment: a new window
+        return 1 if cache.add(key, 1, timeout=_WINDOW_SECONDS) else cache.incr(key)

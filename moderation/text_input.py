@@ -146,6 +146,8 @@ def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH, strings: bool = T
 
     Walks without recursion, so a deep document cannot exhaust the stack here either.
     """
+    if _depth_within(value, max_depth, strings=strings):
+        return
     pending: list[tuple[Any, int, str]] = [(value, 0, "")]
     while pending:
         item, depth, path = pending.pop()
@@ -166,6 +168,32 @@ def check_json(value: Any, *, max_depth: int = MAX_JSON_DEPTH, strings: bool = T
             if found is not None:
                 raise JSONRefused("bad_text", found.describe(f"a key in {path or 'the document'}"))
             pending.append((child, depth + 1, f"{path}.{key}" if path else key))
+
+
+def _depth_within(value: Any, max_depth: int, *, strings: bool) -> bool:
+    """Tell whether the document passes ``check_json`` (the walk without the paths, which only a refusal needs)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if strings and refusal(item, multiline=True) is not None:
+                return False
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= max_depth:
+            return False
+        depth += 1
+        if isinstance(item, dict):
+            if strings:
+                for key in item:
+                    if refusal(key, multiline=True) is not None:
+                        return False
+            item = item.values()
+        for child in item:
+            if strings or isinstance(child, dict | list):  # without strings, only containers can break the rule
+                pending.append((child, depth))
+    return True
 
 
 def for_export(text: str) -> str:

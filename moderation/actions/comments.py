@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
+
+import orjson
 
 from accounts.actions import log_staff_action
 from accounts.models import User
@@ -23,8 +26,7 @@ NOTE_MAX = 300
 BULK_DECISION_MAX = 500
 
 
-@dataclass(frozen=True)
-class IncomingComment:
+class IncomingComment(NamedTuple):
     """One comment as the platform pushes it."""
 
     stream_id: int
@@ -35,29 +37,52 @@ class IncomingComment:
     posted_at: datetime | None = None
 
 
+class Stored(NamedTuple):
+    """A stored comment's verdict as the batch answer gives it (no model instance per comment)."""
+
+    pk: int
+    stream_id: int
+    status: str
+    hold_reason: str
+    block_reason: str
+    matched_terms: list
+    flagged: bool
+
+
 @dataclass
 class Received:
-    """One comment's outcome in a batch: its stored row (new or replayed) or the error that refused it."""
+    """One comment's outcome in a batch: its stored verdict (new or replayed) or the error that refused it."""
 
     external_id: str
-    comment: Comment | None = None
+    stored: Stored | None = None
     replayed: bool = False
     error: ModerationError | None = None
+    _comment: Comment | None = field(default=None, repr=False)
+
+    @property
+    def comment(self) -> Comment | None:
+        """The stored comment as a model instance, read on first use (the batch answer does without one)."""
+        if self.stored is None:
+            return None
+        if self._comment is None:
+            self._comment = Comment.objects.select_related("stream").get(pk=self.stored.pk)
+            self._comment.replayed = self.replayed
+        return self._comment
+
+
+_TEXT_FIELDS = (("id", 1, False), ("viewer_id", 2, False), ("text", 3, True))
 
 
 def _refusal(item: IncomingComment) -> ModerationError | None:
-    if not isinstance(item.external_id, str) or not 1 <= len(item.external_id) <= ID_MAX:
+    external_id, viewer_id, text = item.external_id, item.viewer_id, item.text
+    if not isinstance(external_id, str) or not 1 <= len(external_id) <= ID_MAX:
         return ModerationError(f"id of 1–{ID_MAX} characters is required", code="bad_field")
-    if not isinstance(item.viewer_id, str) or not 1 <= len(item.viewer_id) <= ID_MAX:
+    if not isinstance(viewer_id, str) or not 1 <= len(viewer_id) <= ID_MAX:
         return ModerationError(f"viewer_id of 1–{ID_MAX} characters is required", code="bad_field")
-    if not isinstance(item.text, str) or not item.text.strip() or len(item.text) > TEXT_MAX:
+    if not isinstance(text, str) or not text.strip() or len(text) > TEXT_MAX:
         return ModerationError(f"text of 1–{TEXT_MAX} characters is required", code="bad_field")
-    for name, value, multiline in (
-        ("id", item.external_id, False),
-        ("viewer_id", item.viewer_id, False),
-        ("text", item.text, True),
-    ):
-        refused = text_input.refusal(value, multiline=multiline)
+    for name, position, multiline in _TEXT_FIELDS:
+        refused = text_input.refusal(item[position], multiline=multiline)
         if refused is not None:
             return ModerationError(refused.describe(name), code="bad_text")
     return None
@@ -69,8 +94,10 @@ def receive_comments(items: Sequence[IncomingComment], *, actor: User | None) ->
     Every comment is stored with its verdict and the terms it matched. An id seen before returns its
     first verdict (``replayed``); an id twice in one batch, a bad field, an unknown or ended stream
     refuse that item only. The rest are written in one transaction: all of them or, on a failure,
-    none. A cost of five queries per batch, whatever its size: streams, known ids, mutes, the insert,
-    and the term list's version at most every ``LIVEWARD_TERMS_REFRESH_SECONDS``.
+    none. A cost of four queries per batch, whatever its size: streams, mutes, the insert (which
+    skips ids seen before: ``ON CONFLICT DO NOTHING``), and the term list's version at most every
+    ``LIVEWARD_TERMS_REFRESH_SECONDS``; a fifth reads the first verdict of ids seen before, when
+    there are any. No model instance is made per comment: the rules read plain values.
     """
     results = [Received(external_id=item.external_id if isinstance(item.external_id, str) else "") for item in items]
     pending: dict[str, int] = {}  # external id → index of the item that carries it
@@ -85,37 +112,8 @@ def receive_comments(items: Sequence[IncomingComment], *, actor: User | None) ->
     if not pending:
         return results
     matcher = sensitive_terms.current_matcher()  # before any write: a list that cannot load fails the batch
-    for attempt in range(2):
-        _replay_known(items, results, pending)
-        todo = [index for index in pending.values() if results[index].comment is None and not results[index].error]
-        if not todo:
-            return results
-        try:
-            _store(items, results, todo, matcher)
-            return results
-        except IntegrityError:  # an id raced in from another request meanwhile: read it as known, once
-            if attempt:
-                for index in todo:
-                    results[index].error = ModerationError("this comment is being received already", code="conflict")
-                    results[index].comment = None
+    _store(items, results, list(pending.values()), matcher)
     return results
-
-
-def _replay_known(items, results: list[Received], pending: dict[str, int]) -> None:
-    known = Comment.objects.filter(external_id__in=list(pending)).only(*_VERDICT_FIELDS)
-    for comment in known:
-        index = pending[comment.external_id]
-        if comment.stream_id != items[index].stream_id:
-            results[index].error = ModerationError("this comment id was used on another stream", code="conflict")
-        else:
-            comment.replayed = True
-            results[index].comment, results[index].replayed = comment, True
-
-
-_VERDICT_FIELDS = (
-    "id", "external_id", "stream_id", "status", "hold_reason", "block_reason", "matched_terms", "flagged",
-    "received_at", "term_list_version",
-)  # fmt: skip
 
 
 def _store(items, results: list[Received], todo: list[int], matcher) -> None:
@@ -124,106 +122,156 @@ def _store(items, results: list[Received], todo: list[int], matcher) -> None:
     )
     now = timezone.now()
     muted = queries.muted_viewers({items[index].viewer_id for index in todo}, at=now)
-    created: list[tuple[int, Comment]] = []
-    attnames, defaults, stream_field = _COLUMN_ORDER, _COLUMN_DEFAULTS, Comment._meta.get_field("stream")
+    rows: list[tuple] = []  # the INSERT's values, in _INSERT_FIELDS order
+    owners: dict[str, int] = {}  # external id → index, for the rows to insert
+    refused: dict[str, int] = {}  # unknown or ended stream; an id stored before still gets its first verdict
+    verdict_for, Incoming, match = comment_holds.verdict_for, comment_holds.Incoming, matcher.match
     for index in todo:
         item = items[index]
         stream = streams.get(item.stream_id)
-        if stream is None:
-            results[index].error = ModerationError("no such stream", code="not_found")
+        if stream is None or stream.ended_at is not None:
+            results[index].error = (
+                ModerationError("no such stream", code="not_found")
+                if stream is None
+                else ModerationError("the stream has ended", code="stream_ended")
+            )
+            refused[item.external_id] = index
             continue
-        if stream.ended_at is not None:
-            results[index].error = ModerationError("the stream has ended", code="stream_ended")
-            continue
-        matches = matcher.match(item.text)
-        incoming = comment_holds.Incoming(
-            stream=stream,
-            text=item.text,
-            viewer_id=item.viewer_id,
-            viewer_phone_verified=item.viewer_phone_verified,
-            muted=(item.viewer_id, None) in muted or (item.viewer_id, stream.pk) in muted,
-            matches=matches,
+        matches = match(item.text)
+        viewer_id = item.viewer_id
+        verdict = verdict_for(
+            Incoming(
+                stream,
+                item.text,
+                viewer_id,
+                item.viewer_phone_verified,
+                (viewer_id, None) in muted or (viewer_id, stream.pk) in muted,
+                matches,
+            )
         )
-        verdict = comment_holds.verdict_for(incoming)
         outcome = verdict.outcome if verdict else comment_holds.PUBLISH
-        values = {
-            "stream_id": stream.pk,
-            "external_id": item.external_id,
-            "viewer_id": item.viewer_id,
-            "viewer_phone_verified": item.viewer_phone_verified,
-            "text": item.text,
-            "posted_at": item.posted_at or now,
-            "received_at": now,
-            "status": _STATUS_OF[outcome],
-            "hold_reason": verdict.reason if outcome == comment_holds.HOLD else "",
-            "block_reason": verdict.reason if outcome == comment_holds.BLOCK else "",
-            "matched_terms": matches.as_list(),
-            "flagged": matches.flags,
-            "term_list_version": matches.version or None,
-        }
-        # Positional arguments: Django's fast path (keyword arguments cost more than the matching).
-        comment = Comment(*[values.get(name, defaults.get(name)) for name in attnames])
-        stream_field.set_cached_value(comment, stream)
-        created.append((index, comment))
-    if not created:
-        return
+        owners[item.external_id] = index
+        rows.append(
+            (
+                stream.pk, item.external_id, viewer_id, item.viewer_phone_verified, item.text,
+                item.posted_at or now, now, _STATUS_OF[outcome],
+                verdict.reason if outcome == comment_holds.HOLD else "",
+                verdict.reason if outcome == comment_holds.BLOCK else "",
+                matches.as_list() if matches.hits else [], bool(matches.hits), matches.version or None, "",
+            )
+        )  # fmt: skip
+    inserted: dict[str, int] = {}
+    if rows:
+        _insert_and_announce(rows, owners, inserted, results, streams)
+    seen_before = {external_id: index for external_id, index in owners.items() if external_id not in inserted}
+    if seen_before or refused:
+        _replay_known(items, results, seen_before, refused)
+
+
+def _insert_and_announce(rows, owners, inserted: dict[str, int], results: list[Received], streams) -> None:
     with transaction.atomic():
-        _insert([comment for _index, comment in created])
-        held = [queries.comment_row(comment) for _index, comment in created if comment.status == Comment.Status.HELD]
+        inserted.update(_insert(rows))
+        held = []
+        for row in rows:
+            pk = inserted.get(row[1])
+            if pk is None:
+                continue
+            stored = Stored(pk, row[0], row[7], row[8], row[9], row[10], row[11])
+            results[owners[row[1]]].stored = stored
+            if stored.status == Comment.Status.HELD:
+                held.append(_held_comment(stored, row, streams[row[0]]))
         if held:
-            transaction.on_commit(lambda: events.comments_held(held))
-    for index, comment in created:
-        comment.replayed = False
-        results[index].comment = comment
+            rows_for_console = [queries.comment_row(comment) for comment in held]
+            transaction.on_commit(lambda: events.comments_held(rows_for_console))
 
 
-_COLUMN_ORDER = [field.attname for field in Comment._meta.concrete_fields]
-_COLUMN_DEFAULTS = {"id": None, "decided_by_id": None, "decided_at": None, "decision_note": ""}
+def _held_comment(stored: Stored, row: tuple, stream: Stream) -> Comment:
+    comment = Comment(
+        pk=stored.pk, stream_id=stored.stream_id, external_id=row[1], viewer_id=row[2], text=row[4],
+        received_at=row[6], status=stored.status, hold_reason=stored.hold_reason, matched_terms=stored.matched_terms,
+    )  # fmt: skip
+    Comment._meta.get_field("stream").set_cached_value(comment, stream)
+    return comment
 
-# Every column a new comment fills (the rest are null until a decision).
+
+def _replay_known(items, results: list[Received], seen_before: dict[str, int], refused: dict[str, int]) -> None:
+    """Answer ids stored before (by an earlier batch, or a concurrent one) with their first verdict.
+
+    ``refused`` items (their stream unknown or ended) keep their error unless their id was stored before.
+    """
+    wanted = {**refused, **seen_before}
+    known = Comment.objects.filter(external_id__in=list(wanted)).values_list("external_id", *Stored._fields)
+    found = set()
+    for external_id, *values in known:
+        index = wanted[external_id]
+        found.add(external_id)
+        stored = Stored(*values)
+        if stored.stream_id != items[index].stream_id:
+            results[index].error = ModerationError("this comment id was used on another stream", code="conflict")
+        else:
+            results[index].stored, results[index].replayed, results[index].error = stored, True, None
+    for external_id, index in seen_before.items():
+        if external_id not in found:  # skipped by the insert, gone since: a purge raced in
+            results[index].error = ModerationError("this comment is being received already", code="conflict")
+
+
+# Every column a new comment fills (the rest are null until a decision), in the rows' order.
 _INSERT_FIELDS = (
     "stream_id", "external_id", "viewer_id", "viewer_phone_verified", "text", "posted_at", "received_at", "status",
     "hold_reason", "block_reason", "matched_terms", "flagged", "term_list_version", "decision_note",
 )  # fmt: skip
+_JSON_COLUMN = _INSERT_FIELDS.index("matched_terms")
+_TIME_COLUMNS = (_INSERT_FIELDS.index("posted_at"), _INSERT_FIELDS.index("received_at"))
+# Each element of a row sent as JSON (PostgreSQL), cast to its column's type, in _INSERT_FIELDS order.
+_FROM_JSON = (
+    "(e->>0)::bigint", "e->>1", "e->>2", "(e->>3)::boolean", "e->>4", "(e->>5)::timestamptz", "(e->>6)::timestamptz",
+    "e->>7", "e->>8", "e->>9", "(e->10)::jsonb", "(e->>11)::boolean", "(e->>12)::integer", "e->>13",
+)  # fmt: skip
 
 
-def _insert(comments: list[Comment]) -> None:
-    """Insert new comments in multi-row INSERTs, setting their ids.
+def _insert(rows: list[tuple]) -> dict[str, int]:
+    """Insert new comments in multi-row INSERTs that skip ids stored already; return external id → new id.
 
-    What ``bulk_create`` does, without preparing each of the 14 values of 500 rows through its field:
-    that cost more than the rest of a batch (profiled: bench/comments.py). Values are adapted here,
-    the way the fields would: JSON as text, date-times by the backend's adapter.
+    What ``bulk_create`` does, without a model instance per comment nor preparing each of the 14
+    values of 500 rows through its field: that cost more than the rest of a batch (profiled:
+    bench/comments.py). Values are adapted here, the way the fields would: JSON as text, date-times
+    by the backend's adapter.
     """
-    if not connection.features.can_return_rows_from_bulk_insert:
-        Comment.objects.bulk_create(comments)
-        return
     operations = connection.ops
     table = operations.quote_name(Comment._meta.db_table)
     columns = ", ".join(operations.quote_name(Comment._meta.get_field(name).column) for name in _INSERT_FIELDS)
-    row = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
-    size = max(1, operations.bulk_batch_size(_INSERT_FIELDS, comments))
-    adapt_time = operations.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        for start in range(0, len(comments), size):
-            chunk = comments[start : start + size]
-            values = []
-            for comment in chunk:
-                values += [
-                    comment.stream_id, comment.external_id, comment.viewer_id, comment.viewer_phone_verified,
-                    comment.text, adapt_time(comment.posted_at), adapt_time(comment.received_at), comment.status,
-                    comment.hold_reason, comment.block_reason,
-                    json.dumps(comment.matched_terms, ensure_ascii=False) if comment.matched_terms else "[]",
-                    comment.flagged, comment.term_list_version, comment.decision_note,
-                ]  # fmt: skip
+    conflict = operations.quote_name(Comment._meta.get_field("external_id").column)
+    returning = f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {operations.quote_name('id')}, {conflict}"
+    if connection.vendor == "postgresql":
+        # The rows as one JSON parameter, unpacked by PostgreSQL: psycopg2 quotes each of 7,000
+        # parameters at about a microsecond, which cost more than the rest of the batch.
+        with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))} RETURNING "
-                f"{operations.quote_name('id')}",
+                f"INSERT INTO {table} ({columns}) SELECT {', '.join(_FROM_JSON)} "
+                f"FROM json_array_elements(%s::json) AS e {returning}",
+                [orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode()],
+            )
+            return {external_id: pk for pk, external_id in cursor.fetchall()}
+    row_sql = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
+    size = max(1, operations.bulk_batch_size(_INSERT_FIELDS, rows))
+    adapt_time = operations.adapt_datetimefield_value
+    posted, received = _TIME_COLUMNS
+    inserted: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            values = []
+            for row in chunk:
+                adapted = list(row)
+                adapted[posted], adapted[received] = adapt_time(row[posted]), adapt_time(row[received])
+                adapted[_JSON_COLUMN] = json.dumps(row[_JSON_COLUMN], ensure_ascii=False) if row[_JSON_COLUMN] else "[]"
+                values += adapted
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} {returning}",
                 values,
             )
-            for comment, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                comment.pk = pk
-                comment._state.adding = False
-                comment._state.db = connection.alias
+            inserted.update((external_id, pk) for pk, external_id in cursor.fetchall())
+    return inserted
 
 
 _STATUS_OF = {
@@ -233,7 +281,7 @@ _STATUS_OF = {
 }
 
 
-def verdict_of(comment: Comment) -> str:
+def verdict_of(comment: Comment | Stored) -> str:
     """Return what the platform does with the comment now: publish, hold or block."""
     if comment.status in (Comment.Status.PUBLISHED, Comment.Status.RELEASED):
         return comment_holds.PUBLISH

@@ -5,10 +5,11 @@ reason. One whose scope is everything waits for a second compliance admin's conf
 is in force at once. In force, its measures apply: every matching live stream is cut (one
 ``EmergencyCut`` row per stream, made in the same transaction, then cut by the Celery task
 ``moderation.tasks.emergencies.run_emergency_cuts``), comments in scope are held and new streams in
-scope refused (the comment holds and the gate ask ``emergency_scope.in_force``). Each cut is a block
-(moderation/actions/patrol.py): stored first, the key denied for its cooling-off, the drop through the
-cut pipeline, retried until confirmed. The cuts run in parallel, one lane per node, on the cut
-threads (moderation/cut_threads.py), so a slow node holds only its own streams. Ending (or cancelling)
+scope refused (the comment holds and the gate ask ``emergency_scope.in_force``). Each cut is a block,
+as a patroller's (moderation/actions/patrol.py): stored first, the key denied for its cooling-off,
+then dropped, retried until confirmed. They are taken a chunk of ``CUT_CHUNK`` streams at a time
+(moderation/actions/bulk_cuts.py): the chunk's blocks written in a few statements, then dropped in
+parallel, a few at a time per node, so a slow node holds only its own streams. Ending (or cancelling)
 restores the normal rules; blocks already taken stay, like any block. Both ends record who and why.
 """
 
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
-from concurrent.futures import wait
 from datetime import timedelta
 
 from django.db import transaction
@@ -25,19 +24,19 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import cut_threads, emergency_scope, events, permissions, queries, task_queue, text_input
-from moderation.actions.patrol import block_stream
+from moderation import emergency_scope, events, permissions, queries, task_queue, text_input
+from moderation.actions import bulk_cuts
+from moderation.actions.patrol import _charge_after_cut
 from moderation.errors import ModerationError
-from moderation.models import Emergency, EmergencyCut, ModerationAction, ReasonCode, Stream
+from moderation.models import Emergency, EmergencyCut, ModerationAction, ReasonCode
 
 logger = logging.getLogger(__name__)
 Status = Emergency.Status
 Outcome = EmergencyCut.Outcome
 RUN_TASK = "moderation.tasks.emergencies.run_emergency_cuts"
 REASON_MAX = 1000
-# How long the bulk cut waits for its cuts before it reports what stands (pending cuts retry on).
-CUT_WAIT_SECONDS = 120
-PROGRESS_EVERY_SECONDS = 0.5
+# How many streams the bulk cut blocks in one transaction (then drops in parallel, then reports progress).
+CUT_CHUNK = 100
 
 
 def _reason(reason, name: str = "reason") -> str:
@@ -155,63 +154,86 @@ def _announce() -> None:
 
 
 def run_emergency_cuts(emergency_id: int) -> dict[str, int]:
-    """Cut every stream of the emergency still queued, in parallel per node; report progress; return the counts.
+    """Cut every stream of the emergency still queued, a chunk at a time; report progress; return the counts.
 
-    Safe to run twice: a cut is claimed by a conditional UPDATE, and a block of a stream blocked
-    already answers with that block.
+    Each chunk's blocks are written in a few statements and dropped in parallel per node
+    (moderation/actions/bulk_cuts.py). Safe to run twice: a stream blocked already answers with its block.
     """
     emergency = Emergency.objects.filter(pk=emergency_id).first()
     if emergency is None or emergency.status != Status.ACTIVE:
         return queries.emergency_progress(emergency_id)
     queued = list(
         EmergencyCut.objects.filter(emergency_id=emergency_id, outcome=Outcome.QUEUED)
-        .select_related("stream")
-        .values_list("pk", "stream__node_id")
+        .order_by("pk")
+        .values_list("pk", "stream_id")
     )
-    futures = [cut_threads.submit(node_id, cut_one, cut_id) for cut_id, node_id in queued]
-    deadline = time.monotonic() + CUT_WAIT_SECONDS
-    remaining = set(futures)
-    while remaining and time.monotonic() < deadline:
-        _done, remaining = wait(remaining, timeout=PROGRESS_EVERY_SECONDS)
+    note = f"{emergency.reference}: {emergency.reason}"[:500]
+    reason = emergency.scope.get("reason_code") or ReasonCode.OTHER_ILLEGAL
+    charged: list[ModerationAction] = []
+    for start in range(0, len(queued), CUT_CHUNK):
+        chunk = dict(queued[start : start + CUT_CHUNK])  # cut id → stream id
+        try:
+            charged += _cut_chunk(emergency, chunk, reason=reason, note=note)
+        except Exception as exc:  # the chunk's blocks did not commit: record it, its streams stay in scope
+            logger.exception("emergency %s: a chunk of cuts failed", emergency_id)
+            for cut_id in chunk:
+                _record(cut_id, Outcome.FAILED, None, str(exc))
         _progress({"id": emergency_id, "counts": queries.emergency_progress(emergency_id)})
     counts = queries.emergency_progress(emergency_id)
-    _progress({"id": emergency_id, "counts": counts, "done": not remaining})
+    _progress({"id": emergency_id, "counts": counts, "done": True})
+    for action in charged:  # the credit after the cuts, off their critical path (the sweep makes up what fails)
+        _charge_after_cut(action.pk, announced=[action.stream_id])
     return counts
+
+
+def _cut_chunk(emergency: Emergency, chunk: dict[int, int], *, reason: str, note: str) -> list[ModerationAction]:
+    """Block and drop one chunk of the emergency's streams; record each cut; return the new blocks."""
+    stream_ids = list(chunk.values())
+    request_ids = {stream_id: f"emergency-{emergency.pk}-{stream_id}" for stream_id in stream_ids}
+    blocked = bulk_cuts.block_streams(
+        stream_ids, actor=emergency.declared_by, reason=reason, note=note, request_ids=request_ids
+    )
+    bulk_cuts.drop_blocked(list(blocked.values()))
+    by_outcome: dict[tuple[str, int | None, str], list[int]] = {}
+    for cut_id, stream_id in chunk.items():
+        item = blocked[stream_id]
+        if item.action is None:
+            outcome = Outcome.GONE if item.error in ("stream_ended", "not_found") else Outcome.FAILED
+            key = (outcome, None, item.error)
+        else:
+            outcome = {
+                ModerationAction.MediaStatus.CONFIRMED: Outcome.CONFIRMED,
+                ModerationAction.MediaStatus.GONE: Outcome.GONE,
+            }.get(item.action.media_status, Outcome.PENDING)
+            key = (outcome, item.action.pk, "")
+        by_outcome.setdefault(key, []).append(cut_id)
+    pending = list(ModerationAction.objects.filter(
+        pk__in=[action_id for (outcome, action_id, _e) in by_outcome if outcome == Outcome.PENDING and action_id]
+    ).values_list("pk", "media_last_error"))  # fmt: skip
+    errors = dict(pending)
+    now = timezone.now()
+    recorded = []
+    for (outcome, action_id, error), cut_ids in by_outcome.items():
+        error = (errors.get(action_id, "") if outcome == Outcome.PENDING else error or "")[:300]
+        recorded += [
+            EmergencyCut(pk=cut_id, outcome=outcome, action_id=action_id, error=error, updated_at=now)
+            for cut_id in cut_ids
+        ]
+    with transaction.atomic():
+        # Only cuts still queued (a second run in parallel recorded nothing twice): one statement for the chunk.
+        still_queued = set(
+            EmergencyCut.objects.select_for_update()
+            .filter(pk__in=[cut.pk for cut in recorded], outcome=Outcome.QUEUED)
+            .values_list("pk", flat=True)
+        )
+        EmergencyCut.objects.bulk_update(
+            [cut for cut in recorded if cut.pk in still_queued], ["outcome", "action", "error", "updated_at"]
+        )
+    return [item.action for item in blocked.values() if item.new]
 
 
 def _progress(payload: dict) -> None:
     events.send_to_group(events.QUEUE_GROUP, events.EMERGENCY_PROGRESS, payload)
-
-
-def cut_one(cut_id: int) -> str:
-    """Block one stream of an emergency and record the cut's outcome (on a cut thread, in its node's lane)."""
-    cut = EmergencyCut.objects.select_related("emergency", "stream").filter(pk=cut_id).first()
-    if cut is None or cut.outcome != Outcome.QUEUED:
-        return cut.outcome if cut else Outcome.FAILED
-    emergency = cut.emergency
-    try:
-        action = block_stream(
-            Stream(pk=cut.stream_id),
-            actor=emergency.declared_by,
-            reason=emergency.scope.get("reason_code") or ReasonCode.OTHER_ILLEGAL,
-            note=f"{emergency.reference}: {emergency.reason}"[:500],
-            request_id=f"emergency-{emergency.pk}-{cut.stream_id}",
-        )
-    except ModerationError as exc:
-        outcome = Outcome.GONE if exc.code in ("stream_ended", "not_found") else Outcome.FAILED
-        _record(cut_id, outcome, None, str(exc))
-        return outcome
-    except Exception as exc:  # the block did not commit: record it, the stream stays in scope
-        logger.exception("emergency cut %s failed", cut_id)
-        _record(cut_id, Outcome.FAILED, None, str(exc))
-        return Outcome.FAILED
-    status, error = ModerationAction.objects.filter(pk=action.pk).values_list("media_status", "media_last_error").get()
-    outcome = {
-        ModerationAction.MediaStatus.CONFIRMED: Outcome.CONFIRMED,
-        ModerationAction.MediaStatus.GONE: Outcome.GONE,
-    }.get(status, Outcome.PENDING)
-    _record(cut_id, outcome, action.pk, error if outcome == Outcome.PENDING else "")
-    return outcome
 
 
 def _record(cut_id: int, outcome: str, action_id: int | None, error: str) -> None:

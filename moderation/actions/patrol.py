@@ -155,6 +155,13 @@ def _digest(payload: dict) -> tuple[dict, str]:
 
 def keep_evidence(action: ModerationAction, stream: Stream) -> None:
     """Keep the stream's metadata, its last comments and latest snapshot with the action, each with its SHA-256."""
+    latest = Comment.objects.filter(stream_id=stream.pk).order_by("-received_at", "-pk")[:EVIDENCE_COMMENTS]
+    Evidence.objects.bulk_create(evidence_for(action, stream, list(latest)))
+
+
+def evidence_for(action: ModerationAction, stream: Stream, latest: list[Comment]) -> list[Evidence]:
+    """The evidence rows (unsaved) of a measure on ``stream``, given its last comments, newest first."""
+    rows = []
     metadata, digest = _digest(
         {
             "stream": stream.pk,
@@ -172,8 +179,7 @@ def keep_evidence(action: ModerationAction, stream: Stream) -> None:
             "recorded_at": timezone.now().isoformat(),
         }
     )
-    Evidence.objects.create(action=action, kind=Evidence.Kind.METADATA, content=metadata, sha256=digest)
-    latest = Comment.objects.filter(stream_id=stream.pk).order_by("-received_at", "-pk")[:EVIDENCE_COMMENTS]
+    rows.append(Evidence(action=action, kind=Evidence.Kind.METADATA, content=metadata, sha256=digest))
     comments = [
         {
             "id": comment.external_id,
@@ -183,20 +189,27 @@ def keep_evidence(action: ModerationAction, stream: Stream) -> None:
             "posted_at": comment.posted_at.isoformat(),
             "received_at": comment.received_at.isoformat(),
         }
-        for comment in reversed(list(latest))  # oldest first, as they were read
+        for comment in reversed(latest)  # oldest first, as they were read
     ]
     if comments:
         content, digest = _digest({"stream": stream.pk, "comments": comments})
-        Evidence.objects.create(action=action, kind=Evidence.Kind.COMMENTS, content=content, sha256=digest)
+        rows.append(Evidence(action=action, kind=Evidence.Kind.COMMENTS, content=content, sha256=digest))
     snapshot = stream.latest_snapshot
     if snapshot is not None and snapshot.sha256:
-        Evidence.objects.create(
-            action=action,
-            kind=Evidence.Kind.SNAPSHOT,
-            content={"snapshot": snapshot.pk, "file": snapshot.image.name, "taken_at": snapshot.taken_at.isoformat()},
-            file=snapshot.image.name,
-            sha256=snapshot.sha256,
+        rows.append(
+            Evidence(
+                action=action,
+                kind=Evidence.Kind.SNAPSHOT,
+                content={
+                    "snapshot": snapshot.pk,
+                    "file": snapshot.image.name,
+                    "taken_at": snapshot.taken_at.isoformat(),
+                },
+                file=snapshot.image.name,
+                sha256=snapshot.sha256,
+            )
         )
+    return rows
 
 
 def after_commit_cut(

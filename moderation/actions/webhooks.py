@@ -45,6 +45,22 @@ def notify_platform(event: str, data: Mapping) -> WebhookDelivery:
     return delivery
 
 
+def notify_platform_many(event: str, payloads: list[Mapping]) -> list[WebhookDelivery]:
+    """Record several notifications of one event in one statement; each is sent once the transaction commits."""
+    if not event or len(event) > _EVENT_MAX_LENGTH:
+        raise ModerationError(f"Bad webhook event name {event!r}.", code="invalid")
+    url = settings.LIVEWARD_PLATFORM_WEBHOOK_URL
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(event=event, payload=json.loads(json.dumps(dict(data), cls=DjangoJSONEncoder)), url=url)
+            for data in payloads
+        ]
+    )
+    delivery_ids = [delivery.pk for delivery in deliveries]
+    transaction.on_commit(lambda: [enqueue_webhook(delivery_id) for delivery_id in delivery_ids])
+    return deliveries
+
+
 def enqueue_webhook(delivery_id: int, *, countdown: float | None = None) -> None:
     """Queue the delivery task; if the broker is unreachable, leave it to ``retry_due_webhooks``."""
     if not settings.LIVEWARD_PLATFORM_WEBHOOK_URL:

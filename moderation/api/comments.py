@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import renderers, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +23,8 @@ from rest_framework.views import APIView
 from accounts.roles import Scope
 from moderation import actions, queries, text_input
 from moderation.api.errors import ERROR_STATUS
+from moderation.api.parsers import BatchJSONParser
+from moderation.api.renderers import BatchJSONRenderer
 from moderation.errors import ModerationError
 from moderation.models import ReasonCode, Stream, ViewerMute
 from moderation.permissions import HasCapability
@@ -87,15 +89,15 @@ def _error(external_id: str, error: ModerationError) -> dict:
 
 
 def _answer(result: actions.Received) -> dict:
-    comment = result.comment
+    stored = result.stored
     return {
         "id": result.external_id,
         "status": 200 if result.replayed else 201,
-        "verdict": actions.verdict_of(comment),
-        "comment": comment.pk,
-        "reason": comment.block_reason or comment.hold_reason,
-        "terms": comment.matched_terms,
-        "flagged": comment.flagged,
+        "verdict": actions.verdict_of(stored),
+        "comment": stored.pk,
+        "reason": stored.block_reason or stored.hold_reason,
+        "terms": stored.matched_terms,
+        "flagged": stored.flagged,
         "replayed": result.replayed,
     }
 
@@ -126,6 +128,8 @@ class CommentBatch(APIView):
     permission_classes = [HasCapability]
     capability = "api.platform"
     scope = Scope.COMMENTS
+    parser_classes = [BatchJSONParser]
+    renderer_classes = [BatchJSONRenderer, renderers.BrowsableAPIRenderer]
 
     @extend_schema(
         request=inline_serializer(

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from moderation.models import Comment, SensitiveTerm, TermListVersion, ViewerMute
@@ -38,8 +39,19 @@ def muted_viewers(viewer_ids, *, at: datetime) -> set[tuple[str, int | None]]:
     """Return (viewer id, stream id or None for everywhere) for each mute of these viewers in force at ``at``."""
     if not viewer_ids:
         return set()
-    mutes = ViewerMute.objects.active(at).filter(viewer_id__in=list(viewer_ids))
-    return set(mutes.values_list("viewer_id", "stream_id"))
+    # ViewerMute.objects.active(at).filter(viewer_id__in=…), written out: the ORM prepares each of a
+    # batch's thousand ids through the field, which cost more than the query (bench/comments.py).
+    viewer_ids = list(viewer_ids)
+    operations, meta = connection.ops, ViewerMute._meta
+    column = lambda name: operations.quote_name(meta.get_field(name).column)  # noqa: E731
+    sql = (
+        f"SELECT {column('viewer_id')}, {column('stream')} FROM {operations.quote_name(meta.db_table)} "
+        f"WHERE {column('lifted_at')} IS NULL AND {column('until')} > %s "
+        f"AND {column('viewer_id')} IN ({', '.join(['%s'] * len(viewer_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [operations.adapt_datetimefield_value(at), *viewer_ids])
+        return set(map(tuple, cursor.fetchall()))
 
 
 def active_mutes(*, viewer_id: str | None = None, stream_id: int | None = None):

@@ -193,3 +193,46 @@ def test_the_platform_pulls_decided_comments(platform, show, terms, patroller):
         ("c-2", "released"),
     ]
     assert platform.get("/api/v1/comments/decided/", {"since": "yesterday"}).status_code == 400
+
+
+def test_an_id_seen_before_answers_its_first_verdict_after_its_stream_ended_and_not_on_another(platform, show, terms):
+    verdicts(push(platform, item(show, "c-1", "加微信"), item(show, "c-2", "主播好")))
+    key = show.key
+    key.issued_key = show.published_name  # the key the publisher presents again, as it went live under it
+    current = live(show.node, key, "show-2")  # ends the first session
+    again = push(platform, item(show, "c-1", "主播好"), item(current, "c-2"), item(show, "c-3"))
+    assert [
+        (r["id"], r["status"], r["verdict"], (r.get("error") or {}).get("code")) for r in again.json()["results"]
+    ] == [
+        ("c-1", 200, "block", None),
+        ("c-2", 409, None, "conflict"),
+        ("c-3", 409, None, "stream_ended"),
+    ]
+    assert Comment.objects.count() == 2
+
+
+def test_new_and_seen_ids_in_one_batch_store_only_the_new_ones(platform, show, terms):
+    first = push(platform, item(show, "c-1", "赌博"))
+    comment_id = first.json()["results"][0]["comment"]
+    again = push(platform, item(show, "c-1", "赌博"), item(show, "c-2", "赌博啊"))
+    results = again.json()["results"]
+    assert [(r["id"], r["status"], r["replayed"]) for r in results] == [("c-1", 200, True), ("c-2", 201, False)]
+    assert results[0]["comment"] == comment_id and results[1]["comment"] != comment_id
+    assert Comment.objects.filter(status=Comment.Status.HELD).count() == 2
+
+
+def test_a_body_the_fast_parser_refuses_is_read_as_before(platform, show):
+    # A lone surrogate written as an escape: orjson refuses the body, the standard parser reads it
+    # and the item is refused by the text rule, the rest of the batch stored.
+    body = json.dumps({"comments": [item(show, "ok-1"), item(show, "bad", "a\ud800b")]}).encode()
+    response = platform.generic("POST", "/api/v1/comments/", body, "application/json")
+    assert [(r["id"], r["status"]) for r in response.json()["results"]] == [("ok-1", 201), ("bad", 400)]
+    huge_stream = (
+        b'{"comments": [{"stream": 123456789012345678901234567890, "id": "x", "viewer_id": "v", "text": "t"}]}'
+    )
+    response = platform.generic("POST", "/api/v1/comments/", huge_stream, "application/json")
+    assert response.json()["results"][0]["error"]["code"] == "bad_field"  # as the standard parser answered
+    deep = platform.generic(
+        "POST", "/api/v1/comments/", b'{"comments": ' + b"[" * 40 + b"]" * 40 + b"}", "application/json"
+    )
+    assert deep.status_code == 400 and "deeper" in deep.json()["error"]["message"]

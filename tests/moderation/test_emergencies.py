@@ -7,10 +7,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from accounts.models import StaffActionLog
 from accounts.roles import Role
 from moderation import actions, emergency_scope, queries
 from moderation.errors import ModerationError
-from moderation.models import Emergency, EmergencyCut, MediaServer, ModerationAction, Stream, StreamKey
+from moderation.models import CreditEvent, Emergency, EmergencyCut, MediaServer, ModerationAction, Stream, StreamKey
 from tests.conftest import NODE_SECRET, _staff, make_publisher
 from tests.moderation.test_reports import open_live
 
@@ -124,6 +125,34 @@ def test_the_bulk_cut_cuts_every_matching_stream_on_its_node_and_records_each_ou
     assert spared.ended_at is None
     assert actions.run_emergency_cuts(emergency.pk)["confirmed"] == 6  # twice: nothing more happens
     assert ModerationAction.objects.filter(kind=ModerationAction.Kind.BLOCK).count() == 6
+
+
+@pytest.mark.django_db
+def test_the_bulk_cut_keeps_each_blocks_evidence_and_answers_a_stream_blocked_already_with_its_block(
+    admin, patroller, agreement, entertainment, answering_node, settings, django_capture_on_commit_callbacks
+):
+    settings.LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE = False
+    first, second, third = live_world(entertainment, answering_node, 3)
+    for number in range(25):
+        actions.receive_comment(first, external_id=f"c-{number}", viewer_id="v", text=f"第{number}条", actor=None)
+    earlier = actions.block_stream(second, actor=patroller, reason="pornography")
+    emergency = actions.declare_emergency(
+        actor=admin, scope={"categories": ["entertainment"]}, measures=["cut"], reason="突发", reason_code="pornography"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = actions.run_emergency_cuts(emergency.pk)
+    assert counts["confirmed"] + counts["gone"] == 2 and counts["queued"] == 0
+    assert EmergencyCut.objects.get(stream=second).action_id == earlier.pk
+    assert ModerationAction.objects.filter(kind=ModerationAction.Kind.BLOCK, stream=second).count() == 1
+    block = ModerationAction.objects.get(kind=ModerationAction.Kind.BLOCK, stream=first)
+    assert block.request_id == f"emergency-{emergency.pk}-{first.pk}" and block.media_attempts == 1
+    kept = {evidence.kind: evidence.content for evidence in block.evidence.all()}
+    assert kept["metadata"]["stream"] == first.pk
+    assert [comment["id"] for comment in kept["comments"]["comments"]] == [f"c-{n}" for n in range(5, 25)]
+    third.refresh_from_db()
+    assert third.end_reason == Stream.EndReason.CUT
+    assert StaffActionLog.objects.filter(verb="stream.block", target_id=str(third.pk)).count() == 1
+    assert CreditEvent.objects.filter(action__stream=third).count() == 1  # charged after the cut
 
 
 @pytest.mark.django_db(transaction=True)
