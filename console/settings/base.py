@@ -295,6 +295,8 @@ SPECTACULAR_SETTINGS = {
         "PublisherKindEnum": "moderation.models.publishers.Publisher.Kind",
         "AppealKindEnum": "moderation.models.appeals.Appeal.Kind",
         "StreamKeyStatusEnum": "moderation.models.publishers.StreamKey.Status",
+        "FilingCategoryEnum": "moderation.models.publishers.Publisher.FilingCategory",
+        "ReportCategoryEnum": "moderation.models.reports.ReportCategory",
         "ProhibitedReasonEnum": [
             (value, value)
             for value in (

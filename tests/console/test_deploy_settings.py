@@ -25,6 +25,7 @@ def check_deploy(tmp_path, **overrides: str) -> subprocess.CompletedProcess:
         DJANGO_SETTINGS_MODULE="console.settings",
         SECRET_KEY=secrets.token_urlsafe(50),
         LIVEWARD_BLACKLIST_HASH_KEY=secrets.token_hex(32),
+        LIVEWARD_IDENTITY_KEY=secrets.token_hex(32),
         LIVEWARD_VAR_DIR=str(tmp_path),
         ALLOWED_HOSTS="console.example.com",
         BEHIND_TLS_PROXY="1",
