@@ -25,7 +25,7 @@ from celery import Celery
 
 from console.settings import BASE_DIR
 from moderation.audit_catalogue import RUN_AUDIT_TASK
-from moderation.models import AuditRun, Finding, Stream, StreamKey
+from moderation.models import AuditRun, Finding, Stream, StreamKey, hash_stream_key
 from tests.console.test_celery import AMQP_URL, amqp_reachable
 
 # A separate process must see the seeded rows and the test must see the worker's: committed data.
@@ -84,7 +84,15 @@ def wait_for(condition, *, timeout: float, what: str, interval: float = 0.01):
 def seed_unwatched_streams(publisher, category, node, count: int) -> None:
     """``count`` live streams started 20 minutes ago and never watched (bulk: the volume is the point)."""
     keys = StreamKey.objects.bulk_create(
-        [StreamKey(key=f"killed-run-{index:05d}", publisher=publisher, category=category) for index in range(count)]
+        [
+            StreamKey(
+                key_hash=hash_stream_key(f"killed-run-{index:05d}"),
+                key_prefix="killed",
+                publisher=publisher,
+                category=category,
+            )
+            for index in range(count)
+        ]
     )
     started = timezone.now() - timedelta(minutes=20)
     common = {"publisher": publisher, "category": category, "node": node, "app": "live", "started_at": started}
