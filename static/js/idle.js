@@ -13,7 +13,7 @@
   var idleMs = (parseInt(box.dataset.idleSeconds, 10) || 1800) * 1000;
   var WARNING_MS = 60000, REPORT_EVERY = 15000, TICK = 1000;
   var deadline = Date.now() + idleMs; // this page's load was activity
-  var lastReport = Date.now(), pending = false, asking = false, ended = false;
+  var lastReport = Date.now(), pending = false, asking = false, reportAfter = false, ended = false;
 
   function csrfToken() {
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -23,7 +23,11 @@
 
   // Ask the server how long the login has left; POST also records activity.
   function ask(method) {
-    if (asking) return;
+    if (asking) {
+      // A key press while a status check is on its way is reported when that answer is in, not dropped.
+      if (method === "POST") reportAfter = true;
+      return;
+    }
     asking = true;
     var options = { method: method, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } };
     if (method === "POST") options.headers["X-CSRFToken"] = csrfToken();
@@ -38,7 +42,13 @@
         if (deadline - Date.now() > WARNING_MS) box.hidden = true;
       })
       .catch(function () { /* offline: the socket shows it; ask again on the next tick */ })
-      .then(function () { asking = false; });
+      .then(function () {
+        asking = false;
+        if (reportAfter) {
+          reportAfter = false;
+          ask("POST");
+        }
+      });
   }
 
   function report() {
