@@ -8,7 +8,10 @@ server. Each script prints progress lines and, as its last line, one JSON object
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.client
 import http.cookiejar
 import json
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -76,6 +80,8 @@ def django_env(**overrides: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench.settings",  # production settings plus /bench/floor
         "SECRET_KEY": BENCH_SECRET_KEY,
         "LIVEWARD_BLACKLIST_HASH_KEY": "bench-blacklist-hash-key-not-for-production-0123456789",
+        # identity at rest needs a key without DEBUG; a bench database is thrown away, so is this
+        "LIVEWARD_IDENTITY_KEY": "bench-identity-key-not-for-production-0123456789abcdef",
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
@@ -123,14 +129,66 @@ def recreate_postgres_database(url: str) -> None:
     admin.close()
 
 
+_AUTHENTICATOR_KEYS: dict[tuple[str, str], bytes] = {}  # (base, username) -> the key enrolled by login()
+
+
+def _totp_code(key: bytes, *, after: int | None = None) -> tuple[str, int]:
+    """The authenticator's 6-digit code for KEY now (RFC 6238: 30 s steps, SHA-1) and its step.
+
+    A code is accepted once, so with AFTER (the step last used) it waits for a later step.
+    """
+    step = int(time.time()) // 30
+    while after is not None and step <= after:
+        time.sleep(0.5)
+        step = int(time.time()) // 30
+    digest = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{number % 1_000_000:06d}", step
+
+
+_LAST_STEP: dict[tuple[str, str], int] = {}
+
+
 def login(base: str, username: str, password: str) -> str:
-    """Log a staff member in through the login page; return the session id."""
+    """Log a staff member in as a person does; return the session id.
+
+    The password on the login page, then the second factor: at the first login of a bench account
+    the enrolment page (its key read off the page as someone types it into an app), afterwards the
+    code of that authenticator, a new 30-second step each time (a code is accepted once).
+    """
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{base}/accounts/login/", timeout=10).read().decode()
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": csrf})
-    opener.open(urllib.request.Request(f"{base}/accounts/login/", data=form.encode(), headers={"Referer": base}))
+
+    def post(url: str, fields: dict[str, str]):
+        page = opener.open(url, timeout=10).read().decode()
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        form = {**fields, "csrfmiddlewaretoken": csrf.group(1)} if csrf else fields
+        request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), headers={"Referer": base})
+        try:
+            return opener.open(request, timeout=10)
+        except urllib.error.HTTPError as error:  # a refused code answers 400 with the page
+            return error
+
+    answer = post(f"{base}/accounts/login/", {"username": username, "password": password})
+    landed = answer.geturl()
+    account = (base, username)
+    if "/accounts/two-factor/enrol/" in landed:
+        page = answer.read().decode()
+        typed = re.search(r'id="manual-key"[^>]*>([^<]+)<', page).group(1).replace(" ", "")
+        key = base64.b32decode(typed + "=" * (-len(typed) % 8))
+        code, step = _totp_code(key)
+        answer = post(landed, {"code": code})
+        _AUTHENTICATOR_KEYS[account], _LAST_STEP[account] = key, step
+    elif "/accounts/two-factor/" in landed:
+        key = _AUTHENTICATOR_KEYS.get(account)
+        if key is None:
+            raise SystemExit(f"{username} has an authenticator this run did not enrol: recreate the bench database")
+        code, step = _totp_code(key, after=_LAST_STEP.get(account))
+        answer = post(landed, {"code": code})
+        _LAST_STEP[account] = step
+    if getattr(answer, "status", getattr(answer, "code", 200)) >= 400:
+        raise SystemExit(f"{username}'s login was refused at {answer.geturl()}")
     return next(cookie.value for cookie in jar if cookie.name == "sessionid")
 
 
