@@ -27,6 +27,8 @@ LIVEWARD_MEDIA_SERVER_TIMEOUT = env_int("LIVEWARD_MEDIA_SERVER_TIMEOUT", 3, mini
 LIVEWARD_GATE_MAX_BODY = env_int("LIVEWARD_GATE_MAX_BODY", 16 * 1024, minimum=1024)
 # Threads per ASGI process that answer gate callbacks, each with its own database connection.
 LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=64)
+# Threads per ASGI process that file the platform app's reports ahead of Django (moderation/gate/report_filing.py).
+LIVEWARD_REPORT_THREADS = env_int("LIVEWARD_REPORT_THREADS", 4, minimum=1, maximum=64)
 # Threads per ASGI process doing the consoles' database work (actions, snapshots, claims), each
 # keeping its connection: a block does not wait for a new database connection.
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
