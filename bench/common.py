@@ -326,13 +326,22 @@ class HttpConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    async def connect(self) -> bool:
+        """Open the connection (TCP_NODELAY); False if it could not be opened."""
+        try:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            self.reader = self.writer = None
+            return False
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+
     async def request(self, data: bytes) -> int:
         """Send one prepared request, read its response, return the status (0 on a broken connection)."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-            sock = self.writer.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.writer is None and not await self.connect():
+            return 0
         try:
             self.writer.write(data)
             head = await self.reader.readuntil(b"\r\n\r\n")
