@@ -298,6 +298,11 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[rank - 1]
 
 
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes: printed beside every figure."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
 def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     """p50/p90/p99/max of latencies given in seconds, in milliseconds rounded to 0.01."""
     ordered = sorted(latencies)
