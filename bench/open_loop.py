@@ -206,31 +206,31 @@ async def _drive_open(
         else:
             result.waited_for_connection += item[1]
 
+    # The whole schedule and every unit are made before the clock starts, so the client does no work
+    # between arrivals but hand each unit to a connection (a batch of comments takes milliseconds to build).
+    offsets: list[float] = []
+    offset = arrivals.expovariate(rate)
+    while offset < warmup + duration:
+        offsets.append(offset)
+        offset += arrivals.expovariate(rate)
+    prepared = [next(units) for _ in offsets]
     start = perf() + 0.05
-    window_start, window_end = start + warmup, start + warmup + duration
-    cpu_start = cpu_end = None
-    scheduled = start
-    unit = next(units)
-    behind = 0
-    while True:
-        scheduled += arrivals.expovariate(rate)
-        if scheduled >= window_end:
-            break
-        # Sleep until the unit falls due; never send early (a timer may fire up to a tick early).
+    window_end = start + warmup + duration
+    cpu_start = None
+    for offset, unit in zip(offsets, prepared, strict=True):
+        scheduled = start + offset
+        # Sleep until the unit falls due; never send early (a timer may fire up to a tick early). When
+        # behind, the units due are handed out without a pause and all leave at the next turn of the loop.
         while (delay := scheduled - perf()) > 0:
             await asyncio.sleep(delay)
-            behind = 0
-        if behind % 32 == 31:
-            await asyncio.sleep(0)  # running behind the schedule: still let the workers read answers
-        behind += 1
-        if cpu_start is None and scheduled >= window_start:
-            cpu_start = time.process_time()
-        counted = window_start <= scheduled
+        counted = offset >= warmup
         if counted:
+            if cpu_start is None:
+                cpu_start = time.process_time()
             result.units += 1
             result.offered += len(unit)
         dispatch((scheduled, counted, unit))
-        unit = next(units)  # built now, while waiting for the next arrival
+    del prepared
     while (delay := window_end - perf()) > 0:
         await asyncio.sleep(delay)
     cpu_end = time.process_time()
@@ -293,6 +293,7 @@ class Ceiling:
     """The highest rate the open-loop client kept its schedule at against a do-nothing server."""
 
     rate: float  # units per second; 0.0 if even the first rate tried was not kept
+    reached_limit: bool  # every rate up to the most it would try was kept: the ceiling is at least this
     tried: list[tuple[float, float, float, float, int]]  # (rate, late share, lag p50 ms, lag p99 ms, errors)
 
     def describe(self, per_unit: int = 1, unit: str = "req/s") -> str:
@@ -300,7 +301,8 @@ class Ceiling:
             f"{rate * per_unit:,.0f} ({late:.1%} late, send lag p50 {p50} / p99 {p99} ms, {errors} errors)"
             for rate, late, p50, p99, errors in self.tried
         )
-        return f"{self.rate * per_unit:,.0f} {unit} with its schedule kept; tried {steps}"
+        least = "at least " if self.reached_limit else ""
+        return f"{least}{self.rate * per_unit:,.0f} {unit} with its schedule kept; tried {steps}"
 
 
 def open_loop_ceiling(
@@ -313,6 +315,9 @@ def open_loop_ceiling(
     late_after: float = DEFAULT_LATE_AFTER,
 ) -> Ceiling:
     """Double the offered rate against a do-nothing server until the schedule is no longer kept.
+
+    From START_RATE up to MAX_RATE (default 32 times the start; a ceiling that reaches it is a
+    lower bound, said so by ``reached_limit``).
 
     Kept means nothing failed and at least half the sends left within LATE_AFTER of their
     scheduled time. (On a busy machine a process is put off the CPU now and then, and every send
@@ -349,7 +354,7 @@ def open_loop_ceiling(
     try:
         stub.stdout.readline()
         best, missed, rate = 0.0, None, start_rate
-        limit = max_rate if max_rate is not None else start_rate * 256
+        limit = max_rate if max_rate is not None else start_rate * 32
         while rate <= limit:
             if not kept(rate):
                 missed = rate
@@ -359,6 +364,6 @@ def open_loop_ceiling(
             middle = (best + missed) / 2
             if kept(middle):
                 best = middle
-        return Ceiling(rate=best, tried=tried)
+        return Ceiling(rate=best, reached_limit=missed is None, tried=tried)
     finally:
         common.stop_process(stub)
