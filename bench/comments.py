@@ -245,10 +245,10 @@ def run_open_batches(args: argparse.Namespace, host: str, port: int, seeded: dic
     # Caller numbers past the closed loop's, so every id is fresh.
     units = batch_script(host, port, token, stream, args.batch, texts, [0])(1000 + args.concurrency)
     api = open_loop.run_open_loop(host, port, units=units, **run)
-    common.say(f"open ingest: {api.describe()}")
+    common.say(f"open ingest (a request is a batch of {args.batch}): {api.describe()}")
     floor_units = batch_script(host, port, token, stream, args.batch, texts, [0], path="/bench/floor")(2000)
     floor = open_loop.run_open_loop(host, port, units=floor_units, **run, seed=18)
-    common.say(f"open floor: {floor.describe()}")
+    common.say(f"open floor (a request is a batch of {args.batch}): {floor.describe()}")
     return {
         "open_rate": args.open_rate,
         **api.summary("open"),
