@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -212,19 +213,23 @@ def _check_policy_form(form: CreditPolicyForm, levels) -> dict | None:
 
 # --- appeals ----------------------------------------------------------------------------------
 
+APPEALS_PER_PAGE = 50
+
 
 @never_cache
 @require_role(*permissions.roles_for("credit.read"))
 def appeal_list(request: HttpRequest) -> HttpResponse:
-    """List appeals, pending first."""
+    """List appeals, pending first, fifty a page."""
     status = request.GET.get("status") or ""
     if status not in Appeal.Status.values:
         status = ""
+    page = Paginator(queries.appeals_for_console(status or None), APPEALS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "console/appeals.html",
         {
-            "appeals": queries.appeals_for_console(status or None)[:200],
+            "appeals": page.object_list,
+            "page": page,
             "status": status,
             "statuses": Appeal.Status.choices,
             "pending_count": Appeal.objects.filter(status=Appeal.Status.PENDING).count(),
