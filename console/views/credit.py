@@ -26,7 +26,7 @@ from moderation import actions, permissions, queries
 from moderation import credit_policy as policy_cache
 from moderation.actions.credit import CHARGEABLE_KINDS
 from moderation.identity import masked_publisher_identity
-from moderation.models import Appeal, ModerationAction, Publisher
+from moderation.models import Appeal, Category, ModerationAction, Publisher
 
 
 @never_cache
@@ -125,12 +125,18 @@ def credit_policy(request: HttpRequest) -> HttpResponse:
     """Show the current credit policy and the earlier versions."""
     current = policy_cache.fresh_policy()
     labels = dict(ModerationAction.Kind.choices)
+    names = dict(Category.objects.values_list("slug", "name"))
     return render(
         request,
         "console/credit_policy.html",
         {
             "policy": current,
             "costs": [(labels[kind], current.cost_of(kind)) for kind in CHARGEABLE_KINDS],
+            # Categories by their names, not their slugs (an unknown slug shows as stored).
+            "level_rows": [
+                (level, str(_(", ")).join(names.get(slug, slug) for slug in sorted(level.allowed_categories)))
+                for level in current.levels
+            ],
             "history": queries.credit_policy_history(),
             "may_edit": permissions.may(request.user, "credit.manage"),
         },

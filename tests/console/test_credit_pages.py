@@ -99,6 +99,14 @@ def test_policy_page_roles(client, admin, inspector, patroller, entertainment):
     assert admin_page.count('<th scope="row">') == 5  # the default levels A–E
 
 
+def test_the_policy_names_categories_not_slugs(client, inspector, entertainment):
+    actions.create_category("games", name="游戏")
+    page = page_as(client, inspector, reverse("console:credit-policy")).content.decode()
+    table = page.split('id="policy-level-table"', 1)[1].split("</table>", 1)[0]
+    assert "娱乐" in table and "游戏" in table and "entertainment" not in table and "games" not in table
+    assert "outdoors" in table  # a slug with no category yet shows as stored
+
+
 def edit_form(current=credit_policy.DEFAULT_POLICY, **changes) -> dict:
     data = {
         "score_min": current.score_min,
