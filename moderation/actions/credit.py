@@ -131,7 +131,7 @@ def charge_for_action(action: ModerationAction, *, announced_stream_ids: Iterabl
             action.publisher_id,
             points=-cost,
             kind=EventKind.ACTION,
-            reason=f"{action.get_kind_display()} · {action.get_reason_display()}",
+            reason=f"{action.kind}:{action.reason}",  # a code; shown in the reader's language (reason_text)
             actor=action.actor,
             action=action,
             policy=policy,
@@ -271,7 +271,7 @@ def earn_back(publisher_id: int, *, night: date) -> CreditEvent | None:
                 publisher_id,
                 points=points,
                 kind=EventKind.EARN_BACK,
-                reason=f"{hours} h",
+                reason=f"hours:{hours}",  # a code; shown in the reader's language (reason_text)
                 earned_for=night,
                 policy=policy,
             )

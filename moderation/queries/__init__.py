@@ -90,6 +90,7 @@ from moderation.queries.payloads import (
 from moderation.queries.records import (
     actions_matching,
     gate_decisions_matching,
+    news_applications_matching,
     publishers_matching,
     staff_log_matching,
     streams_matching,
@@ -184,6 +185,7 @@ __all__ = [
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "news_applications_matching",
     "on_duty_names",
     "open_escalation_count",
     "open_finding_alerts",
