@@ -72,9 +72,9 @@ from moderation import queries
 
 consumer = ConsoleConsumer()
 with CaptureQueriesContext(connection) as captured:
-    snapshot = consumer._snapshot(0, 100, None, None)
+    snapshot = consumer._snapshot(0, 100, None, None, None)
 with CaptureQueriesContext(connection) as filtered:
-    consumer._snapshot(0, 100, "news", None)
+    consumer._snapshot(0, 100, "news", None, None)
 print(json.dumps({"queries": len(captured), "filtered_queries": len(filtered), "total": snapshot["total"],
                   "cards": len(snapshot["streams"])}))
 """
