@@ -165,7 +165,7 @@ def main() -> None:
         common.say(f"at 1,000 streams: {small}")
         common.recreate_postgres_database(args.database_url)
         common.manage(["migrate", "--no-input", "-v", "0"], env)
-        common.say(f"seeding {args.streams:,} live streams through the actions")
+        common.say(f"seeding {args.streams:,} live streams (1,000 through the actions, the rest in bulk)")
         common.run_django_script(SEED, env, args=[str(args.streams), *PATROLLER])
         full = common.run_django_script(COUNT, env)
         common.say(f"at {args.streams:,} streams: {full}")
