@@ -216,6 +216,7 @@ def start_asgi_server(
         PYTHON, "-m", "uvicorn", app,
         "--host", host, "--port", str(port),
         "--workers", str(workers), "--no-access-log", "--lifespan", "off",
+        "--ws-per-message-deflate", "false",
     ]  # fmt: skip
     log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 (the child keeps it)
     try:

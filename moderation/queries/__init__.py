@@ -117,10 +117,13 @@ from moderation.queries.streams import (
     cards_for_streams,
     claimable,
     claimable_streams,
+    computed_order,
     live_stream_count,
     live_streams_for_console,
+    priority_value,
     queue_window,
     streams_claimed_by,
+    with_computed_priority,
 )
 
 __all__ = [
@@ -154,6 +157,7 @@ __all__ = [
     "comment_pressure",
     "comment_pressure_of_live_streams",
     "comment_row",
+    "computed_order",
     "coverage_now",
     "credit_policy_history",
     "current_agreement",
@@ -194,6 +198,7 @@ __all__ = [
     "open_verification_review_count",
     "overdue_reports",
     "overdue_unreported_blacklistings",
+    "priority_value",
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
@@ -220,4 +225,5 @@ __all__ = [
     "unresolved_finding_count",
     "verification_review_row",
     "verification_reviews_for_console",
+    "with_computed_priority",
 ]
