@@ -9,7 +9,7 @@ from celery.schedules import crontab
 
 from console import environment
 from console.environment import bad_value, check_url, env_bool, env_float, env_int, env_list, env_str
-from console.settings.base import CELERY_BEAT_SCHEDULE, DEBUG, SECRET_KEY
+from console.settings.base import CELERY_BEAT_SCHEDULE, DEBUG, SECRET_KEY, VAR_DIR
 
 # --- Liveward -------------------------------------------------------------------------------
 
@@ -209,8 +209,16 @@ LIVEWARD_REPORT_SURGE = env_int("LIVEWARD_REPORT_SURGE", 5, minimum=2, maximum=1
 LIVEWARD_REPORT_URL_HOSTS = env_list("LIVEWARD_REPORT_URL_HOSTS", [])  # a reported link's host; empty: any
 _OVERDUE_REPORTS = {"task": "moderation.tasks.reports.find_overdue_reports", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["liveward-overdue-reports"] = _OVERDUE_REPORTS
-# Signs the packages of reports to the authorities (HMAC-SHA256); unset: derived from SECRET_KEY.
-LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY")
+# Signs the packages of reports to the authorities (Ed25519): a private key in PEM (or _FILE); unset: the
+# key file below, made with mode 0600 on first use. The regulator verifies with the public key alone.
+LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY").strip()
+if LIVEWARD_AUTHORITY_SIGNING_KEY and "-----BEGIN PRIVATE KEY-----" not in LIVEWARD_AUTHORITY_SIGNING_KEY:
+    raise ImproperlyConfigured(
+        "LIVEWARD_AUTHORITY_SIGNING_KEY (or LIVEWARD_AUTHORITY_SIGNING_KEY_FILE) must be an Ed25519 private key in "
+        "PEM (openssl genpkey -algorithm ed25519), no longer an HMAC secret; unset, "
+        "var/authority_signing_key.pem is used."
+    )
+LIVEWARD_AUTHORITY_SIGNING_KEY_PATH = VAR_DIR / "authority_signing_key.pem"
 _SETTLE_CUTS = {"task": "moderation.tasks.emergencies.settle_pending_emergency_cuts", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["liveward-emergency-cuts"] = _SETTLE_CUTS
 
