@@ -130,6 +130,7 @@ urlpatterns = [
     path("", include((console_pages, "console"), namespace="console")),
     # The public report entrance: no login (console/views/public_reports.py).
     path("report/", public_reports.report_form, name="report"),
+    path("report/challenge", public_reports.report_challenge, name="report-challenge"),
     path("report/<str:receipt>/", public_reports.report_status, name="report-status"),
     path("accounts/", include(("accounts.urls", "accounts"), namespace="accounts")),
     path("", include("moderation.gate.urls")),
