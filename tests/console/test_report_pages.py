@@ -258,3 +258,14 @@ def test_the_stream_page_lists_its_reports(public, live, patroller):
     staff = Client()
     staff.force_login(patroller)
     assert report.receipt in staff.get(f"/streams/{live.pk}/").content.decode()
+
+
+def test_binary_bodies_and_control_characters_get_a_clear_400_and_nothing_is_stored(public, live, platform):
+    noise = bytes(range(256)) * 64
+    assert public.post("/report/", noise, content_type="application/octet-stream").status_code == 400
+    assert public.post("/report/", noise, content_type="multipart/form-data; boundary=x").status_code == 400
+    assert public.post("/report/", form(live, description="主播\x00\x07有不雅行为")).status_code == 400
+    assert public.post("/report/", form(live, target="12\x003")).status_code == 400
+    assert platform.post("/api/v1/reports/", noise, content_type="application/json").status_code == 400
+    assert platform.post("/api/v1/reports/", noise, content_type="application/octet-stream").status_code in (400, 415)
+    assert not PublicReport.objects.exists()
