@@ -208,9 +208,9 @@ LIVEWARD_REPORT_MAX_BODY = env_int("LIVEWARD_REPORT_MAX_BODY", 3 * 1024 * 1024 +
 LIVEWARD_REPORT_SURGE = env_int("LIVEWARD_REPORT_SURGE", 5, minimum=2, maximum=1000)
 LIVEWARD_REPORT_URL_HOSTS = env_list("LIVEWARD_REPORT_URL_HOSTS", [])  # a reported link's host; empty: any
 # The public page's proof of work (moderation/report_proof.py): leading zero bits of SHA-256 the browser
-# must find (each bit doubles the work: 16 is about 65,000 hashes, a second or two on a phone), and how
+# must find (each bit doubles the work: 14 is about 16,000 hashes on average, docs/reports.md), and how
 # long a challenge stays good. The platform app's API is not asked: its reports carry the platform token.
-LIVEWARD_REPORT_PROOF_BITS = env_int("LIVEWARD_REPORT_PROOF_BITS", 16, minimum=0, maximum=28)
+LIVEWARD_REPORT_PROOF_BITS = env_int("LIVEWARD_REPORT_PROOF_BITS", 14, minimum=0, maximum=28)
 LIVEWARD_REPORT_PROOF_SECONDS = env_int("LIVEWARD_REPORT_PROOF_SECONDS", 300, minimum=30, maximum=3600)
 _OVERDUE_REPORTS = {"task": "moderation.tasks.reports.find_overdue_reports", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["liveward-overdue-reports"] = _OVERDUE_REPORTS
