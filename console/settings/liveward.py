@@ -217,7 +217,7 @@ CELERY_BEAT_SCHEDULE["liveward-overdue-reports"] = _OVERDUE_REPORTS
 # Signs the packages of reports to the authorities (Ed25519): a private key in PEM (or _FILE); unset: the
 # key file below, made with mode 0600 on first use. The regulator verifies with the public key alone.
 LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY").strip()
-if LIVEWARD_AUTHORITY_SIGNING_KEY and "-----BEGIN PRIVATE KEY-----" not in LIVEWARD_AUTHORITY_SIGNING_KEY:
+if LIVEWARD_AUTHORITY_SIGNING_KEY and not environment.is_ed25519_private_pem(LIVEWARD_AUTHORITY_SIGNING_KEY):
     raise ImproperlyConfigured(
         "LIVEWARD_AUTHORITY_SIGNING_KEY (or LIVEWARD_AUTHORITY_SIGNING_KEY_FILE) must be an Ed25519 private key in "
         "PEM (openssl genpkey -algorithm ed25519), no longer an HMAC secret; unset, "
