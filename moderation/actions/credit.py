@@ -22,6 +22,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import credit_policy, events, permissions, task_queue
 from moderation.actions import platform_events
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.credit_policy import PolicyRules
 from moderation.errors import ModerationError
@@ -101,6 +102,7 @@ def apply_points(
     )
     Publisher.objects.filter(pk=publisher_id).update(credit_score=score, credit_level=level)
     if level != publisher.credit_level:
+        refresh_queue_priority(publisher_ids=[publisher_id], policy=policy)
         _announce_level_change(publisher_id, skip=announced_stream_ids)
         platform_events.credit_level_changed(
             publisher_id, previous=publisher.credit_level, level=level, score=score, event_id=event.pk
