@@ -66,8 +66,13 @@ def test_the_record_pages_keep_contrast_at_phone_size(asgi_server, new_page, adm
     page = new_page(viewport={"width": 390, "height": 844})
     log_in(page, asgi_server, admin)
     assert violations_on(page, asgi_server, ["/records/publishers/", "/accounts/shifts/", "/appeals/"]) == {}
-    page.goto(f"{asgi_server.url}/records/publishers/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls inside its box
+    wider = {}
+    for path in ["/records/publishers/", "/accounts/shifts/", "/appeals/", "/blacklist/", "/credit/", "/dashboard/"]:
+        page.goto(f"{asgi_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:  # tables scroll inside their own box; the page never does sideways
+            wider[path] = width
+    assert wider == {}
 
 
 def test_the_check_finds_text_under_four_and_a_half_to_one(new_page):  # noqa: F811
