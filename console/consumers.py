@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from concurrent.futures import Future
 
@@ -29,6 +28,13 @@ from accounts.middleware import setup_step_without_request
 from accounts.roles import refresh_roles
 from accounts.staff_sessions import stored_session_seconds_left
 from console import fanout
+from console.frame_fields import REQUEST_ID as _REQUEST_ID
+from console.frame_fields import FrameError
+from console.frame_fields import ack as _ack
+from console.frame_fields import id_field as _id_field
+from console.frame_fields import int_field as _int_field
+from console.frame_fields import note as _note
+from console.frame_fields import request_id as _request_id
 from moderation import actions, events, permissions, queries, text_input
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.news import STAFF_DECISIONS
@@ -38,7 +44,6 @@ from moderation.models import Comment, ModerationAction, ReasonCode, Stream
 
 logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 8 * 1024
-_REQUEST_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,64}")
 _NOTE_MAX = 500
 # Close codes (docs/console-protocol.md)
 SESSION_EXPIRED = 4401  # no login: log in again
@@ -66,12 +71,6 @@ def shutdown() -> None:
 
 COMMENT_DECISIONS = {"release": True, "reject": False}
 HOLD_QUEUE_WINDOW = 500  # held comments in a hold-queue snapshot, oldest first
-
-
-class FrameError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class ConsoleConsumer(AsyncWebsocketConsumer):
@@ -494,45 +493,3 @@ async def _cut_answered(cut: Future | None) -> None:
     # the ack says "pending" and the stream.cut_confirmed delta follows.
     await asyncio.wait({waiting}, timeout=settings.LIVEWARD_MEDIA_SERVER_TIMEOUT + 1)
     waiting.add_done_callback(lambda done: done.cancelled() or done.exception())  # logged by the cut threads
-
-
-def _ack(action: ModerationAction, request_id: str, received: float) -> dict:
-    """The acknowledgement of an action: what the node said so far and the server's timings."""
-    stamps = dict(getattr(action, "stamps", None) or {})  # one copy: a cut thread may still add to it
-    return {
-        "type": "ack",
-        "request_id": request_id,
-        "replayed": bool(getattr(action, "replayed", False)),
-        "action": {"id": action.pk, "kind": action.kind, "media_status": action.media_status},
-        "timings": {name: round((at - received) * 1000, 2) for name, at in stamps.items()},
-    }
-
-
-def _int_field(message: dict, name: str, *, default, minimum: int, maximum: int):
-    value = message.get(name, default)
-    if value is None and default is None:
-        raise FrameError("missing_field", f"{name} is required")
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-        raise FrameError("bad_field", f"{name} must be an integer between {minimum} and {maximum}")
-    return value
-
-
-def _request_id(message: dict) -> str:
-    request_id = message.get("request_id")
-    if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
-        raise FrameError("missing_field", "request_id: 1–64 letters, digits, - _ : .")
-    return request_id
-
-
-def _id_field(message: dict, name: str) -> int:
-    value = message.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise FrameError("missing_field", f"{name} must be an id")
-    return value
-
-
-def _note(message: dict, limit: int) -> str:
-    note = message.get("note", "")
-    if not isinstance(note, str) or len(note) > limit:
-        raise FrameError("bad_field", f"note must be text of at most {limit} characters")
-    return note
