@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode
 # library's queue module; the repository root goes there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common  # noqa: E402
+from bench import common, sql_floor  # noqa: E402
 
 NODE_NAME = "bench-edge"
 NODE_SECRET = "bench-node-secret-0123456789"
@@ -149,6 +149,9 @@ def parse_args() -> argparse.Namespace:
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra server environment (repeatable)"
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the load client's own ceiling")
+    parser.add_argument(
+        "--sql-floor-threads", type=int, default=8, help="threads of the SQL floor (bench/sql_floor.py; 0 skips it)"
+    )
     args = parser.parse_args()
     if args.keys < args.concurrency:
         parser.error("--keys must be at least --concurrency so that callers never share a key")
@@ -280,6 +283,15 @@ def main() -> None:
         one = gate_script(host, port, keys, 1)
         single = common.run_load(host, port, concurrency=1, warmup=1.0, duration=args.single_duration, script=one)
         report("gate, one caller", single)
+        sql = None
+        if args.sql_floor_threads and args.database_url.startswith(("postgres://", "postgresql://")):
+            # The gate's own statements without Django (bench/sql_floor.py): the database's limit for them.
+            common.say(f"SQL floor: the gate's statements from {args.sql_floor_threads} threads, no Django")
+            spec = sql_floor.statements(env, NODE_NAME, keys[0])
+            sql = sql_floor.measure(
+                args.database_url, spec, keys, threads=args.sql_floor_threads, duration=args.duration
+            )
+            common.say(f"SQL floor: {sql}")
     except KeyboardInterrupt:
         common.say("interrupted; stopping the server")
         raise SystemExit(130) from None
@@ -293,6 +305,7 @@ def main() -> None:
     figures = {
         "gate_rps": round(gate.rps, 1),
         "floor_rps": round(floor.rps, 1),
+        "sql_floor_rps": sql["sql_floor_rps"] if sql else None,
         "ratio": round(gate.rps / floor.rps, 3) if floor.rps else 0.0,
         "p50_ms": summary["p50_ms"],
         "p99_ms": summary["p99_ms"],

@@ -291,7 +291,7 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
     """
     attempt = 1
     while True:
-        opened: list[int] = []
+        opened: list = []  # the stream this attempt opened (its id, or its session while the write is unanswered)
         try:
             return _decide_publish_once(request, opened)
         except IntegrityError as exc:
@@ -306,43 +306,18 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
             return _failed_closed(request, exc, opened)
 
 
-def _decide_publish_once(request: PublishRequest, opened: list[int]) -> GateOutcome:
+def _decide_publish_once(request: PublishRequest, opened: list) -> GateOutcome:
     now = timezone.now()
-    with transaction.atomic():
-        key = load_key(request.key_name, now)
-        ctx = GateContext(request=request, key=key, now=now)
-        denial = evaluate(ctx)
-        if denial is None and key.live_stream_id is not None:
+    key = load_key(request.key_name, now)
+    denial = evaluate(GateContext(request=request, key=key, now=now))
+    if denial is None and key.live_stream_id is not None:
+        # The rare path: the key's live session is ended and cut in the transaction that opens this one.
+        with transaction.atomic():
             denial = _replace_live_session(request, key, now)
-        stream_id = None
-        if denial is None:
-            stream = actions.open_stream(
-                key,
-                node=request.node,
-                app=request.app,
-                client_id=request.client_id,
-                addr=request.addr,
-                title=request.title,
-                published_name=request.key_name,
-                at=now,
-            )
-            stream_id = stream.pk
-            opened.append(stream_id)
-        actions.record_gate_decision(
-            hook=GateDecision.Hook.PUBLISH,
-            allowed=denial is None,
-            reason=Reason.ALLOWED if denial is None else denial.reason,
-            detail="" if denial is None else denial.detail,
-            node=request.node,
-            key_name=request.key_name,
-            stream_key_id=key.pk if key else None,
-            publisher_id=key.publisher_id if key else None,
-            stream_id=stream_id,
-            client_id=request.client_id,
-            addr=request.addr,
-            at=now,
-        )
-        faults.ensure_awaited()  # the last statement before the commit
+            stream_id = _keep_decision(request, key, denial, now, opened)
+    else:
+        # The common path, one statement: outside a transaction it commits on its own (no BEGIN/COMMIT).
+        stream_id = _keep_decision(request, key, denial, now, opened)
     answered = faults.settle()
     faults.database_answered()
     if denial is None and not answered:
@@ -351,6 +326,42 @@ def _decide_publish_once(request: PublishRequest, opened: list[int]) -> GateOutc
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
+
+
+def _keep_decision(
+    request: PublishRequest, key: StreamKey | None, denial: Denial | None, now: datetime, opened: list
+) -> int | None:
+    """Write the decision (and on allow, the stream with it) in one statement; return the stream's id."""
+    faults.ensure_awaited()  # a decision the front answered for already writes nothing
+    if denial is None:
+        # Until the statement answers, its outcome is unknown: a lost connection may have committed it.
+        opened.append(faults.OpenedSession(request.node.pk, request.client_id, request.key_name, now))
+        stream_id = actions.open_allowed_stream(
+            key,
+            node=request.node,
+            app=request.app,
+            client_id=request.client_id,
+            addr=request.addr,
+            title=request.title,
+            published_name=request.key_name,
+            at=now,
+        )
+        opened[-1] = stream_id
+        return stream_id
+    actions.record_gate_decision(
+        hook=GateDecision.Hook.PUBLISH,
+        allowed=False,
+        reason=denial.reason,
+        detail=denial.detail,
+        node=request.node,
+        key_name=request.key_name,
+        stream_key_id=key.pk if key else None,
+        publisher_id=key.publisher_id if key else None,
+        client_id=request.client_id,
+        addr=request.addr,
+        at=now,
+    )
+    return None
 
 
 def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime) -> Denial | None:
@@ -380,7 +391,7 @@ def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime
     return None  # after REPLACE_TURNS the insert may still lose the slot: decide_publish decides again
 
 
-def _failed_closed(request: PublishRequest, exc: Exception, opened: list[int]) -> GateOutcome:
+def _failed_closed(request: PublishRequest, exc: Exception, opened: list) -> GateOutcome:
     if opened:
         faults.remember_unsettled(opened[-1])  # a failed commit may still have committed
     _log_failure(exc, "gate failed closed for key %.8s… on node %s", request)
