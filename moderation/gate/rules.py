@@ -6,18 +6,23 @@ Any error inside the gate denies: it fails closed, and the error is logged. So d
 that is down or slower than the answer budget, with one exception: a running session's on_update
 is allowed through an outage younger than LIVEWARD_GATE_UPDATE_GRACE_SECONDS (moderation/gate/faults.py).
 
-One decision costs at most three queries: the key with its publisher, category, current agreement,
-live session and blacklist match (one SELECT, compiled once per connection in key_lookup.py), the new
-stream (INSERT) and the decision (INSERT). A news key costs
+One decision costs two statements, each one round trip to the database: the key with its publisher,
+category, current agreement (with the version before it and its grace), live session, blacklist match
+and the measures held on the publisher and key (one SELECT, compiled once per process and prepared
+once per connection in key_lookup.py); then, on an allow, the new stream and its decision written by
+one statement (``actions.open_allowed_stream``, a data-modifying CTE on PostgreSQL), on a deny the
+decision alone. Neither runs inside a transaction, so no BEGIN or COMMIT travels either: the write
+commits by itself, stream and decision together or neither. The rules decide, in Python, on the row
+the first statement returns. A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
 comes from a per-process cache (moderation/licences.py). The credit rule reads the level on the publisher's
 row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
 query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS; the emergencies in force likewise, at most every
-2 s (moderation/emergency_scope.py).
+2 s (moderation/emergency_scope.py). A connection's first decision also sends the PREPAREs.
 
 A key has at most one live session platform-wide. A publish of a key that is live elsewhere is
 refused (``LIVEWARD_SECOND_PUBLISH=refuse``) or replaces that session (``replace``, the default),
-which costs a savepoint and three more queries: ending the old session, recording its cut (a
+which costs a transaction and three more queries: ending the old session, recording its cut (a
 ``replace`` action, dropped at its node after the commit) and reading the key again, so that a
 block committed meanwhile denies this publish instead of being replaced by it. Two publishes of one
 key at once resolve the same way: the one whose insert loses the unique index decides again.

@@ -296,11 +296,14 @@ def test_one_decision_takes_two_statements(client, nginx_node, stream_key, enter
     # or the decision alone (a deny).
     assert len(statements(allowed)) == 2, statements(allowed)
     assert len(statements(denied)) == 2, statements(denied)
+    assert [q["sql"] for q in [*allowed, *denied] if q["sql"].startswith("PREPARE ")] == []  # done once
 
 
 def statements(captured) -> list[str]:
     # The test's own transaction turns the gate's BEGIN/COMMIT into savepoints; they are not queries.
-    return [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    # Nor is a PREPARE: a connection's first decision prepares its statements, none after it does
+    # (moderation/prepared_statements.py; test_one_decision_takes_two_statements checks that).
+    return [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "PREPARE "))]
 
 
 # --- SRS ------------------------------------------------------------------------------------
