@@ -298,6 +298,11 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[rank - 1]
 
 
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes: printed beside every figure."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
 def latency_summary(latencies: Sequence[float]) -> dict[str, float]:
     """p50/p90/p99/max of latencies given in seconds, in milliseconds rounded to 0.01."""
     ordered = sorted(latencies)
@@ -326,13 +331,22 @@ class HttpConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    async def connect(self) -> bool:
+        """Open the connection (TCP_NODELAY); False if it could not be opened."""
+        try:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            self.reader = self.writer = None
+            return False
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+
     async def request(self, data: bytes) -> int:
         """Send one prepared request, read its response, return the status (0 on a broken connection)."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-            sock = self.writer.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.writer is None and not await self.connect():
+            return 0
         try:
             self.writer.write(data)
             head = await self.reader.readuntil(b"\r\n\r\n")

@@ -124,6 +124,11 @@ class Stream(models.Model):
     # Comments (Art. 11): a room under pressure may hold every comment for review (slow mode), and
     # the sensitive terms the title matched at the gate flag the stream.
     comments_hold_all = models.BooleanField(_("hold every comment"), default=False)
+    # The last minute's comment rate and shares held and blocked, kept by beat while the rate is at or
+    # past LIVEWARD_COMMENT_PRESSURE_PER_MINUTE (0 below it): the card shows a room under pressure.
+    comments_per_minute = models.PositiveIntegerField(_("comments a minute"), default=0)
+    comments_held_share = models.FloatField(_("share of comments held"), default=0.0)
+    comments_blocked_share = models.FloatField(_("share of comments blocked"), default=0.0)
     title_matched_terms = models.JSONField(_("terms in the title"), default=list, blank=True)
 
     objects = StreamQuerySet.as_manager()
