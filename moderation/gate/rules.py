@@ -19,6 +19,8 @@ comes from a per-process cache (moderation/licences.py). The credit rule reads t
 row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
 query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS; the emergencies in force likewise, at most every
 2 s (moderation/emergency_scope.py). A connection's first decision also sends the PREPAREs.
+An on_update that allows costs two statements as well (the key, touching the session), and
+on_publish_done one (``actions.end_stream_session``, an UPDATE … RETURNING), neither in a transaction.
 
 A key has at most one live session platform-wide. A publish of a key that is live elsewhere is
 refused (``LIVEWARD_SECOND_PUBLISH=refuse``) or replaces that session (``replace``, the default),
@@ -30,6 +32,7 @@ key at once resolve the same way: the one whose insert loses the unique index de
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -411,14 +414,16 @@ def decide_update(request: PublishRequest) -> GateOutcome:
     """
     now = timezone.now()
     try:
-        with transaction.atomic():
-            key = load_key(request.key_name, now)
-            denial = evaluate(GateContext(request=request, key=key, now=now, hook=GateDecision.Hook.UPDATE))
-            if denial is None and not actions.touch_stream_session(
-                node=request.node, client_id=request.client_id, key_name=request.key_name
-            ):
-                # A session the console never opened would run unpatrolled: end it.
-                denial = Denial(Reason.UNKNOWN_SESSION)
+        # An allow is two statements on their own (the key, the session's touch): no BEGIN/COMMIT.
+        key = load_key(request.key_name, now)
+        denial = evaluate(GateContext(request=request, key=key, now=now, hook=GateDecision.Hook.UPDATE))
+        if denial is None and not actions.touch_stream_session(
+            node=request.node, client_id=request.client_id, key_name=request.key_name
+        ):
+            # A session the console never opened would run unpatrolled: end it.
+            denial = Denial(Reason.UNKNOWN_SESSION)
+        # A denial's record and the session's end commit together (the only transaction here).
+        with transaction.atomic() if denial is not None else contextlib.nullcontext():
             if denial is not None:
                 actions.record_gate_decision(
                     hook=GateDecision.Hook.UPDATE,
