@@ -10,7 +10,9 @@ parameter, as Django would.
 
 A prepared statement belongs to the server session: it survives a rolled-back transaction and is
 gone with the connection, so the names prepared are remembered per underlying connection object and
-prepared again after a reconnect.
+prepared again after a reconnect. A server that drops them behind our back (``DISCARD ALL`` from a
+pooler in session mode) fails that one call (the gate denies it, failing closed) and the next call
+prepares again; a pooler in transaction mode cannot carry prepared statements at all.
 """
 
 from __future__ import annotations
