@@ -38,7 +38,7 @@ from urllib.parse import quote, urlencode
 # library's queue module; the repository root goes there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common, open_loop  # noqa: E402
+from bench import common, open_loop, sql_floor  # noqa: E402
 
 NODE_NAME = "bench-edge"
 NODE_SECRET = "bench-node-secret-0123456789"
@@ -166,6 +166,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--open-duration", type=float, default=10.0, help="open loop: measured seconds per target")
     parser.add_argument(
         "--connection-cap", type=int, default=open_loop.DEFAULT_CONNECTION_CAP, help="open loop: most connections"
+    )
+    parser.add_argument(
+        "--sql-floor-threads", type=int, default=8, help="threads of the SQL floor (bench/sql_floor.py; 0 skips it)"
     )
     args = parser.parse_args()
     if args.keys < args.concurrency:
@@ -366,6 +369,15 @@ def main() -> None:
         lean = common.run_load(host, port, **load, script=lean_floor_script(host, port, keys))
         report("lean floor", lean, expected=LEAN_STATUS)
         opened = run_open_gate(args, host, port, keys)
+        sql = None
+        if args.sql_floor_threads and args.database_url.startswith(("postgres://", "postgresql://")):
+            # The gate's own statements without Django (bench/sql_floor.py): the database's limit for them.
+            common.say(f"SQL floor: the gate's statements from {args.sql_floor_threads} threads, no Django")
+            spec = sql_floor.statements(env, NODE_NAME, keys[0])
+            sql = sql_floor.measure(
+                args.database_url, spec, keys, threads=args.sql_floor_threads, duration=args.duration
+            )
+            common.say(f"SQL floor: {sql}")
     except KeyboardInterrupt:
         common.say("interrupted; stopping the server")
         raise SystemExit(130) from None
@@ -379,6 +391,7 @@ def main() -> None:
     figures = {
         "gate_rps": round(gate.rps, 1),
         "floor_rps": round(floor.rps, 1),
+        "sql_floor_rps": sql["sql_floor_rps"] if sql else None,
         "ratio": round(gate.rps / floor.rps, 3) if floor.rps else 0.0,
         "p50_ms": summary["p50_ms"],
         "p99_ms": summary["p99_ms"],

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from moderation.identity import RESIDENT_ID, IdentityError, Kind, hash_of
 from moderation.models import BlacklistEntry, Publisher, PublisherDevice
+from moderation.prepared_statements import PreparedStatement, Slot
 
 # The registration check's fields and the identity kind each is.
 CHECK_FIELDS: dict[str, str] = {
@@ -135,12 +136,12 @@ _compiled = threading.local()
 _SENTINEL_TIME = datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
-def _compiled_lookup(kinds: tuple[str, ...], connection) -> tuple[str, list, list[int], list[int]]:
+def _compiled_lookup(kinds: tuple[str, ...], connection) -> PreparedStatement:
     """``matching_entries`` for these kinds, compiled to SQL once per connection and shape.
 
-    Building and compiling the queryset costs several times what running it does; the SQL and
-    the positions of the hashes and of "now" in its parameters are kept (as the gate's key
-    lookup does), so a check only substitutes its values and executes.
+    Building and compiling the queryset costs several times what running it does; the SQL is kept
+    with the hashes and "now" as the call's values (as the gate's key lookup does), and prepared once
+    per connection on PostgreSQL (moderation/prepared_statements.py), so a check only sends its values.
     """
     cache = getattr(_compiled, "cache", None)
     if cache is None or cache[0] is not connection:
@@ -151,13 +152,17 @@ def _compiled_lookup(kinds: tuple[str, ...], connection) -> tuple[str, list, lis
         queryset = matching_entries(list(zip(kinds, sentinels, strict=True)), now=_SENTINEL_TIME)
         query = queryset.values_list("reference", flat=True)[:1].query
         sql, params = query.get_compiler(connection=connection).as_sql()
-        params = list(params)
-        hash_positions = [params.index(sentinel) for sentinel in sentinels]
+        template = list(params)
+        hash_positions = [template.index(sentinel) for sentinel in sentinels]
         at = BlacklistEntry._meta.get_field("expires_at").get_db_prep_value(_SENTINEL_TIME, connection)
-        time_positions = [index for index, value in enumerate(params) if value == at]
+        time_positions = [index for index, value in enumerate(template) if value == at]
         if len(set(hash_positions)) != len(kinds) or not time_positions:
             raise RuntimeError("cannot find the parameters of the blacklist lookup")
-        compiled = cache[1][kinds] = (sql, params, hash_positions, time_positions)
+        for slot, position in enumerate(hash_positions):
+            template[position] = Slot(slot)
+        for position in time_positions:
+            template[position] = Slot(len(kinds))
+        compiled = cache[1][kinds] = PreparedStatement(sql, template, label="blacklist_match")
     return compiled
 
 
@@ -166,14 +171,8 @@ def first_matching_reference(pairs: list[tuple[str, str]], *, now: datetime) -> 
     if not pairs:
         return None
     connection = connections[DEFAULT_DB_ALIAS]
-    sql, template, hash_positions, time_positions = _compiled_lookup(tuple(kind for kind, _ in pairs), connection)
-    params = list(template)
-    for position, (_kind, value_hash) in zip(hash_positions, pairs, strict=True):
-        params[position] = value_hash
+    statement = _compiled_lookup(tuple(kind for kind, _ in pairs), connection)
     at = BlacklistEntry._meta.get_field("expires_at").get_db_prep_value(now, connection)
-    for position in time_positions:
-        params[position] = at
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with statement.execute(connection, [value_hash for _kind, value_hash in pairs] + [at]) as cursor:
         row = cursor.fetchone()
     return row[0] if row else None

@@ -81,9 +81,11 @@ from moderation.actions.escalations import claim_escalation, resolve_escalation
 from moderation.actions.filing_export import export_filing
 from moderation.actions.gate import (
     end_stream_session,
+    open_allowed_stream,
     open_stream,
     record_gate_decision,
     replace_live_session,
+    stream_opened_for,
     touch_stream_session,
     withdraw_unanswered_stream,
 )
@@ -275,6 +277,7 @@ __all__ = [
     "mute_viewer",
     "nightly_earn_back",
     "notify_platform",
+    "open_allowed_stream",
     "open_stream",
     "parse_term_file",
     "perform_cut",
@@ -333,6 +336,7 @@ __all__ = [
     "settle_credit_charges",
     "settle_pending_emergency_cuts",
     "shutdown_title_checks",
+    "stream_opened_for",
     "submit_appeal",
     "submit_news_application",
     "submit_publisher_licence",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from moderation import comment_holds, events, permissions, queries, sensitive_te
 from moderation.actions.webhooks import notify_platform
 from moderation.errors import ModerationError
 from moderation.models import Comment, Stream
+from moderation.prepared_statements import PreparedStatement, Slot
 
 TEXT_MAX = 2000
 ID_MAX = 64
@@ -98,7 +100,8 @@ def receive_comments(items: Sequence[IncomingComment], *, actor: User | None) ->
     Every comment is stored with its verdict and the terms it matched. An id seen before returns its
     first verdict (``replayed``); an id twice in one batch, a bad field, an unknown or ended stream
     refuse that item only. The rest are written in one transaction: all of them or, on a failure,
-    none. A cost of four queries per batch, whatever its size: streams, mutes, the insert (which
+    none (on PostgreSQL one INSERT, prepared once per connection, atomic by itself with no BEGIN or
+    COMMIT). A cost of four queries per batch, whatever its size: streams, mutes, the insert (which
     skips ids seen before: ``ON CONFLICT DO NOTHING``), and the term list's version at most every
     ``LIVEWARD_TERMS_REFRESH_SECONDS``; a fifth reads the first verdict of ids seen before, when
     there are any. No model instance is made per comment: the rules read plain values.
@@ -173,7 +176,8 @@ def _store(items, results: list[Received], todo: list[int], matcher) -> None:
 
 
 def _insert_and_announce(rows, owners, inserted: dict[str, int], results: list[Received], streams) -> None:
-    with transaction.atomic():
+    # On PostgreSQL the batch is one statement, atomic by itself: no BEGIN and COMMIT to send.
+    with contextlib.nullcontext() if connection.vendor == "postgresql" else transaction.atomic():
         inserted.update(_insert(rows))
         held = []
         for row in rows:
@@ -249,12 +253,12 @@ def _insert(rows: list[tuple]) -> dict[str, int]:
     if connection.vendor == "postgresql":
         # The rows as one JSON parameter, unpacked by PostgreSQL: psycopg2 quotes each of 7,000
         # parameters at about a microsecond, which cost more than the rest of the batch.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {', '.join(_FROM_JSON)} "
-                f"FROM json_array_elements(%s::json) AS e {returning}",
-                [orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode()],
-            )
+        if not _json_inserts:
+            unpacked = f"SELECT {', '.join(_FROM_JSON)} FROM json_array_elements(%s::json) AS e"
+            sql = f"INSERT INTO {table} ({columns}) {unpacked} {returning}"
+            _json_inserts.append(PreparedStatement(sql, [Slot(0)], label="comments_insert"))
+        batch = orjson.dumps(rows, option=orjson.OPT_NAIVE_UTC).decode()
+        with _json_inserts[0].execute(connection, [batch]) as cursor:  # prepared once per connection
             return {external_id: pk for pk, external_id in cursor.fetchall()}
     row_sql = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
     size = max(1, operations.bulk_batch_size(_INSERT_FIELDS, rows))
@@ -277,6 +281,8 @@ def _insert(rows: list[tuple]) -> dict[str, int]:
             inserted.update((external_id, pk) for pk, external_id in cursor.fetchall())
     return inserted
 
+
+_json_inserts: list[PreparedStatement] = []  # PostgreSQL's one INSERT of a batch, built once
 
 _STATUS_OF = {
     comment_holds.PUBLISH: Comment.Status.PUBLISHED,

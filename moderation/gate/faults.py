@@ -8,12 +8,14 @@ it, the front answers for the decision itself (503, which every server takes as 
 see below) and abandons the call (``GateCall.abandon``).
 
 **No stream live that nobody allowed.** The thread still deciding an abandoned call must not leave
-a live stream behind (a "ghost": the node was told no, the console shows it on air). Its last
-statement inside the decision's transaction asks ``ensure_awaited``, which rolls the decision back
-once the front has answered; a commit already on its way when the front gave up is settled after
-it (``settle`` says the front answered first) and the stream it opened is withdrawn at once. A
-decision whose commit failed with the connection, its outcome unknown, leaves its stream to be
-withdrawn when the database answers again (``remember_unsettled`` / ``take_unsettled``).
+a live stream behind (a "ghost": the node was told no, the console shows it on air). Right before
+the statement that keeps the decision (and opens the stream) it asks ``ensure_awaited``, which
+stops the decision unwritten once the front has answered; a write already on its way when the front
+gave up is settled after it (``settle`` says the front answered first) and the stream it opened is
+withdrawn at once. A decision whose write (or commit) failed with the connection, its outcome
+unknown, leaves its stream to be withdrawn when the database answers again (``remember_unsettled`` /
+``take_unsettled``): by its id, or by its session (``OpenedSession``) when the statement that
+would have returned the id never answered.
 
 **During an outage** (the database refuses connections, times out, or does not answer within the
 budget) every decision fails closed: on_publish and SRS's on_publish are denied. A running
@@ -30,6 +32,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -109,9 +113,20 @@ def bound_connection(connection) -> None:
 
 # --- the outage -----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class OpenedSession:
+    """A stream being opened whose id is not known yet: the node's session and the time of the decision."""
+
+    node_id: int
+    client_id: str
+    key_name: str
+    at: datetime
+
+
 _outage = threading.Lock()
 _outage_since: float | None = None
-_unsettled: set[int] = set()
+_unsettled: set[int | OpenedSession] = set()
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -136,9 +151,16 @@ def database_answered() -> None:
             withdraw(stream_id)
 
 
-def withdraw(stream_id: int) -> None:
+def withdraw(stream_id: int | OpenedSession) -> None:
     """Close a stream opened by a decision the node was refused; keep it for later if that fails too."""
     try:
+        if isinstance(stream_id, OpenedSession):
+            found = actions.stream_opened_for(
+                node_id=stream_id.node_id, client_id=stream_id.client_id, key_name=stream_id.key_name, at=stream_id.at
+            )
+            if found is None:
+                return  # the write never committed
+            stream_id = found
         actions.withdraw_unanswered_stream(stream_id)
     except Exception:
         logger.warning("could not withdraw stream %s yet; retried after the next decision", stream_id)
@@ -160,16 +182,16 @@ def update_grace_allows() -> bool:
     return since is not None and time.monotonic() - since < grace
 
 
-def remember_unsettled(stream_id: int) -> None:
+def remember_unsettled(stream_id: int | OpenedSession) -> None:
     """Keep a stream whose decision failed at its commit: it is withdrawn when the database answers."""
     with _outage:
         _unsettled.add(stream_id)
 
 
-def take_unsettled() -> list[int]:
+def take_unsettled() -> list[int | OpenedSession]:
     """Return (and forget) the streams left by decisions whose commit failed."""
     with _outage:
-        taken = sorted(_unsettled)
+        taken = sorted(s for s in _unsettled if isinstance(s, int)) + [s for s in _unsettled if not isinstance(s, int)]
         _unsettled.clear()
     return taken
 

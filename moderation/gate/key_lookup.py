@@ -1,7 +1,9 @@
-"""The gate's one query: the stream key with everything the rules read, compiled to SQL once per connection.
+"""The gate's one read: the stream key with everything the rules read, compiled to SQL once per connection.
 
 Every publish and update runs it (moderation/gate/rules.py), so it is compiled once per database
-connection and then only executed; tests/moderation/test_gate.py checks it against the queryset.
+connection and then only executed; on PostgreSQL it is also prepared once per connection
+(moderation/prepared_statements.py), so the server neither parses nor plans it per call.
+tests/moderation/test_gate.py checks it against the queryset.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db.models.query import get_related_populators
 
 from moderation.blacklist_matching import blacklist_reference_of
 from moderation.models import ServiceAgreement, Stream, StreamKey, hash_stream_key
+from moderation.prepared_statements import PreparedStatement, Slot
 
 
 def key_queryset(key_hash: str, now: datetime):
@@ -55,13 +58,17 @@ class CompiledKeyLookup:
         (self.sql, params_a, self.compiler), (sql_b, params_b, _compiler) = compiled
         if self.sql != sql_b or len(params_a) != len(params_b):
             raise RuntimeError("the key lookup does not compile to one SQL shape")
-        self.params = list(params_a)
         self.key_positions = [i for i, value in enumerate(params_a) if value == self._KEYS[0]]
         self.time_positions = [
             i for i, (a, b) in enumerate(zip(params_a, params_b, strict=True)) if a != b and i not in self.key_positions
         ]
         if len(self.key_positions) != 1 or not self.time_positions:
             raise RuntimeError("cannot find the key and time parameters of the key lookup")
+        template = list(params_a)
+        template[self.key_positions[0]] = Slot(0)
+        for position in self.time_positions:  # the agreement's and the blacklist's "now"
+            template[position] = Slot(1)
+        self.statement = PreparedStatement(self.sql, template, label="gate_key")
         compiler = self.compiler
         self.converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
         select_fields = compiler.klass_info["select_fields"]
@@ -77,13 +84,8 @@ class CompiledKeyLookup:
         return sql, params, compiler
 
     def __call__(self, key_name: str, now: datetime) -> StreamKey | None:
-        params = list(self.params)
-        params[self.key_positions[0]] = hash_stream_key(key_name)
         at = self.time_field.get_db_prep_value(now, self.connection)
-        for position in self.time_positions:  # the agreement's and the blacklist's "now"
-            params[position] = at
-        with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+        with self.statement.execute(self.connection, [hash_stream_key(key_name), at]) as cursor:
             row = cursor.fetchone()
         if row is None:
             return None

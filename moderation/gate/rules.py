@@ -6,18 +6,25 @@ Any error inside the gate denies: it fails closed, and the error is logged. So d
 that is down or slower than the answer budget, with one exception: a running session's on_update
 is allowed through an outage younger than LIVEWARD_GATE_UPDATE_GRACE_SECONDS (moderation/gate/faults.py).
 
-One decision costs at most three queries: the key with its publisher, category, current agreement,
-live session and blacklist match (one SELECT, compiled once per connection in key_lookup.py), the new
-stream (INSERT) and the decision (INSERT). A news key costs
+One decision costs two statements, each one round trip to the database: the key with its publisher,
+category, current agreement (with the version before it and its grace), live session, blacklist match
+and the measures held on the publisher and key (one SELECT, compiled once per process and prepared
+once per connection in key_lookup.py); then, on an allow, the new stream and its decision written by
+one statement (``actions.open_allowed_stream``, a data-modifying CTE on PostgreSQL), on a deny the
+decision alone. Neither runs inside a transaction, so no BEGIN or COMMIT travels either: the write
+commits by itself, stream and decision together or neither. The rules decide, in Python, on the row
+the first statement returns. A news key costs
 two more (the publisher's licences, the approved application covering now); the platform's licence
 comes from a per-process cache (moderation/licences.py). The credit rule reads the level on the publisher's
 row and the credit policy from the process's cache (moderation/credit_policy.py), which costs one more small
 query at most every LIVEWARD_CREDIT_POLICY_CACHE_SECONDS; the emergencies in force likewise, at most every
-2 s (moderation/emergency_scope.py).
+2 s (moderation/emergency_scope.py). A connection's first decision also sends the PREPAREs.
+An on_update that allows costs two statements as well (the key, touching the session), and
+on_publish_done one (``actions.end_stream_session``, an UPDATE … RETURNING), neither in a transaction.
 
 A key has at most one live session platform-wide. A publish of a key that is live elsewhere is
 refused (``LIVEWARD_SECOND_PUBLISH=refuse``) or replaces that session (``replace``, the default),
-which costs a savepoint and three more queries: ending the old session, recording its cut (a
+which costs a transaction and three more queries: ending the old session, recording its cut (a
 ``replace`` action, dropped at its node after the commit) and reading the key again, so that a
 block committed meanwhile denies this publish instead of being replaced by it. Two publishes of one
 key at once resolve the same way: the one whose insert loses the unique index decides again.
@@ -25,6 +32,7 @@ key at once resolve the same way: the one whose insert loses the unique index de
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -291,7 +299,7 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
     """
     attempt = 1
     while True:
-        opened: list[int] = []
+        opened: list = []  # the stream this attempt opened (its id, or its session while the write is unanswered)
         try:
             return _decide_publish_once(request, opened)
         except IntegrityError as exc:
@@ -306,43 +314,18 @@ def decide_publish(request: PublishRequest) -> GateOutcome:
             return _failed_closed(request, exc, opened)
 
 
-def _decide_publish_once(request: PublishRequest, opened: list[int]) -> GateOutcome:
+def _decide_publish_once(request: PublishRequest, opened: list) -> GateOutcome:
     now = timezone.now()
-    with transaction.atomic():
-        key = load_key(request.key_name, now)
-        ctx = GateContext(request=request, key=key, now=now)
-        denial = evaluate(ctx)
-        if denial is None and key.live_stream_id is not None:
+    key = load_key(request.key_name, now)
+    denial = evaluate(GateContext(request=request, key=key, now=now))
+    if denial is None and key.live_stream_id is not None:
+        # The rare path: the key's live session is ended and cut in the transaction that opens this one.
+        with transaction.atomic():
             denial = _replace_live_session(request, key, now)
-        stream_id = None
-        if denial is None:
-            stream = actions.open_stream(
-                key,
-                node=request.node,
-                app=request.app,
-                client_id=request.client_id,
-                addr=request.addr,
-                title=request.title,
-                published_name=request.key_name,
-                at=now,
-            )
-            stream_id = stream.pk
-            opened.append(stream_id)
-        actions.record_gate_decision(
-            hook=GateDecision.Hook.PUBLISH,
-            allowed=denial is None,
-            reason=Reason.ALLOWED if denial is None else denial.reason,
-            detail="" if denial is None else denial.detail,
-            node=request.node,
-            key_name=request.key_name,
-            stream_key_id=key.pk if key else None,
-            publisher_id=key.publisher_id if key else None,
-            stream_id=stream_id,
-            client_id=request.client_id,
-            addr=request.addr,
-            at=now,
-        )
-        faults.ensure_awaited()  # the last statement before the commit
+            stream_id = _keep_decision(request, key, denial, now, opened)
+    else:
+        # The common path, one statement: outside a transaction it commits on its own (no BEGIN/COMMIT).
+        stream_id = _keep_decision(request, key, denial, now, opened)
     answered = faults.settle()
     faults.database_answered()
     if denial is None and not answered:
@@ -351,6 +334,42 @@ def _decide_publish_once(request: PublishRequest, opened: list[int]) -> GateOutc
     if denial is not None:
         return GateOutcome(False, denial.reason, denial.detail)
     return GateOutcome(True, Reason.ALLOWED, stream_id=stream_id)
+
+
+def _keep_decision(
+    request: PublishRequest, key: StreamKey | None, denial: Denial | None, now: datetime, opened: list
+) -> int | None:
+    """Write the decision (and on allow, the stream with it) in one statement; return the stream's id."""
+    faults.ensure_awaited()  # a decision the front answered for already writes nothing
+    if denial is None:
+        # Until the statement answers, its outcome is unknown: a lost connection may have committed it.
+        opened.append(faults.OpenedSession(request.node.pk, request.client_id, request.key_name, now))
+        stream_id = actions.open_allowed_stream(
+            key,
+            node=request.node,
+            app=request.app,
+            client_id=request.client_id,
+            addr=request.addr,
+            title=request.title,
+            published_name=request.key_name,
+            at=now,
+        )
+        opened[-1] = stream_id
+        return stream_id
+    actions.record_gate_decision(
+        hook=GateDecision.Hook.PUBLISH,
+        allowed=False,
+        reason=denial.reason,
+        detail=denial.detail,
+        node=request.node,
+        key_name=request.key_name,
+        stream_key_id=key.pk if key else None,
+        publisher_id=key.publisher_id if key else None,
+        client_id=request.client_id,
+        addr=request.addr,
+        at=now,
+    )
+    return None
 
 
 def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime) -> Denial | None:
@@ -380,7 +399,7 @@ def _replace_live_session(request: PublishRequest, key: StreamKey, now: datetime
     return None  # after REPLACE_TURNS the insert may still lose the slot: decide_publish decides again
 
 
-def _failed_closed(request: PublishRequest, exc: Exception, opened: list[int]) -> GateOutcome:
+def _failed_closed(request: PublishRequest, exc: Exception, opened: list) -> GateOutcome:
     if opened:
         faults.remember_unsettled(opened[-1])  # a failed commit may still have committed
     _log_failure(exc, "gate failed closed for key %.8s… on node %s", request)
@@ -395,14 +414,16 @@ def decide_update(request: PublishRequest) -> GateOutcome:
     """
     now = timezone.now()
     try:
-        with transaction.atomic():
-            key = load_key(request.key_name, now)
-            denial = evaluate(GateContext(request=request, key=key, now=now, hook=GateDecision.Hook.UPDATE))
-            if denial is None and not actions.touch_stream_session(
-                node=request.node, client_id=request.client_id, key_name=request.key_name
-            ):
-                # A session the console never opened would run unpatrolled: end it.
-                denial = Denial(Reason.UNKNOWN_SESSION)
+        # An allow is two statements on their own (the key, the session's touch): no BEGIN/COMMIT.
+        key = load_key(request.key_name, now)
+        denial = evaluate(GateContext(request=request, key=key, now=now, hook=GateDecision.Hook.UPDATE))
+        if denial is None and not actions.touch_stream_session(
+            node=request.node, client_id=request.client_id, key_name=request.key_name
+        ):
+            # A session the console never opened would run unpatrolled: end it.
+            denial = Denial(Reason.UNKNOWN_SESSION)
+        # A denial's record and the session's end commit together (the only transaction here).
+        with transaction.atomic() if denial is not None else contextlib.nullcontext():
             if denial is not None:
                 actions.record_gate_decision(
                     hook=GateDecision.Hook.UPDATE,

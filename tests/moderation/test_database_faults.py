@@ -201,11 +201,12 @@ def test_a_frozen_database_gets_a_publish_denied_within_the_budget_and_no_stream
 
 def test_a_commit_held_past_the_budget_leaves_no_live_stream(proxy, stream_key, second_key, third_key):
     assert ask("on_publish", stream_key.issued_key)[0] == 200
-    proxy.pause_when_client_sends(b"COMMIT")
+    # An allowed decision's one write (the stream and its decision, outside a transaction) is its commit.
+    proxy.pause_when_client_sends(b"EXECUTE liveward_gate_open_")
     status, _body = ask("on_publish", second_key.issued_key, client_id="32")
-    assert proxy.paused.is_set(), "the decision should have reached its commit"
+    assert proxy.paused.is_set(), "the decision should have reached its write"
     assert status == 503
-    proxy.resume()  # the held COMMIT reaches PostgreSQL now: the row commits after the node was refused
+    proxy.resume()  # the held write reaches PostgreSQL now: the row commits after the node was refused
     assert ask("on_publish", third_key.issued_key, client_id="33")[0] == 200
     assert live_streams_of(second_key) == []
     withdrawn = Stream.objects.get(key=second_key)

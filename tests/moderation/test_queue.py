@@ -119,3 +119,12 @@ def dismiss_reports(actor) -> None:
 
 def end(stream: Stream) -> None:
     actions.end_stream_session(node=stream.node, client_id=stream.client_id, key_name=stream.published_name)
+
+
+def test_a_stream_opened_by_the_gate_stores_its_priority(client, nginx_node, stream_key):
+    from tests.moderation.test_gate import on_publish
+
+    assert on_publish(client, stream_key.issued_key).status_code == 200
+    stream = Stream.objects.live().get(key=stream_key)
+    computed = queries.with_computed_priority(Stream.objects.filter(pk=stream.pk)).get()
+    assert stream.queue_priority == computed.priority != 0
