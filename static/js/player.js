@@ -1,0 +1,80 @@
+// The stream page's live player: the stream's HLS (hls.js) or HTTP-FLV (flv.js), both relayed by the
+// console from the node (/streams/<id>/watch/…), so no stream key reaches the browser. Muted, so
+// the browser lets it start by itself; it stops when the page says the stream has ended.
+
+const video = document.getElementById("stream-player");
+const status = document.getElementById("stream-player-status");
+const streamState = document.getElementById("stream-state");
+
+let stopPlayer = () => {};
+
+function say(state) {
+  if (!status) return;
+  status.dataset.state = state;
+  status.textContent = status.dataset[`text${state[0].toUpperCase()}${state.slice(1)}`] || "";
+}
+
+async function startHls(source) {
+  if (video.canPlayType("application/vnd.apple.mpegurl") && !window.MediaSource) {
+    video.src = source; // Safari plays HLS itself
+    return () => video.removeAttribute("src");
+  }
+  const { default: Hls } = await import("../vendor/hls.js/hls.min.mjs");
+  if (!Hls.isSupported()) return null;
+  // No worker: hls.js would build one from a blob, and a missing worker costs nothing at this scale.
+  const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 2, manifestLoadingMaxRetry: 30 });
+  hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (!data.fatal) return;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    else {
+      say("waiting");
+      window.setTimeout(() => hls.loadSource(source), 3000); // the node may not have a playlist yet
+    }
+  });
+  hls.loadSource(source);
+  hls.attachMedia(video);
+  return () => hls.destroy();
+}
+
+function startFlv(source) {
+  const flvjs = window.flvjs;
+  if (!flvjs || !flvjs.isSupported()) return null;
+  const player = flvjs.createPlayer({ type: "flv", isLive: true, url: source }, { enableWorker: false });
+  player.on(flvjs.Events.ERROR, () => say("waiting"));
+  player.attachMediaElement(video);
+  player.load();
+  return () => {
+    player.unload();
+    player.detachMediaElement();
+    player.destroy();
+  };
+}
+
+function ended() {
+  return streamState && streamState.dataset.state === "ended";
+}
+
+async function start() {
+  if (!video || ended()) return;
+  const source = video.dataset.src;
+  const stop = video.dataset.format === "flv" ? startFlv(source) : await startHls(source);
+  if (!stop) {
+    say("unsupported");
+    return;
+  }
+  stopPlayer = stop;
+  video.addEventListener("playing", () => say("playing"));
+  video.addEventListener("waiting", () => say("waiting"));
+  video.play().catch(() => {}); // autoplay of a muted video is allowed; if not, the controls are there
+}
+
+if (streamState) {
+  new MutationObserver(() => {
+    if (!ended()) return;
+    stopPlayer();
+    stopPlayer = () => {};
+    say("ended");
+  }).observe(streamState, { attributes: true, attributeFilter: ["data-state"] });
+}
+
+start();
