@@ -41,7 +41,7 @@ SOON_MINUTES = 60
 
 
 def window_urgency(application: NewsApplication, now) -> dict | None:
-    """Say how pressing an undecided application is: its window already open, or opening soon (news.js does the same)."""
+    """Say how pressing an undecided application is: its window open, or opening soon (news.js does the same)."""
     if application.status not in queries.OPEN_NEWS_STATUSES or application.window_end <= now:
         return None
     if application.window_start <= now:
