@@ -112,7 +112,7 @@ def test_http_flv_is_relayed_as_it_comes_and_the_page_loads_flv_js(
     try:
         actions.register_media_server(
             "edge-flv",
-            kind=MediaServer.Kind.SRS,
+            kind=MediaServer.Kind.NGINX_RTMP,  # its gate path; an HTTP-FLV URL as SRS or nginx-http-flv serve it
             control_url="http://127.0.0.1:9/",
             secret=NODE_SECRET,
             watch_url=f"http://127.0.0.1:{node_server.server_port}/{{app}}/{{key}}.flv",
