@@ -19,7 +19,7 @@ async function startHls(source) {
     video.src = source; // Safari plays HLS itself
     return () => video.removeAttribute("src");
   }
-  const { default: Hls } = await import("../vendor/hls.js/hls.min.mjs");
+  const { default: Hls } = await import("../vendor/hls.js/hls.esm.min.js");
   if (!Hls.isSupported()) return null;
   // No worker: hls.js would build one from a blob, and a missing worker costs nothing at this scale.
   const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 2, manifestLoadingMaxRetry: 30 });
