@@ -22,7 +22,14 @@ async function startHls(source) {
   const { default: Hls } = await import("../vendor/hls.js/hls.esm.min.js");
   if (!Hls.isSupported()) return null;
   // No worker: hls.js would build one from a blob, and a missing worker costs nothing at this scale.
-  const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 2, manifestLoadingMaxRetry: 30 });
+  // X-Requested-With: fetch — a player fetching segments is not the user doing something; the
+  // session's idle clock (accounts/staff_sessions.py) must not be kept running by an open page.
+  const hls = new Hls({
+    enableWorker: false,
+    liveSyncDurationCount: 2,
+    manifestLoadingMaxRetry: 30,
+    xhrSetup: (xhr) => xhr.setRequestHeader("X-Requested-With", "fetch"),
+  });
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
@@ -39,7 +46,10 @@ async function startHls(source) {
 function startFlv(source) {
   const flvjs = window.flvjs;
   if (!flvjs || !flvjs.isSupported()) return null;
-  const player = flvjs.createPlayer({ type: "flv", isLive: true, url: source }, { enableWorker: false });
+  const player = flvjs.createPlayer(
+    { type: "flv", isLive: true, url: source },
+    { enableWorker: false, headers: { "X-Requested-With": "fetch" } }, // not activity (see startHls)
+  );
   player.on(flvjs.Events.ERROR, () => say("waiting"));
   player.attachMediaElement(video);
   player.load();

@@ -40,7 +40,14 @@ def test_the_stream_page_plays_the_node_hls_without_the_key(
     )
     page = new_page(viewport={"width": 1440, "height": 900})
     requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
+    background: list[bool] = []  # each relayed file asked as a background fetch (not activity)
+
+    def on_request(request) -> None:
+        requested.append(request.url)
+        if "/watch/" in request.url:
+            background.append(request.headers.get("x-requested-with") == "fetch")
+
+    page.on("request", on_request)
     log_in(page, asgi_server, patroller, next_path=f"/streams/{stream.pk}/")
     page.wait_for_selector("#stream-player")
     # Playing: the picture has data for the current position and the clock moves on.
@@ -58,6 +65,7 @@ def test_the_stream_page_plays_the_node_hls_without_the_key(
     assert any(url.endswith(".ts") for url in watched), watched
     assert all(url.startswith(asgi_server.url) for url in watched)
     assert not [url for url in requested if key in url]
+    assert background and all(background)  # an open player keeps no session from idling out
     screenshot(page, "stream-page")
 
 
