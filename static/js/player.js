@@ -30,17 +30,27 @@ async function startHls(source) {
     manifestLoadingMaxRetry: 30,
     xhrSetup: (xhr) => xhr.setRequestHeader("X-Requested-With", "fetch"),
   });
+  let stopped = false;
+  let retry = null;
   hls.on(Hls.Events.ERROR, (_event, data) => {
-    if (!data.fatal) return;
+    if (!data.fatal || stopped) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-    else {
+    else if (retry === null) {
       say("waiting");
-      window.setTimeout(() => hls.loadSource(source), 3000); // the node may not have a playlist yet
+      // The node may not have a playlist yet (a stream just started): ask again in a while.
+      retry = window.setTimeout(() => {
+        retry = null;
+        if (!stopped) hls.loadSource(source);
+      }, 3000);
     }
   });
   hls.loadSource(source);
   hls.attachMedia(video);
-  return () => hls.destroy();
+  return () => {
+    stopped = true;
+    if (retry !== null) window.clearTimeout(retry);
+    hls.destroy();
+  };
 }
 
 function startFlv(source) {

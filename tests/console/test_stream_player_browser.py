@@ -68,6 +68,11 @@ def test_the_stream_page_plays_the_node_hls_without_the_key(
     assert background and all(background)  # an open player keeps no session from idling out
     screenshot(page, "stream-page")
 
+    # The publisher stops: the page learns it over the socket and the player stops with it.
+    publish.stop()
+    page.wait_for_selector('#stream-player-status[data-state="ended"]', timeout=20_000)
+    assert page.inner_text("#stream-player-status") == "直播已结束，播放器已停止。"
+
 
 def test_an_ended_stream_has_no_player_and_its_files_are_gone(
     asgi_server,  # noqa: F811
