@@ -22,9 +22,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 
-from moderation import outbound_http
+from moderation.mediaservers import transport
 from moderation.mediaservers.interface import MediaServerBadAnswer, MediaServerError, MediaServerHTTPError
-from moderation.mediaservers.transport import _ERRORS
 from moderation.models import Stream
 
 # What stands for the stream key in the names the browser sees.
@@ -169,7 +168,9 @@ def fetch(mirror: Mirror, name: str, *, browser_prefix: str) -> WatchedFile | No
     if url is None or mirror.format != WatchFormat.HLS:
         return None
     is_playlist = name.lower().endswith(".m3u8")
-    body = _get(url, node=mirror.node, max_bytes=MAX_PLAYLIST_BYTES if is_playlist else MAX_SEGMENT_BYTES)
+    body = transport.get(
+        url, node=mirror.node, max_bytes=MAX_PLAYLIST_BYTES if is_playlist else MAX_SEGMENT_BYTES, what="GET watch file"
+    )
     if is_playlist:
         body = rewrite_playlist(mirror, url, body.decode("utf-8", "replace"), browser_prefix=browser_prefix).encode()
     return WatchedFile(content_type=content_type_of(name), body=body)
@@ -196,20 +197,6 @@ def rewrite_playlist(mirror: Mirror, playlist_url: str, text: str, *, browser_pr
         else:
             lines.append(browser_url(stripped))
     return "\n".join(lines) + "\n"
-
-
-def _get(url: str, *, node: str, max_bytes: int) -> bytes:
-    timeout = float(settings.LIVEWARD_MEDIA_SERVER_TIMEOUT)
-    try:
-        with outbound_http.exchange("GET", url, timeout=timeout) as reply:
-            body = reply.read(max_bytes=max_bytes)
-    except outbound_http.BadURL as exc:
-        raise MediaServerError(f"watch URL {exc}", node=node) from exc
-    except outbound_http.OutboundHTTPError as exc:
-        raise _ERRORS[type(exc)](f"GET watch file: {exc}", node=node) from exc
-    if not 200 <= reply.status < 300:
-        raise MediaServerHTTPError(f"GET watch file: HTTP {reply.status}", node=node, status=reply.status)
-    return body
 
 
 def flv_chunks(mirror: Mirror, *, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
