@@ -387,3 +387,22 @@ def recent_handover_notes(*, now: datetime | None = None, limit: int = 20) -> Qu
         .select_related("user")
         .order_by("-ended_at", "-pk")[:limit]
     )
+
+
+THEMES = ("light", "dark")
+
+
+def set_console_preferences(user: User, *, theme: str | None = None, compact: bool | None = None) -> User:
+    """Remember how the console looks for ``user`` (its theme, the wall's density) on any computer."""
+    if theme is not None and theme not in THEMES:
+        raise ValueError(f"unknown theme {theme!r}")
+    changes: dict[str, object] = {}
+    if theme is not None:
+        changes["console_theme"] = theme
+    if compact is not None:
+        changes["wall_compact"] = bool(compact)
+    if changes:
+        User.objects.filter(pk=user.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(user, field, value)
+    return user

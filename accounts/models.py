@@ -17,6 +17,12 @@ class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
     # Set for an account created with a temporary password: it may do nothing but choose its own.
     must_change_password = models.BooleanField(_("must change password"), default=False)
+    # How the console looks for this person, on any computer (static/js/theme.js, the wall's compact
+    # switch): blank / None until chosen, when the browser's own remembered choice applies.
+    console_theme = models.CharField(
+        _("console theme"), max_length=8, blank=True, choices=[("light", _("Light theme")), ("dark", _("Dark theme"))]
+    )
+    wall_compact = models.BooleanField(_("compact wall"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("staff user")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("two-factor/enrol/", views.two_factor_enrol, name="two-factor-enrol"),
     path("two-factor/recovery-codes/", views.new_recovery_codes, name="recovery-codes"),
     path("session/", views.session_status, name="session"),
+    path("preferences/", views.preferences, name="preferences"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     path("password/", views.password_change, name="password-change"),
     path("shifts/", views.shifts, name="shifts"),

@@ -257,6 +257,20 @@ def _locked_out_of_second_factor(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_POST
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Remember one's own theme (``theme=light|dark``) and wall density (``compact=1|0``); 204, or 400."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "login_required"}, status=401)
+    theme = request.POST.get("theme")
+    compact = request.POST.get("compact")
+    if (theme is None and compact is None) or theme not in (None, *actions.THEMES) or compact not in (None, "0", "1"):
+        return JsonResponse({"error": "bad_preference"}, status=400)
+    actions.set_console_preferences(request.user, theme=theme, compact=None if compact is None else compact == "1")
+    return HttpResponse(status=204)
+
+
+@never_cache
 def session_status(request: HttpRequest) -> HttpResponse:
     """Tell the console's idle script how long the session has left (GET does not count as activity; POST does)."""
     if not request.user.is_authenticated:

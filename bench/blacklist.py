@@ -14,14 +14,21 @@ is checked (a hit must be refused, a miss allowed). **Floor:** the same load aga
 a sync Django view answering "ok" through the middleware; the lean path answering an empty body
 (400, no query); and one caller alone (service time).
 
-The last line printed is one JSON object: entries, p50_ms, p99_ms, rps, and the floor's figures.
-Goal: p99 <= 10 ms with 50 callers.
+Then the open loop (bench/open_loop.py): checks offered at OPEN_RATE a second (Poisson arrivals,
+each timed from its scheduled send, default 1,000/s), then the lean floor at the same rate, each
+OPEN_DURATION seconds; and the open-loop client's own ceiling against a do-nothing server.
+
+The last line printed is one JSON object: entries, p50_ms, p99_ms, rps, the floors' figures,
+open_rate, open_p50_ms, open_p99_ms, open_errors, the open floor's and the client's figures and the
+load average. Goals (issue 17), with 1,000,000 entries: at 1,000 checks/s offered, open_p99_ms <= 10;
+rps >= 0.5 x lean_floor_rps.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import sys
@@ -34,7 +41,7 @@ from pathlib import Path
 # library's queue module; the repository root goes there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common  # noqa: E402
+from bench import common, open_loop  # noqa: E402
 
 PATH = "/api/v1/registration-check"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -205,6 +212,38 @@ async def verify(host: str, port: int, samples: list[tuple[bytes, bool]], token:
     return wrong
 
 
+LEAN_STATUS = 400  # the lean path's answer to an empty object, before any query
+
+
+def run_open_checks(args: argparse.Namespace, host: str, port: int, requests: list[bytes], token: str) -> dict:
+    """The check, then its lean floor, at the same offered rate; their figures as JSON fields."""
+    run = {"rate": args.open_rate, "duration": args.open_duration, "warmup": args.warmup}
+    run["connection_cap"] = args.connection_cap
+    common.say(f"open loop: checks at {args.open_rate:g}/s offered (Poisson), {args.open_duration:g} s")
+    checks = open_loop.run_open_loop(host, port, units=([("check", r)] for r in itertools.cycle(requests)), **run)
+    common.say(f"open check: {checks.describe()}")
+    common.say(f"open lean floor: the same rate, an empty object ({LEAN_STATUS} before any query)")
+    empty = request_bytes(host, port, PATH, b"{}", token)
+    lean = open_loop.run_open_loop(host, port, units=itertools.repeat([("lean", empty)]), **run, seed=18)
+    common.say(f"open lean floor: {lean.describe(expected=(LEAN_STATUS,))}")
+    return {
+        "open_rate": args.open_rate,
+        **checks.summary("open"),
+        **{
+            name.replace("open_", "open_floor_", 1): value
+            for name, value in lean.summary("open", expected=(LEAN_STATUS,)).items()
+            if name.endswith(("_ms", "_errors", "_late_sends", "_connections"))
+        },
+    }
+
+
+def open_client_ceiling(requests: list[bytes], start_rate: float) -> open_loop.Ceiling:
+    """The highest rate of checks the open-loop client offers a do-nothing server with its schedule kept."""
+    return open_loop.open_loop_ceiling(
+        lambda: ([("check", r)] for r in itertools.cycle(requests)), start_rate=start_rate
+    )
+
+
 def report(label: str, result: common.LoadResult) -> None:
     summary = common.latency_summary(result.all_latencies)
     common.say(
@@ -226,8 +265,13 @@ def main() -> None:
     parser.add_argument("--single-duration", type=float, default=5.0)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run (same --entries)")
+    parser.add_argument("--open-rate", type=float, default=1000.0, help="open loop: checks offered per second")
+    parser.add_argument("--open-duration", type=float, default=10.0, help="open loop: measured seconds per target")
+    parser.add_argument("--connection-cap", type=int, default=open_loop.DEFAULT_CONNECTION_CAP)
+    parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the open-loop client's ceiling")
     args = parser.parse_args()
     common.raise_on_sigterm()
+    common.say(f"load average {common.load_average()}")
     server = None
     try:
         env = common.django_env(
@@ -275,6 +319,11 @@ def main() -> None:
             host, port, concurrency=1, warmup=1.0, duration=args.single_duration, script=check_script(requests)
         )
         report("one caller", single)
+        opened = run_open_checks(args, host, port, requests, token)
+        ceiling = None
+        if not args.no_ceiling:
+            ceiling = open_client_ceiling(requests, start_rate=args.open_rate)
+            common.say(f"open-loop client alone (do-nothing server): {ceiling.describe()}")
     except KeyboardInterrupt:
         common.say("interrupted; stopping the server")
         raise SystemExit(130) from None
@@ -306,6 +355,12 @@ def main() -> None:
         "client_cpu_cores": round(checks.client_cpu_share, 2),
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
+    figures.update(
+        **opened,
+        rps_to_lean=round(checks.rps / lean.rps, 3) if lean.rps else 0.0,
+        open_client_ceiling_rps=round(ceiling.rate, 1) if ceiling else None,
+        loadavg=common.load_average(),
+    )
     print(json.dumps(figures), flush=True)
 
 

@@ -19,11 +19,18 @@ does, and sends ``POST /api/v1/comments/`` with batches of BATCH comments (fresh
 CONCURRENCY keep-alive callers. ``api_per_s`` counts comments stored per second, ``api_p99_ms`` is
 the 99th percentile of one batch's answer.
 
+Then the open loop (bench/open_loop.py): batches offered at OPEN_RATE comments a second (default
+5,000: 10 batches of 500 a second, Poisson arrivals), each batch's answer timed from its scheduled
+send (``open_p50_ms``, ``open_p99_ms``, ``open_errors``), then the same batches at the same rate to
+/bench/floor (``open_floor_*``), and the open-loop client's own ceiling against a do-nothing server
+(``open_client_ceiling_per_s``, in comments a second).
+
 On a busy machine the API figures say more about the other load than about Liveward, so the run
 also reads the CPU time uvicorn and PostgreSQL's backends spent per comment (psutil) and the rate two
 idle cores would take at that cost (``two_core_estimate_per_s``, an estimate).
 
-Last line: {"terms", "filter_per_s", "regex_per_s", "api_per_s", "api_p99_ms", …}.
+Last line: {"terms", "filter_per_s", "regex_per_s", "api_per_s", "api_p99_ms", "open_rate",
+"open_p50_ms", "open_p99_ms", "open_errors", …, "loadavg"}.
 Goal on the 2-core machine: filter_per_s ≥ 100,000 and above regex_per_s; api_per_s ≥ 5,000,
 api_p99_ms ≤ 100.
 """
@@ -42,7 +49,7 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common  # noqa: E402
+from bench import common, open_loop  # noqa: E402
 
 # Common characters of chat, and some that terms are made of.
 CHAT = (
@@ -228,6 +235,39 @@ def batch_script(
     return script
 
 
+def run_open_batches(args: argparse.Namespace, host: str, port: int, seeded: dict, texts: list[str]) -> dict:
+    """Batches at the offered comment rate to the API, then to the floor; their figures as JSON fields."""
+    batches_per_s = args.open_rate / args.batch
+    run = {"rate": batches_per_s, "duration": args.open_duration, "warmup": args.warmup}
+    run["connection_cap"] = args.connection_cap
+    token, stream = seeded["token"], seeded["stream"]
+    common.say(f"open loop: {args.open_rate:g} comments/s offered ({batches_per_s:g} batches/s, Poisson)")
+    # Caller numbers past the closed loop's, so every id is fresh.
+    units = batch_script(host, port, token, stream, args.batch, texts, [0])(1000 + args.concurrency)
+    api = open_loop.run_open_loop(host, port, units=units, **run)
+    common.say(f"open ingest (a request is a batch of {args.batch}): {api.describe()}")
+    floor_units = batch_script(host, port, token, stream, args.batch, texts, [0], path="/bench/floor")(2000)
+    floor = open_loop.run_open_loop(host, port, units=floor_units, **run, seed=18)
+    common.say(f"open floor (a request is a batch of {args.batch}): {floor.describe()}")
+    return {
+        "open_rate": args.open_rate,
+        **api.summary("open"),
+        **{
+            name.replace("open_", "open_floor_", 1): value
+            for name, value in floor.summary("open").items()
+            if name.endswith(("_ms", "_errors", "_late_sends", "_connections"))
+        },
+    }
+
+
+def open_client_ceiling(args: argparse.Namespace, texts: list[str]) -> open_loop.Ceiling:
+    """The highest rate of batches the open-loop client offers a do-nothing server with its schedule kept."""
+    return open_loop.open_loop_ceiling(
+        lambda: batch_script("127.0.0.1", 9, "token", 1, args.batch, texts, [0])(0),
+        start_rate=args.open_rate / args.batch,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/liveward_bench_comments")
@@ -241,8 +281,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--skip-api", action="store_true", help="only the filter (no PostgreSQL needed)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--open-rate", type=float, default=5000.0, help="open loop: comments offered per second")
+    parser.add_argument("--open-duration", type=float, default=10.0, help="open loop: measured seconds per target")
+    parser.add_argument("--connection-cap", type=int, default=open_loop.DEFAULT_CONNECTION_CAP)
+    parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the open-loop client's ceiling")
     args = parser.parse_args()
     common.raise_on_sigterm()
+    common.say(f"load average {common.load_average()}")
     # Kept connections (one per worker), so PostgreSQL's backends live through the run and their CPU
     # can be read; --env DB_CONN_MAX_AGE=0 measures a new connection per batch instead.
     env = common.django_env(
@@ -330,6 +375,11 @@ def main() -> None:
                 f"floor {api['floor_per_s']:,} comments/s, p99 {floor_summary['p99_ms']} ms, "
                 f"{api['floor_app_cpu_us_per_comment']} µs of app CPU per comment"
             )
+            api.update(run_open_batches(args, host, port, seeded, texts))
+            if not args.no_ceiling:
+                ceiling = open_client_ceiling(args, texts)
+                common.say(f"open-loop client alone (do-nothing server): {ceiling.describe(args.batch, 'comments/s')}")
+                api["open_client_ceiling_per_s"] = round(ceiling.rate * args.batch)
         finally:
             common.stop_process(server)
     figures = {
@@ -342,6 +392,7 @@ def main() -> None:
         "concurrency": args.concurrency,
         "workers": args.workers,
         "loadavg_1m": round(os.getloadavg()[0], 2),
+        "loadavg": common.load_average(),
     }
     print(json.dumps(figures), flush=True)
 

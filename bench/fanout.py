@@ -1,13 +1,21 @@
-"""Fan-out: 500 consoles connected, one block's delta delivered to all of them.
+"""Fan-out: 1,000 consoles connected across the ASGI workers, one block's delta delivered to all of them.
 
-    .venv/bin/python bench/fanout.py [--clients 500] [--rounds 5]
+    .venv/bin/python bench/fanout.py [--clients 1000] [--rounds 5]
 
 Starts the ASGI server as the run command does on a fresh PostgreSQL database, connects CLIENTS
-console WebSockets (one patroller's session, as many tabs), and for each round has one console
-send a block; the clock runs from sending the block frame to each console receiving the
-`stream.blocked` delta. The node's control port is closed, so the cut itself stays pending: this
-measures the broadcast, not the media server. The last line is one JSON object:
-{"clients", "p50_ms", "p99_ms", …}. Goal: p99 <= 300 ms.
+console WebSockets (one patroller's session, as many tabs; the kernel spreads them over the
+workers), and for each round has one console send a block; the clock runs from sending the block
+frame to each console receiving the `stream.blocked` delta. The node's control port is closed, so
+the cut itself stays pending: this measures the broadcast, not the media server.
+
+The client's own ceiling is measured the same way in the same run: the same client, the same
+number of sockets, against a minimal WebSocket server (the websockets library alone, one process,
+no Django, no channel layer) that answers each trigger frame by broadcasting a frame the size of a
+real delta. Its figures (``client_floor_*``) are what this client can measure at best on this
+machine; ``client_deliveries_per_s`` is how many frames a second it took in there.
+
+The last line is one JSON object: {"clients", "p50_ms", "p99_ms", "client_floor_p99_ms", …,
+"loadavg_1m"}. Goal: p99 <= 300 ms with the client's floor far below it.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -55,12 +64,41 @@ for index in range(rounds):
 print(json.dumps({"streams": ids}))
 """
 
+# The client's floor: hello and snapshot on connect, then a delta-sized broadcast per trigger frame.
+FLOOR_SERVER = r"""
+import asyncio, json, sys
+import websockets
+
+port, size = int(sys.argv[1]), int(sys.argv[2])
+connected = set()
+
+async def handler(ws):
+    connected.add(ws)
+    try:
+        await ws.send(json.dumps({"type": "hello"}))
+        await ws.send(json.dumps({"type": "snapshot", "streams": []}))
+        async for text in ws:
+            frame = json.loads(text)
+            card = {"id": frame["stream"], "padding": "x" * size}
+            websockets.broadcast(connected, json.dumps({"type": "delta", "event": "stream.blocked", "stream": card}))
+    finally:
+        connected.discard(ws)
+
+async def main():
+    async with websockets.serve(handler, "127.0.0.1", port, max_queue=None, compression=None):  # as the console
+        print("ready", flush=True)
+        await asyncio.Future()
+
+asyncio.run(main())
+"""
+DELTA_BYTES = 1500  # about a blocked stream's card as the console sends it
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/liveward_bench_fanout")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
-    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     return parser.parse_args()
@@ -75,11 +113,12 @@ async def wait_delta(ws, stream_id: int, arrived: list[float]) -> None:
             return
 
 
-async def run(base: str, session: str, clients: int, stream_ids: list[int]) -> list[float]:
+async def run(base: str, session: str, clients: int, stream_ids: list[int], *, path: str = "/ws/console/"):
+    """Connect the clients, then time each round; return the latencies and the rounds' spans (first to last)."""
     import websockets
 
     headers = {"Cookie": f"sessionid={session}", "Origin": base}
-    url = base.replace("http", "ws") + "/ws/console/"
+    url = base.replace("http", "ws") + path
     sockets = []
     for start in range(0, clients, 10):  # connect in waves, as a shift logging in would
         wave = range(start, min(clients, start + 10))
@@ -91,6 +130,7 @@ async def run(base: str, session: str, clients: int, stream_ids: list[int]) -> l
         await ws.recv()
     common.say(f"{len(sockets)} consoles connected")
     latencies: list[float] = []
+    spans: list[float] = []
     for stream_id in stream_ids:
         arrived: list[float] = []
         waiting = [asyncio.create_task(wait_delta(ws, stream_id, arrived)) for ws in sockets]
@@ -99,11 +139,25 @@ async def run(base: str, session: str, clients: int, stream_ids: list[int]) -> l
         await sockets[0].send(json.dumps({**frame, "reason": "fraud"}))
         await asyncio.wait_for(asyncio.gather(*waiting), timeout=60)
         latencies += [at - sent for at in arrived]
+        spans.append(max(arrived) - min(arrived))
         common.say(f"round for stream {stream_id}: last console after {(max(arrived) - sent) * 1000:.1f} ms")
         await asyncio.sleep(0.5)
     for ws in sockets:
         await ws.close()
-    return latencies
+    return latencies, spans
+
+
+def client_floor(clients: int, rounds: int) -> tuple[list[float], list[float]]:
+    """The same client against a minimal broadcasting server: what it can measure at best here."""
+    port = common.free_port()
+    server = subprocess.Popen(
+        [common.PYTHON, "-c", FLOOR_SERVER, str(port), str(DELTA_BYTES)], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
+        return asyncio.run(run(f"http://127.0.0.1:{port}", "-", clients, list(range(1, rounds + 1)), path="/"))
+    finally:
+        common.stop_process(server)
 
 
 def main() -> None:
@@ -116,10 +170,13 @@ def main() -> None:
         seeded = common.run_django_script(SEED, env, args=[str(args.rounds), *PATROLLER])
         with common.console_server(env, name="fanout", workers=args.workers) as base:
             session = common.login(base, *PATROLLER)
-            latencies = asyncio.run(run(base, session, args.clients, seeded["streams"]))
+            latencies, _spans = asyncio.run(run(base, session, args.clients, seeded["streams"]))
+        common.say("the client's floor: the same client against a minimal broadcasting server")
+        floor_latencies, floor_spans = client_floor(args.clients, args.rounds)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     summary = common.latency_summary(latencies)
+    floor = common.latency_summary(floor_latencies)
     print(
         json.dumps(
             {
@@ -130,6 +187,9 @@ def main() -> None:
                 "deliveries": len(latencies),
                 "rounds": args.rounds,
                 "workers": args.workers,
+                "client_floor_p50_ms": floor["p50_ms"],
+                "client_floor_p99_ms": floor["p99_ms"],
+                "client_deliveries_per_s": round(args.clients / max(sum(floor_spans) / len(floor_spans), 1e-6)),
                 "loadavg_1m": round(os.getloadavg()[0], 2),
             }
         ),

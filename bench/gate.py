@@ -9,14 +9,23 @@ command does and drives on_publish / on_publish_done pairs from CONCURRENCY keep
 each on its own keys. The same load then goes to the floor, /bench/floor: a sync Django view that
 answers "ok" through the same middleware, with a POST body of the same size.
 
+Then the lean floor: the same closed-loop load on the gate's own ASGI path with a hook it does not
+know (answered 404 on a gate thread before any query), the cost of the path around a decision. And
+the open loop (bench/open_loop.py): on_publish / on_publish_done pairs offered at OPEN_RATE requests
+a second (Poisson arrivals, a pair's publish timed from its scheduled send), then the lean floor at
+the same rate, each OPEN_DURATION seconds; and the open-loop client's own ceiling.
+
 The last line printed is one JSON object: gate_rps, floor_rps, ratio, p50_ms, p99_ms,
-queries_per_decision and the run's parameters. Goal on a 2-core machine: ratio >= 0.5 and
-p99 <= 20 ms, with no errors.
+queries_per_decision, lean_floor_rps, ratio_to_lean, open_rate, open_p50_ms, open_p99_ms,
+open_errors, the open floor's and the client's figures, the load average and the run's parameters.
+Goals on a 2-core machine (issue 17): gate_rps >= 1,000 (ratio_to_lean >= 0.2); at open_rate 300,
+open_p99_ms <= 20 with no errors; queries_per_decision <= 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -29,12 +38,14 @@ from urllib.parse import quote, urlencode
 # library's queue module; the repository root goes there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import common  # noqa: E402
+from bench import common, open_loop  # noqa: E402
 
 NODE_NAME = "bench-edge"
 NODE_SECRET = "bench-node-secret-0123456789"
 KEY_PREFIX = "bench-key-"
 FORM = "application/x-www-form-urlencoded"
+LEAN_HOOK = "on_bench_floor"  # a hook the gate does not know: the lean floor
+LEAN_STATUS = 404  # the lean path's answer to it, "denied: unknown hook", before any query
 
 SEED = r"""
 import json
@@ -149,6 +160,13 @@ def parse_args() -> argparse.Namespace:
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra server environment (repeatable)"
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip measuring the load client's own ceiling")
+    parser.add_argument(
+        "--open-rate", type=float, default=300.0, help="open loop: gate requests offered per second (default 300)"
+    )
+    parser.add_argument("--open-duration", type=float, default=10.0, help="open loop: measured seconds per target")
+    parser.add_argument(
+        "--connection-cap", type=int, default=open_loop.DEFAULT_CONNECTION_CAP, help="open loop: most connections"
+    )
     args = parser.parse_args()
     if args.keys < args.concurrency:
         parser.error("--keys must be at least --concurrency so that callers never share a key")
@@ -207,8 +225,66 @@ def floor_script(host: str, port: int, keys: list[str]):
     return script
 
 
-def report(label: str, result: common.LoadResult) -> None:
+def lean_floor_script(host: str, port: int, keys: list[str]):
+    """The gate's own ASGI path with a hook it does not know: 404 on a gate thread, before any query."""
+    body = nginx_form(keys[0], "10000001", "publish")
+    request = common.post_request(host, port, f"/gate/nginx-rtmp/{NODE_NAME}/{NODE_SECRET}/{LEAN_HOOK}", body, FORM)
+
+    def script(caller: int) -> Iterator[list[tuple[str, bytes]]]:
+        while True:
+            yield [("lean", request), ("lean", request)]
+
+    return script
+
+
+def open_gate_units(host: str, port: int, keys: list[str]) -> open_loop.Units:
+    """Pairs for the open loop, cycling through every key; client ids unlike the closed loop's."""
+    base = f"/gate/nginx-rtmp/{NODE_NAME}/{NODE_SECRET}/"
+    for sequence, key in enumerate(itertools.cycle(keys), start=1):
+        client_id = str(900_000_000 + sequence)
+        publish = common.post_request(host, port, base + "on_publish", nginx_form(key, client_id, "publish"), FORM)
+        done = nginx_form(key, client_id, "publish_done")
+        yield [("publish", publish), ("done", common.post_request(host, port, base + "on_publish_done", done, FORM))]
+
+
+def open_lean_units(host: str, port: int, keys: list[str]) -> open_loop.Units:
+    """The lean floor for the open loop: pairs of the same size on the unknown hook."""
+    return lean_floor_script(host, port, keys)(0)
+
+
+def open_client_ceiling(keys: list[str], start_rate: float) -> open_loop.Ceiling:
+    """The highest rate of pairs the open-loop client offers a do-nothing server with its schedule kept."""
+    # Built for another port: the stub ignores Host, and the bytes are the same size.
+    return open_loop.open_loop_ceiling(lambda: open_gate_units("127.0.0.1", 9, keys), start_rate=start_rate)
+
+
+def run_open_gate(args: argparse.Namespace, host: str, port: int, keys: list[str]) -> dict:
+    """The gate, then its lean floor, at the same offered rate; their figures as JSON fields."""
+    pairs = args.open_rate / 2  # a unit is a pair: on_publish, then on_publish_done
+    run = {"rate": pairs, "duration": args.open_duration, "warmup": args.warmup, "connection_cap": args.connection_cap}
+    common.say(f"open loop: gate pairs at {args.open_rate:g} requests/s offered (Poisson), {args.open_duration:g} s")
+    gate = open_loop.run_open_loop(host, port, units=open_gate_units(host, port, keys), **run)
+    common.say(f"open gate: {gate.describe()}")
+    common.say(f"open lean floor: the same rate on the unknown hook ({LEAN_STATUS} before any query)")
+    lean = open_loop.run_open_loop(host, port, units=open_lean_units(host, port, keys), **run, seed=18)
+    common.say(f"open lean floor: {lean.describe(expected=(LEAN_STATUS,))}")
+    publish = common.latency_summary(gate.latencies.get("publish", []))
+    return {
+        "open_rate": args.open_rate,
+        **gate.summary("open"),
+        "open_publish_p99_ms": publish["p99_ms"],
+        **{
+            name.replace("open_", "open_floor_", 1): value
+            for name, value in lean.summary("open", expected=(LEAN_STATUS,)).items()
+            if name.endswith(("_ms", "_errors", "_late_sends", "_connections"))
+        },
+    }
+
+
+def report(label: str, result: common.LoadResult, *, expected: int | None = None) -> None:
     summary = common.latency_summary(result.all_latencies)
+    if expected is not None:  # a floor whose every answer is this status
+        result.statuses[200] += result.statuses.pop(expected, 0)
     common.say(
         f"{label}: {result.rps:,.0f} req/s, p50 {summary['p50_ms']} ms, p99 {summary['p99_ms']} ms, "
         f"errors {result.errors} {dict(result.statuses) if result.errors else ''}, "
@@ -219,6 +295,7 @@ def report(label: str, result: common.LoadResult) -> None:
 def main() -> None:
     args = parse_args()
     common.raise_on_sigterm()
+    common.say(f"load average {common.load_average()}")
     redis = server = None
     try:
         redis_url = args.redis_url
@@ -262,6 +339,11 @@ def main() -> None:
                 f"at {ceiling.client_cpu_share:.2f} core"
             )
 
+        open_ceiling = None
+        if not args.no_ceiling:
+            open_ceiling = open_client_ceiling(keys, start_rate=max(100.0, args.open_rate / 2))
+            common.say(f"open-loop client alone (do-nothing server): {open_ceiling.describe(per_unit=2)}")
+
         log_path = Path(tempfile.gettempdir()) / f"liveward-bench-gate-{port}.log"
         common.say(f"starting uvicorn with {args.workers} workers on {host}:{port} (its log: {log_path})")
         server = common.start_asgi_server(env, host=host, port=port, workers=args.workers, log_path=log_path)
@@ -280,6 +362,10 @@ def main() -> None:
         one = gate_script(host, port, keys, 1)
         single = common.run_load(host, port, concurrency=1, warmup=1.0, duration=args.single_duration, script=one)
         report("gate, one caller", single)
+        common.say(f"lean floor: the same load on the gate's path, unknown hook ({LEAN_STATUS} before any query)")
+        lean = common.run_load(host, port, **load, script=lean_floor_script(host, port, keys))
+        report("lean floor", lean, expected=LEAN_STATUS)
+        opened = run_open_gate(args, host, port, keys)
     except KeyboardInterrupt:
         common.say("interrupted; stopping the server")
         raise SystemExit(130) from None
@@ -312,6 +398,16 @@ def main() -> None:
         "client_ceiling_rps": round(ceiling.rps, 1) if ceiling else None,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
+    figures.update(
+        lean_floor_rps=round(lean.rps, 1),
+        lean_floor_p50_ms=common.latency_summary(lean.all_latencies)["p50_ms"],
+        lean_floor_p99_ms=common.latency_summary(lean.all_latencies)["p99_ms"],
+        lean_floor_errors=lean.errors,
+        ratio_to_lean=round(gate.rps / lean.rps, 3) if lean.rps else 0.0,
+        **opened,
+        open_client_ceiling_rps=round(open_ceiling.rate * 2, 1) if open_ceiling else None,
+        loadavg=common.load_average(),
+    )
     print(json.dumps(figures), flush=True)
 
 

@@ -28,6 +28,7 @@ from accounts.actions import is_on_duty
 from accounts.middleware import setup_step_without_request
 from accounts.roles import refresh_roles
 from accounts.staff_sessions import stored_session_seconds_left
+from console import fanout
 from moderation import actions, events, permissions, queries, text_input
 from moderation.actions.news import NOTE_MAX as NEWS_NOTE_MAX
 from moderation.actions.news import STAFF_DECISIONS
@@ -76,6 +77,36 @@ class FrameError(Exception):
 class ConsoleConsumer(AsyncWebsocketConsumer):
     """One per console tab."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Broadcasts (console/fanout.py) wait in the outbox while the console handles a frame of
+        # its own (its connect and first snapshot, a resync, an action), then go out in order.
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._between_frames = asyncio.Event()
+        self._between_frames.set()
+        self._writer: asyncio.Task | None = None
+
+    async def dispatch(self, message: dict) -> None:
+        self._between_frames.clear()
+        try:
+            await super().dispatch(message)
+        finally:
+            self._between_frames.set()
+
+    def push_broadcast(self, text: str) -> None:
+        """Queue a broadcast frame's text for this console's socket (called by its process's relay)."""
+        self._outbox.put_nowait(text)
+
+    async def _write_broadcasts(self) -> None:
+        while True:
+            text = await self._outbox.get()
+            await self._between_frames.wait()  # returns at once when no frame is being handled
+            try:
+                await self.send(text_data=text)
+            except Exception:  # the socket is closing: its disconnect stops this task
+                logger.debug("console broadcast not written: the socket is closing", exc_info=True)
+                return
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         try:
@@ -100,8 +131,13 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.groups_joined = await _threads.run(self._groups)
+        # Subscribed before the snapshot's position is read: nothing numbered after it is missed.
         for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+            if group in fanout.BROADCAST_GROUPS:
+                await fanout.join(group, self)
+            else:
+                await self.channel_layer.group_add(group, self.channel_name)
+        self._writer = asyncio.get_running_loop().create_task(self._write_broadcasts())
         await self.accept()
         hello = await _threads.run(self._hello)
         await self.send_json(hello)
@@ -163,8 +199,13 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
         expiry = getattr(self, "_expiry", None)
         if expiry is not None:
             expiry.cancel()
-        for group in getattr(self, "groups_joined", [events.QUEUE_GROUP]):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self._writer is not None:
+            self._writer.cancel()
+        for group in getattr(self, "groups_joined", []):
+            if group in fanout.BROADCAST_GROUPS:
+                fanout.leave(group, self)
+            else:
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     # --- inbound --------------------------------------------------------------------------------
 
@@ -399,6 +440,8 @@ class ConsoleConsumer(AsyncWebsocketConsumer):
 
     # --- outbound -------------------------------------------------------------------------------
 
+    # Group messages on the channel layer: the per-console groups only (staff.<id>); the broadcast
+    # groups come through console/fanout.py's relay and the outbox.
     async def console_delta(self, event: dict) -> None:
         await self.send(text_data=event["text"])  # the frame, serialised once by moderation.events
 

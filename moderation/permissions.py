@@ -148,6 +148,7 @@ UNGUARDED_ENDPOINTS: dict[str, tuple[str, str]] = {
     "accounts:two-factor-enrol": ("authenticated", "enrolling an authenticator, all a new account may do"),
     "accounts:recovery-codes": ("authenticated", "every account renews its own recovery codes"),
     "accounts:session": ("authenticated", "the idle clock of one's own session (idle.js)"),
+    "accounts:preferences": ("authenticated", "one's own theme and wall density (theme.js)"),
     "gate-nginx-rtmp": ("node", "nginx-rtmp callbacks: the node's secret and allow-list"),
     "gate-srs": ("node", "SRS callbacks: the node's secret and allow-list"),
     "api-schema": ("authenticated", "the API's schema, for staff and API clients"),

@@ -9,6 +9,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
 
 from openpyxl import Workbook
 
@@ -18,6 +22,21 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def spreadsheet_safe(value: str) -> str:
     """A cell a spreadsheet shows as text: a leading formula character gets a quote before it."""
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def zone_label() -> str:
+    """The console's zone as a file states it: ``Asia/Shanghai UTC+0800``."""
+    return f"{settings.TIME_ZONE} UTC{timezone.localtime():%z}"
+
+
+def header_with_zone(columns: list[tuple[str, str]]) -> list[str]:
+    """Column titles; a time column (its key ends in ``_at``) says the zone its times are in."""
+    return [f"{title}（{zone_label()}）" if key.endswith("_at") else title for key, title in columns]
+
+
+def file_stamp(moment: datetime) -> str:
+    """A file name's time, in the console's zone with its offset (as the times inside the file)."""
+    return timezone.localtime(moment).strftime("%Y%m%d%H%M%S%z")
 
 
 def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:

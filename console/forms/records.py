@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 import django_filters
 
 from accounts.models import StaffActionLog
-from moderation.models import Category, GateDecision, ModerationAction, Publisher, Stream
+from moderation.models import Category, GateDecision, ModerationAction, NewsApplication, Publisher, Stream
 from moderation.text_input import TextInputForm
 
 SEARCH_MAX = 100
@@ -100,6 +100,18 @@ class GateDecisionFilter(RecordFilterSet):
         model = GateDecision
         form = RecordFilterForm
         fields = ["q", "allowed", "reason", "hook", "from_day", "to_day"]
+
+
+class NewsApplicationFilter(RecordFilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=NewsApplication.Status.choices)
+    origin = django_filters.ChoiceFilter(label=_("Origin"), choices=NewsApplication.Origin.choices)
+    from_day = _day("window_start", "gte", _("Window from"))
+    to_day = _day("window_start", "lte", _("Window until"))
+
+    class Meta:
+        model = NewsApplication
+        form = RecordFilterForm
+        fields = ["q", "status", "origin", "from_day", "to_day"]
 
 
 class StaffLogFilter(RecordFilterSet):

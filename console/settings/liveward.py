@@ -27,6 +27,8 @@ LIVEWARD_MEDIA_SERVER_TIMEOUT = env_int("LIVEWARD_MEDIA_SERVER_TIMEOUT", 3, mini
 LIVEWARD_GATE_MAX_BODY = env_int("LIVEWARD_GATE_MAX_BODY", 16 * 1024, minimum=1024)
 # Threads per ASGI process that answer gate callbacks, each with its own database connection.
 LIVEWARD_GATE_THREADS = env_int("LIVEWARD_GATE_THREADS", 8, minimum=1, maximum=64)
+# Threads per ASGI process that file the platform app's reports ahead of Django (moderation/gate/report_filing.py).
+LIVEWARD_REPORT_THREADS = env_int("LIVEWARD_REPORT_THREADS", 4, minimum=1, maximum=64)
 # Threads per ASGI process doing the consoles' database work (actions, snapshots, claims), each
 # keeping its connection: a block does not wait for a new database connection.
 LIVEWARD_CONSOLE_THREADS = env_int("LIVEWARD_CONSOLE_THREADS", 4, minimum=1, maximum=64)
@@ -180,6 +182,12 @@ LIVEWARD_TERMS_REFRESH_SECONDS = env_float("LIVEWARD_TERMS_REFRESH_SECONDS", 2.0
 LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE = env_bool("LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE", True)
 LIVEWARD_COMMENT_BATCH_MAX = env_int("LIVEWARD_COMMENT_BATCH_MAX", 1000, minimum=1, maximum=5000)
 LIVEWARD_COMMENT_PRESSURE_PER_MINUTE = env_int("LIVEWARD_COMMENT_PRESSURE_PER_MINUTE", 600, minimum=1)
+# How often beat recounts the last minute's comments of live streams for their cards (a room under pressure).
+LIVEWARD_COMMENT_PRESSURE_SECONDS = env_int("LIVEWARD_COMMENT_PRESSURE_SECONDS", 5, minimum=1, maximum=300)
+CELERY_BEAT_SCHEDULE["liveward-comment-pressure"] = {
+    "task": "moderation.tasks.comments.record_comment_pressure",
+    "schedule": float(LIVEWARD_COMMENT_PRESSURE_SECONDS),
+}
 # Request headers (console/http_protocol.py: the run command's uvicorn, or --http in production):
 # seconds from a request's first byte to the end of its headers, and their largest size.
 LIVEWARD_HEADER_TIMEOUT = env_float("LIVEWARD_HEADER_TIMEOUT", 10.0, minimum=0.5, maximum=300.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,7 +26,7 @@ from moderation import actions, permissions, queries
 from moderation import credit_policy as policy_cache
 from moderation.actions.credit import CHARGEABLE_KINDS
 from moderation.identity import masked_publisher_identity
-from moderation.models import Appeal, ModerationAction, Publisher
+from moderation.models import Appeal, Category, ModerationAction, Publisher
 
 
 @never_cache
@@ -124,12 +125,18 @@ def credit_policy(request: HttpRequest) -> HttpResponse:
     """Show the current credit policy and the earlier versions."""
     current = policy_cache.fresh_policy()
     labels = dict(ModerationAction.Kind.choices)
+    names = dict(Category.objects.values_list("slug", "name"))
     return render(
         request,
         "console/credit_policy.html",
         {
             "policy": current,
             "costs": [(labels[kind], current.cost_of(kind)) for kind in CHARGEABLE_KINDS],
+            # Categories by their names, not their slugs (an unknown slug shows as stored).
+            "level_rows": [
+                (level, str(_(", ")).join(names.get(slug, slug) for slug in sorted(level.allowed_categories)))
+                for level in current.levels
+            ],
             "history": queries.credit_policy_history(),
             "may_edit": permissions.may(request.user, "credit.manage"),
         },
@@ -212,19 +219,23 @@ def _check_policy_form(form: CreditPolicyForm, levels) -> dict | None:
 
 # --- appeals ----------------------------------------------------------------------------------
 
+APPEALS_PER_PAGE = 50
+
 
 @never_cache
 @require_role(*permissions.roles_for("credit.read"))
 def appeal_list(request: HttpRequest) -> HttpResponse:
-    """List appeals, pending first."""
+    """List appeals, pending first, fifty a page."""
     status = request.GET.get("status") or ""
     if status not in Appeal.Status.values:
         status = ""
+    page = Paginator(queries.appeals_for_console(status or None), APPEALS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "console/appeals.html",
         {
-            "appeals": queries.appeals_for_console(status or None)[:200],
+            "appeals": page.object_list,
+            "page": page,
             "status": status,
             "statuses": Appeal.Status.choices,
             "pending_count": Appeal.objects.filter(status=Appeal.Status.PENDING).count(),

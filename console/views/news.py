@@ -170,6 +170,8 @@ def news_application(request: HttpRequest, application_id: int) -> HttpResponse:
             "form": form,
             "needed_scope": LicenceScope(application.needed_scope).label,
             "now": now,
+            # Back to the queue for its reviewers; a compliance admin or an inspector back to the records.
+            "may_review": permissions.may(request.user, "news.review"),
         },
         status=400 if form.errors else 200,
     )

@@ -74,6 +74,8 @@ def wall_strings() -> dict[str, str]:
         "claimed_by": _("Watched by %(name)s"),
         "review_flag": _("Machine review: %(flag)s"),
         "review_flag_block": _("Machine review suggests cutting: %(flag)s"),
+        "comments_pressure": _("Room under pressure: %(rate)s comments a minute, %(held)s held, %(blocked)s blocked"),
+        "comments_hold_all": _("Every comment is held (slow mode)"),
         "overdue": _("unpatrolled for %(minutes)s min"),
         "no_snapshot": _("No snapshot yet"),
         "live_for": _("live for %(duration)s"),

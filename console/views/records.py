@@ -1,5 +1,6 @@
 """The record lists (记录查询): search, filter, sort, page and export publishers, streams, moderation
-actions, gate decisions and (compliance admins, inspectors) the staff action log. Read-only: no
+actions, gate decisions, news applications (the news roles, compliance admins, inspectors) and
+(compliance admins, inspectors) the staff action log. Read-only: no
 list changes anything. django-filter reads the filters, django-tables2 sorts and pages; a filter
 that does not parse is shown as a form error with no rows (400), never a 500."""
 
@@ -25,7 +26,7 @@ from accounts.roles import require_role
 from console.forms import records as filters
 from moderation import permissions, queries
 from moderation.identity import mask_phone
-from moderation.models import GateDecision, ModerationAction, Publisher, Stream
+from moderation.models import GateDecision, ModerationAction, NewsApplication, Publisher, Stream
 from moderation.text_input import for_export
 
 PER_PAGE = 50
@@ -102,6 +103,18 @@ class GateDecisionTable(RecordTable):
     addr = tables.Column(verbose_name=_("Address"))
 
 
+class NewsApplicationTable(RecordTable):
+    id = tables.Column(verbose_name="#")
+    title = tables.Column(verbose_name=_("Title"), linkify=("console:news-application", [tables.A("pk")]))
+    publisher = tables.Column(accessor="publisher__display_name", verbose_name=_("Publisher"))
+    origin = tables.Column(verbose_name=_("Origin"))
+    status = tables.Column(verbose_name=_("Status"))
+    window_start = _time("window_start", _("Window start"))
+    window_end = _time("window_end", _("Window end"))
+    submitted_at = _time("submitted_at", _("Submitted at"))
+    updated_at = _time("updated_at", _("Updated at"))
+
+
 class StaffLogTable(RecordTable):
     at = _time("at", _("At"))
     actor_name = tables.Column(verbose_name=_("Staff"))
@@ -131,11 +144,13 @@ LISTS = [
                queries.actions_matching, "-at"),
     RecordList("gate", _("Gate decisions"), "records.read", filters.GateDecisionFilter, GateDecisionTable,
                queries.gate_decisions_matching, "-at"),
+    RecordList("news", _("News applications"), "news.read", filters.NewsApplicationFilter, NewsApplicationTable,
+               queries.news_applications_matching, "-submitted_at"),
     RecordList("staff-log", _("Staff action log"), "records.staff_log", filters.StaffLogFilter, StaffLogTable,
                queries.staff_log_matching, "-at"),
 ]  # fmt: skip
 _BY_SLUG = {record_list.slug: record_list for record_list in LISTS}
-assert {Publisher, Stream, ModerationAction, GateDecision, StaffActionLog}  # the models the lists read
+assert {Publisher, Stream, ModerationAction, GateDecision, NewsApplication, StaffActionLog}  # the models the lists read
 
 
 @never_cache

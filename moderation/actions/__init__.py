@@ -175,6 +175,7 @@ from moderation.actions.viewers import (
     MUTE_MAX_MINUTES,
     delete_recent_comments,
     mute_viewer,
+    record_comment_pressure,
     set_comment_slow_mode,
     unmute_viewer,
 )
@@ -288,6 +289,7 @@ __all__ = [
     "receive_comments",
     "recompute_credit_levels",
     "reconcile_node",
+    "record_comment_pressure",
     "record_export_download",
     "record_finding",
     "record_findings",

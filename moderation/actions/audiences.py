@@ -14,6 +14,7 @@ from django.db import transaction
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import credit_policy, events
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.errors import ModerationError
 from moderation.models import MediaServer, Stream
 
@@ -70,6 +71,7 @@ def _set_viewers(stream: Stream, viewers: int) -> int:
         if written and "review_flag" in fields:
             log_staff_action(None, "stream.audience_over_cap", target=stream, data={"viewers": viewers, "cap": cap})
         if written:
+            refresh_queue_priority(stream_ids=[stream.pk])
             stream_id = stream.pk
             transaction.on_commit(lambda: events.stream_updated(stream_id))
     return written

@@ -98,8 +98,8 @@ def export_blacklist(*, actor: User, period_start: date, period_end: date) -> Bl
     with transaction.atomic():
         entries = list(blacklist_entries_for_export(start=start, end=end).select_for_update(of=("self",)))
         rows = _export_rows(entries)
-        stem = f"liveward-blacklist-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{now:%Y%m%d%H%M%S}"
-        header = [title for _key, title in EXPORT_COLUMNS]
+        stem = f"liveward-blacklist-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{spreadsheets.file_stamp(now)}"
+        header = spreadsheets.header_with_zone(EXPORT_COLUMNS)
         csv_data = spreadsheets.csv_bytes(header, rows)
         xlsx_data = spreadsheets.xlsx_bytes(header, rows, sheet="黑名单", title=stem, column_width=20)
         manifest = spreadsheets.manifest([(f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data)])

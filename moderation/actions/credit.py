@@ -22,6 +22,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import credit_policy, events, permissions, task_queue
 from moderation.actions import platform_events
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.actions.restore import lift_block, lift_suspension, reopen_publisher
 from moderation.credit_policy import PolicyRules
 from moderation.errors import ModerationError
@@ -101,6 +102,7 @@ def apply_points(
     )
     Publisher.objects.filter(pk=publisher_id).update(credit_score=score, credit_level=level)
     if level != publisher.credit_level:
+        refresh_queue_priority(publisher_ids=[publisher_id], policy=policy)
         _announce_level_change(publisher_id, skip=announced_stream_ids)
         platform_events.credit_level_changed(
             publisher_id, previous=publisher.credit_level, level=level, score=score, event_id=event.pk
@@ -131,7 +133,7 @@ def charge_for_action(action: ModerationAction, *, announced_stream_ids: Iterabl
             action.publisher_id,
             points=-cost,
             kind=EventKind.ACTION,
-            reason=f"{action.get_kind_display()} · {action.get_reason_display()}",
+            reason=f"{action.kind}:{action.reason}",  # a code; shown in the reader's language (reason_text)
             actor=action.actor,
             action=action,
             policy=policy,
@@ -271,7 +273,7 @@ def earn_back(publisher_id: int, *, night: date) -> CreditEvent | None:
                 publisher_id,
                 points=points,
                 kind=EventKind.EARN_BACK,
-                reason=f"{hours} h",
+                reason=f"hours:{hours}",  # a code; shown in the reader's language (reason_text)
                 earned_for=night,
                 policy=policy,
             )

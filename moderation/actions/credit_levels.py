@@ -19,6 +19,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import credit_policy, events
 from moderation.actions import platform_events
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.credit_policy import LevelRules, PolicyRules
 from moderation.models import CreditEvent, CreditPolicy, Publisher, Stream
 
@@ -57,6 +58,8 @@ def recompute_credit_levels(*, version: int | None = None) -> int:
             return 0
         rules = credit_policy.load_policy()
         changed = _recompute_all(rules, actor=latest.created_by)
+        # The levels' patrol weights may have changed too, not only who is at which level.
+        refresh_queue_priority(everything=True, policy=rules)
         log_staff_action(
             None,
             "credit.recompute_levels",

@@ -88,8 +88,8 @@ def export_filing(*, actor: User, period_start: date, period_end: date) -> Filin
             .order_by("filing_changed_at", "pk")
         )
         rows = _rows(publishers)
-        stem = f"liveward-filing-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{now:%Y%m%d%H%M%S}"
-        header = [title for _key, title in FILING_COLUMNS]
+        stem = f"liveward-filing-{period_start:%Y%m%d}-{period_end:%Y%m%d}-{spreadsheets.file_stamp(now)}"
+        header = spreadsheets.header_with_zone(FILING_COLUMNS)
         csv_data = spreadsheets.csv_bytes(header, rows)
         xlsx_data = spreadsheets.xlsx_bytes(header, rows, sheet="分类备案", title=stem)
         manifest = spreadsheets.manifest([(f"{stem}.csv", csv_data), (f"{stem}.xlsx", xlsx_data)])

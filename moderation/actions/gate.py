@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from moderation import events
 from moderation.actions.cuts import PUBLISHER_CUT_KINDS, cut_in_background
+from moderation.actions.queue_priority import initial_queue_priority
 from moderation.actions.terms import check_title_soon
 from moderation.models import (
     GateDecision,
@@ -83,6 +84,7 @@ def open_stream(
         addr=addr,
         title=title or stream_key.default_title,
         started_at=at,
+        queue_priority=initial_queue_priority(stream_key),
     )
     transaction.on_commit(lambda: events.stream_opened(stream.pk))
     transaction.on_commit(lambda: check_title_soon(stream.pk))  # the sensitive terms, off the gate's threads

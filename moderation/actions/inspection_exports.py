@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.actions import log_staff_action
 from accounts.models import User
-from moderation import permissions, queries, retention, task_queue
+from moderation import permissions, queries, retention, spreadsheets, task_queue
 from moderation.errors import ModerationError
 from moderation.models import InspectionExport
 from moderation.text_input import for_export
@@ -148,12 +148,12 @@ def build_inspection_export(export_id: int) -> str:
                     InspectionExport.objects.filter(pk=export_id).update(progress_done=done)
                 manifest = {
                     "export": export.pk,
-                    "period_start": export.period_start.isoformat(),
-                    "period_end": export.period_end.isoformat(),
+                    "period_start": timezone.localtime(export.period_start).isoformat(),
+                    "period_end": timezone.localtime(export.period_end).isoformat(),
                     "kinds": export.kinds,
                     "rows": rows,
                     "files": {name: {"sha256": digest} for name, digest in sorted(digests.items())},
-                    "generated_at": timezone.now().isoformat(),
+                    "generated_at": timezone.localtime(timezone.now()).isoformat(),
                     "requested_by": export.requested_by.get_username(),
                     "verify": VERIFY_COMMAND,
                 }
@@ -164,7 +164,8 @@ def build_inspection_export(export_id: int) -> str:
                 archive.writestr(
                     "README.txt",
                     "Liveward 检查导出 / inspection export\n"
-                    f"Period 期间: {export.period_start.isoformat()} – {export.period_end.isoformat()}\n"
+                    f"Period 期间: {manifest['period_start']} – {manifest['period_end']}\n"
+                    f"Times 时间: {spreadsheets.zone_label()}\n"
                     f"Verify 校验: {VERIFY_COMMAND}\n",
                 )
             handle.seek(0)

@@ -22,6 +22,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import events, permissions, queries, report_intake, text_input
 from moderation.actions.patrol import block_stream
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.actions.warnings import warn_publisher
 from moderation.errors import ModerationError
 from moderation.models import (
@@ -139,6 +140,8 @@ def file_report(
             )
             stored.file.save(f"{report.receipt}-{number}.{image.extension}", ContentFile(image.content), save=False)
             stored.save()
+        if stream_id is not None:
+            refresh_queue_priority(stream_ids=[stream_id])
         transaction.on_commit(lambda: _announce_filed(report))
     return report
 
@@ -216,6 +219,8 @@ def resolve_report(
         PublicReport.objects.filter(pk__in=resolved).update(
             status=Status.RESOLVED, decided_by=actor, decided_at=now, action=action, decision_note=note
         )
+        if report.stream_id is not None:
+            refresh_queue_priority(stream_ids=[report.stream_id])
         log_staff_action(actor, "report.resolve", target=report, data={"action": action.pk, "reports": resolved})
         transaction.on_commit(lambda: _announce_decided(resolved, report.stream_id))
     report.refresh_from_db()
@@ -252,6 +257,8 @@ def dismiss_report(report: PublicReport, *, actor: User, note: str) -> PublicRep
         report.status, report.decided_by, report.decided_at, report.decision_note = Status.DISMISSED, actor, now, note
         report.first_response_at = report.first_response_at or now
         report.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "first_response_at"])
+        if report.stream_id is not None:
+            refresh_queue_priority(stream_ids=[report.stream_id])
         log_staff_action(actor, "report.dismiss", target=report)
         transaction.on_commit(lambda: _announce_decided([report.pk], report.stream_id))
     return report

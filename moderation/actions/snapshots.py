@@ -18,6 +18,7 @@ from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import events
 from moderation.actions.patrol import block_stream
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.errors import ModerationError
 from moderation.models import ModerationAction, ReasonCode, Snapshot, Stream
 
@@ -162,6 +163,7 @@ def flag_stream_for_review(stream: Stream, *, label: str, score: float, actor: U
         stream.review_flag = label
         stream.review_score = score
         stream.save(update_fields=["review_flag", "review_score"])
+        refresh_queue_priority(stream_ids=[stream.pk])
         log_staff_action(actor, "stream.flag_for_review", target=stream, data={"label": label, "score": score})
         transaction.on_commit(lambda: events.stream_updated(stream.pk))
     return stream

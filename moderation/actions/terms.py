@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.actions import log_staff_action
 from accounts.models import User
 from moderation import events, permissions, sensitive_terms, text_input
+from moderation.actions.queue_priority import refresh_queue_priority
 from moderation.database_threads import DatabaseThreads
 from moderation.errors import ModerationError
 from moderation.models import SensitiveTerm, Stream, TermListVersion
@@ -272,5 +273,7 @@ def flag_stream_title(stream_id: int) -> list[dict]:
             stream.review_flag = f"title: {', '.join(hit['term'] for hit in found)}"[:64]
             fields.append("review_flag")
         stream.save(update_fields=fields)
+        if "review_flag" in fields:
+            refresh_queue_priority(stream_ids=[stream_id])
         transaction.on_commit(lambda: events.stream_updated(stream_id))
     return found

@@ -5,8 +5,9 @@ to the platform by signed webhook; the comment ingest blocks a muted viewer's ne
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -177,3 +178,36 @@ def set_comment_slow_mode(stream: Stream, *, hold_all: bool, actor: User, note: 
         stream_id = locked.pk
         transaction.on_commit(lambda: events.stream_updated(stream_id))
     return locked
+
+
+def record_comment_pressure(*, at: datetime | None = None) -> int:
+    """Keep each live stream's last-minute comment figures where the rate passes the threshold.
+
+    A stream at or past ``LIVEWARD_COMMENT_PRESSURE_PER_MINUTE`` gets its rate and shares held and
+    blocked; one that fell below it goes back to zeros. Only streams whose figures changed are
+    written and their cards sent again. Return how many streams were written.
+    """
+    at = at or timezone.now()
+    threshold = settings.LIVEWARD_COMMENT_PRESSURE_PER_MINUTE
+    wanted = {
+        stream_id: (figures["per_minute"], figures["held_share"], figures["blocked_share"])
+        for stream_id, figures in queries.comment_pressure_of_live_streams(at=at).items()
+        if figures["per_minute"] >= threshold
+    }
+    shown = {
+        stream_id: (per_minute, held, blocked)
+        for stream_id, per_minute, held, blocked in Stream.objects.live()
+        .filter(comments_per_minute__gt=0)
+        .values_list("pk", "comments_per_minute", "comments_held_share", "comments_blocked_share")
+    }
+    changed = {stream_id: figures for stream_id, figures in wanted.items() if shown.get(stream_id) != figures}
+    changed |= {stream_id: (0, 0.0, 0.0) for stream_id in shown.keys() - wanted.keys()}
+    written = []
+    with transaction.atomic():
+        for stream_id, (per_minute, held, blocked) in changed.items():
+            if Stream.objects.filter(pk=stream_id, ended_at__isnull=True).update(
+                comments_per_minute=per_minute, comments_held_share=held, comments_blocked_share=blocked
+            ):
+                written.append(stream_id)
+        transaction.on_commit(lambda: [events.stream_updated(stream_id) for stream_id in written])
+    return len(written)

@@ -30,7 +30,7 @@ import re
 from django.conf import settings
 
 from moderation.database_threads import DatabaseThreads, drop_connections, drop_failed_connections
-from moderation.gate import faults, limits, protocols, registration
+from moderation.gate import faults, limits, protocols, registration, report_filing
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ _threads = DatabaseThreads("gate", lambda: settings.LIVEWARD_GATE_THREADS, on_co
 _end_threads = DatabaseThreads(
     "gate-ends", lambda: max(2, settings.LIVEWARD_GATE_THREADS // 4), on_connect=faults.bound_connection
 )
+# Reports filed by the platform app (moderation/gate/report_filing.py): threads of their own, so a
+# flood of reports never waits in front of a stream's start.
+_report_threads = DatabaseThreads("reports", lambda: settings.LIVEWARD_REPORT_THREADS)
 _UNAVAILABLE = protocols.GateReply(503, b"denied: gate unavailable", "text/plain; charset=utf-8")
 
 
@@ -48,6 +51,7 @@ def shutdown() -> None:
     """Close every gate thread's database connections and stop the pools (tests, shutdown)."""
     _threads.shutdown()
     _end_threads.shutdown()
+    _report_threads.shutdown()
 
 
 def _decide(call: faults.GateCall, function, *args) -> protocols.GateReply:
@@ -139,6 +143,9 @@ class GateASGIApp:
         if scope["type"] == "http" and path == registration.PATH:
             await self._registration_check(scope, receive, send)
             return
+        if scope["type"] == "http" and path == report_filing.PATH and report_filing.takes(scope):
+            await self._report(scope, receive, send)
+            return
         if scope["type"] != "http" or not path.startswith("/gate/"):
             await self.fallback(scope, receive, send)
             return
@@ -178,3 +185,29 @@ class GateASGIApp:
         body = await _read_body(scope, receive)
         reply = await _answer(registration.answer, authorization, body)
         await _send(send, reply.status, reply.body, reply.content_type)
+
+    async def _report(self, scope, receive, send) -> None:
+        """File a report from the platform app on a report thread (moderation/gate/report_filing.py)."""
+        headers = dict(scope.get("headers", []))
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        accept_language = headers.get(b"accept-language", b"").decode("latin-1")
+        body = await _read_body(scope, receive)
+        reply = await _report_threads.run(_file_report, authorization, accept_language, body)
+        await _send(send, reply.status, reply.body, reply.content_type)
+
+
+_REPORTS_UNAVAILABLE = protocols.GateReply(
+    503,
+    b'{"error":{"code":"unavailable","message":"reports cannot be taken right now; try again later"}}',
+    "application/json",
+)
+
+
+def _file_report(authorization: str, accept_language: str, body: bytes | None) -> protocols.GateReply:
+    """Run one filing on a report thread; an error answers 503 and drops the thread's connections."""
+    try:
+        return report_filing.answer(authorization, accept_language, body)
+    except Exception:
+        logger.exception("a report could not be filed; answering 503")
+        drop_connections()
+        return _REPORTS_UNAVAILABLE

@@ -25,7 +25,7 @@ from moderation.gate.protocols import GateReply
 
 PATH = "/api/v1/registration-check"
 TOKEN_CACHE_SECONDS = 5.0
-_tokens: dict[str, float] = {}
+_tokens: dict[tuple[str, str], float] = {}  # (key, scope) -> remembered until
 _JSON = "application/json"
 
 
@@ -37,13 +37,13 @@ def _error(status: int, code: str, message: str) -> GateReply:
     return _reply(status, {"error": {"code": code, "message": message}})
 
 
-def _platform_token(header: str) -> str | None:
-    """Return the error code for the Authorization header, or None when it is a platform token with the scope."""
+def platform_token_problem(header: str, scope: str) -> str | None:
+    """Return the error code for the Authorization header, or None when it is a platform token with SCOPE."""
     scheme, _, key = header.partition(" ")
     key = key.strip()
     if scheme.lower() != "token" or not key:
         return "not_authenticated"
-    cached = _tokens.get(key)
+    cached = _tokens.get((key, scope))
     if cached is not None and cached > time.monotonic():
         return None
     from accounts import api_tokens
@@ -51,18 +51,27 @@ def _platform_token(header: str) -> str | None:
     try:
         token = api_tokens.token_for_key(key)
     except api_tokens.TokenRefused as refused:
-        _tokens.pop(key, None)
+        _tokens.pop((key, scope), None)
         return refused.code
     if not permissions.may(token.client, "api.platform"):
         return "permission_denied"
-    if not permissions.token_may(token, Scope.REGISTRATION_CHECK):
+    if not permissions.token_may(token, scope):
         return "scope_missing"
     api_tokens.note_use(token)
     remembered = TOKEN_CACHE_SECONDS
     if token.expires_at is not None:  # a rotated token: never remembered past its overlap
         remembered = min(remembered, (token.expires_at - timezone.now()).total_seconds())
-    _tokens[key] = time.monotonic() + remembered
+    _tokens[(key, scope)] = time.monotonic() + remembered
     return None
+
+
+def token_refusal(problem: str, scope: str) -> tuple[int, str, str]:
+    """The status, code and message that answer PROBLEM (from platform_token_problem), as DRF words them."""
+    if problem == "permission_denied":
+        return 403, problem, "You do not have permission to perform this action."
+    if problem == "scope_missing":
+        return 403, problem, f"This token does not hold the scope '{scope}' this endpoint needs."
+    return 401, problem, "Authentication credentials were not provided or are invalid."
 
 
 def forget_cached_tokens() -> None:
@@ -72,13 +81,9 @@ def forget_cached_tokens() -> None:
 
 def answer(authorization: str, body: bytes | None) -> GateReply:
     """Answer one registration check: 200 allowed/refused, 400 bad input, 401/403 bad token."""
-    problem = _platform_token(authorization)
-    if problem == "permission_denied":
-        return _error(403, problem, "You do not have permission to perform this action.")
-    if problem == "scope_missing":
-        return _error(403, problem, "This token does not hold the scope 'registration_check' this endpoint needs.")
+    problem = platform_token_problem(authorization, Scope.REGISTRATION_CHECK)
     if problem is not None:
-        return _error(401, problem, "Authentication credentials were not provided or are invalid.")
+        return _error(*token_refusal(problem, Scope.REGISTRATION_CHECK))
     if body is None:
         return _error(413, "too_large", "The request body is too large.")
     try:

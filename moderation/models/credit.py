@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from moderation.models.publishers import Publisher
@@ -137,3 +138,15 @@ class CreditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.publisher_id} {self.points:+d} → {self.score_after}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language: stored as a code for the events the console makes (an
+        action's kind and reason, the hours earned back), as written for a staff member's adjustment."""
+        if self.kind == self.Kind.ACTION and self.action_id is not None:
+            action = self.action
+            return f"{action.get_kind_display()} · {action.get_reason_display()}"
+        if self.kind == self.Kind.EARN_BACK and self.reason.startswith("hours:"):
+            hours = self.reason.removeprefix("hours:")
+            return gettext("%(hours)s clean broadcasting hours") % {"hours": hours}
+        return self.reason

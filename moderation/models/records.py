@@ -46,7 +46,7 @@ class ModerationAction(ChainedRecord):
     class Kind(models.TextChoices):
         MARK_PATROLLED = "mark_patrolled", _("Marked patrolled")
         WARN = "warn", _("Warning")
-        BLOCK = "block", _("Block (cut off)")
+        BLOCK = "block", _("Cut the stream")  # one name for the action, its button and its record (docs/glossary.md)
         SUSPEND = "suspend", _("Suspend publishing")
         CLOSE = "close", _("Close account")
         ESCALATE = "escalate", _("Escalate")

@@ -7,7 +7,7 @@ import hmac
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +66,11 @@ class MediaServer(models.Model):
         return hmac.compare_digest(self.secret_hash, hash_node_secret(secret))
 
 
+# In the wall's order, after the priority: streams never patrolled (false sorts first), then the
+# longest unpatrolled. Kept as an expression the live-queue index holds (queries/streams.py).
+NEVER_PATROLLED_LAST = models.ExpressionWrapper(Q(last_patrolled_at__isnull=False), output_field=models.BooleanField())
+
+
 class StreamQuerySet(models.QuerySet):
     def live(self) -> StreamQuerySet:
         return self.filter(ended_at__isnull=True)
@@ -104,6 +109,10 @@ class Stream(models.Model):
     # Machine review's latest flag on the stream (raises its priority in the queue).
     review_flag = models.CharField(_("machine-review flag"), max_length=64, blank=True)
     review_score = models.FloatField(_("machine-review score"), null=True, blank=True)
+    # The patrol priority computed from its inputs (tier, audience, credit level, flags, open
+    # reports: moderation/queries/streams.py), kept by the actions that change them
+    # (moderation/actions/queue_priority.py) so the wall reads a window through an index.
+    queue_priority = models.IntegerField(_("patrol priority"), default=0)
     latest_snapshot = models.ForeignKey(
         "moderation.Snapshot",
         verbose_name=_("latest snapshot"),
@@ -133,6 +142,11 @@ class Stream(models.Model):
     # Comments (Art. 11): a room under pressure may hold every comment for review (slow mode), and
     # the sensitive terms the title matched at the gate flag the stream.
     comments_hold_all = models.BooleanField(_("hold every comment"), default=False)
+    # The last minute's comment rate and shares held and blocked, kept by beat while the rate is at or
+    # past LIVEWARD_COMMENT_PRESSURE_PER_MINUTE (0 below it): the card shows a room under pressure.
+    comments_per_minute = models.PositiveIntegerField(_("comments a minute"), default=0)
+    comments_held_share = models.FloatField(_("share of comments held"), default=0.0)
+    comments_blocked_share = models.FloatField(_("share of comments blocked"), default=0.0)
     title_matched_terms = models.JSONField(_("terms in the title"), default=list, blank=True)
 
     objects = StreamQuerySet.as_manager()
@@ -148,6 +162,17 @@ class Stream(models.Model):
         indexes = [
             models.Index(fields=["node", "client_id"], name="stream_node_client"),
             models.Index(fields=["ended_at"], name="stream_ended_at"),
+            # The wall's order over the live streams (queries.queue_window): a window is read, not sorted.
+            # Never patrolled first as "IS NOT NULL" ascending (SQLite has no NULLS FIRST in an index).
+            models.Index(
+                F("queue_priority").desc(),
+                NEVER_PATROLLED_LAST.asc(),
+                F("last_patrolled_at").asc(),
+                F("started_at").asc(),
+                F("id").asc(),
+                condition=Q(ended_at__isnull=True),
+                name="stream_live_queue_order",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,7 @@ from moderation.queries.comments import (
     active_mutes,
     comment_by_id,
     comment_pressure,
+    comment_pressure_of_live_streams,
     decided_comments,
     held_comments,
     muted_viewers,
@@ -89,6 +90,7 @@ from moderation.queries.payloads import (
 from moderation.queries.records import (
     actions_matching,
     gate_decisions_matching,
+    news_applications_matching,
     publishers_matching,
     staff_log_matching,
     streams_matching,
@@ -115,10 +117,13 @@ from moderation.queries.streams import (
     cards_for_streams,
     claimable,
     claimable_streams,
+    computed_order,
     live_stream_count,
     live_streams_for_console,
+    priority_value,
     queue_window,
     streams_claimed_by,
+    with_computed_priority,
 )
 
 __all__ = [
@@ -150,7 +155,9 @@ __all__ = [
     "claimable_streams",
     "comment_by_id",
     "comment_pressure",
+    "comment_pressure_of_live_streams",
     "comment_row",
+    "computed_order",
     "coverage_now",
     "credit_policy_history",
     "current_agreement",
@@ -182,6 +189,7 @@ __all__ = [
     "news_application_row",
     "news_application_rows",
     "news_applications_for_queue",
+    "news_applications_matching",
     "on_duty_names",
     "open_escalation_count",
     "open_finding_alerts",
@@ -190,6 +198,7 @@ __all__ = [
     "open_verification_review_count",
     "overdue_reports",
     "overdue_unreported_blacklistings",
+    "priority_value",
     "publisher_for_page",
     "publisher_licences",
     "publisher_news_history",
@@ -216,4 +225,5 @@ __all__ = [
     "unresolved_finding_count",
     "verification_review_row",
     "verification_reviews_for_console",
+    "with_computed_priority",
 ]

@@ -91,6 +91,27 @@ def comment_pressure(stream_id: int, *, at: datetime, seconds: int = 60) -> dict
         .annotate(count=Count("pk"))
         .values_list("status", "count")
     )
+    return _pressure_figures(counts, seconds=seconds)
+
+
+def comment_pressure_of_live_streams(*, at: datetime, seconds: int = 60) -> dict[int, dict]:
+    """Every live stream with comments in the last ``seconds``: its figures as ``comment_pressure``'s.
+
+    One grouped query over the comments received in the window (index on ``received_at``).
+    """
+    rows = (
+        Comment.objects.filter(received_at__gte=at - timedelta(seconds=seconds), stream__ended_at__isnull=True)
+        .values_list("stream_id", "status")
+        .annotate(count=Count("pk"))
+        .values_list("stream_id", "status", "count")
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for stream_id, status, count in rows:
+        counts.setdefault(stream_id, {})[status] = count
+    return {stream_id: _pressure_figures(by_status, seconds=seconds) for stream_id, by_status in counts.items()}
+
+
+def _pressure_figures(counts: dict[str, int], *, seconds: int) -> dict:
     total = sum(counts.values())
     held = (
         counts.get(Comment.Status.HELD, 0)

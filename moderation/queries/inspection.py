@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from accounts.models import StaffActionLog
 from moderation.models import BlacklistEntry, Comment, CreditEvent, Evidence, GateDecision, ModerationAction, Stream
@@ -14,7 +15,7 @@ BATCH = 2000
 
 
 def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
+    return timezone.localtime(moment).isoformat() if moment else ""  # the console's zone, its offset stated
 
 
 def _streams(start: datetime, end: datetime) -> Iterator[dict]:

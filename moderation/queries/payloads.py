@@ -60,6 +60,18 @@ def card(stream: Stream) -> dict:
         # "block" or "review" (what the machine review suggested), None without a flag.
         "review_suggestion": (getattr(stream, "review_suggestion", None) or "review") if stream.review_flag else None,
         "patrol_interval": stream.category.patrol_interval_seconds,
+        # A room under pressure (docs/comments.md): the last minute's comments, kept by beat while
+        # the rate is at or past the threshold, else None; and whether every comment is held.
+        "comments": (
+            {
+                "per_minute": stream.comments_per_minute,
+                "held_share": stream.comments_held_share,
+                "blocked_share": stream.comments_blocked_share,
+            }
+            if stream.comments_per_minute
+            else None
+        ),
+        "comments_hold_all": stream.comments_hold_all,
         "snapshot_url": snapshot_url(snapshot),
         "snapshot_at": snapshot.taken_at.isoformat() if snapshot is not None else None,
         "state": state,

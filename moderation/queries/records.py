@@ -1,4 +1,5 @@
-"""Reads for the record lists (记录查询): publishers, streams, actions, gate decisions, the staff log.
+"""Reads for the record lists (记录查询): publishers, streams, actions, gate decisions, news
+applications, the staff log.
 
 Each returns a queryset with its joins done, so a page of rows costs the same few queries at any
 size. Free text on publishers also matches identities: the text is read as a phone number, a
@@ -12,7 +13,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import StaffActionLog
 from moderation.identity import IdentityError, Kind, hash_of
-from moderation.models import GateDecision, ModerationAction, Publisher, Stream, hash_stream_key
+from moderation.models import GateDecision, ModerationAction, NewsApplication, Publisher, Stream, hash_stream_key
 
 _HASH_FIELDS = {Kind.PHONE: "phone_hash", Kind.ID_DOCUMENT: "document_hash", Kind.PLATFORM_ACCOUNT: "account_hash"}
 
@@ -78,6 +79,18 @@ def gate_decisions_matching(text: str = "") -> QuerySet[GateDecision]:
         rows = rows.filter(
             Q(key_hash=hash_stream_key(text)) | Q(addr=text) | Q(publisher__display_name__icontains=text)
             | Q(publisher__platform_account_id__icontains=text)
+        )  # fmt: skip
+    return rows
+
+
+def news_applications_matching(text: str = "") -> QuerySet[NewsApplication]:
+    """News applications, open and decided, whose title, publisher or stream key matches ``text``."""
+    rows = NewsApplication.objects.select_related("publisher")
+    text = text.strip()
+    if text:
+        rows = rows.filter(
+            Q(title__icontains=text) | Q(publisher__display_name__icontains=text)
+            | Q(publisher__platform_account_id__icontains=text) | Q(stream_key__key_hash=hash_stream_key(text))
         )  # fmt: skip
     return rows
 

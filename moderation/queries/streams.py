@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from moderation.credit_policy import current_policy
 from moderation.models import ModerationAction, Snapshot, Stream
+from moderation.models.streams import NEVER_PATROLLED_LAST
 from moderation.queries.payloads import card
 from moderation.queries.reports import open_reports_count
 
@@ -51,51 +52,95 @@ def streams_claimed_by(user, *, now: datetime) -> QuerySet[Stream]:
 QUEUE_WINDOW_MAX = 200
 
 
-def _with_priority(queryset: QuerySet[Stream], *, with_cut_pending: bool = True) -> QuerySet[Stream]:
-    """Annotate each stream's patrol priority: tier, audience, credit, machine-review flags, open reports.
+# The patrol priority's weights (higher comes first). ``priority_expression`` turns them into SQL
+# for the cards, ``priority_value`` into a number for a stream about to be written; the live
+# streams keep the result in ``Stream.queue_priority`` (actions/queue_priority.py), which the
+# wall's order reads through an index.
+TIER_WEIGHTS = {1: 300, 2: 200, 3: 100}
+AUDIENCE_WEIGHTS = ((10000, 60), (1000, 30), (100, 10))  # (at least this many viewers, weight)
+FLAG_SCORE, FLAG_SCORE_WEIGHT, FLAG_WEIGHT = 0.8, 150, 80  # a strong machine-review score, any flag
+# Open public reports (Art. 19): the first raises the stream above any tier, each more adds to it.
+REPORT_WEIGHTS = ((3, 500), (2, 450), (1, 400))  # (at least this many open reports, weight)
 
-    Higher comes first; among equals the longest unpatrolled (or never patrolled) comes first.
-    """
 
+def _patrol_weights(policy=None) -> dict[str, int]:
+    """Each credit level's patrol weight, from the process's cached credit policy (no query while fresh)."""
+    return {level.code: level.patrol_weight for level in (policy or current_policy()).levels if level.patrol_weight}
+
+
+def priority_expression(open_reports, *, policy=None):
+    """The patrol priority of the outer stream as SQL: tier, audience, credit, machine-review flags, open reports."""
     tier = Case(
-        When(category__risk_tier=1, then=Value(300)),
-        When(category__risk_tier=2, then=Value(200)),
-        When(category__risk_tier=3, then=Value(100)),
+        *(When(category__risk_tier=level, then=Value(weight)) for level, weight in TIER_WEIGHTS.items()),
         default=Value(0),
         output_field=IntegerField(),
     )
     audience = Case(
-        When(viewers__gte=10000, then=Value(60)),
-        When(viewers__gte=1000, then=Value(30)),
-        When(viewers__gte=100, then=Value(10)),
+        *(When(viewers__gte=least, then=Value(weight)) for least, weight in AUDIENCE_WEIGHTS),
         default=Value(0),
         output_field=IntegerField(),
     )
-    # Each level's patrol weight, from the process's cached credit policy (no query while fresh).
-    weights = [
-        When(publisher__credit_level=level.code, then=Value(level.patrol_weight))
-        for level in current_policy().levels
-        if level.patrol_weight
-    ]
+    levels = _patrol_weights(policy).items()
+    weights = [When(publisher__credit_level=code, then=Value(weight)) for code, weight in levels]
     credit = Case(*weights, default=Value(0), output_field=IntegerField()) if weights else Value(0)
     flags = Case(
-        When(review_score__gte=0.8, then=Value(150)),
-        When(~Q(review_flag=""), then=Value(80)),
+        When(review_score__gte=FLAG_SCORE, then=Value(FLAG_SCORE_WEIGHT)),
+        When(~Q(review_flag=""), then=Value(FLAG_WEIGHT)),
         default=Value(0),
         output_field=IntegerField(),
     )
-    # Open public reports (Art. 19): the first raises the stream above any tier, each more adds to it.
     reports = Case(
-        When(open_reports__gte=3, then=Value(500)),
-        When(open_reports=2, then=Value(450)),
-        When(open_reports=1, then=Value(400)),
+        *(When(**{f"{open_reports}__gte": least}, then=Value(weight)) for least, weight in REPORT_WEIGHTS),
         default=Value(0),
         output_field=IntegerField(),
     )
+    return tier + audience + credit + flags + reports
+
+
+def priority_value(
+    *,
+    tier: int,
+    viewers: int,
+    credit_level: str,
+    review_score: float | None,
+    review_flag: str,
+    open_reports: int,
+    weights: dict[str, int] | None = None,
+) -> int:
+    """The same priority as ``priority_expression``, from values at hand (a stream being opened).
+
+    ``weights``: the credit levels' patrol weights, by default the cached policy's.
+    """
+    value = TIER_WEIGHTS.get(tier, 0)
+    value += next((weight for least, weight in AUDIENCE_WEIGHTS if viewers >= least), 0)
+    value += (_patrol_weights() if weights is None else weights).get(credit_level, 0)
+    if review_score is not None and review_score >= FLAG_SCORE:
+        value += FLAG_SCORE_WEIGHT
+    elif review_flag:
+        value += FLAG_WEIGHT
+    value += next((weight for least, weight in REPORT_WEIGHTS if open_reports >= least), 0)
+    return value
+
+
+def with_computed_priority(queryset: QuerySet[Stream], *, policy=None) -> QuerySet[Stream]:
+    """Annotate ``priority``, computed from the stream's inputs now (not the stored column)."""
     queryset = queryset.annotate(open_reports=open_reports_count())
-    ordered = queryset.annotate(priority=tier + audience + credit + flags + reports).order_by(
-        F("priority").desc(), F("last_patrolled_at").asc(nulls_first=True), "started_at", "pk"
-    )
+    return queryset.annotate(priority=priority_expression("open_reports", policy=policy))
+
+
+# The wall's order: the priority, then the longest unpatrolled (or never patrolled), then the oldest.
+def computed_order() -> list:
+    return [F("priority").desc(), F("last_patrolled_at").asc(nulls_first=True), "started_at", "pk"]
+
+
+def stored_order() -> list:
+    """The same order by the stored priority, spelled as the live-queue index is (models/streams.py)."""
+    return [F("queue_priority").desc(), NEVER_PATROLLED_LAST.asc(), F("last_patrolled_at").asc(), "started_at", "pk"]
+
+
+def _with_priority(queryset: QuerySet[Stream], *, with_cut_pending: bool = True) -> QuerySet[Stream]:
+    """Annotate each stream's patrol priority, computed, and order by it (higher first)."""
+    ordered = with_computed_priority(queryset).order_by(*computed_order())
     if not with_cut_pending:
         return ordered
     pending_cut = ModerationAction.objects.filter(
@@ -131,8 +176,9 @@ def queue_window(
 ) -> tuple[int, list[dict]]:
     """One window of the live queue in priority order, with the total: three queries at any size.
 
-    The order is found on a narrow query (the stream with its category and publisher, ids only);
-    the cards, with their seven joined tables, are then built for the window's streams alone.
+    The order is read on a narrow query (ids only, by the stored ``queue_priority`` and its index);
+    the cards, with their seven joined tables and their computed priority, are then built for the
+    window's streams alone.
     """
     live = Stream.objects.live()
     if category:
@@ -141,6 +187,8 @@ def queue_window(
         live = live.filter(category__risk_tier=tier)
     total = live.count()
     limit = max(1, min(limit, QUEUE_WINDOW_MAX))
-    window = list(_with_priority(live, with_cut_pending=False).values_list("pk", flat=True)[offset : offset + limit])
+    # The stored priority, read through the live streams' index in the wall's order: no sort of
+    # every live stream, whatever their number.
+    window = list(live.order_by(*stored_order()).values_list("pk", flat=True)[offset : offset + limit])
     cards = cards_for_streams(window)
     return total, [cards[stream_id] for stream_id in window if stream_id in cards]

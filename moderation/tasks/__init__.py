@@ -8,6 +8,7 @@ from moderation.tasks import (  # noqa: F401
     audiences,
     audits,
     blacklist,
+    comments,
     compliance,
     credit,
     cuts,

@@ -233,6 +233,10 @@ def test_export_writes_csv_xlsx_and_a_manifest_and_marks_the_period_reported(cli
     assert row["平台账号"] == "" and row["原因代码"] == "fraud" and row["期限"] == "永久" and row["关闭账号数"] == "1"
     assert row["状态"] == "有效"  # the page's word for an entry in force
     assert "13800138000" not in csv_bytes.decode("utf-8-sig")
+    # Times in the console's zone, which the time column's title states, as does the file name's stamp.
+    assert "列入时间 Blacklisted at（Asia/Shanghai UTC+0800）" in rows[0]
+    assert row["列入时间"] == timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert csv_name.endswith("+0800.csv")
 
     sheet = load_workbook(io.BytesIO(xlsx_bytes)).active
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]

@@ -223,6 +223,26 @@ async def test_a_delta_reaches_every_connected_console_in_sequence(console_socke
     await other.disconnect()
 
 
+async def test_a_process_holds_one_subscription_per_broadcast_group_whatever_its_consoles(console_socket, admin):
+    """The queue's broadcasts reach the process once, on one channel, and are fanned out in memory."""
+    from channels.layers import get_channel_layer
+
+    from console import fanout
+
+    other = await communicator(await sync_to_async(session_cookie)("admin"))
+    assert (await other.connect(timeout=TIMEOUT))[0]
+    await receive(other)  # hello
+    await receive(other)  # snapshot
+    layer = get_channel_layer()
+    subscribed = layer.groups[layer._get_group_channel_name(events.QUEUE_GROUP)]
+    assert len(subscribed) == 1 and next(iter(subscribed)).startswith(f"{layer.prefix}fanout.")
+    assert fanout.members(events.QUEUE_GROUP) == 2
+    await sync_to_async(events.stream_ended)(9)
+    assert (await next_delta(console_socket))["stream"]["id"] == (await next_delta(other))["stream"]["id"] == 9
+    await other.disconnect()
+    assert fanout.members(events.QUEUE_GROUP) == 1
+
+
 def open_through_the_gate(key: str) -> int:
     """Publish as nginx-rtmp does and return the id of the stream the gate opened."""
     from moderation.models import Stream

@@ -99,6 +99,14 @@ def test_policy_page_roles(client, admin, inspector, patroller, entertainment):
     assert admin_page.count('<th scope="row">') == 5  # the default levels A–E
 
 
+def test_the_policy_names_categories_not_slugs(client, inspector, entertainment):
+    actions.create_category("games", name="游戏")
+    page = page_as(client, inspector, reverse("console:credit-policy")).content.decode()
+    table = page.split('id="policy-level-table"', 1)[1].split("</table>", 1)[0]
+    assert "娱乐" in table and "游戏" in table and "entertainment" not in table and "games" not in table
+    assert "outdoors" in table  # a slug with no category yet shows as stored
+
+
 def edit_form(current=credit_policy.DEFAULT_POLICY, **changes) -> dict:
     data = {
         "score_min": current.score_min,
@@ -227,6 +235,27 @@ def test_appeals_queue_and_page_roles(client, appeal, admin, inspector, patrolle
     assert detail.status_code == 200 and 'name="decision"' not in detail.content.decode()
     response = client.post(reverse("console:appeal", args=[appeal.pk]), {"decision": "uphold", "note": "x"})
     assert response.status_code == 403 and Appeal.objects.get().status == "pending"
+
+
+def test_appeals_page_fifty_at_a_time_and_every_one_is_reachable(client, publisher, admin, inspector):
+    submitted = []
+    for number in range(53):
+        event = actions.adjust_credit(publisher, actor=admin, points=-1, reason=f"扣分{number}")
+        submitted.append(
+            actions.submit_appeal(
+                kind="credit_event", target_id=event.pk, publisher_account_id=publisher.platform_account_id,
+                statement="请复核", submitted_by=None,
+            ).pk
+        )  # fmt: skip
+    first = page_as(client, inspector, reverse("console:appeals")).content.decode()
+    row = re.compile(r'href="/appeals/(\d+)/"')
+    assert len(row.findall(first)) == 50 and "第 1 页，共 2 页" in first
+    second = page_as(client, inspector, reverse("console:appeals"), data={"page": "2"}).content.decode()
+    assert len(row.findall(second)) == 3
+    listed = set(row.findall(first + second))
+    assert listed == {str(pk) for pk in submitted}
+    for page in ["x", "-1", "999"]:  # any page asked for is a page, never an error
+        assert page_as(client, inspector, reverse("console:appeals"), data={"page": page}).status_code == 200
 
 
 def test_the_admin_who_acted_is_refused_on_the_page(client, appeal, admin):

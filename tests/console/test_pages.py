@@ -108,3 +108,12 @@ def test_healthz_answers_ok(client, db):
     assert response.status_code == 200
     assert response.json()["ok"] is True
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_every_page_states_the_zone_its_times_are_in(client, patroller):
+    client.force_login(patroller)
+    for path in ["/", "/accounts/shifts/", "/records/actions/"]:
+        body = client.get(path).content.decode()
+        assert "时间均为 Asia/Shanghai 时区（UTC+0800）。" in body, path
+    english = client.get("/accounts/shifts/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Times are in Asia/Shanghai (UTC+0800)." in english

@@ -3,6 +3,8 @@ actions, gate decisions and the staff action log; filters, sorting, paging, CSV;
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.test import Client
 
 import pytest
@@ -108,8 +110,45 @@ def test_the_staff_action_log_is_for_compliance_admins_and_inspectors(patroller,
 
 
 def test_an_inspector_reads_every_list_and_outsiders_read_none(client, inspector, outsider):
-    for kind in ["publishers", "streams", "actions", "gate", "staff-log"]:
+    for kind in ["publishers", "streams", "actions", "gate", "news", "staff-log"]:
         assert logged_in(inspector).get(f"/records/{kind}/").status_code == 200, kind
         assert logged_in(outsider).get(f"/records/{kind}/").status_code in {302, 403}, kind
     assert client.get("/records/publishers/").status_code == 302  # to the login page
     assert logged_in(inspector).get("/records/nothing/").status_code == 403
+
+
+def test_news_applications_are_found_open_and_decided(
+    news_key, platform_licence, editor_in_chief, admin, inspector, patroller, news_reviewer
+):
+    from tests.news_world import apply_for, approve
+
+    approve(apply_for(news_key, title="财经早报：央行降准解读"), editor_in_chief)
+    apply_for(news_key, title="午间快讯：港口复航", start_in=timedelta(hours=3))
+    for reader in (admin, inspector, news_reviewer, editor_in_chief):
+        client = logged_in(reader)
+        everything = client.get("/records/news/").content.decode()
+        assert "财经早报：央行降准解读" in everything and "午间快讯：港口复航" in everything, reader
+        approved = client.get("/records/news/", {"status": "approved"}).content.decode().split("<tbody", 1)[1]
+        assert "财经早报" in approved and "午间快讯" not in approved
+        found = client.get("/records/news/", {"q": "财经观察"}).content.decode()  # by the publisher's name
+        assert "财经早报" in found
+        by_key = client.get("/records/news/", {"q": news_key.issued_key}).content.decode()
+        assert "午间快讯" in by_key
+    export = logged_in(inspector).get("/records/news/", {"export": "csv", "sort": "title"})
+    rows = export.content.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("#,标题,") and len(rows) == 3
+    assert logged_in(patroller).get("/records/news/").status_code == 403  # not a news role
+    assert "/records/news/" not in logged_in(patroller).get("/records/publishers/").content.decode()
+
+
+def test_a_compliance_admin_goes_back_from_an_application_to_the_records_not_a_403(
+    news_key, platform_licence, admin, news_reviewer
+):
+    from tests.news_world import apply_for
+
+    application = apply_for(news_key)
+    page = logged_in(admin).get(f"/news/applications/{application.pk}/").content.decode()
+    assert 'href="/records/news/"' in page and 'href="/news/"' not in page
+    assert logged_in(admin).get("/records/news/").status_code == 200
+    reviewer_page = logged_in(news_reviewer).get(f"/news/applications/{application.pk}/").content.decode()
+    assert 'href="/news/"' in reviewer_page

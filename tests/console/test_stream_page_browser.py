@@ -97,3 +97,30 @@ def test_the_frame_enlarges_on_click_and_shows_its_age(asgi_server, browser_page
     assert box >= 1200  # the whole screen's width
     page.keyboard.press("Escape")
     assert "shot-enlarged" not in page.get_attribute(card, "class")
+
+
+def test_a_room_under_pressure_shows_on_its_card_and_a_patroller_holds_all(
+    asgi_server,  # noqa: F811
+    browser_page,  # noqa: F811
+    patroller,
+    live_stream,
+    settings,
+):
+    settings.LIVEWARD_COMMENT_PRESSURE_PER_MINUTE = 4
+    for index in range(5):  # one of five from a viewer without a verified phone: blocked
+        verified = index != 0
+        actions.receive_comment(
+            live_stream, external_id=f"p-{index}", viewer_id="v", text="好", viewer_phone_verified=verified, actor=None
+        )
+    page = browser_page
+    log_in(page, asgi_server, patroller, next_path=f"/streams/{live_stream.pk}/")
+    figures = f"#card-{live_stream.pk} [data-field=comments]"
+    page.wait_for_selector('#live-indicator[data-state="live"]')
+    assert page.is_hidden(figures)
+    actions.record_comment_pressure()  # what beat does every few seconds
+    page.wait_for_selector(f"{figures}:not([hidden])", timeout=10_000)
+    assert page.inner_text(figures) == "评论压力大：每分钟 5 条，暂扣 0%，拦截 20%"
+    page.click("[data-testid=comment-pressure] button[type=submit]")  # 暂扣全部评论（慢速模式）
+    held_all = f"() => document.querySelector('{figures}')?.textContent.includes('慢速模式')"
+    page.wait_for_function(held_all, timeout=10_000)
+    assert Stream.objects.get(pk=live_stream.pk).comments_hold_all

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 import pytest
 
@@ -197,6 +198,13 @@ def test_each_moderation_action_costs_its_points_linked_to_the_action(
         ("action", -20, block.pk, 75, "B"),
     ]
     assert events[1].actor == patroller and events[1].policy_version == 1
+    # Reasons are stored as codes and read in the reader's language.
+    assert [e.reason for e in events] == ["warn:rumour", "block:fraud"]
+    with translation.override("en"):
+        english = events[1].reason_text
+    with translation.override("zh-hans"):
+        chinese = events[1].reason_text
+    assert not re.search(r"[\u4e00-\u9fff]", english) and re.search(r"[\u4e00-\u9fff]", chinese), (english, chinese)
     publisher = refreshed(stream.publisher)
     assert (publisher.credit_score, publisher.credit_level) == (75, "B")
     # A replayed request changes nothing, and costs nothing again; nor does charging twice.
@@ -412,6 +420,11 @@ def test_clean_hours_earn_points_back_capped_and_once_per_night(stream_key, ngin
     assert actions.nightly_earn_back(yesterday) == 1
     event = CreditEvent.objects.get(kind="earn_back")
     assert (event.points, event.earned_for, event.score_after) == (3, yesterday, 73)
+    assert event.reason == "hours:3"
+    with translation.override("en"):
+        assert event.reason_text == "3 clean broadcasting hours"
+    with translation.override("zh-hans"):
+        assert event.reason_text == "无违规直播 3 小时"
     assert actions.nightly_earn_back(yesterday) == 0, "a second run the same night earns nothing"
     assert CreditEvent.objects.filter(kind="earn_back").count() == 1
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 import pytest
 
 from moderation import actions, credit_policy, emergency_scope
-from moderation.gate import key_lookup, rules
+from moderation.gate import key_lookup, protocols, rules
 from moderation.models import GateDecision, Publisher, Stream, StreamKey, hash_stream_key
 from tests.conftest import NODE_SECRET, make_publisher
 
@@ -259,6 +259,16 @@ def test_get_is_not_allowed(client, nginx_node):
 
 def test_unknown_hook_is_404(client, nginx_node, stream_key):
     assert post_form(client, "on_play", publish_form(stream_key.issued_key)).status_code == 404
+
+
+def test_an_unknown_hook_is_answered_before_any_query(nginx_node, stream_key):
+    # bench/gate.py's lean floor (what the path around a decision costs) relies on this.
+    body = urlencode(publish_form(stream_key.issued_key)).encode()
+    with CaptureQueriesContext(connection) as captured:
+        reply = protocols.nginx_callback("edge-1", NODE_SECRET, "on_bench_floor", body, "198.51.100.23")
+    assert reply.status == 404
+    assert len(captured) == 0
+    assert not GateDecision.objects.exists()
 
 
 def test_an_error_inside_the_gate_denies(client, nginx_node, stream_key, monkeypatch):

@@ -83,6 +83,10 @@ def test_an_inspector_downloads_an_export_whose_manifest_verifies(client, inspec
     assert "manifest.json: OK" in checked.stdout
     actions_rows = [json.loads(line) for line in archive.read("actions.jsonl").decode().splitlines()]
     assert [row["kind"] for row in actions_rows] == ["mark_patrolled", "warn"]
+    # Times are in the console's zone (Asia/Shanghai), each with its offset; the README says the zone.
+    assert all(row["at"].endswith("+08:00") for row in actions_rows), actions_rows
+    assert manifest["period_start"].endswith("+08:00") and manifest["generated_at"].endswith("+08:00")
+    assert "Asia/Shanghai UTC+0800" in archive.read("README.txt").decode()
     assert "深夜食堂直播" in archive.read("streams.csv").decode("utf-8-sig")
     verbs = set(StaffActionLog.objects.filter(target_type="moderation.inspectionexport").values_list("verb", flat=True))
     assert verbs == {"export.request", "export.ready", "export.download"}

@@ -175,14 +175,18 @@ def test_the_platform_reports_devices_and_a_blacklisted_one_closes_the_account(e
 # --- the lean ASGI path production serves --------------------------------------------------------
 
 
-def asgi_post(body: bytes, *, token: str | None, method: str = "POST") -> tuple[int, bytes]:
+def asgi_post(
+    body: bytes, *, token: str | None, method: str = "POST", path: str = URL, headers: list | None = None
+) -> tuple[int, bytes]:
+    """Send one request to the ASGI application production serves; return the status and the body."""
+
     async def run():
-        headers = [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode())]
+        sent_headers = [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode()), *(headers or [])]
         if token is not None:
-            headers.append((b"authorization", f"Token {token}".encode()))
+            sent_headers.append((b"authorization", f"Token {token}".encode()))
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-            "path": URL, "raw_path": URL.encode(), "query_string": b"", "headers": headers,
+            "path": path, "raw_path": path.encode(), "query_string": b"", "headers": sent_headers,
             "client": ("203.0.113.5", 40000), "server": ("127.0.0.1", 8000),
         }  # fmt: skip
         inbox = [{"type": "http.request", "body": body, "more_body": False}]

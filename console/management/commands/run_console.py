@@ -41,6 +41,10 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 # A WebSocket message larger than this closes the socket (1009). Console frames are refused above
 # 8 KiB with a clear error frame (console/consumers.py); uvicorn's default would read 16 MiB.
 WS_MAX_MESSAGE_BYTES = 64 * 1024
+# WebSocket frames go uncompressed: a delta goes to every console, and per-message deflate would
+# compress it once per socket (its context is the socket's), the largest cost of a broadcast after
+# the write itself; a console's frames are a few KiB at most (docs/deploy.md).
+WS_PER_MESSAGE_DEFLATE = "false"
 
 
 def server_command(*, host: str, port: int, workers: int) -> list[str]:
@@ -54,6 +58,7 @@ def server_command(*, host: str, port: int, workers: int) -> list[str]:
         "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
         "--limit-concurrency", str(settings.LIVEWARD_MAX_CONNECTIONS),
         "--ws-max-size", str(WS_MAX_MESSAGE_BYTES),
+        "--ws-per-message-deflate", WS_PER_MESSAGE_DEFLATE,
     ]  # fmt: skip
 
 

@@ -98,6 +98,7 @@ export function renderCard(element, card) {
   review.classList.toggle("suggests-block", blockSuggested);
   element.classList.toggle("suggests-block", !!card.review_flag && blockSuggested);
   setText(review, fmt(blockSuggested ? T.review_flag_block : T.review_flag, { flag: flagText(card) }));
+  renderComments(field(element, "comments"), card);
   const patrolled = field(element, "patrolled");
   patrolled.dataset.at = card.last_patrolled_at || "";
   patrolled.dataset.since = card.last_patrolled_at || card.started_at || "";
@@ -118,6 +119,24 @@ export function renderCard(element, card) {
   element.querySelectorAll("button[data-action]").forEach(function (button) {
     button.disabled = ended;
   });
+}
+
+// A room under pressure (docs/comments.md): the last minute's comment rate and the shares held and
+// blocked once past the threshold, and whether every comment is held (slow mode).
+function renderComments(node, card) {
+  const parts = [];
+  const figures = card.comments;
+  if (figures) {
+    parts.push(fmt(T.comments_pressure, {
+      rate: figures.per_minute,
+      held: Math.round((figures.held_share || 0) * 100) + "%",
+      blocked: Math.round((figures.blocked_share || 0) * 100) + "%",
+    }));
+  }
+  if (card.comments_hold_all) parts.push(T.comments_hold_all);
+  node.hidden = parts.length === 0;
+  node.classList.toggle("under-pressure", !!figures);
+  setText(node, parts.join(" · "));
 }
 
 function patrolledText(node) {

@@ -85,13 +85,16 @@ keepResyncing();
 onJump(function (id) { if (id !== null && id !== undefined) focusCard(id); });
 listenToAlertSwitches();
 
-// Compact mode: more cards per screen; remembered per user in this browser.
+// Compact mode: more cards per screen; remembered for the account (on the server) and in this browser.
 const compact = document.getElementById("compact-toggle");
 if (compact) {
-  compact.checked = preference("compact");
+  // The account's choice (kept on the server, on the page as data-compact), else this browser's.
+  const saved = document.documentElement.getAttribute("data-compact");
+  compact.checked = saved === null ? preference("compact") : saved === "1";
   document.body.classList.toggle("wall-compact", compact.checked);
   compact.addEventListener("change", function () {
     setPreference("compact", compact.checked);
+    if (window.livewardSavePreference) window.livewardSavePreference("compact", compact.checked ? "1" : "0");
     document.body.classList.toggle("wall-compact", compact.checked);
   });
 }

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0023_blacklist_status_effective'),
+        ('moderation', '0026_stream_queue_priority'),
     ]
 
     operations = [
