@@ -97,3 +97,14 @@ def env_seconds_by_name(name: str, *, minimum: int, maximum: int) -> dict[str, i
             raise bad_value(name, item, f"name=seconds, seconds between {minimum} and {maximum}")
         result[key.strip()] = int(seconds)
     return result
+
+
+def is_ed25519_private_pem(text: str) -> bool:
+    """Tell whether ``text`` is an unencrypted Ed25519 private key in PEM (the authority signing key)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        return isinstance(load_pem_private_key(text.encode(), password=None), Ed25519PrivateKey)
+    except (ValueError, TypeError):
+        return False

@@ -97,6 +97,11 @@ console_pages = [
     path("emergencies/<int:emergency_id>/end", emergencies.emergency_end, name="emergency-end"),
     path("authority-reports/", authority_reports.authority_report_list, name="authority-reports"),
     path("authority-reports/file", authority_reports.authority_report_file, name="authority-report-file"),
+    path(
+        "authority-reports/public-key.pem",
+        authority_reports.authority_report_public_key,
+        name="authority-report-public-key",
+    ),
     path("authority-reports/<int:report_id>/", authority_reports.authority_report_detail, name="authority-report"),
     path(
         "authority-reports/<int:report_id>/state",
@@ -127,6 +132,7 @@ urlpatterns = [
     path("", include((console_pages, "console"), namespace="console")),
     # The public report entrance: no login (console/views/public_reports.py).
     path("report/", public_reports.report_form, name="report"),
+    path("report/challenge", public_reports.report_challenge, name="report-challenge"),
     path("report/<str:receipt>/", public_reports.report_status, name="report-status"),
     path("accounts/", include(("accounts.urls", "accounts"), namespace="accounts")),
     path("", include("moderation.gate.urls")),

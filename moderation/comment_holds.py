@@ -56,7 +56,7 @@ Rule = Callable[[Incoming], Verdict | None]
 
 def viewer_without_verified_phone_may_not_comment(comment: Incoming) -> Verdict | None:
     """Block a viewer whose mobile number the platform has not verified (后台实名, Art. 12)."""
-    if settings.LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE and not comment.viewer_phone_verified:
+    if not comment.viewer_phone_verified and settings.LIVEWARD_COMMENTS_REQUIRE_VERIFIED_PHONE:
         return Verdict(BLOCK, Comment.BlockReason.UNVERIFIED_PHONE)
     return None
 
@@ -112,6 +112,12 @@ HOLD_RULES: list[Rule] = [
 ]
 
 
+# Rules whose verdict depends on the stream alone: a batch asks each of them once per stream.
+STREAM_RULES = frozenset(
+    {news_stream_interaction_is_pre_reviewed, credit_level_requires_pre_review, stream_in_slow_mode_holds_all}
+)
+
+
 def verdict_for(comment: Incoming) -> Verdict | None:
     """Return the first rule's verdict on the comment, or None to publish it at once."""
     for rule in HOLD_RULES:
@@ -119,3 +125,28 @@ def verdict_for(comment: Incoming) -> Verdict | None:
         if verdict is not None:
             return verdict
     return None
+
+
+def batch_verdicts() -> Callable[[Incoming], Verdict | None]:
+    """Return ``verdict_for`` for the comments of one batch: the same rules in the same order, those of
+    ``STREAM_RULES`` asked once per stream of the batch (a profile of the ingest found them repeated
+    for each of hundreds of comments on the same few streams)."""
+    plan = [(rule, rule in STREAM_RULES) for rule in HOLD_RULES]
+    by_stream: dict[tuple[int, int], Verdict | None] = {}
+
+    def verdict(comment: Incoming) -> Verdict | None:
+        for position, (rule, of_stream) in enumerate(plan):
+            if of_stream:
+                # id(): the batch's stream objects live as long as it does, and hashing a model is slower.
+                key = (position, id(comment.stream))
+                if key in by_stream:
+                    found = by_stream[key]
+                else:
+                    found = by_stream[key] = rule(comment)
+            else:
+                found = rule(comment)
+            if found is not None:
+                return found
+        return None
+
+    return verdict

@@ -117,9 +117,9 @@ _cached: tuple[float, list[InForce]] | None = None
 def in_force() -> list[InForce]:
     """The emergencies in force now (cached for CACHE_SECONDS per process)."""
     global _cached
-    with _lock:
-        if _cached is not None and time.monotonic() - _cached[0] < CACHE_SECONDS:
-            return _cached[1]
+    cached = _cached  # one read of the reference: no lock needed to look (asked for every comment)
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
     rows = Emergency.objects.filter(status=Emergency.Status.ACTIVE).values_list("reference", "scope", "measures")
     loaded = [InForce(reference, scope, frozenset(measures)) for reference, scope, measures in rows]
     with _lock:

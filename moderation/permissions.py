@@ -141,6 +141,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 UNGUARDED_ENDPOINTS: dict[str, tuple[str, str]] = {
     "report": ("anyone", "the public report form (Art. 19), limited per address and device"),
     "report-status": ("anyone", "a report's status, to whoever holds its receipt number"),
+    "report-challenge": ("anyone", "the public form's proof-of-work challenge: signed, nothing stored"),
     "accounts:login": ("anyone", "the login page"),
     "accounts:logout": ("anyone", "logging out"),
     "accounts:password-change": ("authenticated", "every account changes its own password"),

@@ -14,6 +14,8 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("LIVEWARD_BLACKLIST_HASH_KEY", "tests-only-blacklist-hash-key-0123456789abcdef")
 os.environ.setdefault("LIVEWARD_IDENTITY_KEY", "tests-only-identity-key-0123456789abcdefghijkl")
+# The public report page's proof of work: a lighter one than production's, the same check (report_proof.py).
+os.environ.setdefault("LIVEWARD_REPORT_PROOF_BITS", "12")
 
 _redis: EmbeddedRedis | None = None
 if not os.environ.get("REDIS_URL"):

@@ -9,7 +9,7 @@ from celery.schedules import crontab
 
 from console import environment
 from console.environment import bad_value, check_url, env_bool, env_float, env_int, env_list, env_str
-from console.settings.base import CELERY_BEAT_SCHEDULE, DEBUG, SECRET_KEY
+from console.settings.base import CELERY_BEAT_SCHEDULE, DEBUG, SECRET_KEY, VAR_DIR
 
 # --- Liveward -------------------------------------------------------------------------------
 
@@ -207,10 +207,23 @@ LIVEWARD_REPORT_QUEUE_LIMIT = env_int("LIVEWARD_REPORT_QUEUE_LIMIT", 5000, minim
 LIVEWARD_REPORT_MAX_BODY = env_int("LIVEWARD_REPORT_MAX_BODY", 3 * 1024 * 1024 + 64 * 1024, minimum=64 * 1024)
 LIVEWARD_REPORT_SURGE = env_int("LIVEWARD_REPORT_SURGE", 5, minimum=2, maximum=1000)
 LIVEWARD_REPORT_URL_HOSTS = env_list("LIVEWARD_REPORT_URL_HOSTS", [])  # a reported link's host; empty: any
+# The public page's proof of work (moderation/report_proof.py): leading zero bits of SHA-256 the browser
+# must find (each bit doubles the work: 14 is about 16,000 hashes on average, docs/reports.md), and how
+# long a challenge stays good. The platform app's API is not asked: its reports carry the platform token.
+LIVEWARD_REPORT_PROOF_BITS = env_int("LIVEWARD_REPORT_PROOF_BITS", 14, minimum=0, maximum=28)
+LIVEWARD_REPORT_PROOF_SECONDS = env_int("LIVEWARD_REPORT_PROOF_SECONDS", 300, minimum=30, maximum=3600)
 _OVERDUE_REPORTS = {"task": "moderation.tasks.reports.find_overdue_reports", "schedule": 15.0}
 CELERY_BEAT_SCHEDULE["liveward-overdue-reports"] = _OVERDUE_REPORTS
-# Signs the packages of reports to the authorities (HMAC-SHA256); unset: derived from SECRET_KEY.
-LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY")
+# Signs the packages of reports to the authorities (Ed25519): a private key in PEM (or _FILE); unset: the
+# key file below, made with mode 0600 on first use. The regulator verifies with the public key alone.
+LIVEWARD_AUTHORITY_SIGNING_KEY = env_str("LIVEWARD_AUTHORITY_SIGNING_KEY").strip()
+if LIVEWARD_AUTHORITY_SIGNING_KEY and not environment.is_ed25519_private_pem(LIVEWARD_AUTHORITY_SIGNING_KEY):
+    raise ImproperlyConfigured(
+        "LIVEWARD_AUTHORITY_SIGNING_KEY (or LIVEWARD_AUTHORITY_SIGNING_KEY_FILE) must be an Ed25519 private key in "
+        "PEM (openssl genpkey -algorithm ed25519), no longer an HMAC secret; unset, "
+        "var/authority_signing_key.pem is used."
+    )
+LIVEWARD_AUTHORITY_SIGNING_KEY_PATH = VAR_DIR / "authority_signing_key.pem"
 _SETTLE_CUTS = {"task": "moderation.tasks.emergencies.settle_pending_emergency_cuts", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["liveward-emergency-cuts"] = _SETTLE_CUTS
 

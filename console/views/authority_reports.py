@@ -37,6 +37,7 @@ def authority_report_list(request: HttpRequest, form: FileForm | None = None, st
     context = {
         "reports": queries.authority_reports_for_page(),
         "form": form or (FileForm(initial=initial) if may_file else None),
+        "key_id": authority_package.key_id(authority_package.signing_key().public_key()),
     }
     return render(request, "console/authority_reports.html", context, status=status)
 
@@ -104,5 +105,15 @@ def authority_report_package(request: HttpRequest, report_id: int) -> HttpRespon
     report = _report(report_id)
     response = HttpResponse(authority_package.build_package(report.content), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{report.reference}.zip"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@require_role(*permissions.roles_for("authority_report.read"))
+def authority_report_public_key(request: HttpRequest) -> HttpResponse:
+    """The packages' public key (PEM): the regulator verifies a package with it alone (docs/reports.md)."""
+    response = HttpResponse(authority_package.public_key_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="liveward-authority-public-key.pem"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from console.forms.reports import PublicReportForm
-from moderation import actions, queries, report_intake
+from moderation import actions, queries, report_intake, report_proof
 from moderation.models import PublicReport
 
 _RECEIPT = re.compile(report_intake.RECEIPT_PATTERN)
@@ -28,6 +29,10 @@ REFUSALS = {
     "image_too_large": gettext_lazy("Each image may be at most 1 MB."),
     "not_an_image": gettext_lazy("Only JPEG, PNG, GIF or WebP images may be attached."),
     "unknown_target": gettext_lazy("We could not find what you are reporting. Please check the number or link."),
+    "proof_missing": gettext_lazy("This page needs JavaScript to send a report. Please turn it on and try again."),
+    "proof_wrong": gettext_lazy("Your browser's check did not go through. Please send the report again."),
+    "proof_stale": gettext_lazy("Your browser's check has expired. Please send the report again."),
+    "proof_replayed": gettext_lazy("Your browser's check was used already. Please send the report again."),
 }
 
 
@@ -51,7 +56,9 @@ def report_form(request: HttpRequest) -> HttpResponse:
         form = PublicReportForm(request.POST)
         if form.is_valid():
             try:
-                # Counted first: a flood of refused reports counts against its sender too.
+                # The browser's proof of work first (cheap to check, nothing stored when wrong); then the
+                # limits: a flood of refused reports counts against its sender too.
+                report_proof.check(request.POST.get("proof_challenge", ""), request.POST.get("proof_nonce", ""))
                 report_intake.count_against_limits(address=request.META.get("REMOTE_ADDR") or "", device_id="")
                 images = report_intake.check_images(_read_images(request))
                 data = form.cleaned_data
@@ -78,6 +85,13 @@ def report_form(request: HttpRequest) -> HttpResponse:
     else:
         form = PublicReportForm(initial={"target_kind": request.GET.get("kind", "stream")})
     return render(request, "public/report.html", {"form": form, "max_images": report_intake.MAX_IMAGES}, status=status)
+
+
+@never_cache
+@require_GET
+def report_challenge(request: HttpRequest) -> JsonResponse:
+    """A fresh signed challenge for the form's proof of work (static/js/report-proof.js); nothing is stored."""
+    return JsonResponse(report_proof.new_challenge())
 
 
 @never_cache

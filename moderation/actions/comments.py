@@ -81,6 +81,10 @@ def _refusal(item: IncomingComment) -> ModerationError | None:
         return ModerationError(f"viewer_id of 1–{ID_MAX} characters is required", code="bad_field")
     if not isinstance(text, str) or not text.strip() or len(text) > TEXT_MAX:
         return ModerationError(f"text of 1–{TEXT_MAX} characters is required", code="bad_field")
+    # Both ids in one search (neither may hold a line break or control character); which one failed
+    # is looked for only then. The text, which may hold line breaks, in a second.
+    if text_input.refusal(external_id + viewer_id) is None and text_input.refusal(text, multiline=True) is None:
+        return None
     for name, position, multiline in _TEXT_FIELDS:
         refused = text_input.refusal(item[position], multiline=multiline)
         if refused is not None:
@@ -125,7 +129,7 @@ def _store(items, results: list[Received], todo: list[int], matcher) -> None:
     rows: list[tuple] = []  # the INSERT's values, in _INSERT_FIELDS order
     owners: dict[str, int] = {}  # external id → index, for the rows to insert
     refused: dict[str, int] = {}  # unknown or ended stream; an id stored before still gets its first verdict
-    verdict_for, Incoming, match = comment_holds.verdict_for, comment_holds.Incoming, matcher.match
+    verdict_for, Incoming, match = comment_holds.batch_verdicts(), comment_holds.Incoming, matcher.match
     for index in todo:
         item = items[index]
         stream = streams.get(item.stream_id)
@@ -145,7 +149,7 @@ def _store(items, results: list[Received], todo: list[int], matcher) -> None:
                 item.text,
                 viewer_id,
                 item.viewer_phone_verified,
-                (viewer_id, None) in muted or (viewer_id, stream.pk) in muted,
+                (viewer_id, None) in muted or (viewer_id, item.stream_id) in muted,
                 matches,
             )
         )
@@ -153,7 +157,7 @@ def _store(items, results: list[Received], todo: list[int], matcher) -> None:
         owners[item.external_id] = index
         rows.append(
             (
-                stream.pk, item.external_id, viewer_id, item.viewer_phone_verified, item.text,
+                item.stream_id, item.external_id, viewer_id, item.viewer_phone_verified, item.text,
                 item.posted_at or now, now, _STATUS_OF[outcome],
                 verdict.reason if outcome == comment_holds.HOLD else "",
                 verdict.reason if outcome == comment_holds.BLOCK else "",

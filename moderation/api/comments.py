@@ -29,7 +29,7 @@ from moderation.errors import ModerationError
 from moderation.models import ReasonCode, Stream, ViewerMute
 from moderation.permissions import HasCapability
 
-_FIELDS = {"stream", "id", "viewer_id", "viewer_phone_verified", "text", "posted_at"}
+_FIELDS = frozenset({"stream", "id", "viewer_id", "viewer_phone_verified", "text", "posted_at"})
 
 
 class BatchTooLarge(ParseError):
@@ -40,8 +40,8 @@ def _item(raw) -> actions.IncomingComment | ModerationError:
     """Turn one element of the batch into an IncomingComment, or say what is wrong with it."""
     if not isinstance(raw, dict):
         return ModerationError("each comment is a JSON object", code="bad_field")
-    unknown = set(raw) - _FIELDS
-    if unknown:
+    if not _FIELDS.issuperset(raw):
+        unknown = set(raw) - _FIELDS
         return ModerationError(f"unknown field {sorted(unknown)[0][:40]!r}", code="bad_field")
     stream = raw.get("stream")
     if not isinstance(stream, int) or isinstance(stream, bool) or stream < 1:

@@ -13,6 +13,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,6 +51,17 @@ def test_check_deploy_warns_without_tls(tmp_path):
     assert result.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stdout + result.stderr
+
+
+def test_an_authority_signing_key_that_is_not_an_ed25519_pem_stops_start_up(tmp_path):
+    # A deployment that kept the former HMAC secret in LIVEWARD_AUTHORITY_SIGNING_KEY is told at start-up.
+    result = check_deploy(tmp_path, LIVEWARD_AUTHORITY_SIGNING_KEY="an-old-hmac-secret-0123456789")
+    assert result.returncode != 0 and "LIVEWARD_AUTHORITY_SIGNING_KEY" in result.stderr
+    assert "Ed25519" in result.stderr
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    assert check_deploy(tmp_path, LIVEWARD_AUTHORITY_SIGNING_KEY=other.decode()).returncode != 0  # not Ed25519
 
 
 @pytest.mark.django_db

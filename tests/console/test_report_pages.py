@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
+import time
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -12,8 +16,9 @@ from rest_framework.test import APIClient
 
 from accounts.actions import create_machine_client
 from accounts.roles import MACHINE_PLATFORM
+from moderation import report_proof
 from moderation.models import ModerationAction, PublicReport
-from tests.moderation.test_reports import open_live, png_bytes
+from tests.moderation.test_reports import open_live, png_bytes, proof
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +34,17 @@ def public(clear_cache):
 
 
 def form(stream, **overrides) -> dict:
-    return {
-        "target_kind": "stream",
-        "target": str(stream.pk),
-        "category": "pornography",
-        "description": "主播有不雅行为",
-        "contact": "13800138000",
-    } | overrides
+    return (
+        {
+            "target_kind": "stream",
+            "target": str(stream.pk),
+            "category": "pornography",
+            "description": "主播有不雅行为",
+            "contact": "13800138000",
+        }
+        | proof()
+        | overrides
+    )
 
 
 def test_the_public_page_is_chinese_by_default_and_needs_no_login(public):
@@ -88,6 +97,67 @@ def test_a_flood_from_one_address_is_cut_off(public, live, settings):
     assert codes == [302, 302, 302, 429, 429, 429]
     assert PublicReport.objects.count() == 3
     assert Client(REMOTE_ADDR="203.0.113.8").post("/report/", form(live)).status_code == 302
+
+
+def _solved_at(now: float, bits: int) -> dict:
+    given = report_proof.new_challenge(now=now, bits=bits)
+    return {"proof_challenge": given["challenge"], "proof_nonce": report_proof.solve(given["challenge"], bits)}
+
+
+def test_the_page_gets_a_signed_challenge_and_nothing_is_stored_for_it(public):
+    answer = public.get("/report/challenge")
+    assert answer.status_code == 200 and answer["Cache-Control"].startswith("max-age=0")
+    given = answer.json()
+    assert given["bits"] == settings.LIVEWARD_REPORT_PROOF_BITS and given["challenge"].startswith("v1.")
+    assert public.post("/report/challenge").status_code == 405
+    assert public.get("/report/challenge").json()["challenge"] != given["challenge"]
+
+
+def _not_a_solution(challenge: str, bits: int) -> str:
+    n = 0
+    while report_proof.leading_zero_bits(hashlib.sha256(f"{challenge}:{n}".encode()).digest()) >= bits:
+        n += 1
+    return str(n)
+
+
+def _refusal(answer) -> str:
+    """The form's error box (the page also says in a noscript element that it needs JavaScript)."""
+    found = re.search(r'<div class="form-error" role="alert">(.*?)</div>', answer.content.decode(), re.S)
+    return found.group(1) if found else ""
+
+
+def test_a_missing_stale_replayed_or_wrong_proof_is_refused_and_nothing_is_stored(public, live, settings):
+    settings.LIVEWARD_REPORT_PROOF_BITS = 8
+    bare = {key: value for key, value in form(live).items() if not key.startswith("proof_")}
+    missing = public.post("/report/", bare)
+    assert missing.status_code == 400 and "JavaScript" in _refusal(missing)
+    assert public.post("/report/", bare | {"proof_challenge": "", "proof_nonce": ""}).status_code == 400
+
+    stale = public.post(
+        "/report/", form(live) | _solved_at(time.time() - settings.LIVEWARD_REPORT_PROOF_SECONDS - 1, 8)
+    )
+    assert stale.status_code == 400 and "过期" in _refusal(stale)
+    assert public.post("/report/", form(live) | _solved_at(time.time() + 60, 8)).status_code == 400  # from the future
+
+    good = form(live)
+    challenge = good["proof_challenge"]
+    wrong = public.post("/report/", good | {"proof_nonce": _not_a_solution(challenge, 8)})
+    assert wrong.status_code == 400 and "没有通过" in _refusal(wrong)
+    forged = challenge[:-1] + ("0" if challenge[-1] != "0" else "1")  # the signature changed
+    assert public.post("/report/", good | {"proof_challenge": forged}).status_code == 400
+    unsigned = challenge.replace(".8.", ".9.", 1)  # a harder claim, but not what we signed
+    assert public.post("/report/", good | {"proof_challenge": unsigned}).status_code == 400
+    easier = _solved_at(time.time(), 4)  # signed by us and solved, but easier than the setting asks now
+    assert public.post("/report/", form(live) | easier).status_code == 400
+    for nonce in ("<script>", "-1", "1" * 21, "１２"):
+        assert public.post("/report/", good | {"proof_nonce": nonce}).status_code == 400
+    assert not PublicReport.objects.exists()
+
+    assert public.post("/report/", good).status_code == 302
+    replayed = public.post("/report/", good)
+    assert replayed.status_code == 400 and "已被使用" in _refusal(replayed)
+    assert PublicReport.objects.count() == 1
+    assert public.post("/report/", form(live)).status_code == 302  # a new challenge goes through
 
 
 def test_a_status_page_is_found_only_by_its_receipt(public):
@@ -188,3 +258,14 @@ def test_the_stream_page_lists_its_reports(public, live, patroller):
     staff = Client()
     staff.force_login(patroller)
     assert report.receipt in staff.get(f"/streams/{live.pk}/").content.decode()
+
+
+def test_binary_bodies_and_control_characters_get_a_clear_400_and_nothing_is_stored(public, live, platform):
+    noise = bytes(range(256)) * 64
+    assert public.post("/report/", noise, content_type="application/octet-stream").status_code == 400
+    assert public.post("/report/", noise, content_type="multipart/form-data; boundary=x").status_code == 400
+    assert public.post("/report/", form(live, description="主播\x00\x07有不雅行为")).status_code == 400
+    assert public.post("/report/", form(live, target="12\x003")).status_code == 400
+    assert platform.post("/api/v1/reports/", noise, content_type="application/json").status_code == 400
+    assert platform.post("/api/v1/reports/", noise, content_type="application/octet-stream").status_code in (400, 415)
+    assert not PublicReport.objects.exists()

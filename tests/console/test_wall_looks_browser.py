@@ -10,6 +10,7 @@ from django.utils import timezone
 
 import pytest
 
+from tests.axe import contrast_violations
 from tests.browser import _asgi_server_process, asgi_server, browser, browser_page, log_in, new_page  # noqa: F401
 from tests.console.test_wall_browser import StandIn, card
 
@@ -47,17 +48,6 @@ def open_wall(new_page, server, user, **context):  # noqa: F811
     page.wait_for_selector("#card-24")
     page.wait_for_selector('#live-indicator[data-state="live"]')
     return page
-
-
-def contrast_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["color-contrast"]})
-    return [
-        f"{node['target']}: {node.get('failureSummary', '')[:160]}"
-        for violation in results.response["violations"]
-        for node in violation["nodes"]
-    ]
 
 
 def fully_visible_cards(page) -> int:

@@ -236,3 +236,20 @@ def test_a_body_the_fast_parser_refuses_is_read_as_before(platform, show):
         "POST", "/api/v1/comments/", b'{"comments": ' + b"[" * 40 + b"]" * 40 + b"}", "application/json"
     )
     assert deep.status_code == 400 and "deeper" in deep.json()["error"]["message"]
+
+
+def test_a_control_character_is_refused_in_the_field_that_holds_it(platform, show):
+    response = push(
+        platform,
+        item(show, "id\x01", "好"),
+        item(show, "c-v", "好", viewer="v\x1f"),
+        item(show, "c-t", "第一行\n第二行"),  # line breaks are allowed in the text, not in the ids
+        item(show, "c-u", "好\x07"),
+    )
+    results = response.json()["results"]
+    assert [(result["status"], (result.get("error") or {}).get("code")) for result in results] == [
+        (400, "bad_text"), (400, "bad_text"), (201, None), (400, "bad_text"),
+    ]  # fmt: skip
+    messages = [(result.get("error") or {}).get("message", "") for result in results]
+    assert messages[0].startswith("id ") and messages[1].startswith("viewer_id") and messages[3].startswith("text")
+    assert list(Comment.objects.values_list("external_id", flat=True)) == ["c-t"]

@@ -31,7 +31,7 @@ from tests.conftest import PASSWORD
 from tests.moderation.test_api import platform  # noqa: F401
 from tests.moderation.test_gate import on_publish
 from tests.moderation.test_onboarding_api import register
-from tests.moderation.test_reports import open_live, png_bytes
+from tests.moderation.test_reports import open_live, png_bytes, proof
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +159,8 @@ def identities(platform, agreement, entertainment, nginx_node, stream_key, clear
             "description": "主播有不雅行为",
             "contact": contact,
             "images": [SimpleUploadedFile("photo.png", image, content_type="image/png")],
-        },
+        }
+        | proof(),
     )
     assert answer.status_code == 302, answer.content
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 import pytest
 
-from moderation import actions, queries, report_intake
+from moderation import actions, queries, report_intake, report_proof
 from moderation.errors import ModerationError
 from moderation.models import ModerationAction, PublicReport, Stream
 
@@ -26,6 +26,12 @@ def png_bytes() -> bytes:
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00")
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def proof() -> dict:
+    """The public form's proof of work for one report, solved as the page's script does (a new challenge each)."""
+    given = report_proof.new_challenge()
+    return {"proof_challenge": given["challenge"], "proof_nonce": report_proof.solve(given["challenge"], given["bits"])}
 
 
 def open_live(stream_key, node, client_id: str = "1", title: str = "深夜食堂直播") -> Stream:
