@@ -2,7 +2,8 @@
 
 A session records when its user last did something (``ACTIVE_AT``): a page load or a form, or a
 key press or click that the console's script reports (static/js/idle.js). Background refreshes
-(GET with ``X-Requested-With: fetch``) and the WebSocket's traffic do not count. After
+(GET with ``X-Requested-With: fetch``, as the stream page's player sends too, or a media element's
+own fetch) and the WebSocket's traffic do not count. After
 ``LIVEWARD_IDLE_MINUTES`` without activity the session ends at its next request, and the console's
 socket closes with 4401 (console/consumers.py), so the page stays and asks to log in again.
 """
@@ -60,6 +61,9 @@ def counts_as_activity(request) -> bool:
     from django.urls import reverse
 
     if request.path == reverse("accounts:session"):
+        return False
+    # A video element fetching its stream (the stream page's player) is no more the user than a refresh.
+    if request.headers.get("Sec-Fetch-Dest") in {"video", "audio"}:
         return False
     return request.headers.get("X-Requested-With") != "fetch"
 

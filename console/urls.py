@@ -23,12 +23,14 @@ from console.views import (
     retention,
     security,
     verification,
+    watch,
 )
 
 # The console's pages (namespace "console").
 console_pages = [
     path("", patrol.wall, name="home"),
     path("streams/<int:stream_id>/", patrol.stream_detail, name="stream"),
+    path("streams/<int:stream_id>/watch/<path:name>", watch.stream_watch, name="stream-watch"),
     path("news/", news.news_queue, name="news-queue"),
     path("news/applications/<int:application_id>/", news.news_application, name="news-application"),
     path("news/licences/", news.news_licences, name="news-licences"),

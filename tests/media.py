@@ -204,6 +204,11 @@ rtmp {{
             on_update {callback}/on_update;
             notify_update_timeout {update_interval}s;
             notify_relay_redirect off;
+            # HLS for the stream page's player (served below at /hls/<key>.m3u8).
+            hls on;
+            hls_path {prefix}/hls;
+            hls_fragment 1s;
+            hls_playlist_length 6s;
         }}
     }}
 }}
@@ -224,6 +229,14 @@ http {{
         }}
         location /stat {{
             rtmp_stat all;
+        }}
+        location /hls {{
+            types {{
+                application/vnd.apple.mpegurl m3u8;
+                video/mp2t ts;
+            }}
+            root {prefix};
+            add_header Cache-Control no-cache;
         }}
     }}
 }}
@@ -252,6 +265,11 @@ class NginxRtmp:
         return f"rtmp://127.0.0.1:{self.rtmp_port}/{app}/{key}"
 
     @property
+    def watch_url(self) -> str:
+        """The node's HLS, as a watch URL template (docs/deploy.md, "Watching streams")."""
+        return f"http://127.0.0.1:{self.http_port}/hls/{{key}}.m3u8"
+
+    @property
     def error_log(self) -> str:
         path = self.prefix / "logs" / "error.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -270,6 +288,9 @@ class NginxRtmp:
         """Start nginx on fresh free ports and wait until its HTTP port answers."""
         for directory in ("logs", "temp", "conf"):
             (self.prefix / directory).mkdir(parents=True, exist_ok=True)
+        # nginx's workers write the HLS files, as nobody when the tests run as root.
+        (self.prefix / "hls").mkdir(exist_ok=True)
+        (self.prefix / "hls").chmod(0o777)
         for attempt in range(attempts):
             self.rtmp_port, self.http_port = free_port(), free_port()
             config = self.prefix / "conf" / "nginx.conf"

@@ -36,6 +36,23 @@ LICENCE_ERROR_TEXTS = {
 }
 
 
+# An application whose window opens within this many minutes is marked "about to open".
+SOON_MINUTES = 60
+
+
+def window_urgency(application: NewsApplication, now) -> dict | None:
+    """Say how pressing an undecided application is: its window open, or opening soon (news.js does the same)."""
+    if application.status not in queries.OPEN_NEWS_STATUSES or application.window_end <= now:
+        return None
+    if application.window_start <= now:
+        minutes = max(1, int((now - application.window_start).total_seconds() // 60))
+        return {"kind": "open", "text": _("Window open for %(minutes)s min") % {"minutes": minutes}}
+    minutes = max(1, -int(-(application.window_start - now).total_seconds() // 60))
+    if minutes <= SOON_MINUTES:
+        return {"kind": "soon", "text": _("Opens in %(minutes)s min") % {"minutes": minutes}}
+    return None
+
+
 def decisions_for(user, application: NewsApplication | None = None) -> list[dict]:
     """The decisions this user may take (on this application, when given), with key and label."""
     offered = []
@@ -45,7 +62,13 @@ def decisions_for(user, application: NewsApplication | None = None) -> list[dict
         if application is not None and application.status not in TRANSITIONS[kind].from_statuses:
             continue
         offered.append(
-            {"kind": kind, "key": key, "label": str(label), "note_required": TRANSITIONS[kind].note_required}
+            {
+                "kind": kind,
+                "key": key,
+                "label": str(label),
+                "note_required": TRANSITIONS[kind].note_required,
+                "from_statuses": sorted(TRANSITIONS[kind].from_statuses),
+            }
         )
     return offered
 
@@ -71,6 +94,9 @@ def queue_strings() -> dict[str, str]:
         "licence": _("Licence %(number)s until %(until)s"),
         "no_licence": _("No news licence in force"),
         "news_streams": _("%(count)s news streams so far"),
+        "urgency_open": _("Window open for %(minutes)s min"),
+        "urgency_soon": _("Opens in %(minutes)s min"),
+        "decisions_label": _("Decide"),
     }
     return {key: str(text) for key, text in texts.items()}
 
@@ -80,6 +106,10 @@ def queue_strings() -> dict[str, str]:
 def news_queue(request: HttpRequest) -> HttpResponse:
     """Show the review queue (新闻直播审核): open applications and held comments, live over the WebSocket."""
     applications = list(queries.news_applications_for_queue())
+    now = timezone.now()
+    for application in applications:
+        application.offered = decisions_for(request.user, application)
+        application.urgency = window_urgency(application, now)
     return render(
         request,
         "console/news_queue.html",
@@ -94,6 +124,7 @@ def news_queue(request: HttpRequest) -> HttpResponse:
                 "applicationUrl": reverse("console:news-application", args=[0]),
                 "rows": [queries.news_application_row(application) for application in applications],
                 "timeZone": settings.TIME_ZONE,  # times drawn in the console's zone, as the page's
+                "soonMinutes": SOON_MINUTES,
             },
         },
     )

@@ -13,6 +13,7 @@ from accounts.roles import SHIFT_ROLES, has_role, require_role
 from console.views.comments import comment_pressure_for_page
 from moderation import permissions, queries
 from moderation.identity import masked_publisher_identity
+from moderation.mediaservers.watching import mirror_for
 from moderation.models import (
     Category,
     Comment,
@@ -223,5 +224,14 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
             "measure_reasons": [(value, label) for value, label in ReasonCode.choices if value != ReasonCode.PATROLLED],
             "reports": queries.reports_on_stream(stream.pk) if permissions.may(request.user, "report.read") else [],
             "may_file_authority_report": permissions.may(request.user, "authority_report.file"),
+            "watch": _watch_for_page(stream),
         },
     )
+
+
+def _watch_for_page(stream: Stream) -> dict | None:
+    """Where the page's player plays a live stream (through the console), if its node offers HLS or HTTP-FLV."""
+    mirror = mirror_for(stream) if stream.is_live else None
+    if mirror is None:
+        return None
+    return {"src": reverse("console:stream-watch", args=[stream.pk, mirror.entry]), "format": str(mirror.format)}

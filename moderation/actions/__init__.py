@@ -154,6 +154,7 @@ from moderation.actions.setup import (
     revoke_stream_key,
     rotate_media_server_secret,
     set_media_server_play_url,
+    set_media_server_watch_url,
     set_publisher_verification,
 )
 from moderation.actions.snapshots import Verdict, flag_stream_for_review, record_snapshot
@@ -331,6 +332,7 @@ __all__ = [
     "set_filing_category",
     "set_media_server_networks",
     "set_media_server_play_url",
+    "set_media_server_watch_url",
     "set_publisher_verification",
     "set_retention",
     "settle_credit_charges",

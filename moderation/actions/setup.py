@@ -239,17 +239,20 @@ def register_media_server(
     kind: str,
     control_url: str,
     play_url: str = "",
+    watch_url: str = "",
     secret: str | None = None,
     allowed_networks: list[str] | tuple[str, ...] = (),
     actor: User | None = None,
 ) -> tuple[MediaServer, str]:
     """Register a media-server node; return it with its callback secret (shown once, stored hashed).
 
-    ``allowed_networks`` limits the addresses its callbacks may come from (empty: any).
+    ``allowed_networks`` limits the addresses its callbacks may come from (empty: any);
+    ``watch_url`` is where the stream page's player gets a stream (mediaservers/watching.py).
     """
     from moderation.actions.node_access import normalise_networks
 
     MediaServer.Kind(kind)
+    watch_url = _checked_watch_url(watch_url)
     networks = normalise_networks(allowed_networks)
     secret = secret or secrets.token_urlsafe(24)
     with transaction.atomic():
@@ -258,6 +261,7 @@ def register_media_server(
             kind=kind,
             control_url=control_url,
             play_url=play_url,
+            watch_url=watch_url,
             secret_hash=hash_node_secret(secret),
             allowed_networks=networks,
         )
@@ -273,6 +277,26 @@ def set_media_server_play_url(node: MediaServer, *, play_url: str, actor: User |
         node.save(update_fields=["play_url"])
         log_staff_action(actor, "media_server.set_play_url", target=node, data={"play_url": node.play_url})
     return node
+
+
+def set_media_server_watch_url(node: MediaServer, *, watch_url: str, actor: User | None) -> MediaServer:
+    """Set the HLS or HTTP-FLV URL template the stream page plays a node's streams from ('' turns the player off)."""
+    watch_url = _checked_watch_url(watch_url)
+    with transaction.atomic():
+        node = MediaServer.objects.select_for_update().get(pk=node.pk)
+        node.watch_url = watch_url
+        node.save(update_fields=["watch_url"])
+        log_staff_action(actor, "media_server.set_watch_url", target=node, data={"watch_url": watch_url})
+    return node
+
+
+def _checked_watch_url(watch_url: str) -> str:
+    from moderation.mediaservers.watching import check_watch_url
+
+    try:
+        return check_watch_url(watch_url)
+    except ValueError as exc:
+        raise ModerationError(str(exc), code="bad_field") from None
 
 
 def move_media_server(node: MediaServer, *, control_url: str, play_url: str, actor: User | None) -> MediaServer:

@@ -1,7 +1,8 @@
 """Media-server adapters: the only code that knows the nodes' control and play URLs and APIs.
 
 ``adapter_for(node).drop(stream)`` cuts a publisher off; ``adapter_for(node).live_streams()`` lists
-what the node has live; ``adapter_for(node).play_url(stream)`` says where to pull a stream from.
+what the node has live; ``adapter_for(node).play_url(stream)`` says where to pull a stream from;
+``watching.mirror_for(stream)`` relays its HLS or HTTP-FLV to the stream page's player.
 Every failure to get a usable answer raises a MediaServerError subclass.
 """
 

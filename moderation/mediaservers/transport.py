@@ -52,3 +52,18 @@ def request(method: str, control_url: str, path: str, *, node: str) -> Answer:
     if not 200 <= reply.status < 300:
         raise MediaServerHTTPError(f"{method} {target}: HTTP {reply.status}", node=node, status=reply.status)
     return Answer(status=reply.status, body=body)
+
+
+def get(url: str, *, node: str, max_bytes: int, what: str = "GET") -> bytes:
+    """GET a whole URL at a node (not under its control URL: its HLS files); raise a MediaServerError unless 2xx."""
+    timeout = float(settings.LIVEWARD_MEDIA_SERVER_TIMEOUT)
+    try:
+        with outbound_http.exchange("GET", url, timeout=timeout) as reply:
+            body = reply.read(max_bytes=max_bytes)
+    except outbound_http.BadURL as exc:
+        raise MediaServerError(f"{what}: URL {exc}", node=node) from exc
+    except outbound_http.OutboundHTTPError as exc:
+        raise _ERRORS[type(exc)](f"{what}: {exc}", node=node) from exc
+    if not 200 <= reply.status < 300:
+        raise MediaServerHTTPError(f"{what}: HTTP {reply.status}", node=node, status=reply.status)
+    return body

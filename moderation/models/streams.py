@@ -33,6 +33,15 @@ class MediaServer(models.Model):
     play_url = models.CharField(
         _("play URL"), max_length=300, blank=True, help_text=_("RTMP base URL to pull streams for snapshots.")
     )
+    # Where a browser may watch a stream (the stream page's player), through the console's own
+    # proxy: the node's HLS playlist (…m3u8) or HTTP-FLV (…flv) URL with {app} and {key} filled in
+    # per stream. The key stays on the server; see docs/deploy.md, "Watching streams".
+    watch_url = models.CharField(
+        _("watch URL"),
+        max_length=300,
+        blank=True,
+        help_text=_("HLS (.m3u8) or HTTP-FLV (.flv) URL template with {app} and {key}, for the stream page's player."),
+    )
     secret_hash = models.CharField(_("secret hash"), max_length=64)
     # The addresses (CIDR networks) the node's callbacks may come from; empty: any address that knows
     # the secret. Set through actions.set_media_server_networks (normalised there).

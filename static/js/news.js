@@ -64,6 +64,32 @@
   }
 
   // --- rendering ----------------------------------------------------------------------------------
+  // How pressing an undecided application is (console/views/news.py, window_urgency, does the same):
+  // its window already open, or opening within config.soonMinutes.
+  function urgencyOf(row, now) {
+    if (OPEN.indexOf(row.status) < 0) return null;
+    var start = Date.parse(row.window_start), end = Date.parse(row.window_end);
+    if (end <= now) return null;
+    if (start <= now) return { kind: "open", text: fmt(T.urgency_open, { minutes: Math.max(1, Math.floor((now - start) / 60000)) }) };
+    var minutes = Math.max(1, Math.ceil((start - now) / 60000));
+    if (minutes <= config.soonMinutes) return { kind: "soon", text: fmt(T.urgency_soon, { minutes: minutes }) };
+    return null;
+  }
+  function paintUrgency(li, row, now) {
+    var urgency = urgencyOf(row, now);
+    var tag = li.querySelector('[data-field="urgency"]');
+    if (urgency) { li.dataset.urgency = urgency.kind; tag.textContent = urgency.text; tag.hidden = false; }
+    else { delete li.dataset.urgency; tag.textContent = ""; tag.hidden = true; }
+  }
+  // Minutes pass: the labels follow in place, without redrawing the rows (a focused button keeps its focus).
+  window.setInterval(function () {
+    var now = Date.now();
+    rows.forEach(function (row) {
+      var li = document.getElementById("application-" + row.id);
+      if (li) paintUrgency(li, row, now);
+    });
+  }, 30000);
+
   function renderQueue() {
     var now = Date.now();
     var open = Array.from(rows.values()).filter(function (row) {
@@ -79,33 +105,48 @@
     }
     open.forEach(function (row) {
       var li = document.createElement("li");
-      li.className = "news-row"; li.id = "application-" + row.id; li.tabIndex = -1;
+      li.className = "news-row"; li.id = "application-" + row.id; li.tabIndex = 0;
       li.dataset.id = row.id; li.dataset.status = row.status;
+      var main = document.createElement("div");
+      main.className = "news-main";
+      var head = document.createElement("p");
+      head.className = "news-head";
       var link = document.createElement("a");
       link.className = "news-title"; link.href = config.applicationUrl.replace("/0/", "/" + row.id + "/");
-      link.textContent = row.title; link.tabIndex = -1;
+      link.textContent = row.title; link.tabIndex = -1; // the row is the tab stop; Enter on it opens this
       var status = document.createElement("span");
       status.className = "tag status-" + row.status; status.dataset.field = "status"; status.textContent = row.status_label;
-      var who = document.createElement("span");
-      who.className = "muted";
-      who.textContent = row.publisher.name + " · " + fmt(T.credit, { level: row.publisher.credit_level }) + " · " + row.origin_label;
-      var when = document.createElement("span");
-      when.className = "muted"; when.textContent = time(row.window_start) + "–" + time(row.window_end);
-      li.append(link, " ", status, " ", who, " ", when);
-      if (row.sources.length) {
-        var sources = document.createElement("span");
-        sources.className = "muted";
-        sources.textContent = T.sources + ": " + row.sources.map(function (s) { return s.name; }).join("、");
-        li.append(" ", sources);
-      }
-      var record = document.createElement("span");
-      record.className = "muted news-record";
+      var urgencyTag = document.createElement("span");
+      urgencyTag.className = "urgency"; urgencyTag.dataset.field = "urgency";
+      head.append(link, " ", status, " ", urgencyTag);
+      var when = document.createElement("p");
+      when.className = "news-meta";
+      when.textContent = time(row.window_start) + "–" + time(row.window_end) + " · " + row.publisher.name + " · " +
+        fmt(T.credit, { level: row.publisher.credit_level }) + " · " + row.origin_label +
+        (row.sources.length ? " · " + T.sources + ": " + row.sources.map(function (s) { return s.name; }).join("、") : "");
+      var record = document.createElement("p");
+      record.className = "news-meta news-record";
       var counting = row.licences.filter(function (licence) { return licence.counts; });
       record.textContent = (counting.length
         ? counting.map(function (licence) { return fmt(T.licence, { number: licence.number, until: licence.valid_until }); }).join("、")
         : T.no_licence) + (row.news_streams !== null ? " · " + fmt(T.news_streams, { count: row.news_streams }) : "");
       if (!counting.length) record.dataset.alert = "1";
-      li.append(" ", record);
+      main.append(head, when, record);
+      li.appendChild(main);
+      var offered = config.decisions.filter(function (decision) { return decision.from_statuses.indexOf(row.status) >= 0; });
+      if (offered.length) {
+        var buttons = document.createElement("div");
+        buttons.className = "news-buttons"; buttons.setAttribute("role", "group"); buttons.setAttribute("aria-label", T.decisions_label);
+        offered.forEach(function (decision) {
+          var button = document.createElement("button");
+          button.type = "button"; button.dataset.decision = decision.kind;
+          var key = document.createElement("kbd"); key.textContent = decision.key;
+          button.append(decision.label + " ", key);
+          buttons.appendChild(button);
+        });
+        li.appendChild(buttons);
+      }
+      paintUrgency(li, row, now);
       var result = document.createElement("p");
       result.className = "news-result"; result.dataset.field = "result"; result.setAttribute("role", "status");
       var shown = results.get(row.id);
@@ -130,16 +171,21 @@
     }
     comments.forEach(function (comment) {
       var li = document.createElement("li");
-      li.className = "comment-row"; li.id = "comment-" + comment.id; li.tabIndex = -1; li.dataset.id = comment.id;
-      var text = document.createElement("span"); text.className = "comment-text"; text.textContent = comment.text;
-      var meta = document.createElement("span"); meta.className = "muted"; meta.textContent = comment.stream_title + " · " + comment.viewer_id;
-      li.append(text, " ", meta, " ");
-      [["release", T.release], ["reject", T.reject]].forEach(function (pair) {
+      li.className = "comment-row"; li.id = "comment-" + comment.id; li.tabIndex = 0; li.dataset.id = comment.id;
+      var main = document.createElement("div"); main.className = "news-main";
+      var text = document.createElement("p"); text.className = "comment-text"; text.textContent = comment.text;
+      var meta = document.createElement("p"); meta.className = "news-meta"; meta.textContent = comment.stream_title + " · " + comment.viewer_id;
+      main.append(text, meta);
+      var buttons = document.createElement("div"); buttons.className = "news-buttons";
+      [["release", T.release, "l"], ["reject", T.reject, "x"]].forEach(function (triple) {
         var button = document.createElement("button");
-        button.type = "button"; button.dataset.comment = pair[0]; button.textContent = pair[1];
-        button.addEventListener("click", function () { decideComment(comment.id, pair[0]); });
-        li.append(button, " ");
+        button.type = "button"; button.dataset.comment = triple[0];
+        var key = document.createElement("kbd"); key.textContent = triple[2];
+        button.append(triple[1] + " ", key);
+        button.addEventListener("click", function () { decideComment(comment.id, triple[0]); });
+        buttons.appendChild(button);
       });
+      li.append(main, buttons);
       heldList.appendChild(li);
     });
     document.getElementById("held-count").textContent = comments.size;
@@ -149,12 +195,27 @@
   function visibleIds() {
     return Array.prototype.map.call(queue.querySelectorAll(".news-row"), function (li) { return Number(li.dataset.id); });
   }
-  function focusRow(id) {
+  function focusRow(id, options) {
     Array.prototype.forEach.call(queue.querySelectorAll(".news-row.focused"), function (li) { li.classList.remove("focused"); });
     focusedId = id;
     var li = document.getElementById("application-" + id);
-    if (li) { li.classList.add("focused"); li.focus(); }
+    if (li) { li.classList.add("focused"); if (!(options && options.keepFocus)) li.focus(); }
   }
+  // The decision buttons beside the keys (the page's own and the redrawn ones).
+  queue.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-decision]");
+    if (!button) return;
+    var id = Number(button.closest(".news-row").dataset.id);
+    var decision = config.decisions.filter(function (d) { return d.kind === button.dataset.decision; })[0];
+    if (!decision) return;
+    focusRow(id, { keepFocus: true });
+    openForm(id, decision);
+  });
+  // Tab (or a click) into a row or one of its buttons makes it the row the keys act on.
+  queue.addEventListener("focusin", function (event) {
+    var li = event.target.closest && event.target.closest(".news-row");
+    if (li && Number(li.dataset.id) !== focusedId) focusRow(Number(li.dataset.id), { keepFocus: true });
+  });
   function move(step) {
     var ids = visibleIds();
     if (!ids.length) return;

@@ -76,6 +76,16 @@ def test_background_refreshes_and_status_checks_are_not_activity(client, patroll
     assert last_activity(client) > time.time() - 5
 
 
+def test_a_player_fetching_its_stream_is_not_activity(client, patroller):
+    client.force_login(patroller)
+    earlier = time.time() - 600
+    set_last_activity(client, earlier)
+    # A video element's own fetch (Safari's native HLS); hls.js and flv.js send X-Requested-With.
+    client.get("/streams/1/watch/~.m3u8", HTTP_SEC_FETCH_DEST="video")
+    client.get("/streams/1/watch/~-3.ts", HTTP_X_REQUESTED_WITH="fetch")
+    assert last_activity(client) == earlier
+
+
 def test_the_status_of_no_login_is_401(client):
     response = client.get("/accounts/session/")
     assert response.status_code == 401 and response.json() == {"logged_in": False, "seconds_left": 0}

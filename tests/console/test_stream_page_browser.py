@@ -60,7 +60,7 @@ def test_the_stream_page_follows_a_cut_made_elsewhere(asgi_server, browser_page,
     # The server-drawn sections follow: the block is in the actions table without a reload.
     page.wait_for_function("() => document.querySelector('[data-live-section=actions]').textContent.includes('断流')")
     assert "合规管理员小赵" in page.inner_text("[data-live-section=actions]")
-    screenshot(page, "stream-page")
+    screenshot(page, "stream-page-ended")
 
 
 def test_the_stream_page_blocks_by_key(asgi_server, browser_page, patroller, live_stream):  # noqa: F811

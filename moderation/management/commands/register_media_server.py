@@ -18,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--kind", required=True, choices=MediaServer.Kind.values)
         parser.add_argument("--control-url", required=True, help="base URL of the node's control/API port")
         parser.add_argument("--play-url", default="", help="RTMP base URL to pull streams for snapshots")
+        parser.add_argument(
+            "--watch-url",
+            default="",
+            help="HLS (…/{key}.m3u8) or HTTP-FLV (…/{app}/{key}.flv) URL template for the stream page's player",
+        )
         parser.add_argument("--console-url", default="http://127.0.0.1:8000", help="how the node reaches the gate")
         parser.add_argument(
             "--allow-from",
@@ -28,7 +33,16 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, name: str, kind: str, control_url: str, play_url: str, console_url: str, allow_from, **options
+        self,
+        *args,
+        name: str,
+        kind: str,
+        control_url: str,
+        play_url: str,
+        watch_url: str,
+        console_url: str,
+        allow_from,
+        **options,
     ):
         try:
             validate_slug(name)
@@ -43,6 +57,7 @@ class Command(BaseCommand):
                 kind=kind,
                 control_url=control_url if control_url.endswith("/") else control_url + "/",
                 play_url=play_url,
+                watch_url=watch_url,
                 allowed_networks=allow_from,
             )
         except actions.ModerationError as exc:
