@@ -59,7 +59,7 @@ def comparable(answer: dict) -> dict:
     return {key: value for key, value in answer.items() if key not in ("receipt", "received_at")}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_json_report_is_filed_ahead_of_django_and_answers_as_the_view(stream_key, nginx_node, clear_cache):
     stream = open_live(stream_key, nginx_node)
     client, token = platform()
@@ -91,7 +91,7 @@ BAD = [
 ]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("overrides", BAD)
 def test_bad_input_is_refused_as_the_view_refuses_it_and_nothing_is_stored(
     stream_key, nginx_node, clear_cache, overrides
@@ -105,7 +105,7 @@ def test_bad_input_is_refused_as_the_view_refuses_it_and_nothing_is_stored(
     assert not PublicReport.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_tokens_limits_and_what_goes_to_django(stream_key, nginx_node, clear_cache, settings):
     stream = open_live(stream_key, nginx_node)
     _client, token = platform()
