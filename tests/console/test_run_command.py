@@ -188,9 +188,10 @@ def test_the_gate_answers_while_the_worker_is_killed_and_the_worker_comes_back(r
     # This checkout's stand-in node answers on a port of its own, found free, and the node points there.
     node = json.loads((run.var_dir / "simulator-node.json").read_text())
     assert node["control_port"] != SIMULATOR_CONTROL_PORT
+    # The node's file is written before the stand-in listens: ask it once the run command says it answers.
+    run.wait_for_output(f"the stand-in node answers on port {node['control_port']}")
     with urllib.request.urlopen(f"http://127.0.0.1:{node['control_port']}/stat", timeout=10) as stat:
         assert b"<rtmp>" in stat.read()
-    run.wait_for_output(f"the stand-in node answers on port {node['control_port']}")
     assert run.publish(GOOD_KEY, "probe-1") == (200, "allowed")
     assert run.celery_round_trip()
     worker = run.children()["worker"]
