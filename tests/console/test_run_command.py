@@ -119,6 +119,19 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _stat(port: int, *, within: float = 60.0) -> bytes:
+    """The stand-in node's /stat, asked until it answers (a refused connection while it starts)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/stat", timeout=10) as stat:
+                return stat.read()
+        except (OSError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def run_command():
     # A short path: the embedded Redis listens on a unix socket in it (at most 107 bytes).
@@ -188,10 +201,9 @@ def test_the_gate_answers_while_the_worker_is_killed_and_the_worker_comes_back(r
     # This checkout's stand-in node answers on a port of its own, found free, and the node points there.
     node = json.loads((run.var_dir / "simulator-node.json").read_text())
     assert node["control_port"] != SIMULATOR_CONTROL_PORT
-    # The node's file is written before the stand-in listens: ask it once the run command says it answers.
     run.wait_for_output(f"the stand-in node answers on port {node['control_port']}")
-    with urllib.request.urlopen(f"http://127.0.0.1:{node['control_port']}/stat", timeout=10) as stat:
-        assert b"<rtmp>" in stat.read()
+    # The port is chosen (and said) before the stand-in starts listening on it: ask until it answers.
+    assert b"<rtmp>" in _stat(node["control_port"])
     assert run.publish(GOOD_KEY, "probe-1") == (200, "allowed")
     assert run.celery_round_trip()
     worker = run.children()["worker"]
