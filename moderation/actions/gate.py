@@ -58,6 +58,33 @@ def record_gate_decision(
     return decision
 
 
+def _new_stream(
+    stream_key: StreamKey,
+    *,
+    node: MediaServer,
+    app: str,
+    client_id: str,
+    addr: str,
+    title: str,
+    published_name: str,
+    at: datetime,
+) -> Stream:
+    """The row of a stream opening on this key, unsaved: one place for both ways a stream opens."""
+    return Stream(
+        key=stream_key,
+        published_name=published_name,
+        publisher_id=stream_key.publisher_id,
+        category_id=stream_key.category_id,
+        node=node,
+        app=app,
+        client_id=client_id,
+        addr=addr,
+        title=title or stream_key.default_title,
+        started_at=at,
+        queue_priority=initial_queue_priority(stream_key),
+    )
+
+
 def open_stream(
     stream_key: StreamKey,
     *,
@@ -75,19 +102,17 @@ def open_stream(
     so the stream can be dropped and played at its node.
     """
     at = at or timezone.now()
-    stream = Stream.objects.create(
-        key=stream_key,
-        published_name=published_name,
-        publisher_id=stream_key.publisher_id,
-        category_id=stream_key.category_id,
+    stream = _new_stream(
+        stream_key,
         node=node,
         app=app,
         client_id=client_id,
         addr=addr,
-        title=title or stream_key.default_title,
-        started_at=at,
-        queue_priority=initial_queue_priority(stream_key),
+        title=title,
+        published_name=published_name,
+        at=at,
     )
+    stream.save(force_insert=True)
     transaction.on_commit(lambda: events.stream_opened(stream.pk))
     transaction.on_commit(lambda: check_title_soon(stream.pk))  # the sensitive terms, off the gate's threads
     return stream
@@ -112,18 +137,15 @@ def open_allowed_stream(
     IntegrityError when the key's one live slot is taken.
     """
     connection = connections[DEFAULT_DB_ALIAS]
-    stream = Stream(
-        key=stream_key,
-        published_name=published_name,
-        publisher_id=stream_key.publisher_id,
-        category_id=stream_key.category_id,
+    stream = _new_stream(
+        stream_key,
         node=node,
         app=app,
         client_id=client_id,
         addr=addr,
-        title=title or stream_key.default_title,
-        started_at=at,
-        queue_priority=initial_queue_priority(stream_key),
+        title=title,
+        published_name=published_name,
+        at=at,
     )
     decision = dict(
         hook=GateDecision.Hook.PUBLISH,
